@@ -1,0 +1,145 @@
+#include "daemon/daemon.h"
+
+#include <sched.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "common/log.h"
+
+namespace fulcrum::daemon {
+namespace {
+
+// Descriptors kept aside for the control plane (config files, sockets, checks).
+constexpr uint32_t kReservedFds = 64;
+
+}  // namespace
+
+class Daemon::SignalHandler final : public IoHandler {
+ public:
+  explicit SignalHandler(Daemon* d) : d_(d) {}
+  Status open() {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    fd_.reset(signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC));
+    if (!fd_.valid()) return Error{fmt::format("signalfd: {}", strerror(errno))};
+    return d_->control_.add(fd_.get(), EPOLLIN, this);
+  }
+  void onIo(uint32_t) override {
+    signalfd_siginfo si;
+    while (::read(fd_.get(), &si, sizeof(si)) == sizeof(si)) d_->onSignal(static_cast<int>(si.ssi_signo));
+  }
+
+ private:
+  Daemon* d_;
+  UniqueFd fd_;
+};
+
+int workerCount(const model::Config& config) {
+  if (config.global.nbthread > 0) return static_cast<int>(config.global.nbthread);
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) return std::max(1, CPU_COUNT(&set));
+  return 1;
+}
+
+uint32_t effectiveMaxconn(const model::Config& config) {
+  rlimit rl;
+  uint64_t fds = 1024;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+    if (rl.rlim_cur < rl.rlim_max) {
+      rlimit raised = rl;
+      raised.rlim_cur = rl.rlim_max;
+      if (setrlimit(RLIMIT_NOFILE, &raised) == 0) rl = raised;
+    }
+    fds = rl.rlim_cur;
+  }
+  uint64_t allowed = fds > 2 * kReservedFds ? (fds - kReservedFds) / 2 : 1;
+  if (config.global.maxconn == 0) return static_cast<uint32_t>(std::min<uint64_t>(allowed, UINT32_MAX));
+  if (config.global.maxconn > allowed)
+    log::warning("global maxconn {} exceeds what the open-file limit {} allows ({}); "
+                 "accepts will pause on EMFILE beyond that",
+                 config.global.maxconn, fds, allowed);
+  return config.global.maxconn;
+}
+
+Daemon::Daemon(std::shared_ptr<const model::Config> config) : config_(std::move(config)) {}
+
+Daemon::~Daemon() {
+  for (auto& w : workers_) w->requestStop();
+  for (auto& w : workers_) w->join();
+}
+
+void Daemon::blockSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+}
+
+Status Daemon::start() {
+  if (auto st = control_.init(); !st) return st;
+  signals_ = std::make_unique<SignalHandler>(this);
+  if (auto st = signals_->open(); !st) return st;
+
+  const int nworkers = workerCount(*config_);
+  proxy::WorkerOptions opts;
+  opts.globalMaxconn = effectiveMaxconn(*config_);
+
+  auto bound = openListeners(*config_, nworkers);
+  if (!bound) return Error{bound.error()};
+  listeners_ = std::move(*bound);
+
+  box_.publish(model::Snapshot::initial(config_));
+
+  for (int w = 0; w < nworkers; ++w) {
+    std::vector<proxy::ListenerSpec> specs;
+    for (const BoundListener& bl : listeners_)
+      specs.push_back({bl.perWorker[static_cast<size_t>(w)].get(), bl.service});
+    auto worker = std::make_unique<proxy::Worker>(w, box_, stats_, opts);
+    if (auto st = worker->init(specs); !st) return st;
+    workers_.push_back(std::move(worker));
+  }
+  for (auto& w : workers_) w->start();
+
+  for (const BoundListener& bl : listeners_)
+    log::notice("frontend '{}' listening on {}",
+                config_->services[static_cast<size_t>(bl.service)].name, bl.addr.toString());
+  log::notice("fulcrum started: {} worker thread(s), maxconn {}", nworkers, opts.globalMaxconn);
+  return Ok{};
+}
+
+void Daemon::onSignal(int signo) {
+  switch (signo) {
+    case SIGTERM:
+    case SIGINT:
+      log::notice("received {}, stopping", signo == SIGTERM ? "SIGTERM" : "SIGINT");
+      control_.stop();
+      break;
+    case SIGHUP:
+      log::warning("received SIGHUP: configuration reload is not implemented yet; ignored");
+      break;
+    default:
+      break;
+  }
+}
+
+int Daemon::run() {
+  control_.run();
+  for (auto& w : workers_) w->requestStop();
+  for (auto& w : workers_) w->join();
+  workers_.clear();
+  log::notice("fulcrum stopped");
+  return exitCode_;
+}
+
+}  // namespace fulcrum::daemon

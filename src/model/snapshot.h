@@ -1,0 +1,55 @@
+// Snapshot: the immutable view of the model that data-plane threads read. The control
+// plane builds a new Snapshot when the config or a server's state changes and publishes
+// it atomically; workers pick it up between events, never per packet or connection.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "model/model.h"
+#include "model/stats.h"
+
+namespace fulcrum::model {
+
+enum class ServerState : uint8_t {
+  kUp,     // takes new connections
+  kDown,   // failed its health checks
+  kDrain,  // keeps existing connections, takes no new ones
+  kMaint,  // administratively out of service
+};
+
+struct ServerRuntime {
+  ServerState state = ServerState::kUp;
+  uint32_t effectiveWeight = 1;  // weight after slow start and runtime changes
+};
+
+struct Snapshot {
+  uint64_t generation = 0;
+  std::shared_ptr<const Config> config;
+  // runtime[pool][server], same indices as config->pools[pool].servers[server].
+  std::vector<std::vector<ServerRuntime>> runtime;
+  // Counters, same indices as the config; shared with older and newer snapshots for the
+  // objects that keep their name across a reload.
+  std::vector<std::shared_ptr<ServiceStats>> serviceStats;
+  std::vector<std::vector<std::shared_ptr<ServerStats>>> serverStats;
+
+  // A snapshot with every server UP (or MAINT when `disabled`) at its configured weight,
+  // and fresh counters.
+  static std::shared_ptr<const Snapshot> initial(std::shared_ptr<const Config> config,
+                                                 uint64_t generation = 1);
+};
+
+// Holds the current snapshot. publish() is called by the control plane; current() by
+// workers when told that a new generation exists.
+class SnapshotBox {
+ public:
+  void publish(std::shared_ptr<const Snapshot> s) { current_.store(std::move(s)); }
+  std::shared_ptr<const Snapshot> current() const { return current_.load(); }
+
+ private:
+  std::atomic<std::shared_ptr<const Snapshot>> current_;
+};
+
+}  // namespace fulcrum::model

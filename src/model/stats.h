@@ -1,0 +1,41 @@
+// Counters shared by every worker thread and read by the control plane (runtime API,
+// metrics). They live outside the immutable snapshot so that they survive a reload for
+// objects that keep their name. Relaxed atomics: each counter is exact, a set of them
+// read together is not a consistent cut.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+namespace fulcrum::model {
+
+using Counter = std::atomic<uint64_t>;
+using Gauge = std::atomic<int64_t>;
+
+struct alignas(64) ServiceStats {
+  Gauge active{0};             // current client connections
+  Counter accepted{0};         // client connections accepted
+  Counter deniedMaxconn{0};    // times accepting paused at maxconn
+  Counter noServer{0};         // clients closed because no server could take them
+  Counter bytesIn{0};          // client to server
+  Counter bytesOut{0};         // server to client
+};
+
+struct alignas(64) ServerStats {
+  Gauge active{0};          // current connections to this server
+  Counter connections{0};   // connections established
+  Counter connectErrors{0}; // failed connection attempts (refused, timeout, error)
+  Counter retries{0};       // attempts that moved on to another server after failing here
+  Counter bytesIn{0};
+  Counter bytesOut{0};
+};
+
+struct alignas(64) ProcessStats {
+  Gauge active{0};           // current client connections over all services
+  Counter accepted{0};
+  Counter acceptErrors{0};   // accept() failures other than "nothing to accept"
+  Counter fdExhausted{0};    // times accepting paused for EMFILE/ENFILE
+  Counter timeouts{0};       // sessions closed by a timeout
+};
+
+}  // namespace fulcrum::model

@@ -1,0 +1,47 @@
+// Starts the real fulcrum binary on a generated config and waits until it listens.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <memory>
+#include <string>
+
+#include "support/harness.h"
+
+namespace fulcrum::test {
+
+inline const char* fulcrumBin() { return FULCRUM_BIN; }
+
+class FulcrumProcess {
+ public:
+  // Writes the config to a temp file and starts `fulcrum -f FILE`; waits until `probe`
+  // accepts connections. Extra args (e.g. "-d") go before -f.
+  FulcrumProcess(const std::string& config, const SockAddr& probe,
+                 std::vector<std::string> extraArgs = {}) {
+    cfgPath_ = dir_.write("fulcrum.cfg", config);
+    std::vector<std::string> argv = {fulcrumBin()};
+    argv.insert(argv.end(), extraArgs.begin(), extraArgs.end());
+    argv.push_back("-f");
+    argv.push_back(cfgPath_);
+    proc_.start(argv, dir_.path());
+    ready_ = waitForListening(probe, 10s);
+  }
+  ~FulcrumProcess() {
+    if (proc_.running()) {
+      proc_.signal(SIGTERM);
+      if (proc_.wait(10s) < 0) proc_.signal(SIGKILL);
+    }
+  }
+  bool ready() const { return ready_; }
+  Process& proc() { return proc_; }
+  std::string logs() const { return proc_.err(); }
+
+ private:
+  TempDir dir_;
+  std::string cfgPath_;
+  Process proc_;
+  bool ready_ = false;
+};
+
+}  // namespace fulcrum::test
