@@ -1,0 +1,556 @@
+// The config driver: files and lines, sections and inheritance, the checks that need the
+// whole configuration, and the model at the end. The keywords are in keywords.cc.
+#include "config/parser.h"
+
+#include <fcntl.h>
+#include <fmt/core.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "config/tokenizer.h"
+
+namespace fulcrum::config {
+
+SectionMask maskOf(SectionKind kind) {
+  switch (kind) {
+    case SectionKind::kGlobal:
+      return kInGlobal;
+    case SectionKind::kDefaults:
+      return kInDefaults;
+    case SectionKind::kFrontend:
+      return kInFrontend;
+    case SectionKind::kListen:
+      return kInListen;
+    case SectionKind::kBackend:
+      return kInBackend;
+    case SectionKind::kNone:
+    case SectionKind::kSkipped:
+      return 0;
+  }
+  return 0;
+}
+
+const char* sectionKindName(SectionKind kind) {
+  switch (kind) {
+    case SectionKind::kGlobal:
+      return "global";
+    case SectionKind::kDefaults:
+      return "defaults";
+    case SectionKind::kFrontend:
+      return "frontend";
+    case SectionKind::kListen:
+      return "listen";
+    case SectionKind::kBackend:
+      return "backend";
+    case SectionKind::kNone:
+    case SectionKind::kSkipped:
+      return "?";
+  }
+  return "?";
+}
+
+std::string describeMask(SectionMask mask) {
+  static constexpr SectionKind kOrder[] = {SectionKind::kGlobal, SectionKind::kDefaults,
+                                           SectionKind::kFrontend, SectionKind::kListen,
+                                           SectionKind::kBackend};
+  std::vector<std::string_view> names;
+  for (SectionKind k : kOrder)
+    if (mask & maskOf(k)) names.push_back(sectionKindName(k));
+  std::string out;
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (i > 0) out += i + 1 == names.size() ? " and " : ", ";
+    out += names[i];
+  }
+  return out;
+}
+
+std::string Diagnostic::format() const {
+  std::string out;
+  if (!file.empty()) {
+    out = line > 0 ? fmt::format("{}:{}: ", file, line) : fmt::format("{}: ", file);
+  }
+  out += severity == Severity::kError ? "error: " : "warning: ";
+  out += message;
+  return out;
+}
+
+namespace {
+
+// HAProxy sections Fulcrum recognises but does not support: their bodies are skipped.
+constexpr std::string_view kSkippedSections[] = {
+    "userlist", "peers",    "resolvers", "mailers",     "program", "http-errors", "ring",
+    "cache",    "fcgi-app", "crt-store", "log-forward", "traces",  "acme",
+};
+
+bool isSkippedSection(std::string_view word) {
+  for (auto s : kSkippedSections)
+    if (s == word) return true;
+  return false;
+}
+
+bool isSectionKeyword(std::string_view word) {
+  return word == "global" || word == "defaults" || word == "frontend" || word == "backend" ||
+         word == "listen" || isSkippedSection(word);
+}
+
+// Proxy and defaults names: letters, digits, '-', '_', '.' and ':' (as in HAProxy).
+bool findInvalidNameChar(std::string_view name, char& bad) {
+  for (char c : name) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_' || c == '.' || c == ':';
+    if (!ok) {
+      bad = c;
+      return true;
+    }
+  }
+  return false;
+}
+
+std::string proxyLabel(const ProxySection& px) {
+  return fmt::format("{} {}", sectionKindName(px.kind), px.name);
+}
+
+// The first word of a line as written, when it is plain (for messages about lines the
+// tokenizer rejects).
+std::string_view leadingWord(std::string_view line) {
+  size_t start = line.find_first_not_of(" \t");
+  if (start == std::string_view::npos) return {};
+  size_t end = line.find_first_of(" \t\"'\\#$", start);
+  if (end == std::string_view::npos) end = line.size();
+  if (end < line.size() && line[end] != ' ' && line[end] != '\t') return {};
+  return line.substr(start, end - start);
+}
+
+std::string locText(const model::SourceLoc& loc) {
+  return fmt::format("{}:{}", loc.file, loc.line);
+}
+
+}  // namespace
+
+Parser::Parser(EnvLookup env) : env_(env ? std::move(env) : processEnv()) {}
+
+void Parser::error(const model::SourceLoc& loc, std::string message) {
+  failed_ = true;
+  diagnostics_.push_back(
+      Diagnostic{Diagnostic::Severity::kError, loc.file, loc.line, std::move(message)});
+}
+
+void Parser::warning(const model::SourceLoc& loc, std::string message) {
+  diagnostics_.push_back(
+      Diagnostic{Diagnostic::Severity::kWarning, loc.file, loc.line, std::move(message)});
+}
+
+void Parser::warn(const Statement& st, std::string message) {
+  warning(st.loc, sectionPrefix() + message);
+}
+
+void Parser::fileError(const std::string& file, std::string message) {
+  error(model::SourceLoc{file, 0}, std::move(message));
+}
+
+std::string Parser::sectionPrefix() const {
+  if (kind_ == SectionKind::kNone) return "";
+  return fmt::format("section '{}': ", sectionLabel_);
+}
+
+ProxySettings& Parser::settings() {
+  if (kind_ == SectionKind::kDefaults) return defaults_[currentDefaults_].settings;
+  return proxies_[currentProxy_].settings;
+}
+
+ProxySection& Parser::proxy() { return proxies_[currentProxy_]; }
+
+void Parser::parse(std::string_view text, const std::string& file) {
+  kind_ = SectionKind::kNone;
+  sectionLabel_.clear();
+  currentDefaults_ = currentProxy_ = -1;
+  int lineNo = 0;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t nl = text.find('\n', start);
+    if (nl == std::string_view::npos) nl = text.size();
+    std::string_view line = text.substr(start, nl - start);
+    start = nl + 1;
+    model::SourceLoc loc{file, ++lineNo};
+    auto words = tokenizeLine(line, env_);
+    if (!words) {
+      std::string_view kw = leadingWord(line);
+      noteKeyword(kw);
+      error(loc, sectionPrefix() + (kw.empty() ? "" : fmt::format("keyword '{}': ", kw)) +
+                     words.error());
+      continue;
+    }
+    if (words->empty()) continue;
+    statement(Statement{std::move(*words), std::move(loc)});
+  }
+}
+
+void Parser::statement(Statement st) {
+  const std::string& kw = st.args[0];
+  if (kw.starts_with(".")) {
+    error(st.loc,
+          sectionPrefix() + fmt::format("keyword '{}': conditional blocks and directives ('.if', "
+                                        "'.diag', ...) are not supported yet",
+                                        kw));
+    return;
+  }
+  if (isSectionKeyword(kw)) {
+    openSection(st);
+    return;
+  }
+  switch (kind_) {
+    case SectionKind::kNone:
+      error(st.loc, fmt::format("keyword '{}' appears outside of any section (a section starts "
+                                "with global, defaults, frontend, backend or listen)",
+                                kw));
+      return;
+    case SectionKind::kSkipped:
+      return;
+    default:
+      dispatch(st);
+  }
+}
+
+void Parser::openSection(const Statement& st) {
+  const std::string& kw = st.args[0];
+  currentDefaults_ = currentProxy_ = -1;
+  if (kw == "global") {
+    kind_ = SectionKind::kGlobal;
+    sectionLabel_ = "global";
+    if (st.args.size() > 1)
+      error(st.loc, sectionPrefix() +
+                        fmt::format("keyword 'global': unexpected argument '{}'", st.args[1]));
+  } else if (kw == "defaults") {
+    openDefaults(st);
+  } else if (kw == "frontend") {
+    openProxy(st, SectionKind::kFrontend);
+  } else if (kw == "backend") {
+    openProxy(st, SectionKind::kBackend);
+  } else if (kw == "listen") {
+    openProxy(st, SectionKind::kListen);
+  } else {
+    kind_ = SectionKind::kSkipped;
+    sectionLabel_ = st.args.size() > 1 ? fmt::format("{} {}", kw, st.args[1]) : kw;
+    error(st.loc,
+          fmt::format("section '{}': '{}' sections are not supported yet", sectionLabel_, kw));
+  }
+}
+
+bool Parser::inheritedSettings(const Statement& st, std::string_view fromName, ProxySettings& out) {
+  if (!fromName.empty()) {
+    for (const auto& d : defaults_) {
+      if (d.name == fromName) {
+        out = d.settings;
+        return true;
+      }
+    }
+    error(st.loc, sectionPrefix() +
+                      fmt::format("keyword '{}': 'from {}': no defaults section named '{}' is "
+                                  "declared before this line",
+                                  st.args[0], fromName, fromName));
+    return false;
+  }
+  // A defaults section without "from" starts from the built-in values (it resets the
+  // previous defaults); a proxy inherits the last defaults section declared before it.
+  if (st.args[0] != "defaults" && lastDefaults_ >= 0) {
+    out = defaults_[lastDefaults_].settings;
+  } else {
+    out = ProxySettings{};
+  }
+  return true;
+}
+
+// Parses "[from NAME]" at args[i]; false (after an error) when malformed.
+static bool parseFrom(const Statement& st, size_t i, std::string_view& fromName,
+                      std::string& problem) {
+  if (st.args.size() <= i) return true;
+  if (st.args[i] != "from") {
+    problem = fmt::format("unexpected argument '{}'", st.args[i]);
+    return false;
+  }
+  if (st.args.size() <= i + 1 || st.args[i + 1].empty()) {
+    problem = "'from' expects the name of a defaults section";
+    return false;
+  }
+  if (st.args.size() > i + 2) {
+    problem = fmt::format("unexpected argument '{}'", st.args[i + 2]);
+    return false;
+  }
+  fromName = st.args[i + 1];
+  return true;
+}
+
+void Parser::openDefaults(const Statement& st) {
+  bool unnamed = st.args.size() < 2 || st.args[1] == "from" || st.args[1].empty();
+  std::string name = unnamed ? "" : st.args[1];
+  kind_ = SectionKind::kDefaults;
+  sectionLabel_ = unnamed ? "defaults" : fmt::format("defaults {}", name);
+  char bad = 0;
+  if (findInvalidNameChar(name, bad)) {
+    error(st.loc, sectionPrefix() + fmt::format("keyword 'defaults': character '{}' is not "
+                                                "permitted in a defaults name",
+                                                bad));
+  }
+  if (!unnamed) {
+    for (const auto& d : defaults_) {
+      if (d.name == name) {
+        error(st.loc,
+              sectionPrefix() + fmt::format("keyword 'defaults': a defaults section named '{}' was "
+                                            "already declared at {}",
+                                            name, locText(d.loc)));
+        break;
+      }
+    }
+  }
+  std::string_view fromName;
+  std::string problem;
+  if (!parseFrom(st, st.arg(1) == "from" ? 1 : 2, fromName, problem)) {
+    error(st.loc, sectionPrefix() + fmt::format("keyword 'defaults': {}", problem));
+  }
+  DefaultsSection d;
+  d.name = std::move(name);
+  d.loc = st.loc;
+  inheritedSettings(st, fromName, d.settings);
+  defaults_.push_back(std::move(d));
+  currentDefaults_ = static_cast<int>(defaults_.size()) - 1;
+  lastDefaults_ = currentDefaults_;
+}
+
+void Parser::openProxy(const Statement& st, SectionKind kind) {
+  const std::string& kw = st.args[0];
+  ProxySection px;
+  px.kind = kind;
+  px.name = st.args.size() > 1 ? st.args[1] : "";
+  px.loc = st.loc;
+  kind_ = kind;
+  sectionLabel_ = px.name.empty() ? kw : proxyLabel(px);
+  char bad = 0;
+  if (px.name.empty() || px.name == "from") {
+    error(st.loc, sectionPrefix() + fmt::format("keyword '{}' expects a name", kw));
+  } else if (findInvalidNameChar(px.name, bad)) {
+    error(st.loc, sectionPrefix() + fmt::format("keyword '{}': character '{}' is not permitted "
+                                                "in a {} name",
+                                                kw, bad, kw));
+  } else {
+    for (const auto& other : proxies_) {
+      if (other.name == px.name &&
+          ((other.hasFrontend() && px.hasFrontend()) || (other.hasBackend() && px.hasBackend()))) {
+        error(st.loc, sectionPrefix() +
+                          fmt::format("keyword '{}': the name '{}' is already used by {} '{}' "
+                                      "declared at {}",
+                                      kw, px.name, sectionKindName(other.kind), other.name,
+                                      locText(other.loc)));
+        break;
+      }
+    }
+  }
+  std::string_view fromName;
+  std::string problem;
+  if (!parseFrom(st, 2, fromName, problem)) {
+    if (px.hasFrontend() && st.args[2] != "from") {
+      problem = fmt::format(
+          "an address on the '{}' line ('{}', HAProxy's legacy form) is not supported; use a "
+          "'bind' line",
+          kw, st.args[2]);
+    }
+    error(st.loc, sectionPrefix() + fmt::format("keyword '{}': {}", kw, problem));
+  }
+  inheritedSettings(st, fromName, px.settings);
+  proxies_.push_back(std::move(px));
+  currentProxy_ = static_cast<int>(proxies_.size()) - 1;
+}
+
+void Parser::noteKeyword(std::string_view keyword) {
+  if (keyword == "bind" && currentProxy_ >= 0 && kind_ != SectionKind::kNone)
+    ++proxies_[currentProxy_].bindLines;
+}
+
+void Parser::dispatch(const Statement& st) {
+  const std::string& kw = st.args[0];
+  noteKeyword(kw);
+  bool inGlobal = kind_ == SectionKind::kGlobal;
+  const Keyword* k = inGlobal ? findGlobalKeyword(kw) : findProxyKeyword(kw);
+  if (k == nullptr) {
+    const Keyword* other = inGlobal ? findProxyKeyword(kw) : findGlobalKeyword(kw);
+    if (other != nullptr) {
+      error(st.loc, sectionPrefix() +
+                        fmt::format("keyword '{}' is not allowed in a {} section (HAProxy "
+                                    "accepts it in {} sections)",
+                                    kw, sectionKindName(kind_), describeMask(other->allowed)));
+    } else {
+      error(st.loc, sectionPrefix() + fmt::format("unknown keyword '{}'", kw));
+    }
+    return;
+  }
+  if ((k->allowed & maskOf(kind_)) == 0) {
+    error(st.loc,
+          sectionPrefix() + fmt::format("keyword '{}' is not allowed in a {} section "
+                                        "(HAProxy accepts it in {} sections)",
+                                        kw, sectionKindName(kind_), describeMask(k->allowed)));
+    return;
+  }
+  if (k->handler == nullptr) {
+    error(st.loc,
+          sectionPrefix() + fmt::format("keyword '{}' {}", kw,
+                                        k->note.empty() ? "is not supported yet" : k->note));
+    return;
+  }
+  if (auto status = k->handler(*this, st); !status) error(st.loc, sectionPrefix() + status.error());
+}
+
+void Parser::checkProxies() {
+  for (const auto& px : proxies_) {
+    std::string prefix = fmt::format("section '{}': ", proxyLabel(px));
+    if (px.hasFrontend() && px.bindLines == 0) {
+      error(px.loc, prefix + fmt::format("{} '{}' has no 'bind' line (declare it as a backend if "
+                                         "it only holds servers)",
+                                         sectionKindName(px.kind), px.name));
+    }
+    if (px.kind == SectionKind::kFrontend && px.settings.defaultBackend.empty()) {
+      warning(px.loc, prefix + fmt::format("frontend '{}' has no default_backend; its "
+                                           "connections will be closed",
+                                           px.name));
+    }
+    // HAProxy's "missing timeouts" warning: a frontend without "timeout client", or a
+    // backend with servers but without "timeout connect" or "timeout server".
+    std::vector<std::string_view> missing;
+    if (px.hasFrontend() && px.settings.clientTimeout == 0) missing.push_back("'client'");
+    if (px.hasBackend() && !px.servers.empty()) {
+      if (px.settings.connectTimeout == 0) missing.push_back("'connect'");
+      if (px.settings.serverTimeout == 0) missing.push_back("'server'");
+    }
+    if (!missing.empty()) {
+      std::string list;
+      for (size_t i = 0; i < missing.size(); ++i) list += (i ? ", " : "") + std::string(missing[i]);
+      warning(px.loc, prefix + fmt::format("missing timeouts for {} '{}' ({} not set). While not "
+                                           "properly invalid, you will certainly encounter "
+                                           "various problems with such a configuration: set "
+                                           "'timeout client', 'timeout connect' and 'timeout "
+                                           "server' to non-zero values",
+                                           sectionKindName(px.kind), px.name, list));
+    }
+  }
+}
+
+LoadResult Parser::finish() {
+  kind_ = SectionKind::kNone;
+  auto config = std::make_shared<model::Config>();
+  config->global = global_;
+
+  // Model objects, in declaration order; a listen section makes a pool and a service.
+  struct Front {
+    size_t service;
+    const ProxySection* px;
+    int ownPool;
+  };
+  std::vector<Front> fronts;
+  for (const auto& px : proxies_) {
+    int ownPool = -1;
+    if (px.hasBackend()) {
+      model::Pool pool;
+      pool.name = px.name;
+      pool.balance = px.settings.balance;
+      pool.servers = px.servers;
+      pool.connectTimeout = px.settings.connectTimeout;
+      pool.serverTimeout = px.settings.serverTimeout;
+      pool.retries = px.settings.retries;
+      pool.loc = px.loc;
+      ownPool = static_cast<int>(config->pools.size());
+      config->pools.push_back(std::move(pool));
+    }
+    if (px.hasFrontend()) {
+      model::Service svc;
+      svc.name = px.name;
+      svc.binds = px.binds;
+      svc.maxconn = px.settings.maxconn;
+      svc.clientTimeout = px.settings.clientTimeout;
+      svc.loc = px.loc;
+      fronts.push_back(Front{config->services.size(), &px, ownPool});
+      config->services.push_back(std::move(svc));
+    }
+  }
+
+  // default_backend references, now that every backend is known.
+  for (const auto& f : fronts) {
+    const ProxySettings& s = f.px->settings;
+    model::Service& svc = config->services[f.service];
+    if (s.defaultBackend.empty()) {
+      svc.defaultPool = f.ownPool;  // a listen section uses its own servers
+      continue;
+    }
+    int pool = config->findPool(s.defaultBackend);
+    if (pool >= 0) {
+      svc.defaultPool = pool;
+      continue;
+    }
+    std::string why = config->findService(s.defaultBackend) >= 0
+                          ? fmt::format(" ('{}' is a frontend)", s.defaultBackend)
+                          : "";
+    error(s.defaultBackendLoc,
+          fmt::format("section '{}': keyword 'default_backend': no backend or listen section is "
+                      "named '{}'{}",
+                      proxyLabel(*f.px), s.defaultBackend, why));
+  }
+
+  checkProxies();
+
+  LoadResult result;
+  result.diagnostics = std::move(diagnostics_);
+  if (!failed_) result.config = std::move(config);
+  return result;
+}
+
+namespace {
+
+// Reads a whole file; the error names the file and the reason.
+Result<std::string> readFile(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Error{fmt::format("cannot open configuration file: {}", std::strerror(errno))};
+  struct stat sb {};
+  if (::fstat(fd, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+    ::close(fd);
+    return Error{"is a directory; configuration directories are not supported yet"};
+  }
+  std::string text;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int err = errno;
+      ::close(fd);
+      return Error{fmt::format("cannot read configuration file: {}", std::strerror(err))};
+    }
+    if (n == 0) break;
+    text.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return text;
+}
+
+}  // namespace
+
+LoadResult loadFiles(const std::vector<std::string>& paths, const EnvLookup& env) {
+  Parser parser(env);
+  if (paths.empty()) parser.fileError("", "no configuration file given");
+  for (const auto& path : paths) {
+    auto text = readFile(path);
+    if (!text) {
+      parser.fileError(path, text.error());
+      continue;
+    }
+    parser.parse(*text, path);
+  }
+  return parser.finish();
+}
+
+LoadResult parseText(std::string_view text, std::string_view fileName, const EnvLookup& env) {
+  Parser parser(env);
+  parser.parse(text, std::string(fileName));
+  return parser.finish();
+}
+
+}  // namespace fulcrum::config

@@ -1,0 +1,157 @@
+// Internals of the config parser, shared by parser.cc (sections, files, the final checks)
+// and keywords.cc (the keyword tables and their handlers). Not part of the config API.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+#include "config/config.h"
+#include "model/model.h"
+
+namespace fulcrum::config {
+
+enum class SectionKind : uint8_t {
+  kNone,  // before the first section of a file
+  kGlobal,
+  kDefaults,
+  kFrontend,
+  kBackend,
+  kListen,
+  kSkipped,  // a section Fulcrum does not support (peers, resolvers, ...): lines are skipped
+};
+
+// Where a keyword may appear: a set of section kinds (HAProxy's keyword matrix).
+using SectionMask = uint8_t;
+constexpr SectionMask kInGlobal = 1 << 0;
+constexpr SectionMask kInDefaults = 1 << 1;
+constexpr SectionMask kInFrontend = 1 << 2;
+constexpr SectionMask kInListen = 1 << 3;
+constexpr SectionMask kInBackend = 1 << 4;
+constexpr SectionMask kFrontSide = kInDefaults | kInFrontend | kInListen;
+constexpr SectionMask kBackSide = kInDefaults | kInListen | kInBackend;
+constexpr SectionMask kAllProxies = kInDefaults | kInFrontend | kInListen | kInBackend;
+
+SectionMask maskOf(SectionKind kind);
+const char* sectionKindName(SectionKind kind);
+// "defaults, frontend and listen": the sections of a mask, for messages.
+std::string describeMask(SectionMask mask);
+
+// What a defaults section passes on to the proxies that inherit from it, and what a
+// proxy section holds before it becomes model objects.
+struct ProxySettings {
+  model::Balance balance;
+  model::Timeout clientTimeout = 0;
+  model::Timeout connectTimeout = 0;
+  model::Timeout serverTimeout = 0;
+  uint32_t maxconn = 0;
+  uint32_t retries = 3;
+  std::string defaultBackend;  // empty: none
+  model::SourceLoc defaultBackendLoc;
+  model::Server defaultServer;  // the "default-server" template (name and address unused)
+};
+
+struct DefaultsSection {
+  std::string name;  // empty: unnamed
+  model::SourceLoc loc;
+  ProxySettings settings;
+};
+
+struct ProxySection {
+  SectionKind kind = SectionKind::kFrontend;  // kFrontend, kBackend or kListen
+  std::string name;
+  model::SourceLoc loc;
+  ProxySettings settings;
+  std::vector<model::Bind> binds;
+  std::vector<model::Server> servers;
+  // "bind" lines seen, valid or not: a frontend whose only bind line is wrong gets that
+  // error alone, not also "has no bind line".
+  int bindLines = 0;
+
+  bool hasFrontend() const { return kind != SectionKind::kBackend; }
+  bool hasBackend() const { return kind != SectionKind::kFrontend; }
+};
+
+// One tokenized line.
+struct Statement {
+  std::vector<std::string> args;  // args[0] is the keyword
+  model::SourceLoc loc;
+  // The argument at i, or "" past the end (HAProxy's convention).
+  std::string_view arg(size_t i) const {
+    return i < args.size() ? std::string_view(args[i]) : std::string_view();
+  }
+};
+
+class Parser;
+
+// A keyword handler: applies the statement to the current section or explains why not.
+// Warnings go through Parser::warn.
+using KeywordHandler = Status (*)(Parser&, const Statement&);
+
+struct Keyword {
+  std::string_view name;
+  SectionMask allowed;
+  KeywordHandler handler;  // null: a keyword HAProxy has and Fulcrum does not support (yet)
+  std::string_view note;   // replaces "is not supported yet" when handler is null
+};
+
+// The keyword tables (keywords.cc). Null when the name is not in the table.
+const Keyword* findGlobalKeyword(std::string_view name);
+const Keyword* findProxyKeyword(std::string_view name);
+
+class Parser {
+ public:
+  explicit Parser(EnvLookup env);
+
+  // Parses one file's text; each file starts outside any section, as in HAProxy.
+  void parse(std::string_view text, const std::string& file);
+  // A diagnostic about a whole file (unreadable, ...).
+  void fileError(const std::string& file, std::string message);
+  // Closes the last section, resolves cross-references, checks, builds the model.
+  LoadResult finish();
+
+  // For keyword handlers.
+  SectionKind sectionKind() const { return kind_; }
+  ProxySettings& settings();  // of the current defaults or proxy section
+  ProxySection& proxy();      // the current frontend, backend or listen section
+  model::Global& global() { return global_; }
+  void warn(const Statement& st, std::string message);
+
+ private:
+  void statement(Statement st);
+  void openSection(const Statement& st);
+  void openProxy(const Statement& st, SectionKind kind);
+  void openDefaults(const Statement& st);
+  // Finds the settings a new defaults or proxy section starts from ("from NAME", the last
+  // defaults section, or the built-in values); false (after an error) when NAME is unknown.
+  bool inheritedSettings(const Statement& st, std::string_view fromName, ProxySettings& out);
+  void dispatch(const Statement& st);
+  // Bookkeeping done for every statement of a proxy section, even a rejected one.
+  void noteKeyword(std::string_view keyword);
+
+  void error(const model::SourceLoc& loc, std::string message);
+  void warning(const model::SourceLoc& loc, std::string message);
+  // "section 'backend NAME': " for the current section, "" outside sections.
+  std::string sectionPrefix() const;
+
+  // The checks of HAProxy's post-parsing pass (no bind, missing timeouts, ...).
+  void checkProxies();
+
+  EnvLookup env_;
+  std::vector<Diagnostic> diagnostics_;
+  bool failed_ = false;
+
+  SectionKind kind_ = SectionKind::kNone;
+  std::string sectionLabel_;  // "global", "defaults NAME", "backend NAME", ...
+  int currentDefaults_ = -1;
+  int currentProxy_ = -1;
+  int lastDefaults_ = -1;  // what a proxy without "from" inherits
+
+  model::Global global_;
+  std::vector<DefaultsSection> defaults_;
+  std::vector<ProxySection> proxies_;
+};
+
+}  // namespace fulcrum::config
