@@ -94,6 +94,12 @@ Status Daemon::start() {
   const int nworkers = workerCount(*config_);
   proxy::WorkerOptions opts;
   opts.globalMaxconn = effectiveMaxconn(*config_);
+  if (!config_->global.nosplice) {
+    // HAProxy's default: a quarter of maxconn; shared out between the workers.
+    uint64_t pipes = config_->global.maxpipes > 0 ? config_->global.maxpipes
+                                                  : opts.globalMaxconn / 4;
+    opts.maxPipes = std::max<uint64_t>(1, pipes / static_cast<uint64_t>(nworkers));
+  }
 
   auto bound = openListeners(*config_, nworkers);
   if (!bound) return Error{bound.error()};

@@ -64,16 +64,32 @@ struct CheckParams {
   std::optional<SockAddr> addr;
 };
 
+enum class ProxyProtocol : uint8_t { kNone, kV1, kV2 };
+
+// A three-state setting: unset, or explicitly on or off ("option X" / "no option X").
+enum class Tristate : uint8_t { kUnset, kOn, kOff };
+
 struct Server {
   std::string name;
   std::string addrText;  // as written, for messages and the runtime API
   SockAddr addr;
-  uint32_t weight = 1;   // 0..256, as in HAProxy
-  uint32_t maxconn = 0;  // 0: unlimited
+  uint32_t weight = 1;    // 0..256, as in HAProxy
+  uint32_t maxconn = 0;   // 0: unlimited; beyond it, clients queue (maxqueue)
+  uint32_t maxqueue = 0;  // 0: unlimited queue (bounded by timeout queue)
   bool backup = false;
   bool disabled = false;
+  ProxyProtocol sendProxy = ProxyProtocol::kNone;  // send-proxy / send-proxy-v2
+  std::optional<SockAddr> source;                  // "source ADDR[:PORT]" for connections
+  Timeout slowstart = 0;                           // weight ramp after recovery (health)
   CheckParams check;
   SourceLoc loc;
+};
+
+// HAProxy's splice options; see docs/configuration.md for Fulcrum's default.
+struct SpliceOptions {
+  Tristate autoMode = Tristate::kUnset;  // option splice-auto / no option splice-auto
+  bool request = false;                  // option splice-request: always, client to server
+  bool response = false;                 // option splice-response: always, server to client
 };
 
 struct Pool {
@@ -83,13 +99,69 @@ struct Pool {
   std::vector<Server> servers;
   Timeout connectTimeout = 0;
   Timeout serverTimeout = 0;
-  uint32_t retries = 3;  // connection attempts after the first one
+  Timeout serverFinTimeout = 0;  // timeout server-fin: server side half-closed
+  Timeout tunnelTimeout = 0;     // timeout tunnel: replaces client/server once relaying
+  Timeout queueTimeout = 0;      // timeout queue: 0 means timeout connect, as in HAProxy
+  uint32_t retries = 3;          // connection attempts after the first one
+  bool redispatch = true;  // each retry goes to another server; "no option redispatch": same one
+  bool allBackups = false;       // option allbackups
+  bool tcpKeepalive = false;     // option tcpka / srvtcpka
+  bool noLinger = false;         // option nolinger: reset server connections on close
+  SpliceOptions splice;
   SourceLoc loc;
 };
 
 struct Bind {
   std::string text;  // the address as written
   SockAddr addr;
+  bool acceptProxy = false;    // accept-proxy: a PROXY v1/v2 header is required
+  Tristate v6only = Tristate::kUnset;  // v6only (on) / v4v6 (off) for IPv6 addresses
+  uint32_t backlog = 0;        // 0: the frontend's maxconn, or SOMAXCONN
+  uint32_t maxconn = 0;        // 0: unlimited (per listener)
+  bool deferAccept = false;    // TCP_DEFER_ACCEPT
+  bool tfo = false;            // TCP fast open
+  std::string interface;       // SO_BINDTODEVICE
+  SourceLoc loc;
+};
+
+// An IPv4 or IPv6 prefix; IPv4 is stored as an IPv4-mapped IPv6 address, prefix + 96.
+struct Cidr {
+  uint8_t addr[16] = {};
+  uint8_t prefix = 0;  // 0..128, in the IPv6 space
+};
+
+// "acl NAME src CIDR ...": true when the client's address is in one of the prefixes.
+struct Acl {
+  std::string name;
+  std::vector<Cidr> sources;
+  SourceLoc loc;
+};
+
+// A condition: an OR of AND-groups of ACL terms ("a !b || c"). Empty: always true.
+struct AclTerm {
+  int acl = -1;  // index into Service::acls
+  bool negate = false;
+};
+struct Condition {
+  std::vector<std::vector<AclTerm>> anyOf;
+  bool unless = false;  // "unless": the whole condition is negated
+};
+
+// "tcp-request connection accept|reject [if|unless COND]", evaluated in order at accept.
+struct TcpRequestRule {
+  enum class Action : uint8_t { kAccept, kReject };
+  Action action = Action::kAccept;
+  Condition condition;
+  SourceLoc loc;
+};
+
+// A log destination (HAProxy "log" lines).
+struct LogTarget {
+  enum class Kind : uint8_t { kStdout, kStderr, kFile, kSyslogUnix, kSyslogUdp };
+  Kind kind = Kind::kStderr;
+  std::string path;     // kFile, kSyslogUnix
+  SockAddr addr;        // kSyslogUdp
+  std::string facility = "local0";
   SourceLoc loc;
 };
 
@@ -100,13 +172,36 @@ struct Service {
   std::vector<Bind> binds;
   int defaultPool = -1;  // index into Config::pools; -1: none (connections are closed)
   uint32_t maxconn = 0;  // 0: unlimited (bounded by the global maxconn)
+  uint32_t rateLimitSessions = 0;  // rate-limit sessions: new sessions per second, 0: none
   Timeout clientTimeout = 0;
+  Timeout clientFinTimeout = 0;  // timeout client-fin: client side half-closed
+  std::vector<Acl> acls;
+  std::vector<TcpRequestRule> tcpRequestConnection;
+  bool tcpKeepalive = false;  // option tcpka / clitcpka
+  bool noLinger = false;      // option nolinger: reset client connections on close
+  SpliceOptions splice;
+  bool tcplog = false;       // option tcplog: one line per connection
+  bool dontlognull = false;  // option dontlognull: no line for connections without data
+  std::vector<LogTarget> logs;  // "log global" copies the global targets here
+  SourceLoc loc;
+};
+
+// "cpu-map [auto:]THREADS CPUS": threads numbered from 1.
+struct CpuMap {
+  bool autoSpread = false;  // auto: thread i of the range takes the i-th CPU of the set
+  uint32_t firstThread = 1;
+  uint32_t lastThread = 1;
+  std::vector<uint32_t> cpus;
   SourceLoc loc;
 };
 
 struct Global {
   uint32_t nbthread = 0;  // 0: one per CPU
   uint32_t maxconn = 0;   // 0: derived from the open-file limit at start
+  bool nosplice = false;  // nosplice: never use splice()
+  uint32_t maxpipes = 0;  // 0: maxconn / 4, as in HAProxy
+  std::vector<CpuMap> cpuMaps;
+  std::vector<LogTarget> logs;
 };
 
 struct Config {

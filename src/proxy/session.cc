@@ -5,6 +5,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <fcntl.h>
+
 #include <cerrno>
 #include <cstring>
 
@@ -19,6 +21,8 @@ constexpr uint32_t kSessionEvents = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
 // cannot starve the others of its thread. Remaining work is resumed on the next event
 // or, when the socket stays ready, on the next round (see progress()).
 constexpr int kMaxRounds = 16;
+// Bytes asked of one splice() into a pipe: the default pipe capacity.
+constexpr size_t kPipeChunk = 64 * 1024;
 
 void setNoDelay(int fd) {
   int one = 1;
@@ -59,7 +63,24 @@ void Session::start(Worker* worker, SnapState* snap, int service, int clientFd,
     close("no backend");
     return;
   }
+  configureSplice();
   connectNext(-1);
+}
+
+// Splice options: an explicit "option splice-auto" on either side wins, then an explicit
+// "no option splice-auto"; unset means Fulcrum's default, auto. "nosplice" (or no pipes
+// for this worker) turns every form off.
+void Session::configureSplice() {
+  const model::Config& cfg = *snap_->snap->config;
+  if (cfg.global.nosplice || worker_->pipes().capacity() == 0) return;
+  const model::SpliceOptions& fe = cfg.services[static_cast<size_t>(service_)].splice;
+  const model::SpliceOptions& be = cfg.pools[static_cast<size_t>(pool_)].splice;
+  using model::Tristate;
+  bool autoOn = fe.autoMode == Tristate::kOn || be.autoMode == Tristate::kOn ||
+                (fe.autoMode != Tristate::kOff && be.autoMode != Tristate::kOff);
+  c2s_.spliceAuto = s2c_.spliceAuto = autoOn;
+  c2s_.splice = fe.request || be.request;
+  s2c_.splice = fe.response || be.response;
 }
 
 void Session::Endpoint::onIo(uint32_t events) { session->onEndpointIo(*this, events); }
@@ -119,7 +140,8 @@ void Session::connectNext(int avoid) {
 
 void Session::onConnectResult(int err) {
   const model::Pool& pool = snap_->snap->config->pools[static_cast<size_t>(pool_)];
-  auto& srvStats = *snap_->snap->serverStats[static_cast<size_t>(pool_)][static_cast<size_t>(server_)];
+  auto& srvStats =
+      *snap_->snap->serverStats[static_cast<size_t>(pool_)][static_cast<size_t>(server_)];
   if (err == 0) {
     state_ = State::kRelaying;
     srvStats.connections.fetch_add(1, std::memory_order_relaxed);
@@ -149,12 +171,34 @@ void Session::onConnectResult(int err) {
   close("all connection attempts failed");
 }
 
-void Session::releaseBuffer(Direction& d) {
+void Session::releaseStaging(Direction& d) {
   if (d.buf != nullptr) {
     worker_->buffers().put(d.buf);
     d.buf = nullptr;
   }
+  if (d.pipe.r >= 0) worker_->pipes().put(d.pipe, d.len == 0);
   d.off = d.len = 0;
+}
+
+// Reads from src into the direction's staging: a pipe in splice mode (when the pool has
+// one), a buffer otherwise. Returns what recv/splice returned; cap is what was asked.
+ssize_t Session::readInto(Endpoint& src, Direction& d, size_t& cap) {
+  if (d.splice && d.pipe.r < 0 && d.buf == nullptr && !worker_->pipes().get(d.pipe))
+    d.splice = false;  // no pipe to be had: copy from now on
+  if (d.pipe.r >= 0) {
+    cap = kPipeChunk;
+    return ::splice(src.fd, nullptr, d.pipe.w, nullptr, cap, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+  }
+  if (d.buf == nullptr) d.buf = worker_->buffers().get();
+  cap = worker_->buffers().bufferSize();
+  d.off = 0;
+  return ::recv(src.fd, d.buf, cap, MSG_DONTWAIT);
+}
+
+ssize_t Session::writeFrom(Endpoint& dst, Direction& d) {
+  if (d.pipe.r >= 0)
+    return ::splice(d.pipe.r, nullptr, dst.fd, nullptr, d.len, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+  return ::send(dst.fd, d.buf + d.off, d.len, MSG_NOSIGNAL | MSG_DONTWAIT);
 }
 
 Session::Pump Session::pump(Endpoint& src, Endpoint& dst, Direction& d, Micros& srcActive,
@@ -163,7 +207,7 @@ Session::Pump Session::pump(Endpoint& src, Endpoint& dst, Direction& d, Micros& 
   for (int round = 0; round < kMaxRounds; ++round) {
     if (d.len > 0) {
       if (!dst.writable) return Pump::kWaiting;
-      ssize_t n = ::send(dst.fd, d.buf + d.off, d.len, MSG_NOSIGNAL | MSG_DONTWAIT);
+      ssize_t n = writeFrom(dst, d);
       if (n < 0) {
         if (wouldBlock(errno)) {
           dst.writable = false;
@@ -177,7 +221,7 @@ Session::Pump Session::pump(Endpoint& src, Endpoint& dst, Direction& d, Micros& 
       d.off += static_cast<uint32_t>(n);
       d.len -= static_cast<uint32_t>(n);
       if (d.len > 0) return Pump::kWaiting;
-      releaseBuffer(d);  // drained: an idle direction holds no buffer
+      releaseStaging(d);  // drained: an idle direction holds no buffer and no pipe
     }
     if (d.eof) {
       if (!d.shutSent) {
@@ -187,25 +231,27 @@ Session::Pump Session::pump(Endpoint& src, Endpoint& dst, Direction& d, Micros& 
       return Pump::kDone;
     }
     if (!src.readable) return Pump::kWaiting;
-    if (d.buf == nullptr) d.buf = worker_->buffers().get();
-    const size_t cap = worker_->buffers().bufferSize();
-    ssize_t n = ::recv(src.fd, d.buf, cap, MSG_DONTWAIT);
+    size_t cap = 0;
+    ssize_t n = readInto(src, d, cap);
     if (n > 0) {
       srcActive = now;
-      d.off = 0;
       d.len = static_cast<uint32_t>(n);
-      if (static_cast<size_t>(n) < cap && !src.rdhup) src.readable = false;
+      if (static_cast<size_t>(n) < cap) {
+        if (!src.rdhup) src.readable = false;  // short read: the edge is spent
+      } else if (d.spliceAuto && !d.splice) {
+        d.splice = true;  // a full buffer: a bulk transfer, worth splicing from now on
+      }
       continue;
     }
     if (n == 0) {
       d.eof = true;
       src.readable = false;
-      releaseBuffer(d);
+      releaseStaging(d);
       continue;
     }
     if (wouldBlock(errno)) {
       src.readable = false;
-      releaseBuffer(d);
+      releaseStaging(d);
       return Pump::kWaiting;
     }
     return Pump::kError;
@@ -281,8 +327,7 @@ void Session::close(const char* why) {
   const bool relaying = state_ == State::kRelaying;
   state_ = State::kClosed;
   worker_->loop().timers().cancel(this);
-  if (why != nullptr)
-    log::debug("session from {} closed: {}", clientAddr_.toString(), why);
+  if (why != nullptr) log::debug("session from {} closed: {}", clientAddr_.toString(), why);
   const auto& snap = *snap_->snap;
   auto& svc = *snap.serviceStats[static_cast<size_t>(service_)];
   svc.bytesIn.fetch_add(c2s_.bytes, std::memory_order_relaxed);
@@ -296,8 +341,8 @@ void Session::close(const char* why) {
   if (front_.fd >= 0) ::close(front_.fd);
   if (back_.fd >= 0) ::close(back_.fd);
   front_.fd = back_.fd = -1;
-  releaseBuffer(c2s_);
-  releaseBuffer(s2c_);
+  releaseStaging(c2s_);
+  releaseStaging(s2c_);
   worker_->sessionClosed(this, snap_, service_);
 }
 

@@ -12,8 +12,9 @@
 #include <cstdint>
 
 #include "common/clock.h"
-#include "common/net.h"
 #include "common/event_loop.h"
+#include "common/net.h"
+#include "proxy/pipe_pool.h"
 
 namespace fulcrum::proxy {
 
@@ -42,18 +43,24 @@ class Session final : public Timer {
     bool isServer = false;
     void onIo(uint32_t events) override;
   };
+  // Bytes read from one side and not yet written to the other sit either in a buffer
+  // (copy mode) or in a kernel pipe (splice mode); never both.
   struct Direction {
     uint8_t* buf = nullptr;
+    Pipe pipe;
     uint32_t off = 0;
-    uint32_t len = 0;
-    bool eof = false;      // read side saw FIN
-    bool shutSent = false; // FIN forwarded to the write side
+    uint32_t len = 0;       // bytes staged (in buf from off, or in the pipe)
+    bool splice = false;    // use a pipe for the next read when one is available
+    bool spliceAuto = false;  // switch to splice once a read fills a whole buffer
+    bool eof = false;       // read side saw FIN
+    bool shutSent = false;  // FIN forwarded to the write side
     uint64_t bytes = 0;
   };
   enum class Pump : uint8_t { kWaiting, kDone, kError };
 
   void onEndpointIo(Endpoint& ep, uint32_t events);
   void onTimer() override;
+  void configureSplice();
   void connectNext(int avoid);
   void onConnectResult(int err);
   void progress();
@@ -61,7 +68,9 @@ class Session final : public Timer {
   void armTimer();
   Micros dueAt() const;
   void close(const char* why);
-  void releaseBuffer(Direction& d);
+  void releaseStaging(Direction& d);
+  ssize_t readInto(Endpoint& src, Direction& d, size_t& cap);
+  ssize_t writeFrom(Endpoint& dst, Direction& d);
 
   Worker* worker_ = nullptr;
   SnapState* snap_ = nullptr;

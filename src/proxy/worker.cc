@@ -24,8 +24,12 @@ constexpr Micros kMaxconnRecheck = 20 * kMillis;
 
 Worker::Worker(int id, const model::SnapshotBox& box, model::ProcessStats& stats,
                WorkerOptions opts)
-    : id_(id), box_(box), stats_(stats), opts_(opts),
-      buffers_(opts.bufferSize, opts.maxFreeBuffers) {}
+    : id_(id),
+      box_(box),
+      stats_(stats),
+      opts_(opts),
+      buffers_(opts.bufferSize, opts.maxFreeBuffers),
+      pipes_(opts.maxPipes) {}
 
 Worker::~Worker() {
   if (thread_.joinable()) {

@@ -11,10 +11,11 @@
 #include <thread>
 #include <vector>
 
+#include "common/event_loop.h"
 #include "model/snapshot.h"
 #include "model/stats.h"
 #include "proxy/buffer_pool.h"
-#include "common/event_loop.h"
+#include "proxy/pipe_pool.h"
 #include "sched/scheduler.h"
 
 namespace fulcrum::proxy {
@@ -30,14 +31,15 @@ struct SnapState {
 };
 
 struct ListenerSpec {
-  int fd = -1;      // listening socket owned by the control plane
-  int service = -1; // index into the snapshot's services
+  int fd = -1;       // listening socket owned by the control plane
+  int service = -1;  // index into the snapshot's services
 };
 
 struct WorkerOptions {
   size_t bufferSize = 64 * 1024;
   size_t maxFreeBuffers = 256;
   uint32_t globalMaxconn = 0;  // 0: unlimited
+  size_t maxPipes = 0;         // pipes in use at once by this worker; 0: no splicing
 };
 
 class Worker {
@@ -56,6 +58,7 @@ class Worker {
   // ---- used by Session, on this worker's thread ----
   EventLoop& loop() { return loop_; }
   BufferPool& buffers() { return buffers_; }
+  PipePool& pipes() { return pipes_; }
   model::ProcessStats& stats() { return stats_; }
   void sessionClosed(Session* s, SnapState* snap, int service);
 
@@ -89,10 +92,11 @@ class Worker {
   const WorkerOptions opts_;
   EventLoop loop_;
   BufferPool buffers_;
+  PipePool pipes_;
   std::vector<std::unique_ptr<Listener>> listeners_;
   std::vector<std::unique_ptr<SnapState>> snaps_;  // back() is the current one
   Session* freeSessions_ = nullptr;
-  std::vector<Session*> closed_;   // closed this batch, recycled after it
+  std::vector<Session*> closed_;  // closed this batch, recycled after it
   std::vector<std::unique_ptr<Session>> allSessions_;
   bool anyPaused_ = false;
   std::atomic<bool> stopRequested_{false};
