@@ -4,8 +4,7 @@ namespace fulcrum::sched {
 
 RoundRobin::RoundRobin(const model::Pool& pool, const std::vector<model::ServerRuntime>& runtime,
                        PoolLoad* load, const SchedulerOptions& opts)
-    : set_(pool, runtime, opts.allBackups, WeightKind::kEffective, load),
-      score_(set_.size(), 0) {}
+    : set_(pool, runtime, opts.allBackups, WeightKind::kEffective, load), score_(set_.size(), 0) {}
 
 int RoundRobin::pick(const PickContext& ctx) {
   int s = choose(ctx.avoid);

@@ -35,6 +35,12 @@ std::unique_ptr<Scheduler> makeScheduler(const model::Pool& pool,
   return std::make_unique<RoundRobin>(pool, runtime, load, opts);
 }
 
+bool needsMaglev(const model::Pool& pool) {
+  return pool.balance.algo == model::BalanceAlgo::kMaglev ||
+         (pool.balance.algo == model::BalanceAlgo::kSource &&
+          pool.balance.hashType == model::HashType::kConsistent);
+}
+
 std::shared_ptr<const Maglev> buildPoolMaglev(const model::Pool& pool,
                                               const std::vector<model::ServerRuntime>& runtime,
                                               bool allBackups, uint32_t tableSize) {

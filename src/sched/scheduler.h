@@ -56,7 +56,8 @@ struct SchedulerOptions {
   // HAProxy's `option allbackups`: balance over all usable backups rather than only the
   // first one when no active server is usable. (Not in model::Pool yet.)
   bool allBackups = false;
-  // Seed of random's generator; give each worker its own. 0: one from std::random_device.
+  // Seed of random's generator; give each worker its own. 0: derived from the clock and
+  // the instance.
   uint64_t seed = 0;
   // Maglev table size for maglev and `source` with consistent hashing; rounded up to a
   // prime.
@@ -75,6 +76,12 @@ std::unique_ptr<Scheduler> makeScheduler(const model::Pool& pool,
                                          const std::vector<model::ServerRuntime>& runtime,
                                          PoolLoad* load = nullptr,
                                          const SchedulerOptions& opts = {});
+
+// True when the pool's algorithm looks up a Maglev table (maglev, or source with
+// hash-type consistent): the control plane should then build it once per snapshot with
+// buildPoolMaglev and pass it in SchedulerOptions::maglev, rather than let every worker
+// build its own (about 2 ms and 256 KiB at the default size).
+bool needsMaglev(const model::Pool& pool);
 
 // The Maglev table of a pool for its current runtime: the candidate servers (backup rule
 // above) keyed by server name, weighted by effective weight, holding server indices.
