@@ -29,7 +29,7 @@ class SockAddr {
   // Parses the host part alone (numeric), with the given port.
   static Result<SockAddr> parseHost(std::string_view host, uint16_t port);
 
-  int family() const { return storage_.ss_family; }
+  int family() const { return storage_.sa.sa_family; }
   bool valid() const { return family() == AF_INET || family() == AF_INET6; }
   bool isV6() const { return family() == AF_INET6; }
   uint16_t port() const;
@@ -49,7 +49,14 @@ class SockAddr {
   bool operator==(const SockAddr& o) const;
 
  private:
-  sockaddr_storage storage_{};
+  // Only IPv4 and IPv6: 28 bytes rather than sockaddr_storage's 128, since one is kept
+  // per connection.
+  union Storage {
+    sockaddr sa;
+    sockaddr_in in;
+    sockaddr_in6 in6;
+  };
+  Storage storage_{};
   socklen_t len_ = 0;
 };
 

@@ -9,7 +9,9 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/index.h"
 #include "common/log.h"
+#include "daemon/log_sinks.h"
 
 namespace fulcrum::daemon {
 namespace {
@@ -69,6 +71,35 @@ uint32_t effectiveMaxconn(const model::Config& config) {
   return config.global.maxconn;
 }
 
+std::vector<int> cpusOfThread(const model::Config& config, uint32_t thread) {
+  std::vector<int> cpus;
+  for (const model::CpuMap& m : config.global.cpuMaps) {
+    if (thread < m.firstThread || thread > m.lastThread || m.cpus.empty()) continue;
+    cpus.clear();  // a later cpu-map line for the same thread replaces an earlier one
+    if (m.autoSpread) {
+      size_t i = (thread - m.firstThread) % m.cpus.size();
+      cpus.push_back(static_cast<int>(m.cpus[i]));
+    } else {
+      for (uint32_t c : m.cpus) cpus.push_back(static_cast<int>(c));
+    }
+  }
+  return cpus;
+}
+
+Status openServiceLogs(const model::Config& config, model::Snapshot& snap) {
+  snap.serviceLogs.assign(config.services.size(), {});
+  for (size_t s = 0; s < config.services.size(); ++s) {
+    for (const model::LogTarget& t : config.services[s].logs) {
+      auto sink = openLogSink(t);
+      if (!sink)
+        return Error{fmt::format("{}:{}: frontend '{}': {}", t.loc.file, t.loc.line,
+                                 config.services[s].name, sink.error())};
+      snap.serviceLogs[s].push_back(std::move(*sink));
+    }
+  }
+  return Ok{};
+}
+
 Daemon::Daemon(std::shared_ptr<const model::Config> config) : config_(std::move(config)) {}
 
 Daemon::~Daemon() {
@@ -105,12 +136,25 @@ Status Daemon::start() {
   if (!bound) return Error{bound.error()};
   listeners_ = std::move(*bound);
 
-  box_.publish(model::Snapshot::initial(config_));
+  auto snap = model::Snapshot::initial(config_);
+  if (auto st = openServiceLogs(*config_, *snap); !st) return st;
+  box_.publish(std::move(snap));
 
+  std::vector<std::shared_ptr<proxy::BindShared>> shared;
+  for (const BoundListener& bl : listeners_) {
+    auto bs = std::make_shared<proxy::BindShared>();
+    bs->maxconn = at(at(config_->services, bl.service).binds, bl.bind).maxconn;
+    shared.push_back(std::move(bs));
+  }
   for (int w = 0; w < nworkers; ++w) {
     std::vector<proxy::ListenerSpec> specs;
-    for (const BoundListener& bl : listeners_)
-      specs.push_back({bl.perWorker[static_cast<size_t>(w)].get(), bl.service});
+    for (size_t i = 0; i < listeners_.size(); ++i) {
+      const BoundListener& bl = listeners_[i];
+      const model::Bind& b = at(at(config_->services, bl.service).binds, bl.bind);
+      specs.push_back({bl.perWorker[static_cast<size_t>(w)].get(), bl.service, b.acceptProxy,
+                       shared[i]});
+    }
+    opts.cpus = cpusOfThread(*config_, static_cast<uint32_t>(w + 1));
     auto worker = std::make_unique<proxy::Worker>(w, box_, stats_, opts);
     if (auto st = worker->init(specs); !st) return st;
     workers_.push_back(std::move(worker));

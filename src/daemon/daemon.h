@@ -49,5 +49,9 @@ int workerCount(const model::Config& config);
 // The effective global maxconn: the configured one, or what the open-file limit allows
 // (two descriptors per proxied connection). Raises the soft RLIMIT_NOFILE to the hard one.
 uint32_t effectiveMaxconn(const model::Config& config);
+// The CPUs cpu-map gives to a worker thread (numbered from 1); empty: not pinned.
+std::vector<int> cpusOfThread(const model::Config& config, uint32_t thread);
+// Opens the log sinks of every service into the snapshot.
+Status openServiceLogs(const model::Config& config, model::Snapshot& snap);
 
 }  // namespace fulcrum::daemon

@@ -1,5 +1,7 @@
 #include "daemon/listeners.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -10,16 +12,31 @@
 namespace fulcrum::daemon {
 namespace {
 
-Result<UniqueFd> openOne(const SockAddr& addr) {
+Status setOpt(int fd, int level, int opt, int value, const char* name) {
+  if (setsockopt(fd, level, opt, &value, sizeof(value)) != 0)
+    return Error{fmt::format("{}: {}", name, strerror(errno))};
+  return Ok{};
+}
+
+Result<UniqueFd> openOne(const SockAddr& addr, const model::Bind& b, int backlog) {
   UniqueFd fd(socket(addr.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!fd.valid()) return Error{fmt::format("socket: {}", strerror(errno))};
-  int one = 1;
-  setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-  if (setsockopt(fd.get(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0)
-    return Error{fmt::format("SO_REUSEPORT: {}", strerror(errno))};
-  if (bind(fd.get(), addr.sa(), addr.len()) != 0)
+  const int s = fd.get();
+  Status st = setOpt(s, SOL_SOCKET, SO_REUSEADDR, 1, "SO_REUSEADDR");
+  if (st) st = setOpt(s, SOL_SOCKET, SO_REUSEPORT, 1, "SO_REUSEPORT");
+  if (st && addr.isV6() && b.v6only != model::Tristate::kUnset)
+    st = setOpt(s, IPPROTO_IPV6, IPV6_V6ONLY, b.v6only == model::Tristate::kOn, "v6only");
+  if (st && !b.interface.empty() &&
+      setsockopt(s, SOL_SOCKET, SO_BINDTODEVICE, b.interface.c_str(),
+                 static_cast<socklen_t>(b.interface.size())) != 0)
+    st = Error{fmt::format("interface '{}': {}", b.interface, strerror(errno))};
+  // defer-accept: wake the listener only when data arrives (1 s of grace, as HAProxy).
+  if (st && b.deferAccept) st = setOpt(s, IPPROTO_TCP, TCP_DEFER_ACCEPT, 1, "defer-accept");
+  if (st && b.tfo) st = setOpt(s, IPPROTO_TCP, TCP_FASTOPEN, backlog, "tfo");
+  if (!st) return Error{st.error()};
+  if (bind(s, addr.sa(), addr.len()) != 0)
     return Error{fmt::format("cannot bind {}: {}", addr.toString(), strerror(errno))};
-  if (listen(fd.get(), SOMAXCONN) != 0)
+  if (listen(s, backlog) != 0)
     return Error{fmt::format("cannot listen on {}: {}", addr.toString(), strerror(errno))};
   return fd;
 }
@@ -32,12 +49,18 @@ Result<std::vector<BoundListener>> openListeners(const model::Config& config, in
     const model::Service& svc = config.services[s];
     if (svc.protocol != model::Protocol::kTcp || svc.forwarding != model::Forwarding::kProxy)
       continue;
-    for (const model::Bind& b : svc.binds) {
+    for (size_t bi = 0; bi < svc.binds.size(); ++bi) {
+      const model::Bind& b = svc.binds[bi];
       BoundListener bl;
       bl.service = static_cast<int>(s);
+      bl.bind = static_cast<int>(bi);
       bl.addr = b.addr;
+      // HAProxy: the backlog defaults to the frontend's maxconn.
+      int backlog = static_cast<int>(b.backlog > 0 ? b.backlog
+                                     : svc.maxconn > 0 ? svc.maxconn
+                                                       : static_cast<uint32_t>(SOMAXCONN));
       for (int w = 0; w < workers; ++w) {
-        auto fd = openOne(bl.addr);
+        auto fd = openOne(bl.addr, b, backlog);
         if (!fd)
           return Error{fmt::format("{}:{}: frontend '{}': {}", b.loc.file, b.loc.line, svc.name,
                                    fd.error())};

@@ -13,6 +13,7 @@ namespace fulcrum::daemon {
 
 struct BoundListener {
   int service = -1;
+  int bind = -1;                 // index into the service's binds
   SockAddr addr;                 // the address actually bound (port 0 resolved)
   std::vector<UniqueFd> perWorker;
 };

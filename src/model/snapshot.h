@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "model/model.h"
+#include "model/load.h"
+#include "model/log_sink.h"
 #include "model/stats.h"
 
 namespace fulcrum::model {
@@ -34,10 +36,16 @@ struct Snapshot {
   // objects that keep their name across a reload.
   std::vector<std::shared_ptr<ServiceStats>> serviceStats;
   std::vector<std::vector<std::shared_ptr<ServerStats>>> serverStats;
+  std::vector<std::shared_ptr<PoolStats>> poolStats;
+  // Active connections per server of each pool, shared by every worker (schedulers read
+  // them, sessions count themselves in and out).
+  std::vector<std::shared_ptr<PoolLoad>> loads;
+  // Connection log sinks of each service (empty: no log lines).
+  std::vector<std::vector<std::shared_ptr<LogSink>>> serviceLogs;
 
   // A snapshot with every server UP (or MAINT when `disabled`) at its configured weight,
   // and fresh counters.
-  static std::shared_ptr<const Snapshot> initial(std::shared_ptr<const Config> config,
+  static std::shared_ptr<Snapshot> initial(std::shared_ptr<const Config> config,
                                                  uint64_t generation = 1);
 };
 

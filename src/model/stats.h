@@ -15,10 +15,26 @@ using Gauge = std::atomic<int64_t>;
 struct alignas(64) ServiceStats {
   Gauge active{0};             // current client connections
   Counter accepted{0};         // client connections accepted
+  Counter denied{0};           // rejected by tcp-request connection rules
+  Counter badProxyHeader{0};   // closed for a missing, malformed or late PROXY header
+  Counter rateLimited{0};      // times accepting paused at rate-limit sessions
   Counter deniedMaxconn{0};    // times accepting paused at maxconn
   Counter noServer{0};         // clients closed because no server could take them
   Counter bytesIn{0};          // client to server
   Counter bytesOut{0};         // server to client
+  // rate-limit sessions: sessions accepted in the current one-second window.
+  std::atomic<int64_t> rateWindow{0};
+  std::atomic<uint32_t> rateCount{0};
+};
+
+struct alignas(64) PoolStats {
+  Gauge active{0};          // current connections to the pool's servers
+  Gauge queued{0};          // clients waiting for a server slot
+  Counter queueTimeouts{0}; // clients closed at timeout queue
+  Counter queueFull{0};     // clients refused because the queue was full
+  Counter connectErrors{0};
+  Counter retries{0};
+  Counter redispatches{0};
 };
 
 struct alignas(64) ServerStats {

@@ -1,17 +1,20 @@
 #include "proxy/session.h"
 
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <fcntl.h>
-
 #include <cerrno>
 #include <cstring>
 
+#include "common/index.h"
 #include "common/log.h"
+#include "proxy/conn_log.h"
+#include "proxy/proxy_protocol.h"
 #include "proxy/worker.h"
+#include "sched/flow_hash.h"
 
 namespace fulcrum::proxy {
 namespace {
@@ -23,48 +26,68 @@ constexpr uint32_t kSessionEvents = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
 constexpr int kMaxRounds = 16;
 // Bytes asked of one splice() into a pipe: the default pipe capacity.
 constexpr size_t kPipeChunk = 64 * 1024;
+// Room kept at the front of the first client buffer for a PROXY header to the server.
+constexpr size_t kProxyHeaderRoom = 128;
+// How long a client may take to send its PROXY header when no timeout client is set.
+constexpr Micros kDefaultHeaderTimeout = 5 * kSeconds;
 
-void setNoDelay(int fd) {
-  int one = 1;
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+void setIntOpt(int fd, int level, int opt, int value) {
+  setsockopt(fd, level, opt, &value, sizeof(value));
+}
+
+void setNoLinger(int fd) {
+  linger l{1, 0};  // close() sends a reset and leaves no TIME_WAIT
+  setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
 }
 
 bool wouldBlock(int err) { return err == EAGAIN || err == EWOULDBLOCK; }
 
+
 }  // namespace
 
-void Session::start(Worker* worker, SnapState* snap, int service, int clientFd,
+void Session::start(Worker* worker, SnapState* snap, const ListenerSpec& listener, int clientFd,
                     const SockAddr& client) {
+  const int service = listener.service;
+  const bool acceptProxy = listener.acceptProxy;
   worker_ = worker;
   snap_ = snap;
+  bind_ = listener.bind.get();
   service_ = service;
-  pool_ = snap->snap->config->services[static_cast<size_t>(service)].defaultPool;
+  const model::Config& cfg = *snap->snap->config;
+  const model::Service& svc = at(cfg.services, service);
+  pool_ = svc.defaultPool;
   server_ = -1;
   attempts_ = 0;
-  state_ = State::kConnecting;
+  slotHeld_ = false;
+  poolCounted_ = false;
+  proxyHeaderSent_ = 0;
   front_ = Endpoint{};
   front_.session = this;
   front_.fd = clientFd;
   back_ = Endpoint{};
   back_.session = this;
-  back_.isServer = true;
   c2s_ = Direction{};
   s2c_ = Direction{};
   clientAddr_ = client;
-  clientActive_ = serverActive_ = worker->loop().now();
-  setNoDelay(clientFd);
+  frontDst_ = SockAddr{};
+  acceptedAt_ = clientActive_ = serverActive_ = worker->loop().now();
+  acceptedWall_ = wallNow();
+  queuedAt_ = connectedAt_ = -1;
+  state_ = acceptProxy ? State::kHeader : State::kConnecting;
+  setIntOpt(clientFd, IPPROTO_TCP, TCP_NODELAY, 1);
+  if (svc.tcpKeepalive) setIntOpt(clientFd, SOL_SOCKET, SO_KEEPALIVE, 1);
   if (auto st = worker->loop().add(clientFd, kSessionEvents, &front_); !st) {
-    close("epoll registration failed");
+    close('R', "epoll registration failed");
     return;
   }
-  if (pool_ < 0) {
-    snap_->snap->serviceStats[static_cast<size_t>(service_)]->noServer.fetch_add(
-        1, std::memory_order_relaxed);
-    close("no backend");
+  if (pool_ >= 0) configureSplice();
+  if (!svc.tcplog && !at(snap->snap->serviceLogs, service).empty())
+    worker->logConnect(at(snap->snap->serviceLogs, service), svc.name, clientAddr_, clientFd);
+  if (acceptProxy) {
+    armTimer();  // the header wait; bytes arrive as an event
     return;
   }
-  configureSplice();
-  connectNext(-1);
+  beginBalancing();
 }
 
 // Splice options: an explicit "option splice-auto" on either side wins, then an explicit
@@ -73,8 +96,8 @@ void Session::start(Worker* worker, SnapState* snap, int service, int clientFd,
 void Session::configureSplice() {
   const model::Config& cfg = *snap_->snap->config;
   if (cfg.global.nosplice || worker_->pipes().capacity() == 0) return;
-  const model::SpliceOptions& fe = cfg.services[static_cast<size_t>(service_)].splice;
-  const model::SpliceOptions& be = cfg.pools[static_cast<size_t>(pool_)].splice;
+  const model::SpliceOptions& fe = at(cfg.services, service_).splice;
+  const model::SpliceOptions& be = at(cfg.pools, pool_).splice;
   using model::Tristate;
   bool autoOn = fe.autoMode == Tristate::kOn || be.autoMode == Tristate::kOn ||
                 (fe.autoMode != Tristate::kOff && be.autoMode != Tristate::kOff);
@@ -90,42 +113,167 @@ void Session::onEndpointIo(Endpoint& ep, uint32_t events) {
   if (events & (EPOLLIN | EPOLLRDHUP | EPOLLERR | EPOLLHUP)) ep.readable = true;
   if (events & (EPOLLRDHUP | EPOLLHUP)) ep.rdhup = true;
   if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) ep.writable = true;
-  if (state_ == State::kConnecting) {
-    if (&ep == &back_ && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {
-      int err = 0;
-      socklen_t len = sizeof(err);
-      if (getsockopt(back_.fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
-      onConnectResult(err);
-    }
-    return;  // client bytes wait in the kernel until the server side is ready
+  switch (state_) {
+    case State::kHeader:
+      if (&ep == &front_ && ep.readable) readProxyHeader();
+      return;
+    case State::kQueued:
+      // Only the client is connected. Its bytes wait in the kernel; a close or reset is
+      // noticed when a server slot is found or at timeout queue.
+      return;
+    case State::kConnecting:
+      if (&ep == &back_ && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {
+        int err = 0;
+        socklen_t len = sizeof(err);
+        if (getsockopt(back_.fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+        onConnectResult(err);
+      }
+      return;  // client bytes wait in the kernel until the server side is ready
+    case State::kRelaying:
+      progress();
+      return;
+    default:
+      return;
   }
-  progress();
+}
+
+// accept-proxy: the connection must start with a PROXY v1 or v2 header. Bytes after it
+// are kept in the client-to-server buffer and relayed once connected.
+void Session::readProxyHeader() {
+  Direction& d = c2s_;
+  if (d.buf == nullptr) d.buf = worker_->buffers().get();
+  const size_t cap = worker_->buffers().bufferSize() - kProxyHeaderRoom;
+  ssize_t n = ::recv(front_.fd, d.buf + d.len, cap - d.len, MSG_DONTWAIT);
+  if (n == 0) return close('C', "client closed before sending its PROXY header");
+  if (n < 0) {
+    if (wouldBlock(errno)) {
+      front_.readable = false;
+      return;
+    }
+    return close('C', "client error before its PROXY header");
+  }
+  if (static_cast<size_t>(n) < cap - d.len && !front_.rdhup) front_.readable = false;
+  d.len += static_cast<uint32_t>(n);
+  clientActive_ = worker_->loop().now();
+  ProxyHeader h;
+  const char* reason = nullptr;
+  ParseStatus st = parseProxyHeader(d.buf, d.len, h, &reason, cap);
+  auto& svcStats = *at(snap_->snap->serviceStats, service_);
+  if (st == ParseStatus::kIncomplete) {
+    if (d.len < cap) {
+      if (front_.readable) readProxyHeader();
+      return;
+    }
+    reason = "header larger than the buffer";
+    st = ParseStatus::kInvalid;
+  }
+  if (st != ParseStatus::kOk) {
+    svcStats.badProxyHeader.fetch_add(1, std::memory_order_relaxed);
+    log::debug("bad PROXY header from {}: {}", clientAddr_.toString(), reason ? reason : "?");
+    return close('P', "bad PROXY header");
+  }
+  if (h.command == Command::kProxy && h.hasAddresses()) {
+    clientAddr_ = h.src;
+    frontDst_ = h.dst;
+  }
+  d.len -= static_cast<uint32_t>(h.headerLength);
+  if (d.len > 0)
+    std::memmove(d.buf, d.buf + h.headerLength, d.len);
+  else
+    releaseStaging(d);
+  d.off = 0;
+  worker_->loop().timers().cancel(this);
+  state_ = State::kConnecting;
+  beginBalancing();
+}
+
+void Session::beginBalancing() {
+  if (pool_ < 0) {
+    at(snap_->snap->serviceStats, service_)->noServer.fetch_add(1, std::memory_order_relaxed);
+    return close('R', "no backend");
+  }
+  at(snap_->snap->poolStats, pool_)->active.fetch_add(1, std::memory_order_relaxed);
+  poolCounted_ = true;
+  connectNext(-1);
 }
 
 void Session::connectNext(int avoid) {
-  const model::Pool& pool = snap_->snap->config->pools[static_cast<size_t>(pool_)];
+  const model::Pool& pool = at(snap_->snap->config->pools, pool_);
+  model::PoolLoad& load = *at(snap_->snap->loads, pool_);
   sched::PickContext ctx;
   ctx.client = &clientAddr_;
   ctx.avoid = avoid;
-  int pick = snap_->schedulers[static_cast<size_t>(pool_)]->pick(ctx);
-  if (pick < 0) {
-    snap_->snap->serviceStats[static_cast<size_t>(service_)]->noServer.fetch_add(
-        1, std::memory_order_relaxed);
-    close("no server available");
+  if (pool.balance.algo == model::BalanceAlgo::kMaglev) {
+    // The 5-tuple as the client sent it (the PROXY header's, with accept-proxy).
+    SockAddr dst = frontDst_;
+    if (!dst.valid()) {
+      *dst.lenPtr() = dst.capacity();
+      getsockname(front_.fd, dst.sa(), dst.lenPtr());
+    }
+    ctx.flowHash = sched::flowHash(clientAddr_, dst, IPPROTO_TCP);
+  }
+  int pick = at(snap_->schedulers, pool_)->pick(ctx);
+  if (pick >= 0 && load.tryAcquire(static_cast<size_t>(pick), at(pool.servers, pick).maxconn)) {
+    slotHeld_ = true;
+    if (state_ == State::kQueued) dequeue();
+    connectTo(pick);
     return;
   }
-  server_ = pick;
-  const model::Server& srv = pool.servers[static_cast<size_t>(pick)];
+  // No server could take the client now. If some server is usable but full, wait in the
+  // pool's queue; otherwise give up.
+  if (state_ == State::kQueued) return;  // stays queued, in place
+  if (worker_->anyServerUsable(*snap_, pool_) && enqueue()) return;
+  at(snap_->snap->serviceStats, service_)->noServer.fetch_add(1, std::memory_order_relaxed);
+  close(pick >= 0 ? 'R' : 'S', "no server available");
+}
+
+bool Session::enqueue() {
+  if (!worker_->enqueue(this)) {
+    at(snap_->snap->poolStats, pool_)->queueFull.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  state_ = State::kQueued;
+  queuedAt_ = worker_->loop().now();
+  armTimer();
+  return true;
+}
+
+void Session::dequeue() {
+  worker_->dequeue(this);
+  state_ = State::kConnecting;
+}
+
+bool Session::retryFromQueue() {
+  connectNext(-1);
+  return state_ != State::kQueued;
+}
+
+void Session::connectTo(int server) {
+  const model::Pool& pool = at(snap_->snap->config->pools, pool_);
+  const model::Server& srv = at(pool.servers, server);
+  server_ = server;
   connectStart_ = worker_->loop().now();
   int fd = socket(srv.addr.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
-    log::warning("socket() for server {}/{}: {}", pool.name, srv.name, strerror(errno));
-    onConnectResult(errno);
+    int err = errno;
+    log::warning("socket() for server {}/{}: {}", pool.name, srv.name, strerror(err));
+    onConnectResult(err);
     return;
   }
   back_.fd = fd;
   back_.readable = back_.writable = back_.rdhup = false;
-  setNoDelay(fd);
+  setIntOpt(fd, IPPROTO_TCP, TCP_NODELAY, 1);
+  if (pool.tcpKeepalive) setIntOpt(fd, SOL_SOCKET, SO_KEEPALIVE, 1);
+  if (srv.source) {
+    if (srv.source->port() == 0) setIntOpt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, 1);
+    if (bind(fd, srv.source->sa(), srv.source->len()) != 0) {
+      int err = errno;
+      log::warning("cannot bind source {} for server {}/{}: {}", srv.source->toString(),
+                   pool.name, srv.name, strerror(err));
+      onConnectResult(err);
+      return;
+    }
+  }
   int rc = ::connect(fd, srv.addr.sa(), srv.addr.len());
   if (rc != 0 && errno != EINPROGRESS) {
     onConnectResult(errno);
@@ -135,40 +283,86 @@ void Session::connectNext(int avoid) {
     onConnectResult(EIO);
     return;
   }
+  state_ = State::kConnecting;
   armTimer();
 }
 
+void Session::releaseSlot() {
+  if (!slotHeld_) return;
+  slotHeld_ = false;
+  at(snap_->snap->loads, pool_)->release(static_cast<size_t>(server_));
+  worker_->slotFreed(snap_, pool_);
+}
+
 void Session::onConnectResult(int err) {
-  const model::Pool& pool = snap_->snap->config->pools[static_cast<size_t>(pool_)];
-  auto& srvStats =
-      *snap_->snap->serverStats[static_cast<size_t>(pool_)][static_cast<size_t>(server_)];
-  if (err == 0) {
-    state_ = State::kRelaying;
-    srvStats.connections.fetch_add(1, std::memory_order_relaxed);
-    srvStats.active.fetch_add(1, std::memory_order_relaxed);
-    clientActive_ = serverActive_ = worker_->loop().now();
-    // The client may have sent bytes while we connected: the edge was consumed then.
-    front_.readable = true;
-    armTimer();
-    progress();
-    return;
-  }
+  if (err == 0) return onConnected();
+  const model::Pool& pool = at(snap_->snap->config->pools, pool_);
+  auto& srvStats = *at(at(snap_->snap->serverStats, pool_), server_);
+  auto& poolStats = *at(snap_->snap->poolStats, pool_);
   srvStats.connectErrors.fetch_add(1, std::memory_order_relaxed);
-  log::debug("connect to {}/{} failed: {}", pool.name,
-             pool.servers[static_cast<size_t>(server_)].name, strerror(err));
+  poolStats.connectErrors.fetch_add(1, std::memory_order_relaxed);
+  log::debug("connect to {}/{} failed: {}", pool.name, at(pool.servers, server_).name,
+             strerror(err));
   if (back_.fd >= 0) {
     ::close(back_.fd);  // also removes it from epoll
     back_.fd = -1;
   }
+  const int failed = server_;
+  releaseSlot();
   if (attempts_ < pool.retries) {
     ++attempts_;
     srvStats.retries.fetch_add(1, std::memory_order_relaxed);
-    connectNext(server_);
-    return;
+    poolStats.retries.fetch_add(1, std::memory_order_relaxed);
+    if (pool.redispatch) {
+      poolStats.redispatches.fetch_add(1, std::memory_order_relaxed);
+      connectNext(failed);
+      return;
+    }
+    // "no option redispatch": every retry goes to the same server.
+    if (at(snap_->snap->loads, pool_)->tryAcquire(static_cast<size_t>(failed),
+                                                 at(pool.servers, failed).maxconn)) {
+      slotHeld_ = true;
+      connectTo(failed);
+      return;
+    }
   }
-  snap_->snap->serviceStats[static_cast<size_t>(service_)]->noServer.fetch_add(
-      1, std::memory_order_relaxed);
-  close("all connection attempts failed");
+  at(snap_->snap->serviceStats, service_)->noServer.fetch_add(1, std::memory_order_relaxed);
+  close(err == ETIMEDOUT ? 's' : 'S', "all connection attempts failed");
+}
+
+void Session::onConnected() {
+  const model::Pool& pool = at(snap_->snap->config->pools, pool_);
+  const model::Server& srv = at(pool.servers, server_);
+  auto& srvStats = *at(at(snap_->snap->serverStats, pool_), server_);
+  srvStats.connections.fetch_add(1, std::memory_order_relaxed);
+  state_ = State::kRelaying;
+  connectedAt_ = clientActive_ = serverActive_ = worker_->loop().now();
+  if (srv.sendProxy != model::ProxyProtocol::kNone) {
+    // The PROXY header goes first, ahead of any client bytes already staged.
+    SockAddr dst = frontDst_;
+    if (!dst.valid()) {
+      *dst.lenPtr() = dst.capacity();
+      if (getsockname(front_.fd, dst.sa(), dst.lenPtr()) != 0) dst = SockAddr{};
+    }
+    uint8_t hdr[kProxyHeaderRoom];
+    size_t n = srv.sendProxy == model::ProxyProtocol::kV1
+                   ? writeProxyV1(clientAddr_, dst, reinterpret_cast<char*>(hdr), sizeof(hdr))
+                   : writeProxyV2(clientAddr_, dst, hdr, sizeof(hdr));
+    Direction& d = c2s_;
+    if (d.buf == nullptr) {
+      d.buf = worker_->buffers().get();
+      d.off = d.len = 0;
+    }
+    std::memmove(d.buf + n, d.buf + d.off, d.len);
+    std::memcpy(d.buf, hdr, n);
+    d.off = 0;
+    d.len += static_cast<uint32_t>(n);
+    proxyHeaderSent_ = static_cast<uint8_t>(n);
+  }
+  // The client may have sent bytes while we connected: the edge was consumed then.
+  front_.readable = true;
+  back_.writable = true;
+  progress();
 }
 
 void Session::releaseStaging(Direction& d) {
@@ -213,7 +407,7 @@ Session::Pump Session::pump(Endpoint& src, Endpoint& dst, Direction& d, Micros& 
           dst.writable = false;
           return Pump::kWaiting;
         }
-        return Pump::kError;
+        return Pump::kDstError;
       }
       dstActive = now;
       d.bytes += static_cast<uint64_t>(n);
@@ -254,20 +448,23 @@ Session::Pump Session::pump(Endpoint& src, Endpoint& dst, Direction& d, Micros& 
       releaseStaging(d);
       return Pump::kWaiting;
     }
-    return Pump::kError;
+    return Pump::kSrcError;
   }
   return Pump::kWaiting;
 }
 
 void Session::progress() {
   Pump up = pump(front_, back_, c2s_, clientActive_, serverActive_);
-  if (up == Pump::kError) return close("client or server connection error");
+  if (up == Pump::kSrcError) return close('C', "client connection error");
+  if (up == Pump::kDstError) return close('S', "server connection error");
   Pump down = pump(back_, front_, s2c_, serverActive_, clientActive_);
-  if (down == Pump::kError) return close("client or server connection error");
-  if (up == Pump::kDone && down == Pump::kDone) return close(nullptr);
+  if (down == Pump::kSrcError) return close('S', "server connection error");
+  if (down == Pump::kDstError) return close('C', "client connection error");
+  if (up == Pump::kDone && down == Pump::kDone) return close('-', nullptr);
   // A direction that used all its rounds with its sockets still ready gets no new edge:
   // come back on the next loop iteration through an immediate timer.
-  bool more = (c2s_.len > 0 && back_.writable) || (c2s_.len == 0 && !c2s_.eof && front_.readable) ||
+  bool more = (c2s_.len > 0 && back_.writable) ||
+              (c2s_.len == 0 && !c2s_.eof && front_.readable) ||
               (s2c_.len > 0 && front_.writable) || (s2c_.len == 0 && !s2c_.eof && back_.readable);
   if (more) {
     worker_->loop().timers().arm(this, worker_->loop().now());
@@ -276,24 +473,56 @@ void Session::progress() {
   armTimer();
 }
 
-Micros Session::dueAt() const {
+Micros Session::dueAt(char* side) const {
   const model::Config& cfg = *snap_->snap->config;
-  const model::Pool& pool = cfg.pools[static_cast<size_t>(pool_)];
-  if (state_ == State::kConnecting) {
-    return pool.connectTimeout > 0 ? connectStart_ + pool.connectTimeout : -1;
+  const model::Service& svc = at(cfg.services, service_);
+  *side = 'c';
+  switch (state_) {
+    case State::kHeader:
+      return clientActive_ + (svc.clientTimeout > 0 ? svc.clientTimeout : kDefaultHeaderTimeout);
+    case State::kQueued: {
+      const model::Pool& pool = at(cfg.pools, pool_);
+      // HAProxy: without timeout queue, the connect timeout bounds the wait.
+      Micros t = pool.queueTimeout > 0 ? pool.queueTimeout : pool.connectTimeout;
+      *side = 's';
+      return t > 0 ? queuedAt_ + t : -1;
+    }
+    case State::kConnecting: {
+      const model::Pool& pool = at(cfg.pools, pool_);
+      *side = 's';
+      return pool.connectTimeout > 0 ? connectStart_ + pool.connectTimeout : -1;
+    }
+    case State::kRelaying:
+      break;
+    default:
+      return -1;
   }
+  const model::Pool& pool = at(cfg.pools, pool_);
+  const bool halfClosed = c2s_.eof || s2c_.eof;
   Micros due = -1;
-  const model::Timeout ct = cfg.services[static_cast<size_t>(service_)].clientTimeout;
-  if (ct > 0) due = clientActive_ + ct;
-  if (pool.serverTimeout > 0) {
-    Micros s = serverActive_ + pool.serverTimeout;
-    if (due < 0 || s < due) due = s;
+  auto consider = [&](Micros at, char who) {
+    if (due < 0 || at < due) {
+      due = at;
+      *side = who;
+    }
+  };
+  // timeout tunnel replaces client and server once relaying: inactivity in both
+  // directions. client-fin / server-fin take over on their side once a direction is shut.
+  Micros clientT = svc.clientTimeout, serverT = pool.serverTimeout;
+  if (pool.tunnelTimeout > 0) {
+    clientT = serverT = 0;
+    consider(std::max(clientActive_, serverActive_) + pool.tunnelTimeout, 'c');
   }
+  if (halfClosed && svc.clientFinTimeout > 0) clientT = svc.clientFinTimeout;
+  if (halfClosed && pool.serverFinTimeout > 0) serverT = pool.serverFinTimeout;
+  if (clientT > 0) consider(clientActive_ + clientT, 'c');
+  if (serverT > 0) consider(serverActive_ + serverT, 's');
   return due;
 }
 
 void Session::armTimer() {
-  Micros due = dueAt();
+  char side;
+  Micros due = dueAt(&side);
   if (due < 0) {
     worker_->loop().timers().cancel(this);
     return;
@@ -306,44 +535,100 @@ void Session::armTimer() {
 void Session::onTimer() {
   if (state_ == State::kClosed) return;
   const Micros now = worker_->loop().now();
-  if (state_ == State::kRelaying) {
-    Micros due = dueAt();
-    if (due < 0 || due > now) {
-      progress();  // an immediate re-run, or an idle deadline that moved: re-evaluate
-      return;
-    }
-    worker_->stats().timeouts.fetch_add(1, std::memory_order_relaxed);
-    return close("idle timeout");
+  char side;
+  Micros due = dueAt(&side);
+  if (due < 0 || due > now) {
+    if (state_ == State::kRelaying) return progress();  // an immediate re-run, or moved
+    return armTimer();
   }
-  if (state_ == State::kConnecting) {
-    Micros due = dueAt();
-    if (due >= 0 && due <= now) return onConnectResult(ETIMEDOUT);
-    armTimer();
+  worker_->stats().timeouts.fetch_add(1, std::memory_order_relaxed);
+  switch (state_) {
+    case State::kHeader:
+      at(snap_->snap->serviceStats, service_)->badProxyHeader.fetch_add(1, std::memory_order_relaxed);
+      return close('c', "no PROXY header in time");
+    case State::kQueued:
+      at(snap_->snap->poolStats, pool_)->queueTimeouts.fetch_add(1, std::memory_order_relaxed);
+      return close('s', "timeout queue");
+    case State::kConnecting:
+      return onConnectResult(ETIMEDOUT);
+    default:
+      return close(side, "idle timeout");
   }
 }
 
-void Session::close(const char* why) {
+void Session::close(char cause, const char* why) {
   if (state_ == State::kClosed) return;
-  const bool relaying = state_ == State::kRelaying;
+  const State phase = state_;
+  if (phase == State::kQueued) worker_->dequeue(this);
+  logConnection(cause);
   state_ = State::kClosed;
   worker_->loop().timers().cancel(this);
   if (why != nullptr) log::debug("session from {} closed: {}", clientAddr_.toString(), why);
   const auto& snap = *snap_->snap;
-  auto& svc = *snap.serviceStats[static_cast<size_t>(service_)];
-  svc.bytesIn.fetch_add(c2s_.bytes, std::memory_order_relaxed);
+  auto& svc = *at(snap.serviceStats, service_);
+  const uint64_t up = c2s_.bytes - proxyHeaderSent_;
+  svc.bytesIn.fetch_add(up, std::memory_order_relaxed);
   svc.bytesOut.fetch_add(s2c_.bytes, std::memory_order_relaxed);
-  if (relaying) {
-    auto& srv = *snap.serverStats[static_cast<size_t>(pool_)][static_cast<size_t>(server_)];
-    srv.active.fetch_sub(1, std::memory_order_relaxed);
-    srv.bytesIn.fetch_add(c2s_.bytes, std::memory_order_relaxed);
+  if (server_ >= 0 && connectedAt_ >= 0) {
+    auto& srv = *at(at(snap.serverStats, pool_), server_);
+    srv.bytesIn.fetch_add(up, std::memory_order_relaxed);
     srv.bytesOut.fetch_add(s2c_.bytes, std::memory_order_relaxed);
   }
-  if (front_.fd >= 0) ::close(front_.fd);
-  if (back_.fd >= 0) ::close(back_.fd);
+  const model::Config& cfg = *snap.config;
+  if (front_.fd >= 0) {
+    if (at(cfg.services, service_).noLinger || cause == 'P') setNoLinger(front_.fd);
+    ::close(front_.fd);
+  }
+  if (back_.fd >= 0) {
+    if (at(cfg.pools, pool_).noLinger) setNoLinger(back_.fd);
+    ::close(back_.fd);
+  }
   front_.fd = back_.fd = -1;
   releaseStaging(c2s_);
   releaseStaging(s2c_);
-  worker_->sessionClosed(this, snap_, service_);
+  releaseSlot();
+  if (bind_ != nullptr) bind_->active.fetch_sub(1, std::memory_order_relaxed);
+  worker_->sessionClosed(this, snap_, service_, poolCounted_ ? pool_ : -1);
+}
+
+void Session::logConnection(char cause) {
+  const model::Snapshot& snap = *snap_->snap;
+  const auto& sinks = at(snap.serviceLogs, service_);
+  if (sinks.empty()) return;
+  const model::Config& cfg = *snap.config;
+  const model::Service& svc = at(cfg.services, service_);
+  if (!svc.tcplog) return;  // the accept-time line was the only one
+  const uint64_t up = c2s_.bytes - proxyHeaderSent_;
+  if (svc.dontlognull && up == 0 && s2c_.bytes == 0) return;
+  const Micros now = worker_->loop().now();
+  ConnLogRecord r;
+  r.client = &clientAddr_;
+  r.acceptedWall = acceptedWall_;
+  r.frontend = svc.name;
+  if (pool_ >= 0) r.backend = at(cfg.pools, pool_).name;
+  if (server_ >= 0 && connectedAt_ >= 0) r.server = at(at(cfg.pools, pool_).servers, server_).name;
+  const Micros queueEnd = connectedAt_ >= 0 ? connectStart_ : now;
+  r.tw = queuedAt_ >= 0 ? (queueEnd - queuedAt_) / kMillis : (state_ >= State::kConnecting ? 0 : -1);
+  r.tc = connectedAt_ >= 0 ? (connectedAt_ - connectStart_) / kMillis : -1;
+  r.tt = (now - acceptedAt_) / kMillis;
+  r.bytesRead = s2c_.bytes;
+  r.term[0] = cause;
+  switch (state_) {
+    case State::kHeader: r.term[1] = 'R'; break;
+    case State::kQueued: r.term[1] = 'Q'; break;
+    case State::kConnecting: r.term[1] = 'C'; break;
+    case State::kRelaying: r.term[1] = cause == '-' ? '-' : 'D'; break;
+    default: r.term[1] = '-'; break;
+  }
+  r.actconn = worker_->stats().active.load(std::memory_order_relaxed);
+  r.feconn = at(snap.serviceStats, service_)->active.load(std::memory_order_relaxed);
+  if (pool_ >= 0) {
+    r.beconn = at(snap.poolStats, pool_)->active.load(std::memory_order_relaxed);
+    r.bq = at(snap.poolStats, pool_)->queued.load(std::memory_order_relaxed);
+    if (server_ >= 0) r.srvconn = at(snap.loads, pool_)->active(static_cast<size_t>(server_));
+  }
+  r.retries = attempts_;
+  worker_->logLine(sinks, r);
 }
 
 }  // namespace fulcrum::proxy

@@ -1,12 +1,16 @@
-// Session: one proxied TCP connection, from accept to close. It connects to a server
-// chosen by the pool's scheduler (moving on to another server when a connect fails),
-// then relays bytes both ways with per-direction backpressure and half-close.
+// Session: one proxied TCP connection, from accept to close.
 //
-//   client fd ──recv──► c2s buffer ──send──► server fd
-//   client fd ◄──send── s2c buffer ◄──recv── server fd
+//   accept ─► [header]  ─► [queued] ─► connecting ─► relaying ─► closed
+//             accept-proxy  server     timeout        splice or
+//             only          maxconn    connect,       copy, both
+//                           only       retries        directions
+//
+//   client fd ──recv/splice──► c2s staging ──send/splice──► server fd
+//   client fd ◄──send/splice── s2c staging ◄──recv/splice── server fd
 //
 // Both fds are registered edge-triggered once; readiness is remembered in flags and
 // consumed until EAGAIN (or a short read/write, which also proves the edge is spent).
+// A direction holds a buffer or a pipe only while bytes are staged in it.
 #pragma once
 
 #include <cstdint>
@@ -20,18 +24,28 @@ namespace fulcrum::proxy {
 
 class Worker;
 struct SnapState;
+struct ListenerSpec;
+struct BindShared;
 
 class Session final : public Timer {
  public:
-  enum class State : uint8_t { kIdle, kConnecting, kRelaying, kClosed };
+  enum class State : uint8_t { kIdle, kHeader, kQueued, kConnecting, kRelaying, kClosed };
 
-  // Takes ownership of clientFd (already non-blocking) and starts connecting.
-  void start(Worker* worker, SnapState* snap, int service, int clientFd, const SockAddr& client);
+  // Takes ownership of clientFd (already non-blocking) and starts the session.
+  void start(Worker* worker, SnapState* snap, const ListenerSpec& listener, int clientFd,
+             const SockAddr& client);
 
   State state() const { return state_; }
+  int pool() const { return pool_; }
+  SnapState* snapState() const { return snap_; }
   // Closes both sides now (process stop, administrative shutdown).
-  void abort(const char* why) { close(why); }
+  void abort(const char* why) { close('K', why); }
+  // A queued session is offered a server slot again; false when it stays queued.
+  bool retryFromQueue();
+
   Session* nextFree = nullptr;  // free-list link, owned by the worker
+  Session* queueNext = nullptr; // pool queue links, owned by the worker
+  Session* queuePrev = nullptr;
 
  private:
   struct Endpoint final : IoHandler {
@@ -40,7 +54,6 @@ class Session final : public Timer {
     bool readable = false;
     bool writable = false;
     bool rdhup = false;  // the peer's FIN is known to be queued: read until 0
-    bool isServer = false;
     void onIo(uint32_t events) override;
   };
   // Bytes read from one side and not yet written to the other sit either in a buffer
@@ -49,44 +62,65 @@ class Session final : public Timer {
     uint8_t* buf = nullptr;
     Pipe pipe;
     uint32_t off = 0;
-    uint32_t len = 0;       // bytes staged (in buf from off, or in the pipe)
-    bool splice = false;    // use a pipe for the next read when one is available
+    uint32_t len = 0;         // bytes staged (in buf from off, or in the pipe)
+    bool splice = false;      // use a pipe for the next read when one is available
     bool spliceAuto = false;  // switch to splice once a read fills a whole buffer
-    bool eof = false;       // read side saw FIN
-    bool shutSent = false;  // FIN forwarded to the write side
+    bool eof = false;         // read side saw FIN
+    bool shutSent = false;    // FIN forwarded to the write side
     uint64_t bytes = 0;
   };
-  enum class Pump : uint8_t { kWaiting, kDone, kError };
+  enum class Pump : uint8_t { kWaiting, kDone, kSrcError, kDstError };
 
   void onEndpointIo(Endpoint& ep, uint32_t events);
   void onTimer() override;
   void configureSplice();
+  void readProxyHeader();
+  void beginBalancing();
+  // Picks a server and connects; avoid: a server that just failed (-1: none).
   void connectNext(int avoid);
+  bool enqueue();
+  void dequeue();
+  void connectTo(int server);
   void onConnectResult(int err);
+  void onConnected();
   void progress();
   Pump pump(Endpoint& src, Endpoint& dst, Direction& d, Micros& srcActive, Micros& dstActive);
-  void armTimer();
-  Micros dueAt() const;
-  void close(const char* why);
-  void releaseStaging(Direction& d);
   ssize_t readInto(Endpoint& src, Direction& d, size_t& cap);
   ssize_t writeFrom(Endpoint& dst, Direction& d);
+  void releaseStaging(Direction& d);
+  void releaseSlot();
+  void armTimer();
+  // When the current phase times out, and which side's timeout that is ('c' or 's').
+  Micros dueAt(char* side) const;
+  // cause: HAProxy's first termination-state letter ('-' normal, 'C' client, 'S' server,
+  // 'P' proxy, 'R' resource, 'c'/'s' client/server timeout, 'K' killed).
+  void close(char cause, const char* why);
+  void logConnection(char cause);
 
   Worker* worker_ = nullptr;
   SnapState* snap_ = nullptr;
+  BindShared* bind_ = nullptr;  // the listener's shared count, released at close
   int service_ = -1;
   int pool_ = -1;
   int server_ = -1;
   uint32_t attempts_ = 0;
   State state_ = State::kIdle;
+  bool slotHeld_ = false;     // counted in the pool's load for server_
+  bool poolCounted_ = false;  // counted in the pool's active connections
+  uint8_t proxyHeaderSent_ = 0;
   Endpoint front_;  // the client's connection
   Endpoint back_;   // the connection to the server
   Direction c2s_;
   Direction s2c_;
+  Micros acceptedAt_ = 0;
+  Micros acceptedWall_ = 0;
+  Micros queuedAt_ = -1;
   Micros connectStart_ = 0;
+  Micros connectedAt_ = -1;
   Micros clientActive_ = 0;
   Micros serverActive_ = 0;
   SockAddr clientAddr_;
+  SockAddr frontDst_;  // the destination a PROXY header announced; invalid otherwise
 };
 
 }  // namespace fulcrum::proxy

@@ -1,12 +1,16 @@
 #include "proxy/worker.h"
 
+#include <pthread.h>
+#include <sched.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 
+#include "common/index.h"
 #include "common/log.h"
+#include "model/acl.h"
 #include "proxy/session.h"
 
 namespace fulcrum::proxy {
@@ -19,6 +23,11 @@ constexpr Micros kFdExhaustedPause = 100 * kMillis;
 // How often a listener paused at maxconn looks again when the slot that frees up is on
 // another thread (a slot freed on this thread resumes it at once).
 constexpr Micros kMaxconnRecheck = 20 * kMillis;
+// How often queued clients look for a slot freed on another thread.
+constexpr Micros kQueueRecheck = 10 * kMillis;
+// A worker's pending stream-log lines are written once per batch, or at this size.
+constexpr size_t kLogFlushBytes = 64 * 1024;
+
 
 }  // namespace
 
@@ -27,9 +36,9 @@ Worker::Worker(int id, const model::SnapshotBox& box, model::ProcessStats& stats
     : id_(id),
       box_(box),
       stats_(stats),
-      opts_(opts),
-      buffers_(opts.bufferSize, opts.maxFreeBuffers),
-      pipes_(opts.maxPipes) {}
+      opts_(std::move(opts)),
+      buffers_(opts_.bufferSize, opts_.maxFreeBuffers),
+      pipes_(opts_.maxPipes) {}
 
 Worker::~Worker() {
   if (thread_.joinable()) {
@@ -56,6 +65,13 @@ Status Worker::init(const std::vector<ListenerSpec>& listeners) {
 
 void Worker::start() {
   thread_ = std::thread([this] { run(); });
+  if (!opts_.cpus.empty()) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    for (int c : opts_.cpus) CPU_SET(c, &set);
+    if (int rc = pthread_setaffinity_np(thread_.native_handle(), sizeof(set), &set); rc != 0)
+      log::warning("worker {}: cannot pin to CPUs: {}", id_, strerror(rc));
+  }
 }
 
 void Worker::requestStop() {
@@ -77,7 +93,7 @@ void Worker::run() {
   loop_.run();
   // Stopping: close what is left, so that clients see a close rather than a hang.
   for (auto& s : allSessions_) {
-    if (s->state() == Session::State::kConnecting || s->state() == Session::State::kRelaying)
+    if (s->state() != Session::State::kClosed && s->state() != Session::State::kIdle)
       s->abort("process stopping");
   }
   afterBatch();
@@ -90,24 +106,62 @@ void Worker::loadSnapshot() {
   if (!snaps_.empty() && snaps_.back()->snap == snap) return;
   auto st = std::make_unique<SnapState>();
   st->snap = snap;
-  for (size_t p = 0; p < snap->config->pools.size(); ++p)
-    st->schedulers.push_back(sched::makeScheduler(snap->config->pools[p], snap->runtime[p]));
+  const auto& pools = snap->config->pools;
+  st->queues.resize(pools.size());
+  for (size_t p = 0; p < pools.size(); ++p) {
+    sched::SchedulerOptions so;
+    so.allBackups = pools[p].allBackups;
+    so.seed = static_cast<uint64_t>(id_ + 1) * 0x9e3779b97f4a7c15ULL ^ snap->generation;
+    st->schedulers.push_back(
+        sched::makeScheduler(pools[p], snap->runtime[p], snap->loads[p].get(), so));
+    // The queue is bounded when every server that has a maxconn also has a maxqueue: the
+    // bound is the sum of the maxqueues. Otherwise timeout queue bounds it in time.
+    int64_t limit = 0;
+    bool bounded = false;
+    for (const model::Server& s : pools[p].servers) {
+      if (s.maxconn == 0) continue;
+      if (s.maxqueue == 0) {
+        bounded = false;
+        limit = 0;
+        break;
+      }
+      bounded = true;
+      limit += s.maxqueue;
+    }
+    st->queueLimits.push_back(bounded ? limit : 0);
+  }
   snaps_.push_back(std::move(st));
 }
 
-bool Worker::belowLimits(int service) const {
+Micros Worker::admissionDelay(const Listener& l) {
+  const ListenerSpec& spec = l.spec();
   if (opts_.globalMaxconn > 0 &&
       stats_.active.load(std::memory_order_relaxed) >= static_cast<int64_t>(opts_.globalMaxconn))
-    return false;
+    return kMaxconnRecheck;
+  if (spec.bind && spec.bind->maxconn > 0 &&
+      spec.bind->active.load(std::memory_order_relaxed) >= static_cast<int64_t>(spec.bind->maxconn))
+    return kMaxconnRecheck;
   const model::Snapshot& snap = *snaps_.back()->snap;
-  uint32_t max = snap.config->services[static_cast<size_t>(service)].maxconn;
-  if (max > 0 && snap.serviceStats[static_cast<size_t>(service)]->active.load(
-                     std::memory_order_relaxed) >= static_cast<int64_t>(max))
-    return false;
-  return true;
+  const model::Service& svc = snap.config->services[static_cast<size_t>(spec.service)];
+  model::ServiceStats& st = *snap.serviceStats[static_cast<size_t>(spec.service)];
+  if (svc.maxconn > 0 &&
+      st.active.load(std::memory_order_relaxed) >= static_cast<int64_t>(svc.maxconn))
+    return kMaxconnRecheck;
+  if (svc.rateLimitSessions > 0) {
+    const Micros now = loop_.now();
+    const int64_t window = now / kSeconds;
+    int64_t cur = st.rateWindow.load(std::memory_order_relaxed);
+    if (cur != window && st.rateWindow.compare_exchange_strong(cur, window))
+      st.rateCount.store(0, std::memory_order_relaxed);
+    if (st.rateCount.load(std::memory_order_relaxed) >= svc.rateLimitSessions) {
+      st.rateLimited.fetch_add(1, std::memory_order_relaxed);
+      return (window + 1) * kSeconds - now + 1;
+    }
+  }
+  return 0;
 }
 
-void Worker::Listener::onIo(uint32_t) { worker_->acceptOn(*this, spec_.service); }
+void Worker::Listener::onIo(uint32_t) { worker_->acceptOn(*this); }
 
 void Worker::Listener::onTimer() { resume(); }
 
@@ -127,18 +181,20 @@ void Worker::Listener::resume() {
   (void)worker_->loop_.modify(spec_.fd, EPOLLIN, this);  // level-triggered: pending accepts fire
 }
 
-void Worker::acceptOn(Listener& l, int service) {
+void Worker::acceptOn(Listener& l) {
   SnapState* cur = snaps_.back().get();
-  auto& svcStats = *cur->snap->serviceStats[static_cast<size_t>(service)];
+  const ListenerSpec& spec = l.spec();
+  const model::Service& svc = cur->snap->config->services[static_cast<size_t>(spec.service)];
+  auto& svcStats = *cur->snap->serviceStats[static_cast<size_t>(spec.service)];
   for (int i = 0; i < kAcceptBatch; ++i) {
-    if (!belowLimits(service)) {
+    if (Micros wait = admissionDelay(l); wait > 0) {
       svcStats.deniedMaxconn.fetch_add(1, std::memory_order_relaxed);
-      l.pause(kMaxconnRecheck);
+      l.pause(wait);
       return;
     }
     sockaddr_storage ss;
     socklen_t len = sizeof(ss);
-    int fd = accept4(l.fd(), reinterpret_cast<sockaddr*>(&ss), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    int fd = accept4(spec.fd, reinterpret_cast<sockaddr*>(&ss), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       int err = errno;
       if (err == EAGAIN || err == EWOULDBLOCK) return;
@@ -154,13 +210,24 @@ void Worker::acceptOn(Listener& l, int service) {
       log::warning("worker {}: accept: {}", id_, strerror(err));
       return;
     }
+    SockAddr client = SockAddr::fromSockaddr(reinterpret_cast<sockaddr*>(&ss), len);
+    if (svc.rateLimitSessions > 0) svcStats.rateCount.fetch_add(1, std::memory_order_relaxed);
+    if (!model::acceptsConnection(svc, client)) {
+      // tcp-request connection reject: closed at once, with a reset, before any work.
+      svcStats.denied.fetch_add(1, std::memory_order_relaxed);
+      linger lg{1, 0};
+      setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+      ::close(fd);
+      continue;
+    }
     stats_.accepted.fetch_add(1, std::memory_order_relaxed);
     stats_.active.fetch_add(1, std::memory_order_relaxed);
     svcStats.accepted.fetch_add(1, std::memory_order_relaxed);
     svcStats.active.fetch_add(1, std::memory_order_relaxed);
+    if (spec.bind) spec.bind->active.fetch_add(1, std::memory_order_relaxed);
     Session* s = newSession();
     ++cur->users;
-    s->start(this, cur, service, fd, SockAddr::fromSockaddr(reinterpret_cast<sockaddr*>(&ss), len));
+    s->start(this, cur, spec, fd, client);
   }
 }
 
@@ -175,27 +242,137 @@ Session* Worker::newSession() {
   return allSessions_.back().get();
 }
 
-void Worker::sessionClosed(Session* s, SnapState* snap, int service) {
+void Worker::sessionClosed(Session* s, SnapState* snap, int service, int pool) {
   stats_.active.fetch_sub(1, std::memory_order_relaxed);
-  snap->snap->serviceStats[static_cast<size_t>(service)]->active.fetch_sub(
-      1, std::memory_order_relaxed);
+  at(snap->snap->serviceStats, service)->active.fetch_sub(1, std::memory_order_relaxed);
+  if (pool >= 0) at(snap->snap->poolStats, pool)->active.fetch_sub(1, std::memory_order_relaxed);
   --snap->users;
   closed_.push_back(s);
 }
 
+bool Worker::anyServerUsable(const SnapState& snap, int pool) const {
+  for (const model::ServerRuntime& rt : snap.snap->runtime[static_cast<size_t>(pool)])
+    if (sched::usable(rt)) return true;
+  return false;
+}
+
+bool Worker::enqueue(Session* s) {
+  SnapState* st = s->snapState();
+  const int pool = s->pool();
+  model::PoolStats& ps = *at(st->snap->poolStats, pool);
+  const int64_t limit = at(st->queueLimits, pool);
+  if (ps.queued.fetch_add(1, std::memory_order_relaxed) >= limit && limit > 0) {
+    ps.queued.fetch_sub(1, std::memory_order_relaxed);
+    return false;
+  }
+  PoolQueue& q = at(st->queues, pool);
+  s->queueNext = nullptr;
+  s->queuePrev = q.tail;
+  if (q.tail != nullptr)
+    q.tail->queueNext = s;
+  else
+    q.head = s;
+  q.tail = s;
+  if (queuedHere_++ == 0) loop_.timers().arm(&queueTimer_, loop_.now() + kQueueRecheck);
+  return true;
+}
+
+void Worker::dequeue(Session* s) {
+  SnapState* st = s->snapState();
+  PoolQueue& q = at(st->queues, s->pool());
+  if (s->queuePrev != nullptr)
+    s->queuePrev->queueNext = s->queueNext;
+  else
+    q.head = s->queueNext;
+  if (s->queueNext != nullptr)
+    s->queueNext->queuePrev = s->queuePrev;
+  else
+    q.tail = s->queuePrev;
+  s->queueNext = s->queuePrev = nullptr;
+  at(st->snap->poolStats, s->pool())->queued.fetch_sub(1, std::memory_order_relaxed);
+  if (--queuedHere_ == 0) loop_.timers().cancel(&queueTimer_);
+}
+
+void Worker::slotFreed(SnapState*, int) {
+  if (queuedHere_ > 0) queueWork_ = true;
+}
+
+// Offers freed slots to queued clients, oldest first, in every pool that has a queue.
+void Worker::serveQueues() {
+  queueWork_ = false;
+  for (auto& st : snaps_) {
+    for (PoolQueue& q : st->queues) {
+      while (q.head != nullptr) {
+        if (!q.head->retryFromQueue()) break;  // still no slot: the rest waits too
+      }
+    }
+  }
+  if (queuedHere_ > 0) loop_.timers().arm(&queueTimer_, loop_.now() + kQueueRecheck);
+}
+
+void Worker::emit(const std::vector<std::shared_ptr<model::LogSink>>& sinks,
+                  const fmt::memory_buffer& line) {
+  for (const auto& sink : sinks) {
+    if (sink->perLine()) {
+      sink->write(std::string_view(line.data(), line.size()));
+      continue;
+    }
+    PendingLog* p = nullptr;
+    for (PendingLog& pl : pendingLogs_)
+      if (pl.sink == sink.get()) p = &pl;
+    if (p == nullptr) p = &pendingLogs_.emplace_back(PendingLog{sink.get(), fmt::memory_buffer()});
+    p->lines.append(line.data(), line.data() + line.size());
+    p->lines.push_back('\n');
+    if (p->lines.size() >= kLogFlushBytes) {
+      p->sink->write(std::string_view(p->lines.data(), p->lines.size()));
+      p->lines.clear();
+    }
+  }
+}
+
+void Worker::logLine(const std::vector<std::shared_ptr<model::LogSink>>& sinks,
+                     const ConnLogRecord& r) {
+  fmt::memory_buffer line;
+  formatTcplog(r, line);
+  emit(sinks, line);
+}
+
+void Worker::logConnect(const std::vector<std::shared_ptr<model::LogSink>>& sinks,
+                        std::string_view frontend, const SockAddr& client, int clientFd) {
+  SockAddr local;
+  *local.lenPtr() = local.capacity();
+  getsockname(clientFd, local.sa(), local.lenPtr());
+  fmt::memory_buffer line;
+  formatConnect(client, local, frontend, line);
+  emit(sinks, line);
+}
+
+void Worker::flushLogs() {
+  for (PendingLog& p : pendingLogs_) {
+    if (p.lines.size() == 0) continue;
+    p.sink->write(std::string_view(p.lines.data(), p.lines.size()));
+    p.lines.clear();
+  }
+}
+
 void Worker::afterBatch() {
+  if (queueWork_) serveQueues();
+  flushLogs();
   if (closed_.empty() && snaps_.size() < 2) return;
   for (Session* s : closed_) {
     s->nextFree = freeSessions_;
     freeSessions_ = s;
   }
   closed_.clear();
-  // Older snapshots that no session uses any more are dropped now.
+  // Older snapshots that no session uses any more are dropped now (with their log
+  // sinks: the pending lines were written above).
   for (size_t i = 0; i + 1 < snaps_.size();) {
-    if (snaps_[i]->users == 0)
+    if (snaps_[i]->users == 0) {
+      pendingLogs_.clear();
       snaps_.erase(snaps_.begin() + static_cast<std::ptrdiff_t>(i));
-    else
+    } else {
       ++i;
+    }
   }
   if (anyPaused_) {
     anyPaused_ = false;

@@ -1,5 +1,5 @@
 // Worker: one thread, one event loop, its own SO_REUSEPORT listening sockets (one per
-// bind), its own schedulers and buffers. A connection stays on the worker that
+// bind), its own schedulers, buffers and pipes. A connection stays on the worker that
 // accepted it. Workers share nothing mutable but atomic counters and the published
 // snapshot, which they load only when the control plane says a new one exists.
 #pragma once
@@ -11,10 +11,13 @@
 #include <thread>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "common/event_loop.h"
 #include "model/snapshot.h"
 #include "model/stats.h"
 #include "proxy/buffer_pool.h"
+#include "proxy/conn_log.h"
 #include "proxy/pipe_pool.h"
 #include "sched/scheduler.h"
 
@@ -22,17 +25,34 @@ namespace fulcrum::proxy {
 
 class Session;
 
-// A snapshot as one worker uses it: schedulers built for it, and how many of this
-// worker's sessions still refer to it (a plain integer: only this thread touches it).
+// Clients of one pool waiting for a server slot on this worker, in arrival order.
+struct PoolQueue {
+  Session* head = nullptr;
+  Session* tail = nullptr;
+};
+
+// A snapshot as one worker uses it: schedulers built for it, queues, and how many of
+// this worker's sessions still refer to it (plain integers: only this thread touches
+// them).
 struct SnapState {
   std::shared_ptr<const model::Snapshot> snap;
   std::vector<std::unique_ptr<sched::Scheduler>> schedulers;  // per pool
+  std::vector<PoolQueue> queues;                              // per pool
+  std::vector<int64_t> queueLimits;  // per pool, over all workers; 0: unbounded
   uint32_t users = 0;
+};
+
+// Shared by the listeners of one bind across workers: its connection count.
+struct BindShared {
+  std::atomic<int64_t> active{0};
+  uint32_t maxconn = 0;  // 0: unlimited
 };
 
 struct ListenerSpec {
   int fd = -1;       // listening socket owned by the control plane
   int service = -1;  // index into the snapshot's services
+  bool acceptProxy = false;
+  std::shared_ptr<BindShared> bind;
 };
 
 struct WorkerOptions {
@@ -40,6 +60,7 @@ struct WorkerOptions {
   size_t maxFreeBuffers = 256;
   uint32_t globalMaxconn = 0;  // 0: unlimited
   size_t maxPipes = 0;         // pipes in use at once by this worker; 0: no splicing
+  std::vector<int> cpus;       // CPUs to pin the thread to (cpu-map); empty: no pinning
 };
 
 class Worker {
@@ -60,31 +81,59 @@ class Worker {
   BufferPool& buffers() { return buffers_; }
   PipePool& pipes() { return pipes_; }
   model::ProcessStats& stats() { return stats_; }
-  void sessionClosed(Session* s, SnapState* snap, int service);
+  void sessionClosed(Session* s, SnapState* snap, int service, int pool);
+  bool anyServerUsable(const SnapState& snap, int pool) const;
+  // Queues a session behind the others of its pool; false when the queue is full.
+  bool enqueue(Session* s);
+  void dequeue(Session* s);
+  // A server slot of the pool was released: queued sessions get a chance after the batch.
+  void slotFreed(SnapState* snap, int pool);
+  void logLine(const std::vector<std::shared_ptr<model::LogSink>>& sinks, const ConnLogRecord& r);
+  void logConnect(const std::vector<std::shared_ptr<model::LogSink>>& sinks,
+                  std::string_view frontend, const SockAddr& client, int clientFd);
 
  private:
   class Listener final : public IoHandler, public Timer {
    public:
-    Listener(Worker* w, ListenerSpec spec) : worker_(w), spec_(spec) {}
+    Listener(Worker* w, ListenerSpec spec) : worker_(w), spec_(std::move(spec)) {}
     void onIo(uint32_t events) override;
     void onTimer() override;
     void pause(Micros retryAfter);
     void resume();
     bool paused() const { return paused_; }
-    int fd() const { return spec_.fd; }
+    const ListenerSpec& spec() const { return spec_; }
 
    private:
     Worker* worker_;
     ListenerSpec spec_;
     bool paused_ = false;
   };
+  // Fires while sessions are queued, to catch slots freed by other workers.
+  class QueueTimer final : public Timer {
+   public:
+    explicit QueueTimer(Worker* w) : worker_(w) {}
+    void onTimer() override { worker_->serveQueues(); }
+
+   private:
+    Worker* worker_;
+  };
+  struct PendingLog {
+    model::LogSink* sink;
+    fmt::memory_buffer lines;
+  };
 
   void run();
   void loadSnapshot();
-  void acceptOn(Listener& l, int service);
+  void acceptOn(Listener& l);
+  // 0 when a new connection may be accepted now, else how long to wait before looking
+  // again (maxconn, rate limit).
+  Micros admissionDelay(const Listener& l);
   Session* newSession();
   void afterBatch();
-  bool belowLimits(int service) const;
+  void serveQueues();
+  void emit(const std::vector<std::shared_ptr<model::LogSink>>& sinks,
+            const fmt::memory_buffer& line);
+  void flushLogs();
 
   const int id_;
   const model::SnapshotBox& box_;
@@ -93,11 +142,15 @@ class Worker {
   EventLoop loop_;
   BufferPool buffers_;
   PipePool pipes_;
+  QueueTimer queueTimer_{this};
   std::vector<std::unique_ptr<Listener>> listeners_;
   std::vector<std::unique_ptr<SnapState>> snaps_;  // back() is the current one
   Session* freeSessions_ = nullptr;
   std::vector<Session*> closed_;  // closed this batch, recycled after it
   std::vector<std::unique_ptr<Session>> allSessions_;
+  std::vector<PendingLog> pendingLogs_;
+  size_t queuedHere_ = 0;
+  bool queueWork_ = false;
   bool anyPaused_ = false;
   std::atomic<bool> stopRequested_{false};
   std::atomic<bool> snapshotPending_{false};

@@ -1,0 +1,122 @@
+#include "daemon/log_sinks.h"
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <string>
+
+#include <fmt/core.h>
+
+#include "common/clock.h"
+#include "common/fd.h"
+
+namespace fulcrum::daemon {
+namespace {
+
+constexpr const char* kFacilities[] = {
+    "kern",   "user",   "mail",   "daemon", "auth",   "syslog", "lpr",    "news",
+    "uucp",   "cron",   "auth2",  "ftp",    "ntp",    "audit",  "alert",  "cron2",
+    "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7"};
+constexpr int kSeverityInfo = 6;
+
+// stdout, stderr or a file: lines are written as they are, in batches.
+class StreamSink final : public model::LogSink {
+ public:
+  StreamSink(int fd, bool owned) : fd_(fd), owned_(owned) {}
+  ~StreamSink() override {
+    if (owned_) ::close(fd_);
+  }
+  bool perLine() const override { return false; }
+  void write(std::string_view data) override {
+    while (!data.empty()) {
+      ssize_t n = ::write(fd_, data.data(), data.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        dropped_.fetch_add(1, std::memory_order_relaxed);
+        return;
+      }
+      data.remove_prefix(static_cast<size_t>(n));
+    }
+  }
+
+ private:
+  int fd_;
+  bool owned_;
+};
+
+// Syslog over a connected datagram socket (unix or UDP), RFC 3164 framing.
+class SyslogSink final : public model::LogSink {
+ public:
+  SyslogSink(UniqueFd fd, int facility) : fd_(std::move(fd)), pri_(facility * 8 + kSeverityInfo) {
+    pid_ = getpid();
+  }
+  bool perLine() const override { return true; }
+  void write(std::string_view line) override {
+    time_t now = static_cast<time_t>(wallNow() / kSeconds);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    char date[32];
+    strftime(date, sizeof(date), "%b %e %H:%M:%S", &tm);
+    char buf[2048];
+    auto res = fmt::format_to_n(buf, sizeof(buf), "<{}>{} fulcrum[{}]: {}", pri_, date, pid_, line);
+    size_t len = std::min(res.size, sizeof(buf));
+    if (::send(fd_.get(), buf, len, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+      dropped_.fetch_add(1, std::memory_order_relaxed);
+  }
+
+ private:
+  UniqueFd fd_;
+  int pri_;
+  pid_t pid_;
+};
+
+}  // namespace
+
+int syslogFacility(std::string_view name) {
+  for (size_t i = 0; i < std::size(kFacilities); ++i)
+    if (name == kFacilities[i]) return static_cast<int>(i);
+  return -1;
+}
+
+Result<std::shared_ptr<model::LogSink>> openLogSink(const model::LogTarget& t) {
+  using Kind = model::LogTarget::Kind;
+  switch (t.kind) {
+    case Kind::kStdout: return std::shared_ptr<model::LogSink>(std::make_shared<StreamSink>(1, false));
+    case Kind::kStderr: return std::shared_ptr<model::LogSink>(std::make_shared<StreamSink>(2, false));
+    case Kind::kFile: {
+      int fd = ::open(t.path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+      if (fd < 0) return Error{fmt::format("cannot open log file '{}': {}", t.path, strerror(errno))};
+      return std::shared_ptr<model::LogSink>(std::make_shared<StreamSink>(fd, true));
+    }
+    case Kind::kSyslogUnix:
+    case Kind::kSyslogUdp: {
+      int facility = syslogFacility(t.facility);
+      if (facility < 0) return Error{fmt::format("unknown syslog facility '{}'", t.facility)};
+      UniqueFd fd;
+      if (t.kind == Kind::kSyslogUnix) {
+        fd.reset(socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+        sockaddr_un un{};
+        un.sun_family = AF_UNIX;
+        if (t.path.size() >= sizeof(un.sun_path))
+          return Error{fmt::format("syslog socket path '{}' is too long", t.path)};
+        std::memcpy(un.sun_path, t.path.c_str(), t.path.size() + 1);
+        if (connect(fd.get(), reinterpret_cast<sockaddr*>(&un), sizeof(un)) != 0)
+          return Error{fmt::format("cannot reach syslog socket '{}': {}", t.path, strerror(errno))};
+      } else {
+        fd.reset(socket(t.addr.family(), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+        if (connect(fd.get(), t.addr.sa(), t.addr.len()) != 0)
+          return Error{fmt::format("cannot use syslog address {}: {}", t.addr.toString(),
+                                   strerror(errno))};
+      }
+      return std::shared_ptr<model::LogSink>(std::make_shared<SyslogSink>(std::move(fd), facility));
+    }
+  }
+  return Error{"unknown log target"};
+}
+
+}  // namespace fulcrum::daemon

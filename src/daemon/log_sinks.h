@@ -1,0 +1,17 @@
+// Opens the connection-log destinations of "log" lines as model::LogSink objects.
+#pragma once
+
+#include <memory>
+
+#include "common/result.h"
+#include "model/log_sink.h"
+#include "model/model.h"
+
+namespace fulcrum::daemon {
+
+Result<std::shared_ptr<model::LogSink>> openLogSink(const model::LogTarget& target);
+
+// The syslog facility number of a name ("local0" → 16), or -1.
+int syslogFacility(std::string_view name);
+
+}  // namespace fulcrum::daemon
