@@ -8,6 +8,8 @@ packages=(
   build-essential g++ cmake ninja-build pkg-config
   libfmt-dev libgtest-dev libgmock-dev
   netcat-openbsd curl procps
+  haproxy nginx libnginx-mod-stream   # interop tests (PROXY protocol with real peers)
+  redis-server                        # health tests (tcp-check against a real protocol)
   "$@"
 )
 
@@ -26,5 +28,16 @@ SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 echo "deps: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
+# Packages with services (haproxy, nginx) must not start them on install: tests run
+# their own instances on loopback ports. policy-rc.d says "no" for the install's duration.
+policy=/usr/sbin/policy-rc.d
+added_policy=0
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
+  $SUDO chmod +x "$policy"
+  added_policy=1
+fi
+cleanup() { if [ "$added_policy" = 1 ]; then $SUDO rm -f "$policy"; fi; }
+trap cleanup EXIT
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -18,12 +18,13 @@ class FulcrumProcess {
   // Writes the config to a temp file and starts `fulcrum -f FILE`; waits until `probe`
   // accepts connections. Extra args (e.g. "-d") go before -f.
   FulcrumProcess(const std::string& config, const SockAddr& probe,
-                 std::vector<std::string> extraArgs = {}) {
+                 std::vector<std::string> extraArgs = {}, int nofile = 0) {
     cfgPath_ = dir_.write("fulcrum.cfg", config);
     std::vector<std::string> argv = {fulcrumBin()};
     argv.insert(argv.end(), extraArgs.begin(), extraArgs.end());
     argv.push_back("-f");
     argv.push_back(cfgPath_);
+    proc_.setNofile(nofile);
     proc_.start(argv, dir_.path());
     ready_ = waitForListening(probe, 10s);
   }
@@ -36,6 +37,8 @@ class FulcrumProcess {
   bool ready() const { return ready_; }
   Process& proc() { return proc_; }
   std::string logs() const { return proc_.err(); }
+  std::string out() const { return proc_.out(); }
+  const std::string& dir() const { return dir_.path(); }
 
  private:
   TempDir dir_;

@@ -5,6 +5,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -92,6 +93,10 @@ void Process::start(const std::vector<std::string>& argv, const std::string& log
     int e = open(errPath_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     dup2(o, 1);
     dup2(e, 2);
+    if (nofile_ > 0) {
+      rlimit rl{static_cast<rlim_t>(nofile_), static_cast<rlim_t>(nofile_)};
+      setrlimit(RLIMIT_NOFILE, &rl);
+    }
     int devnull = open("/dev/null", O_RDONLY);
     dup2(devnull, 0);
     std::vector<char*> args;

@@ -43,6 +43,8 @@ class Process {
   Process(Process&&) = delete;
 
   void start(const std::vector<std::string>& argv, const std::string& logDir);
+  // Limits the child's open files (soft and hard) from its next start; 0: inherited.
+  void setNofile(int n) { nofile_ = n; }
   pid_t pid() const { return pid_; }
   bool running();
   void signal(int signo);
@@ -56,6 +58,7 @@ class Process {
  private:
   pid_t pid_ = -1;
   int status_ = -1;
+  int nofile_ = 0;
   std::string outPath_, errPath_;
 };
 
