@@ -5,19 +5,22 @@
 // To support a new keyword: write a handler and put it in the table entry. To support a
 // new balance algorithm: flip its "supported" flag in kBalanceAlgos.
 #include <fmt/core.h>
+#include <net/if.h>
 
 #include <climits>
 #include <iterator>
 
 #include "config/address.h"
+#include "config/cidr.h"
+#include "config/cpu_map.h"
+#include "config/log_target.h"
 #include "config/parser.h"
 #include "config/units.h"
 
 namespace fulcrum::config {
 namespace {
 
-constexpr uint64_t kMaxInt = INT_MAX;   // HAProxy keeps these counts in ints
-constexpr uint32_t kMaxThreads = 4096;  // HAProxy's MAX_THREADS on 64-bit builds
+constexpr uint64_t kMaxInt = INT_MAX;  // HAProxy keeps these counts in ints
 
 constexpr std::string_view kNoHttp =
     "Fulcrum is a layer-4 (TCP/UDP) load balancer and does not parse HTTP";
@@ -71,6 +74,7 @@ Status globalNbthread(Parser& p, const Statement& st) {
   auto v = uintArgument(st, 1, kMaxThreads);
   if (!v) return Error{v.error()};
   p.global().nbthread = *v;
+  p.setNbthreadLoc(st.loc);
   return Ok{};
 }
 
@@ -78,6 +82,52 @@ Status globalMaxconn(Parser& p, const Statement& st) {
   auto v = uintArgument(st, 0, kMaxInt);
   if (!v) return Error{v.error()};
   p.global().maxconn = *v;
+  return Ok{};
+}
+
+Status globalNosplice(Parser& p, const Statement& st) {
+  if (st.args.size() > 1)
+    return keywordError("nosplice", fmt::format("unexpected argument '{}'", st.args[1]));
+  p.global().nosplice = true;
+  return Ok{};
+}
+
+Status globalMaxpipes(Parser& p, const Statement& st) {
+  auto v = uintArgument(st, 0, kMaxInt);
+  if (!v) return Error{v.error()};
+  p.global().maxpipes = *v;
+  return Ok{};
+}
+
+Status globalCpuMap(Parser& p, const Statement& st) {
+  auto m = parseCpuMap(std::vector<std::string>(st.args.begin() + 1, st.args.end()));
+  if (!m) return keywordError("cpu-map", m.error());
+  if (!m->warning.empty()) p.warn(st, fmt::format("keyword 'cpu-map': {}", m->warning));
+  m->map.loc = st.loc;
+  p.addCpuMap(std::move(*m));
+  return Ok{};
+}
+
+// The settings of a log line that Fulcrum cannot apply yet are accepted with a warning, so
+// that a usual HAProxy line ("log /dev/log local0 notice") loads and says what it ignores.
+void warnNotApplied(Parser& p, const Statement& st, const ParsedLog& log) {
+  if (log.notApplied.empty()) return;
+  std::string list;
+  for (size_t i = 0; i < log.notApplied.size(); ++i)
+    list += fmt::format("{}'{}'", i ? ", " : "", log.notApplied[i]);
+  p.warn(st, fmt::format("keyword 'log': {} {} not applied yet (Fulcrum does not filter log lines "
+                         "by level, nor change their length or format, for now)",
+                         list, log.notApplied.size() > 1 ? "are" : "is"));
+}
+
+Status globalLog(Parser& p, const Statement& st) {
+  if (st.arg(1) == "global")
+    return keywordError("log", "'log global' is for proxy sections (it copies these targets)");
+  auto log = parseLogLine(st.args);
+  if (!log) return keywordError("log", log.error());
+  warnNotApplied(p, st, *log);
+  log->target.loc = st.loc;
+  p.global().logs.push_back(std::move(log->target));
   return Ok{};
 }
 
@@ -116,14 +166,13 @@ constexpr std::string_view kBindTlsParams[] = {
 };
 // clang-format on
 
-// The other HAProxy bind parameters.
+// The other HAProxy bind parameters (those Fulcrum supports are in applyBindParam).
 // clang-format off
 constexpr std::string_view kBindOtherParams[] = {
-    "accept-netscaler-cip", "accept-proxy", "backlog", "defer-accept", "expose-fd", "gid", "group",
-    "guid-prefix", "id", "idle-ping", "interface", "label", "level", "severity-output", "maxconn",
-    "mode", "mss", "name", "namespace", "nbconn", "nice", "process", "proto", "quic-cc-algo",
-    "quic-force-retry", "quic-socket", "shards", "tcp-md5sig", "tcp-ut", "tfo", "thread",
-    "transparent", "uid", "user", "v4v6", "v6only",
+    "accept-netscaler-cip", "expose-fd", "gid", "group", "guid-prefix", "id", "idle-ping", "label",
+    "level", "severity-output", "mode", "mss", "name", "namespace", "nbconn", "nice", "process",
+    "proto", "quic-cc-algo", "quic-force-retry", "quic-socket", "shards", "tcp-md5sig", "tcp-ut",
+    "thread", "transparent", "uid", "user",
 };
 // clang-format on
 
@@ -134,25 +183,68 @@ bool contains(const std::string_view (&list)[N], std::string_view word) {
   return false;
 }
 
+// Applies the bind parameter at args[i] (and its value) to b; i moves past its value.
+Status applyBindParam(const Statement& st, size_t& i, model::Bind& b) {
+  std::string_view param = st.args[i];
+  auto value = [&]() -> Result<std::string_view> {
+    if (i + 1 >= st.args.size())
+      return Error{fmt::format("bind parameter '{}' expects a value", param)};
+    return std::string_view(st.args[++i]);
+  };
+  auto count = [&](uint32_t& out) -> Status {
+    auto v = value();
+    if (!v) return Error{v.error()};
+    auto n = parseUint(*v, 0, kMaxInt);
+    if (!n) return Error{fmt::format("bind parameter '{}': {}", param, n.error())};
+    out = static_cast<uint32_t>(*n);
+    return Ok{};
+  };
+  if (param == "accept-proxy") {
+    b.acceptProxy = true;
+  } else if (param == "v4v6") {
+    b.v6only = model::Tristate::kOff;
+  } else if (param == "v6only") {
+    b.v6only = model::Tristate::kOn;
+  } else if (param == "backlog") {
+    return count(b.backlog);
+  } else if (param == "maxconn") {
+    return count(b.maxconn);
+  } else if (param == "defer-accept") {
+    b.deferAccept = true;
+  } else if (param == "tfo") {
+    b.tfo = true;
+  } else if (param == "interface") {
+    auto v = value();
+    if (!v) return Error{v.error()};
+    if (v->empty()) return Error{"bind parameter 'interface' expects an interface name"};
+    if (v->size() >= IFNAMSIZ) {
+      return Error{fmt::format("bind parameter 'interface': name '{}' is longer than {} characters",
+                               *v, IFNAMSIZ - 1)};
+    }
+    b.interface = std::string(*v);
+  } else if (contains(kBindTlsParams, param)) {
+    return Error{fmt::format("bind parameter '{}' is not supported: {}", param, kNoTlsTermination)};
+  } else if (contains(kBindOtherParams, param)) {
+    return Error{fmt::format("bind parameter '{}' is not supported yet", param)};
+  } else {
+    return Error{fmt::format("unknown bind parameter '{}'", param)};
+  }
+  return Ok{};
+}
+
 Status proxyBind(Parser& p, const Statement& st) {
   if (st.args.size() < 2) return Error{"keyword 'bind' expects an address (e.g. '*:443')"};
-  for (size_t i = 2; i < st.args.size(); ++i) {
-    std::string_view param = st.args[i];
-    if (contains(kBindTlsParams, param)) {
-      return keywordError("bind", fmt::format("bind parameter '{}' is not supported: {}", param,
-                                              kNoTlsTermination));
-    }
-    if (contains(kBindOtherParams, param))
-      return keywordError("bind", fmt::format("bind parameter '{}' is not supported yet", param));
-    return keywordError("bind", fmt::format("unknown bind parameter '{}'", param));
-  }
+  // The parameters apply to every address of the line.
+  model::Bind params;
+  params.loc = st.loc;
+  for (size_t i = 2; i < st.args.size(); ++i)
+    if (auto s = applyBindParam(st, i, params); !s) return keywordError("bind", s.error());
   auto addrs = parseBindAddresses(st.args[1]);
   if (!addrs) return keywordError("bind", addrs.error());
   for (auto& a : *addrs) {
-    model::Bind b;
+    model::Bind b = params;
     b.text = std::move(a.text);
     b.addr = a.addr;
-    b.loc = st.loc;
     p.proxy().binds.push_back(std::move(b));
   }
   return Ok{};
@@ -176,6 +268,77 @@ Status proxyMaxconn(Parser& p, const Statement& st) {
   return Ok{};
 }
 
+// "rate-limit sessions N"
+Status proxyRateLimit(Parser& p, const Statement& st) {
+  if (st.arg(1) != "sessions") {
+    return keywordError("rate-limit",
+                        fmt::format("only 'rate-limit sessions' exists (got '{}')", st.arg(1)));
+  }
+  if (st.args.size() < 3)
+    return Error{"keyword 'rate-limit sessions' expects a number of sessions per second"};
+  if (st.args.size() > 3) {
+    return keywordError("rate-limit sessions",
+                        fmt::format("unexpected extra argument '{}'", st.args[3]));
+  }
+  auto n = parseUint(st.args[2], 0, kMaxInt);
+  if (!n) return keywordError("rate-limit sessions", n.error());
+  p.settings().rateLimitSessions = static_cast<uint32_t>(*n);
+  return Ok{};
+}
+
+// "ADDR[:PORT]" of "source" (the proxy keyword and the server parameter): a numeric
+// address; port 0 or none lets the system pick the port.
+Result<SockAddr> sourceAddress(std::string_view text) {
+  std::string_view host = text;
+  std::string_view portText;
+  if (text.starts_with("[") && text.ends_with("]")) {
+    host = text.substr(1, text.size() - 2);  // "[v6]": no port
+  } else if (text.find(':') != std::string_view::npos && !splitHostPort(text, host, portText)) {
+    return Error{fmt::format("invalid source address '{}'", text)};
+  }
+  uint16_t port = 0;
+  if (!portText.empty()) {
+    if (portText.find('-') != std::string_view::npos) {
+      return Error{fmt::format("source port ranges ('{}') are not supported yet", portText)};
+    }
+    auto pt = parsePort(portText, true);
+    if (!pt) return Error{fmt::format("invalid port '{}' in source address '{}'", portText, text)};
+    port = *pt;
+  }
+  auto a = SockAddr::parseHost(host, port);
+  if (!a) {
+    return Error{
+        fmt::format("source address '{}' must be a numeric IPv4 or IPv6 address (IPv6 "
+                    "as [ADDRESS]:PORT)",
+                    text)};
+  }
+  return a;
+}
+
+// "usesrc" and "interface" after a source address: HAProxy's transparent proxying and
+// device binding.
+Status checkNoSourceOptions(const Statement& st, size_t i) {
+  if (i < st.args.size() && (st.args[i] == "usesrc" || st.args[i] == "interface"))
+    return Error{fmt::format("'source ... {}' is not supported yet", st.args[i])};
+  return Ok{};
+}
+
+// "source ADDR[:PORT]": the source address of connections to the servers that have no
+// "source" parameter of their own.
+Status proxySource(Parser& p, const Statement& st) {
+  if (st.args.size() < 2) return Error{"keyword 'source' expects an address (ADDR[:PORT])"};
+  auto a = sourceAddress(st.args[1]);
+  if (!a) return keywordError("source", a.error());
+  if (auto s = checkNoSourceOptions(st, 2); !s) return keywordError("source", s.error());
+  if (st.args.size() > 2) {
+    return keywordError("source", fmt::format("unexpected argument '{}' (HAProxy accepts only "
+                                              "'usesrc' and 'interface' here)",
+                                              st.args[2]));
+  }
+  p.settings().source = *a;
+  return Ok{};
+}
+
 Status proxyRetries(Parser& p, const Statement& st) {
   auto v = uintArgument(st, 0, kMaxInt);
   if (!v) return Error{v.error()};
@@ -196,12 +359,12 @@ struct BalanceAlgoSpec {
 // The algorithms of the model. "maglev" is a Fulcrum addition (HAProxy has no such word).
 constexpr BalanceAlgoSpec kBalanceAlgos[] = {
     {"roundrobin", model::BalanceAlgo::kRoundRobin, true, false},
-    {"static-rr", model::BalanceAlgo::kStaticRr, false, false},
-    {"leastconn", model::BalanceAlgo::kLeastConn, false, false},
-    {"first", model::BalanceAlgo::kFirst, false, false},
-    {"source", model::BalanceAlgo::kSource, false, false},
-    {"random", model::BalanceAlgo::kRandom, false, true},
-    {"maglev", model::BalanceAlgo::kMaglev, false, false},
+    {"static-rr", model::BalanceAlgo::kStaticRr, true, false},
+    {"leastconn", model::BalanceAlgo::kLeastConn, true, false},
+    {"first", model::BalanceAlgo::kFirst, true, false},
+    {"source", model::BalanceAlgo::kSource, true, false},
+    {"random", model::BalanceAlgo::kRandom, true, true},
+    {"maglev", model::BalanceAlgo::kMaglev, true, false},
 };
 
 // HAProxy algorithms outside the model.
@@ -233,6 +396,7 @@ Status proxyBalance(Parser& p, const Statement& st) {
     }
     model::Balance b;
     b.algo = a.algo;
+    b.hashType = p.settings().balance.hashType;  // set by "hash-type", independent of "balance"
     if (hasParen) {
       if (!a.takesDraws)
         return keywordError("balance", fmt::format("algorithm '{}' takes no argument", name));
@@ -251,6 +415,38 @@ Status proxyBalance(Parser& p, const Statement& st) {
     return keywordError("balance",
                         fmt::format("balance algorithm '{}' is not supported yet", name));
   return keywordError("balance", fmt::format("unknown balance algorithm '{}'", name));
+}
+
+// "hash-type map-based|consistent [FUNCTION [avalanche]]"
+Status proxyHashType(Parser& p, const Statement& st) {
+  if (st.args.size() < 2)
+    return Error{"keyword 'hash-type' expects a method ('map-based' or 'consistent')"};
+  std::string_view method = st.args[1];
+  model::HashType type;
+  if (method == "map-based") {
+    type = model::HashType::kMapBased;
+  } else if (method == "consistent") {
+    type = model::HashType::kConsistent;
+  } else {
+    return keywordError("hash-type", fmt::format("unknown hash method '{}' (expected 'map-based' "
+                                                 "or 'consistent')",
+                                                 method));
+  }
+  if (st.args.size() > 2) {
+    std::string_view word = st.args[2];
+    constexpr std::string_view kFunctions[] = {"sdbm", "djb2", "wt6", "crc32"};
+    if (contains(kFunctions, word) || word == "avalanche") {
+      return keywordError(
+          "hash-type",
+          fmt::format("hash {} '{}' is not supported: Fulcrum hashes the client address with its "
+                      "own function (MurmurHash3; 'consistent' uses a Maglev table), so only the "
+                      "method may be given",
+                      word == "avalanche" ? "modifier" : "function", word));
+    }
+    return keywordError("hash-type", fmt::format("unknown hash function '{}'", word));
+  }
+  p.settings().balance.hashType = type;
+  return Ok{};
 }
 
 // ---------------------------------------------------------------------------------------
@@ -338,6 +534,43 @@ constexpr ServerParam kServerParams[] = {
        s.disabled = false;
        return Ok{};
      }},
+    {"maxqueue", true,
+     [](model::Server& s, std::string_view v) { return setCount(s.maxqueue, v, 0, kMaxInt); }},
+    {"slowstart", true,
+     [](model::Server& s, std::string_view v) -> Status {
+       auto t = timerValue(v, true);  // 0: no slow start
+       if (!t) return Error{t.error()};
+       s.slowstart = *t;
+       return Ok{};
+     }},
+    // HAProxy keeps one flag per version and sends v2 when both are set.
+    {"send-proxy", false,
+     [](model::Server& s, std::string_view) -> Status {
+       if (s.sendProxy != model::ProxyProtocol::kV2) s.sendProxy = model::ProxyProtocol::kV1;
+       return Ok{};
+     }},
+    {"send-proxy-v2", false,
+     [](model::Server& s, std::string_view) -> Status {
+       s.sendProxy = model::ProxyProtocol::kV2;
+       return Ok{};
+     }},
+    {"no-send-proxy", false,
+     [](model::Server& s, std::string_view) -> Status {
+       if (s.sendProxy == model::ProxyProtocol::kV1) s.sendProxy = model::ProxyProtocol::kNone;
+       return Ok{};
+     }},
+    {"no-send-proxy-v2", false,
+     [](model::Server& s, std::string_view) -> Status {
+       if (s.sendProxy == model::ProxyProtocol::kV2) s.sendProxy = model::ProxyProtocol::kNone;
+       return Ok{};
+     }},
+    {"source", true,
+     [](model::Server& s, std::string_view v) -> Status {
+       auto a = sourceAddress(v);
+       if (!a) return Error{a.error()};
+       s.source = *a;
+       return Ok{};
+     }},
 };
 
 // HAProxy server parameters about TLS.
@@ -357,12 +590,12 @@ constexpr std::string_view kServerOtherParams[] = {
     "agent-check", "agent-addr", "agent-inter", "agent-port", "agent-send", "no-agent-check",
     "check-proto", "check-send-proxy", "check-via-socks4", "cookie", "error-limit", "guid",
     "hash-key", "id", "init-addr", "init-state", "log-bufsize", "log-proto", "max-reuse",
-    "maxqueue", "minconn", "namespace", "no-send-proxy", "no-send-proxy-v2", "no-send-proxy-v2-ssl",
-    "no-send-proxy-v2-ssl-cn", "no-tfo", "observe", "on-error", "on-marked-down", "on-marked-up",
-    "pool-conn-name", "pool-low-conn", "pool-max-conn", "pool-purge-delay", "proto", "redir",
-    "resolve-net", "resolve-opts", "resolve-prefer", "resolvers", "send-proxy", "send-proxy-v2",
-    "send-proxy-v2-ssl", "send-proxy-v2-ssl-cn", "set-proxy-v2-tlv-fmt", "shard", "slowstart",
-    "socks4", "source", "stick", "strict-maxconn", "tcp-md5sig", "tcp-ut", "tfo", "track", "ws",
+    "minconn", "namespace", "no-send-proxy-v2-ssl", "no-send-proxy-v2-ssl-cn", "no-tfo", "observe",
+    "on-error", "on-marked-down", "on-marked-up", "pool-conn-name", "pool-low-conn",
+    "pool-max-conn", "pool-purge-delay", "proto", "redir", "resolve-net", "resolve-opts",
+    "resolve-prefer", "resolvers", "send-proxy-v2-ssl", "send-proxy-v2-ssl-cn",
+    "set-proxy-v2-tlv-fmt", "shard", "socks4", "stick", "strict-maxconn", "tcp-md5sig", "tcp-ut",
+    "tfo", "track", "ws",
 };
 // clang-format on
 
@@ -388,6 +621,10 @@ Status applyServerParams(const Statement& st, size_t first, model::Server& srv) 
     }
     if (auto s = param->apply(srv, value); !s)
       return Error{fmt::format("parameter '{}': {}", name, s.error())};
+    if (name == "source") {
+      if (auto s = checkNoSourceOptions(st, i + 1); !s)
+        return Error{fmt::format("parameter 'source': {}", s.error())};
+    }
   }
   return Ok{};
 }
@@ -451,10 +688,10 @@ constexpr TimeoutSpec kTimeouts[] = {
     {"client", kFrontSide, &ProxySettings::clientTimeout, false},
     {"connect", kBackSide, &ProxySettings::connectTimeout, false},
     {"server", kBackSide, &ProxySettings::serverTimeout, false},
-    {"queue", kBackSide, nullptr, false},
-    {"tunnel", kBackSide, nullptr, false},
-    {"client-fin", kFrontSide, nullptr, false},
-    {"server-fin", kBackSide, nullptr, false},
+    {"queue", kBackSide, &ProxySettings::queueTimeout, false},
+    {"tunnel", kBackSide, &ProxySettings::tunnelTimeout, false},
+    {"client-fin", kFrontSide, &ProxySettings::clientFinTimeout, false},
+    {"server-fin", kBackSide, &ProxySettings::serverFinTimeout, false},
     {"check", kBackSide, nullptr, false},
     {"tarpit", kAllProxies, nullptr, true},
     {"http-request", kAllProxies, nullptr, true},
@@ -463,7 +700,7 @@ constexpr TimeoutSpec kTimeouts[] = {
 
 Status proxyTimeout(Parser& p, const Statement& st) {
   if (st.args.size() < 2)
-    return Error{"keyword 'timeout' expects 'client', 'connect' or 'server' and a time value"};
+    return Error{"keyword 'timeout' expects a timeout name (e.g. 'client') and a time value"};
   std::string keyword = fmt::format("timeout {}", st.args[1]);
   const TimeoutSpec* spec = nullptr;
   for (const auto& t : kTimeouts)
@@ -496,26 +733,99 @@ Status proxyTimeout(Parser& p, const Statement& st) {
 // option
 
 enum class OptionKind : uint8_t {
+  kSupported,    // applied by its handler
   kUnsupported,  // means something for a TCP proxy; not supported yet
   kHttpOnly,     // needs HTTP; an error
   kIgnored,      // needs HTTP; HAProxy ignores it in TCP proxies with a warning, and so do we
 };
 
+// How the option is written: "option X", "no option X" or "default option X" (back to
+// the built-in value, whatever a defaults section set).
+enum class OptionPrefix : uint8_t { kNone, kNo, kDefault };
+
+// Applies a supported option; args[first...] are the words after the option name.
+using OptionFn = Status (*)(ProxySettings&, OptionPrefix, const Statement&, size_t first);
+
 struct OptionSpec {
   std::string_view name;
   OptionKind kind;
+  SectionMask allowed = kAllProxies;  // for kSupported
+  bool negatable = true;              // "no option X" and "default option X" exist
+  OptionFn apply = nullptr;
 };
+
+// A supported option without argument that sets one flag.
+template <bool ProxySettings::*Field>
+Status flagOption(ProxySettings& s, OptionPrefix prefix, const Statement&, size_t) {
+  s.*Field = prefix == OptionPrefix::kNone;
+  return Ok{};
+}
+
+Status tcpkaOption(ProxySettings& s, OptionPrefix, const Statement&, size_t) {
+  s.cliTcpKa = s.srvTcpKa = true;  // each side uses the flag of its own proxy
+  return Ok{};
+}
+
+Status spliceAutoOption(ProxySettings& s, OptionPrefix prefix, const Statement&, size_t) {
+  s.splice.autoMode = prefix == OptionPrefix::kNone ? model::Tristate::kOn
+                      : prefix == OptionPrefix::kNo ? model::Tristate::kOff
+                                                    : model::Tristate::kUnset;
+  return Ok{};
+}
+
+Status spliceRequestOption(ProxySettings& s, OptionPrefix prefix, const Statement&, size_t) {
+  s.splice.request = prefix == OptionPrefix::kNone;
+  return Ok{};
+}
+
+Status spliceResponseOption(ProxySettings& s, OptionPrefix prefix, const Statement&, size_t) {
+  s.splice.response = prefix == OptionPrefix::kNone;
+  return Ok{};
+}
+
+// "option redispatch [INTERVAL]" (HAProxy's interval: P > 0 every Pth retry, -N the Nth
+// retry before the last, 0 never; bare: -1, the last retry). "no option redispatch": 0.
+// "default option redispatch": Fulcrum's default, 1 (every retry).
+Status redispatchOption(ProxySettings& s, OptionPrefix prefix, const Statement& st, size_t first) {
+  if (prefix != OptionPrefix::kNone) {
+    s.redispatchInterval = prefix == OptionPrefix::kNo ? 0 : 1;
+    return Ok{};
+  }
+  int interval = -1;
+  if (first < st.args.size()) {
+    std::string_view text = st.args[first];
+    const bool negative = !text.empty() && text.front() == '-';
+    if (negative) text.remove_prefix(1);
+    auto v = parseUint(text, 0, INT_MAX);
+    if (!v) return Error{fmt::format("invalid redispatch interval: {}", v.error())};
+    interval = negative ? -static_cast<int>(*v) : static_cast<int>(*v);
+    if (first + 1 < st.args.size())
+      return Error{fmt::format("unexpected argument '{}'", st.args[first + 1])};
+  }
+  s.redispatchInterval = interval;
+  return Ok{};
+}
 
 // kIgnored: the options HAProxy flags as HTTP-only (PR_MODE_HTTP in its option tables, and
 // the forwardfor/originalto header options), which it ignores with a warning in a
 // "mode tcp" proxy. A Fulcrum proxy is always "mode tcp", so they mean nothing here either.
+// The sections of the supported options are HAProxy's keyword matrix.
 constexpr OptionSpec kOptions[] = {
+    {"allbackups", OptionKind::kSupported, kBackSide, true, flagOption<&ProxySettings::allBackups>},
+    {"clitcpka", OptionKind::kSupported, kFrontSide, true, flagOption<&ProxySettings::cliTcpKa>},
+    {"dontlognull", OptionKind::kSupported, kFrontSide, true,
+     flagOption<&ProxySettings::dontlognull>},
+    {"nolinger", OptionKind::kSupported, kAllProxies, true, flagOption<&ProxySettings::noLinger>},
+    {"redispatch", OptionKind::kSupported, kBackSide, true, redispatchOption},
+    {"splice-auto", OptionKind::kSupported, kAllProxies, true, spliceAutoOption},
+    {"splice-request", OptionKind::kSupported, kAllProxies, true, spliceRequestOption},
+    {"splice-response", OptionKind::kSupported, kAllProxies, true, spliceResponseOption},
+    {"srvtcpka", OptionKind::kSupported, kBackSide, true, flagOption<&ProxySettings::srvTcpKa>},
+    {"tcpka", OptionKind::kSupported, kAllProxies, false, tcpkaOption},
+    {"tcplog", OptionKind::kSupported, kFrontSide, false, flagOption<&ProxySettings::tcplog>},
     {"abortonclose", OptionKind::kUnsupported},
-    {"allbackups", OptionKind::kUnsupported},
-    {"clitcpka", OptionKind::kUnsupported},
     {"contstats", OptionKind::kUnsupported},
     {"dontlog-normal", OptionKind::kUnsupported},
-    {"dontlognull", OptionKind::kUnsupported},
     {"external-check", OptionKind::kUnsupported},
     {"httpchk", OptionKind::kUnsupported},
     {"httplog", OptionKind::kUnsupported},
@@ -526,24 +836,16 @@ constexpr OptionSpec kOptions[] = {
     {"log-separate-errors", OptionKind::kUnsupported},
     {"logasap", OptionKind::kUnsupported},
     {"mysql-check", OptionKind::kUnsupported},
-    {"nolinger", OptionKind::kUnsupported},
     {"persist", OptionKind::kUnsupported},
     {"pgsql-check", OptionKind::kUnsupported},
     {"redis-check", OptionKind::kUnsupported},
-    {"redispatch", OptionKind::kUnsupported},
     {"smtpchk", OptionKind::kUnsupported},
     {"socket-stats", OptionKind::kUnsupported},
-    {"splice-auto", OptionKind::kUnsupported},
-    {"splice-request", OptionKind::kUnsupported},
-    {"splice-response", OptionKind::kUnsupported},
     {"spop-check", OptionKind::kUnsupported},
-    {"srvtcpka", OptionKind::kUnsupported},
     {"ssl-hello-chk", OptionKind::kUnsupported},
     {"tcp-check", OptionKind::kUnsupported},
     {"tcp-smart-accept", OptionKind::kUnsupported},
     {"tcp-smart-connect", OptionKind::kUnsupported},
-    {"tcpka", OptionKind::kUnsupported},
-    {"tcplog", OptionKind::kUnsupported},
     {"transparent", OptionKind::kUnsupported},
     {"forwarded", OptionKind::kHttpOnly},
     {"http-drop-request-trailers", OptionKind::kHttpOnly},
@@ -601,6 +903,8 @@ Status optionStatement(Parser& p, const Statement& st, size_t optionAt) {
     if (o.name == name) spec = &o;
   if (spec == nullptr) return Error{fmt::format("unknown option '{}' (in '{}')", name, keyword)};
   switch (spec->kind) {
+    case OptionKind::kSupported:
+      break;
     case OptionKind::kUnsupported:
       return Error{fmt::format("keyword '{}' is not supported yet", keyword)};
     case OptionKind::kHttpOnly:
@@ -608,10 +912,36 @@ Status optionStatement(Parser& p, const Statement& st, size_t optionAt) {
     case OptionKind::kIgnored:
       break;
   }
+  const size_t first = optionAt + 2;  // the first argument after the option name
+  if (spec->kind == OptionKind::kSupported) {
+    SectionKind kind = p.sectionKind();
+    if ((spec->allowed & maskOf(kind)) == 0) {
+      return Error{
+          fmt::format("keyword '{}' is not allowed in a {} section (HAProxy accepts it in "
+                      "{} sections)",
+                      keyword, sectionKindName(kind), describeMask(spec->allowed))};
+    }
+    OptionPrefix how = optionAt == 0        ? OptionPrefix::kNone
+                       : st.args[0] == "no" ? OptionPrefix::kNo
+                                            : OptionPrefix::kDefault;
+    if (how != OptionPrefix::kNone && !spec->negatable) {
+      return Error{
+          fmt::format("keyword '{}' is not allowed: HAProxy accepts neither 'no' nor "
+                      "'default' before option '{}'",
+                      keyword, name)};
+    }
+    bool takesArgs = how == OptionPrefix::kNone && name == "redispatch";
+    if (!takesArgs && st.args.size() > first)
+      return keywordError(keyword, fmt::format("unexpected argument '{}'", st.args[first]));
+    if (auto s = spec->apply(p.settings(), how, st, first); !s)
+      return keywordError(keyword, s.error());
+    return Ok{};
+  }
   if (optionAt == 0) {
-    if (auto s = checkIgnoredOptionArgs(name, st, 2); !s) return keywordError(keyword, s.error());
-  } else if (st.args.size() > optionAt + 2) {
-    return keywordError(keyword, fmt::format("unexpected argument '{}'", st.args[optionAt + 2]));
+    if (auto s = checkIgnoredOptionArgs(name, st, first); !s)
+      return keywordError(keyword, s.error());
+  } else if (st.args.size() > first) {
+    return keywordError(keyword, fmt::format("unexpected argument '{}'", st.args[first]));
   }
   p.warn(st, fmt::format("keyword '{}' is ignored: it requires HTTP mode and Fulcrum proxies "
                          "are 'mode tcp' (HAProxy ignores it in TCP mode too)",
@@ -621,13 +951,321 @@ Status optionStatement(Parser& p, const Statement& st, size_t optionAt) {
 
 Status proxyOption(Parser& p, const Statement& st) { return optionStatement(p, st, 0); }
 
+// ---------------------------------------------------------------------------------------
+// log, no log
+
+Status proxyLog(Parser& p, const Statement& st) {
+  ProxySettings& s = p.settings();
+  if (st.arg(1) == "global") {
+    if (st.args.size() > 2) {
+      return keywordError(
+          "log global",
+          fmt::format("unexpected argument '{}' ('log global' takes none)", st.args[2]));
+    }
+    // As in HAProxy, a second "log global" (say, in a proxy whose defaults have one) adds
+    // nothing: the global targets are there once.
+    for (const LogLine& l : s.logs)
+      if (l.global) return Ok{};
+    s.logs.push_back(LogLine{true, {}});
+    return Ok{};
+  }
+  auto log = parseLogLine(st.args);
+  if (!log) return keywordError("log", log.error());
+  warnNotApplied(p, st, *log);
+  log->target.loc = st.loc;
+  s.logs.push_back(LogLine{false, std::move(log->target)});
+  return Ok{};
+}
+
 // "no ..." and "default ...": HAProxy has them before "option" (and "no log").
 Status proxyNegation(Parser& p, const Statement& st) {
   if (st.arg(1) == "option") return optionStatement(p, st, 1);
-  if (st.args[0] == "no" && st.arg(1) == "log")
-    return Error{"keyword 'no log' is not supported yet (connection logs come later)"};
+  if (st.args[0] == "no" && st.arg(1) == "log") {
+    // Forgets the log targets inherited from defaults or set above.
+    if (st.args.size() > 2)
+      return keywordError(
+          "no log", fmt::format("unexpected argument '{}' ('no log' takes none)", st.args[2]));
+    p.settings().logs.clear();
+    return Ok{};
+  }
   if (st.args.size() < 2) return Error{fmt::format("keyword '{}' expects 'option'", st.args[0])};
   return Error{fmt::format("unknown keyword '{} {}'", st.args[0], st.args[1])};
+}
+
+// ---------------------------------------------------------------------------------------
+// acl, tcp-request
+
+// ACL names use the characters of proxy names (HAProxy's rule).
+Status checkAclName(std::string_view name) {
+  if (name.empty()) return Error{"expects an ACL name"};
+  for (char c : name) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_' || c == '.' || c == ':';
+    if (!ok) return Error{fmt::format("character '{}' is not permitted in ACL name '{}'", c, name)};
+  }
+  return Ok{};
+}
+
+// "CRITERION [FLAGS] VALUE..." from args[first] to args[end): the patterns of an ACL.
+// Only "src" is supported; its flags "-n" (no name resolution: Fulcrum never resolves),
+// "-m ip" (the default match) and "--" (end of flags) are accepted.
+Status parseAclBody(const std::vector<std::string>& args, size_t first, size_t end,
+                    std::vector<model::Cidr>& out, size_t& values) {
+  values = 0;
+  if (first >= end) return Error{"expects a criterion (e.g. 'src') and values"};
+  std::string_view criterion = args[first];
+  if (criterion != "src") {
+    return Error{
+        fmt::format("ACL criterion '{}' is not supported yet (Fulcrum supports 'src')", criterion)};
+  }
+  size_t i = first + 1;
+  for (; i < end && args[i].starts_with("-"); ++i) {
+    std::string_view flag = args[i];
+    if (flag == "--") {
+      ++i;
+      break;
+    }
+    if (flag == "-n") continue;
+    if (flag == "-m") {
+      if (i + 1 >= end) return Error{"ACL flag '-m' expects a match method"};
+      if (args[i + 1] != "ip") {
+        return Error{fmt::format("match method '-m {}' is not supported for 'src' (only '-m ip')",
+                                 args[i + 1])};
+      }
+      ++i;
+      continue;
+    }
+    return Error{
+        fmt::format("ACL flag '{}' is not supported yet (only '-n', '-m ip' and '--')", flag)};
+  }
+  for (; i < end; ++i) {
+    auto c = parseCidr(args[i]);
+    if (!c) return Error{c.error()};
+    out.push_back(*c);
+    ++values;
+  }
+  return Ok{};
+}
+
+Status proxyAcl(Parser& p, const Statement& st) {
+  SectionKind kind = p.sectionKind();
+  if (kind == SectionKind::kDefaults) {
+    return Error{
+        "keyword 'acl' is not supported yet in defaults sections (HAProxy accepts it "
+        "only in named defaults sections)"};
+  }
+  if (kind == SectionKind::kBackend) {
+    return Error{
+        "keyword 'acl' is not supported yet in backends (Fulcrum evaluates ACLs only in "
+        "'tcp-request connection' rules of frontend and listen sections)"};
+  }
+  if (st.args.size() < 2) return Error{"keyword 'acl' expects a name, a criterion and values"};
+  if (auto s = checkAclName(st.args[1]); !s) return keywordError("acl", s.error());
+  std::vector<model::Cidr> sources;
+  size_t values = 0;
+  if (auto s = parseAclBody(st.args, 2, st.args.size(), sources, values); !s)
+    return keywordError("acl", fmt::format("ACL '{}': {}", st.args[1], s.error()));
+  if (values == 0) {
+    p.warn(st, fmt::format("keyword 'acl': ACL '{}' has no value to match against; this line "
+                           "adds nothing (HAProxy warns too)",
+                           st.args[1]));
+  }
+  // Several lines with the same name add up: the ACL matches if any value matches.
+  ProxySection& px = p.proxy();
+  for (size_t a = 0; a < px.acls.size(); ++a) {
+    if (px.acls[a].name == st.args[1] && !px.aclPredefined[a]) {
+      px.acls[a].sources.insert(px.acls[a].sources.end(), sources.begin(), sources.end());
+      return Ok{};
+    }
+  }
+  model::Acl acl;
+  acl.name = st.args[1];
+  acl.sources = std::move(sources);
+  acl.loc = st.loc;
+  px.acls.push_back(std::move(acl));
+  px.aclPredefined.push_back(false);
+  return Ok{};
+}
+
+// HAProxy's predefined ACLs that mean something at connection time.
+bool predefinedAcl(std::string_view name, model::Acl& out) {
+  if (name == "TRUE") {
+    out.sources.push_back(model::Cidr{});  // ::/0
+  } else if (name == "LOCALHOST") {
+    out.sources.push_back(*parseCidr("127.0.0.1/8"));
+    out.sources.push_back(*parseCidr("::1"));
+  } else if (name != "FALSE") {
+    return false;
+  }
+  out.name = std::string(name);
+  return true;
+}
+
+// Finds the ACL a condition names: one declared above in the section, or a predefined one.
+Result<int> findAcl(ProxySection& px, std::string_view name, const model::SourceLoc& loc) {
+  for (size_t a = 0; a < px.acls.size(); ++a)
+    if (px.acls[a].name == name) return static_cast<int>(a);
+  model::Acl acl;
+  if (predefinedAcl(name, acl)) {
+    acl.loc = loc;
+    px.acls.push_back(std::move(acl));
+    px.aclPredefined.push_back(true);
+    return static_cast<int>(px.acls.size()) - 1;
+  }
+  constexpr std::string_view kOtherPredefined[] = {
+      "HTTP",         "HTTP_1.0",       "HTTP_1.1",      "HTTP_2.0",     "HTTP_CONTENT",
+      "HTTP_URL_ABS", "HTTP_URL_SLASH", "HTTP_URL_STAR", "METH_CONNECT", "METH_DELETE",
+      "METH_GET",     "METH_HEAD",      "METH_OPTIONS",  "METH_POST",    "METH_PUT",
+      "METH_TRACE",   "RDP_COOKIE",     "REQ_CONTENT",   "WAIT_END",
+  };
+  if (contains(kOtherPredefined, name)) {
+    return Error{
+        fmt::format("predefined ACL '{}' is not supported (it inspects content; Fulcrum "
+                    "supports TRUE, FALSE and LOCALHOST)",
+                    name)};
+  }
+  return Error{fmt::format("no ACL named '{}' is declared before this line in this section", name)};
+}
+
+// "if|unless COND" from args[first]: terms separated by spaces are ANDed, "||" or "or"
+// separates OR groups, "!" negates a term, "{ src ... }" is an anonymous ACL.
+Result<model::Condition> parseCondition(ProxySection& px, const Statement& st, size_t first) {
+  model::Condition cond;
+  cond.unless = st.args[first] == "unless";
+  const std::string& word = st.args[first];
+  if (first + 1 >= st.args.size())
+    return Error{fmt::format("expects a condition after '{}'", word)};
+  std::vector<model::AclTerm> group;
+  bool negate = false;
+  for (size_t i = first + 1; i < st.args.size(); ++i) {
+    std::string_view w = st.args[i];
+    if (w == "||" || w == "or") {
+      if (negate || group.empty())
+        return Error{fmt::format("empty condition before '{}' (a term is missing)", w)};
+      cond.anyOf.push_back(std::move(group));
+      group.clear();
+      continue;
+    }
+    while (w.starts_with("!")) {
+      negate = !negate;
+      w.remove_prefix(1);
+    }
+    if (w.empty()) continue;  // a lone "!" negates the next term
+    model::AclTerm term;
+    term.negate = negate;
+    negate = false;
+    if (w == "{") {
+      size_t close = i + 1;
+      while (close < st.args.size() && st.args[close] != "}") ++close;
+      if (close >= st.args.size()) return Error{"missing closing '}' in condition"};
+      model::Acl acl;
+      std::string text = "{";
+      for (size_t k = i + 1; k < close; ++k) text += " " + st.args[k];
+      acl.name = text + " }";  // braces never appear in ACL names: no clash
+      acl.loc = st.loc;
+      size_t values = 0;
+      if (auto s = parseAclBody(st.args, i + 1, close, acl.sources, values); !s)
+        return Error{fmt::format("anonymous ACL '{}': {}", acl.name, s.error())};
+      if (values == 0)
+        return Error{fmt::format("anonymous ACL '{}' has no value to match against", acl.name)};
+      px.acls.push_back(std::move(acl));
+      px.aclPredefined.push_back(false);
+      term.acl = static_cast<int>(px.acls.size()) - 1;
+      i = close;
+    } else if (w.starts_with("{") || w == "}") {
+      return Error{
+          fmt::format("'{}': braces of an anonymous ACL must be separate words, as in "
+                      "'{{ src 10.0.0.0/8 }}'",
+                      w)};
+    } else {
+      auto idx = findAcl(px, w, st.loc);
+      if (!idx) return Error{idx.error()};
+      term.acl = *idx;
+    }
+    group.push_back(term);
+  }
+  if (negate || group.empty())
+    return Error{"the condition ends without a term (after '!', '||' or 'or')"};
+  cond.anyOf.push_back(std::move(group));
+  return cond;
+}
+
+// HAProxy's "tcp-request connection" actions other than accept and reject.
+// clang-format off
+constexpr std::string_view kTcpRequestConnectionActions[] = {
+    "capture", "expect-proxy", "expect-netscaler-cip", "track-sc0", "track-sc1", "track-sc2",
+    "sc-inc-gpc", "sc-inc-gpc0", "sc-inc-gpc1", "sc-set-gpt", "sc-set-gpt0", "set-var-fmt",
+    "set-var", "unset-var", "set-dst", "set-dst-port", "set-mark", "set-src", "set-src-port",
+    "set-tos", "silent-drop", "do-resolve", "set-fc-mark", "set-fc-tos",
+};
+// clang-format on
+
+Status tcpRequestConnection(Parser& p, const Statement& st) {
+  constexpr std::string_view kw = "tcp-request connection";
+  SectionKind kind = p.sectionKind();
+  if (kind == SectionKind::kBackend) {
+    return Error{
+        "keyword 'tcp-request connection' is not allowed in a backend section (HAProxy "
+        "accepts it in defaults, frontend and listen sections)"};
+  }
+  if (kind == SectionKind::kDefaults) {
+    return Error{
+        "keyword 'tcp-request connection' is not supported yet in defaults sections "
+        "(HAProxy accepts it only in named defaults sections)"};
+  }
+  if (st.args.size() < 3)
+    return Error{"keyword 'tcp-request connection' expects an action ('accept' or 'reject')"};
+  std::string_view action = st.args[2];
+  model::TcpRequestRule rule;
+  rule.loc = st.loc;
+  if (action == "accept") {
+    rule.action = model::TcpRequestRule::Action::kAccept;
+  } else if (action == "reject") {
+    rule.action = model::TcpRequestRule::Action::kReject;
+  } else {
+    std::string_view base = action.substr(0, action.find('('));
+    if (contains(kTcpRequestConnectionActions, base)) {
+      return keywordError(kw, fmt::format("action '{}' is not supported yet (Fulcrum supports "
+                                          "'accept' and 'reject')",
+                                          action));
+    }
+    return keywordError(kw, fmt::format("unknown action '{}' (Fulcrum supports 'accept' and "
+                                        "'reject')",
+                                        action));
+  }
+  if (st.args.size() > 3) {
+    if (st.args[3] != "if" && st.args[3] != "unless") {
+      return keywordError(
+          kw, fmt::format("expects 'if' or 'unless' after the action (got '{}')", st.args[3]));
+    }
+    auto cond = parseCondition(p.proxy(), st, 3);
+    if (!cond) return keywordError(kw, cond.error());
+    rule.condition = std::move(*cond);
+  }
+  p.proxy().tcpRequestConnection.push_back(std::move(rule));
+  return Ok{};
+}
+
+Status proxyTcpRequest(Parser& p, const Statement& st) {
+  std::string_view what = st.arg(1);
+  if (what == "connection") return tcpRequestConnection(p, st);
+  SectionKind kind = p.sectionKind();
+  if (what == "session") {
+    if (kind == SectionKind::kBackend) {
+      return Error{
+          "keyword 'tcp-request session' is not allowed in a backend section (HAProxy "
+          "accepts it in defaults, frontend and listen sections)"};
+    }
+    return Error{"keyword 'tcp-request session' is not supported yet"};
+  }
+  if (what == "content" || what == "inspect-delay")
+    return Error{fmt::format("keyword 'tcp-request {}' is not supported yet", what)};
+  if (what.empty()) {
+    return Error{
+        "keyword 'tcp-request' expects 'connection', 'session', 'content' or "
+        "'inspect-delay'"};
+  }
+  return Error{fmt::format("unknown keyword 'tcp-request {}'", what)};
 }
 
 // ---------------------------------------------------------------------------------------
@@ -638,13 +1276,16 @@ constexpr std::string_view kRemovedContimeout = "was removed in HAProxy 2.1; use
 constexpr std::string_view kRemovedSrvtimeout = "was removed in HAProxy 2.1; use 'timeout server'";
 constexpr std::string_view kHttpNote =
     "requires HTTP mode: Fulcrum is a layer-4 (TCP/UDP) load balancer and does not parse HTTP";
-constexpr std::string_view kLogNote = "is not supported yet (connection logs come later)";
+constexpr std::string_view kLogNote = "is not supported yet (log lines are not configurable yet)";
 
 constexpr Keyword kGlobalKeywords[] = {
     {"nbthread", kInGlobal, globalNbthread, {}},
     {"maxconn", kInGlobal, globalMaxconn, {}},
+    {"nosplice", kInGlobal, globalNosplice, {}},
+    {"maxpipes", kInGlobal, globalMaxpipes, {}},
+    {"cpu-map", kInGlobal, globalCpuMap, {}},
+    {"log", kInGlobal, globalLog, {}},
     // HAProxy global keywords Fulcrum does not support yet.
-    {"log", kInGlobal, nullptr, kLogNote},
     {"log-send-hostname", kInGlobal, nullptr, kLogNote},
     {"log-tag", kInGlobal, nullptr, kLogNote},
     {"anonkey", kInGlobal, nullptr, {}},
@@ -653,7 +1294,6 @@ constexpr Keyword kGlobalKeywords[] = {
     {"chroot", kInGlobal, nullptr, {}},
     {"close-spread-time", kInGlobal, nullptr, {}},
     {"cluster-secret", kInGlobal, nullptr, {}},
-    {"cpu-map", kInGlobal, nullptr, {}},
     {"crt-base", kInGlobal, nullptr, {}},
     {"daemon", kInGlobal, nullptr, {}},
     {"default-path", kInGlobal, nullptr, {}},
@@ -677,7 +1317,6 @@ constexpr Keyword kGlobalKeywords[] = {
     {"maxcompcpuusage", kInGlobal, nullptr, {}},
     {"maxcomprate", kInGlobal, nullptr, {}},
     {"maxconnrate", kInGlobal, nullptr, {}},
-    {"maxpipes", kInGlobal, nullptr, {}},
     {"maxsessrate", kInGlobal, nullptr, {}},
     {"maxsslconn", kInGlobal, nullptr, {}},
     {"maxsslrate", kInGlobal, nullptr, {}},
@@ -691,7 +1330,6 @@ constexpr Keyword kGlobalKeywords[] = {
     {"nokqueue", kInGlobal, nullptr, {}},
     {"nopoll", kInGlobal, nullptr, {}},
     {"noreuseport", kInGlobal, nullptr, {}},
-    {"nosplice", kInGlobal, nullptr, {}},
     {"numa-cpu-mapping", kInGlobal, nullptr, {}},
     {"pidfile", kInGlobal, nullptr, {}},
     {"pp2-never-send-local", kInGlobal, nullptr, {}},
@@ -739,14 +1377,18 @@ constexpr Keyword kProxyKeywords[] = {
     {"option", kAllProxies, proxyOption, {}},
     {"no", kAllProxies, proxyNegation, {}},
     {"default", kAllProxies, proxyNegation, {}},
+    {"log", kAllProxies, proxyLog, {}},
+    {"hash-type", kBackSide, proxyHashType, {}},
+    {"rate-limit", kFrontSide, proxyRateLimit, {}},
+    {"source", kBackSide, proxySource, {}},
+    {"acl", kAllProxies, proxyAcl, {}},  // the handler rejects defaults and backends for now
+    {"tcp-request", kAllProxies, proxyTcpRequest, {}},
     // HAProxy proxy keywords Fulcrum does not support yet.
-    {"log", kAllProxies, nullptr, kLogNote},
     {"log-format", kAllProxies, nullptr, kLogNote},
     {"log-format-sd", kAllProxies, nullptr, kLogNote},
     {"log-steps", kAllProxies, nullptr, kLogNote},
     {"log-tag", kAllProxies, nullptr, kLogNote},
     {"error-log-format", kAllProxies, nullptr, kLogNote},
-    {"acl", kAllProxies, nullptr, {}},
     {"backlog", kAllProxies, nullptr, {}},
     {"clitcpka-cnt", kAllProxies, nullptr, {}},
     {"clitcpka-idle", kAllProxies, nullptr, {}},
@@ -762,24 +1404,20 @@ constexpr Keyword kProxyKeywords[] = {
     {"guid", kAllProxies, nullptr, {}},
     {"hash-balance-factor", kAllProxies, nullptr, {}},
     {"hash-key", kAllProxies, nullptr, {}},
-    {"hash-type", kAllProxies, nullptr, {}},
     {"id", kAllProxies, nullptr, {}},
     {"ignore-persist", kAllProxies, nullptr, {}},
     {"load-server-state-from-file", kAllProxies, nullptr, {}},
     {"max-session-srv-conns", kAllProxies, nullptr, {}},
     {"persist", kAllProxies, nullptr, {}},
-    {"rate-limit", kAllProxies, nullptr, {}},
     {"retry-on", kAllProxies, nullptr, {}},
     {"server-state-file-name", kAllProxies, nullptr, {}},
     {"server-template", kAllProxies, nullptr, {}},
-    {"source", kAllProxies, nullptr, {}},
     {"srvtcpka-cnt", kAllProxies, nullptr, {}},
     {"srvtcpka-idle", kAllProxies, nullptr, {}},
     {"srvtcpka-intvl", kAllProxies, nullptr, {}},
     {"stick", kAllProxies, nullptr, {}},
     {"stick-table", kAllProxies, nullptr, {}},
     {"tcp-check", kAllProxies, nullptr, {}},
-    {"tcp-request", kAllProxies, nullptr, {}},
     {"tcp-response", kAllProxies, nullptr, {}},
     {"use-server", kAllProxies, nullptr, {}},
     {"use_backend", kAllProxies, nullptr, {}},

@@ -435,10 +435,39 @@ void Parser::checkProxies() {
   }
 }
 
+std::vector<model::LogTarget> Parser::resolveLogs(const ProxySettings& s) const {
+  std::vector<model::LogTarget> out;
+  for (const LogLine& l : s.logs) {
+    if (l.global) {
+      out.insert(out.end(), global_.logs.begin(), global_.logs.end());
+    } else {
+      out.push_back(l.target);
+    }
+  }
+  return out;
+}
+
+void Parser::resolveCpuMaps(model::Global& global) {
+  global.cpuMaps.clear();
+  for (const PendingCpuMap& pending : cpuMaps_) {
+    auto m = resolveCpuMap(pending, global.nbthread);
+    if (!m) {
+      std::string where = global.nbthread > 0 && nbthreadLoc_.line > 0
+                              ? fmt::format(" ('nbthread' is set at {})", locText(nbthreadLoc_))
+                              : "";
+      error(pending.map.loc,
+            fmt::format("section 'global': keyword 'cpu-map': {}{}", m.error(), where));
+      continue;
+    }
+    global.cpuMaps.push_back(std::move(*m));
+  }
+}
+
 LoadResult Parser::finish() {
   kind_ = SectionKind::kNone;
   auto config = std::make_shared<model::Config>();
   config->global = global_;
+  resolveCpuMaps(config->global);
 
   // Model objects, in declaration order; a listen section makes a pool and a service.
   struct Front {
@@ -456,7 +485,20 @@ LoadResult Parser::finish() {
       pool.servers = px.servers;
       pool.connectTimeout = px.settings.connectTimeout;
       pool.serverTimeout = px.settings.serverTimeout;
+      pool.serverFinTimeout = px.settings.serverFinTimeout;
+      pool.tunnelTimeout = px.settings.tunnelTimeout;
+      pool.queueTimeout = px.settings.queueTimeout;
       pool.retries = px.settings.retries;
+      pool.redispatchInterval = px.settings.redispatchInterval;
+      pool.allBackups = px.settings.allBackups;
+      pool.tcpKeepalive = px.settings.srvTcpKa;
+      pool.noLinger = px.settings.noLinger;
+      pool.splice = px.settings.splice;
+      // The proxy's "source" applies to the servers without a "source" of their own.
+      if (px.settings.source) {
+        for (auto& srv : pool.servers)
+          if (!srv.source) srv.source = px.settings.source;
+      }
       pool.loc = px.loc;
       ownPool = static_cast<int>(config->pools.size());
       config->pools.push_back(std::move(pool));
@@ -466,7 +508,17 @@ LoadResult Parser::finish() {
       svc.name = px.name;
       svc.binds = px.binds;
       svc.maxconn = px.settings.maxconn;
+      svc.rateLimitSessions = px.settings.rateLimitSessions;
       svc.clientTimeout = px.settings.clientTimeout;
+      svc.clientFinTimeout = px.settings.clientFinTimeout;
+      svc.acls = px.acls;
+      svc.tcpRequestConnection = px.tcpRequestConnection;
+      svc.tcpKeepalive = px.settings.cliTcpKa;
+      svc.noLinger = px.settings.noLinger;
+      svc.splice = px.settings.splice;
+      svc.tcplog = px.settings.tcplog;
+      svc.dontlognull = px.settings.dontlognull;
+      svc.logs = resolveLogs(px.settings);
       svc.loc = px.loc;
       fronts.push_back(Front{config->services.size(), &px, ownPool});
       config->services.push_back(std::move(svc));

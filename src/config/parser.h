@@ -3,12 +3,15 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "common/net.h"
 #include "common/result.h"
 #include "config/config.h"
+#include "config/cpu_map.h"
 #include "model/model.h"
 
 namespace fulcrum::config {
@@ -39,16 +42,39 @@ const char* sectionKindName(SectionKind kind);
 // "defaults, frontend and listen": the sections of a mask, for messages.
 std::string describeMask(SectionMask mask);
 
+// One "log" line of a proxy or defaults section, in order; "log global" is a marker that
+// finish() replaces with the global targets.
+struct LogLine {
+  bool global = false;
+  model::LogTarget target;  // when !global
+};
+
 // What a defaults section passes on to the proxies that inherit from it, and what a
-// proxy section holds before it becomes model objects.
+// proxy section holds before it becomes model objects. Each proxy keeps the side it has:
+// a frontend's server-side settings and a backend's client-side settings are unused.
 struct ProxySettings {
   model::Balance balance;
   model::Timeout clientTimeout = 0;
+  model::Timeout clientFinTimeout = 0;
   model::Timeout connectTimeout = 0;
   model::Timeout serverTimeout = 0;
+  model::Timeout serverFinTimeout = 0;
+  model::Timeout tunnelTimeout = 0;
+  model::Timeout queueTimeout = 0;
   uint32_t maxconn = 0;
+  uint32_t rateLimitSessions = 0;
   uint32_t retries = 3;
-  std::string defaultBackend;  // empty: none
+  int redispatchInterval = 1;  // Fulcrum's default: every retry goes elsewhere
+  bool allBackups = false;
+  bool cliTcpKa = false;  // option clitcpka (and tcpka)
+  bool srvTcpKa = false;  // option srvtcpka (and tcpka)
+  bool noLinger = false;  // one flag: the client side of a frontend, the server side of a backend
+  model::SpliceOptions splice;
+  bool tcplog = false;
+  bool dontlognull = false;
+  std::vector<LogLine> logs;
+  std::optional<SockAddr> source;  // "source ADDR[:PORT]": for servers without their own
+  std::string defaultBackend;      // empty: none
   model::SourceLoc defaultBackendLoc;
   model::Server defaultServer;  // the "default-server" template (name and address unused)
 };
@@ -66,6 +92,10 @@ struct ProxySection {
   ProxySettings settings;
   std::vector<model::Bind> binds;
   std::vector<model::Server> servers;
+  // ACLs and "tcp-request connection" rules (frontend and listen sections only).
+  std::vector<model::Acl> acls;
+  std::vector<bool> aclPredefined;  // per ACL: a predefined one (TRUE, FALSE, LOCALHOST)
+  std::vector<model::TcpRequestRule> tcpRequestConnection;
   // "bind" lines seen, valid or not: a frontend whose only bind line is wrong gets that
   // error alone, not also "has no bind line".
   int bindLines = 0;
@@ -117,6 +147,9 @@ class Parser {
   ProxySettings& settings();  // of the current defaults or proxy section
   ProxySection& proxy();      // the current frontend, backend or listen section
   model::Global& global() { return global_; }
+  // "cpu-map" lines, checked against nbthread in finish().
+  void addCpuMap(PendingCpuMap m) { cpuMaps_.push_back(std::move(m)); }
+  void setNbthreadLoc(const model::SourceLoc& loc) { nbthreadLoc_ = loc; }
   void warn(const Statement& st, std::string message);
 
  private:
@@ -138,6 +171,10 @@ class Parser {
 
   // The checks of HAProxy's post-parsing pass (no bind, missing timeouts, ...).
   void checkProxies();
+  // cpu-map lines against nbthread, into the model.
+  void resolveCpuMaps(model::Global& global);
+  // The log lines of a proxy, with "log global" replaced by the global targets.
+  std::vector<model::LogTarget> resolveLogs(const ProxySettings& s) const;
 
   EnvLookup env_;
   std::vector<Diagnostic> diagnostics_;
@@ -150,6 +187,8 @@ class Parser {
   int lastDefaults_ = -1;  // what a proxy without "from" inherits
 
   model::Global global_;
+  std::vector<PendingCpuMap> cpuMaps_;
+  model::SourceLoc nbthreadLoc_;
   std::vector<DefaultsSection> defaults_;
   std::vector<ProxySection> proxies_;
 };

@@ -51,8 +51,7 @@ struct Balance {
 // A timeout; 0 means "none" (HAProxy's eternity).
 using Timeout = Micros;
 
-// Active health check parameters (health issue). Kept here so the model does not
-// change shape when checks land.
+// Active health check parameters of a server ("check", "inter", ...; see src/health/).
 struct CheckParams {
   bool enabled = false;
   Timeout inter = 2 * kSeconds;
@@ -62,6 +61,42 @@ struct CheckParams {
   uint32_t fall = 3;
   uint16_t port = 0;          // 0: the server's port
   std::optional<SockAddr> addr;
+};
+
+// "agent-check": an auxiliary check that reads the server's own opinion of its state
+// (HAProxy's agent protocol: up, down, drain, maint, ready, NN%).
+struct AgentCheckParams {
+  bool enabled = false;
+  uint16_t port = 0;             // agent-port (required with agent-check)
+  std::optional<SockAddr> addr;  // agent-addr; unset: the check address, else the server's
+  Timeout inter = 2 * kSeconds;  // agent-inter
+  std::string send;              // agent-send: sent verbatim once connected
+};
+
+// Passive health checking: "observe layer4", "error-limit", "on-error".
+enum class Observe : uint8_t { kNone, kLayer4 };
+enum class OnError : uint8_t { kFastinter, kFailCheck, kSuddenDeath, kMarkDown };
+
+struct ObserveParams {
+  Observe mode = Observe::kNone;
+  uint32_t errorLimit = 10;  // consecutive failed connections that trigger onError
+  OnError onError = OnError::kFailCheck;
+};
+
+// One step of a pool's "tcp-check" sequence ("option tcp-check"), as plain data.
+struct TcpCheckRule {
+  enum class Kind : uint8_t { kConnect, kSend, kExpect, kComment };
+  enum class Match : uint8_t { kString, kRstring, kBinary, kRbinary };
+  Kind kind = Kind::kConnect;
+  uint16_t port = 0;  // connect: 0 = the check port
+  // send / send-binary: the bytes to send (send-binary already decoded from hex).
+  // expect string / binary: the bytes to find (binary decoded); rstring / rbinary: the
+  // regex (rbinary matches the response written as upper-case hex).
+  std::string data;
+  Match match = Match::kString;
+  bool negate = false;  // "expect !...": the rule passes when the pattern is absent
+  std::string comment;  // reported when this rule fails ("tcp-check comment", "comment X")
+  SourceLoc loc;
 };
 
 enum class ProxyProtocol : uint8_t { kNone, kV1, kV2 };
@@ -82,6 +117,10 @@ struct Server {
   std::optional<SockAddr> source;                  // "source ADDR[:PORT]" for connections
   Timeout slowstart = 0;                           // weight ramp after recovery (health)
   CheckParams check;
+  AgentCheckParams agent;
+  ObserveParams observe;
+  bool shutdownOnDown = false;         // on-marked-down shutdown-sessions
+  bool shutdownBackupsOnUp = false;    // on-marked-up shutdown-backup-sessions
   SourceLoc loc;
 };
 
@@ -103,11 +142,20 @@ struct Pool {
   Timeout tunnelTimeout = 0;     // timeout tunnel: replaces client/server once relaying
   Timeout queueTimeout = 0;      // timeout queue: 0 means timeout connect, as in HAProxy
   uint32_t retries = 3;          // connection attempts after the first one
-  bool redispatch = true;  // each retry goes to another server; "no option redispatch": same one
+  // option redispatch [INTERVAL]: which retries go to another server than the one that
+  // failed. P > 0: every Pth retry; -N: the Nth retry before the last (-1: the last, the
+  // interval of a bare "option redispatch"); 0: none ("no option redispatch"). Fulcrum's
+  // default when the option is absent is 1: every retry moves on (HAProxy's: 0).
+  int redispatchInterval = 1;
   bool allBackups = false;       // option allbackups
   bool tcpKeepalive = false;     // option tcpka / srvtcpka
   bool noLinger = false;         // option nolinger: reset server connections on close
   SpliceOptions splice;
+  // Health checks: "timeout check" (0: inter bounds the whole check), and the
+  // "option tcp-check" sequence (tcpCheck false: a plain TCP connect check).
+  Timeout checkTimeout = 0;
+  bool tcpCheck = false;
+  std::vector<TcpCheckRule> tcpCheckRules;
   SourceLoc loc;
 };
 
@@ -200,6 +248,7 @@ struct Global {
   uint32_t maxconn = 0;   // 0: derived from the open-file limit at start
   bool nosplice = false;  // nosplice: never use splice()
   uint32_t maxpipes = 0;  // 0: maxconn / 4, as in HAProxy
+  uint32_t spreadChecks = 0;  // spread-checks: +/- this percentage of random check jitter
   std::vector<CpuMap> cpuMaps;
   std::vector<LogTarget> logs;
 };
