@@ -12,6 +12,8 @@ enum class Level { kDebug = 0, kInfo = 1, kNotice = 2, kWarning = 3, kError = 4 
 
 void setLevel(Level level);
 Level level();
+// Guard for log calls whose arguments cost something to compute (addresses to text).
+inline bool enabled(Level l) { return level() <= l; }
 // Where log lines go (default: stderr).
 void setFd(int fd);
 void write(Level level, std::string_view text);

@@ -9,6 +9,7 @@
 
 #include <climits>
 #include <iterator>
+#include <regex>
 
 #include "config/address.h"
 #include "config/cidr.h"
@@ -96,6 +97,14 @@ Status globalMaxpipes(Parser& p, const Statement& st) {
   auto v = uintArgument(st, 0, kMaxInt);
   if (!v) return Error{v.error()};
   p.global().maxpipes = *v;
+  return Ok{};
+}
+
+// "spread-checks N": 0 to 50 percent of random jitter on every check interval.
+Status globalSpreadChecks(Parser& p, const Statement& st) {
+  auto v = uintArgument(st, 0, 50);
+  if (!v) return Error{v.error()};
+  p.global().spreadChecks = *v;
   return Ok{};
 }
 
@@ -543,6 +552,82 @@ constexpr ServerParam kServerParams[] = {
        s.slowstart = *t;
        return Ok{};
      }},
+    // Health checks: the agent, passive observation and the actions on state changes.
+    {"agent-check", false,
+     [](model::Server& s, std::string_view) -> Status {
+       s.agent.enabled = true;
+       return Ok{};
+     }},
+    {"no-agent-check", false,
+     [](model::Server& s, std::string_view) -> Status {
+       s.agent.enabled = false;
+       return Ok{};
+     }},
+    {"agent-port", true,
+     [](model::Server& s, std::string_view v) -> Status {
+       auto port = parsePort(v);
+       if (!port) return Error{port.error()};
+       s.agent.port = *port;
+       return Ok{};
+     }},
+    {"agent-addr", true,
+     [](model::Server& s, std::string_view v) -> Status {
+       auto a = SockAddr::parseHost(v, 0);
+       if (!a) return Error{a.error()};
+       if (a->isAny()) return Error{fmt::format("'{}' is not a usable agent address", v)};
+       s.agent.addr = *a;
+       return Ok{};
+     }},
+    {"agent-inter", true,
+     [](model::Server& s, std::string_view v) { return setTimer(s.agent.inter, v); }},
+    {"agent-send", true,
+     [](model::Server& s, std::string_view v) -> Status {
+       s.agent.send = std::string(v);
+       return Ok{};
+     }},
+    {"observe", true,
+     [](model::Server& s, std::string_view v) -> Status {
+       if (v == "layer4") {
+         s.observe.mode = model::Observe::kLayer4;
+         return Ok{};
+       }
+       if (v == "layer7") return Error{fmt::format("'layer7' is not supported: {}", kNoHttp)};
+       return Error{fmt::format("unknown mode '{}' (expected 'layer4')", v)};
+     }},
+    {"error-limit", true,
+     [](model::Server& s, std::string_view v) {
+       return setCount(s.observe.errorLimit, v, 1, kMaxInt);
+     }},
+    {"on-error", true,
+     [](model::Server& s, std::string_view v) -> Status {
+       if (v == "fastinter")
+         s.observe.onError = model::OnError::kFastinter;
+       else if (v == "fail-check")
+         s.observe.onError = model::OnError::kFailCheck;
+       else if (v == "sudden-death")
+         s.observe.onError = model::OnError::kSuddenDeath;
+       else if (v == "mark-down")
+         s.observe.onError = model::OnError::kMarkDown;
+       else
+         return Error{fmt::format("unknown mode '{}' (expected 'fastinter', 'fail-check', "
+                                  "'sudden-death' or 'mark-down')",
+                                  v)};
+       return Ok{};
+     }},
+    {"on-marked-down", true,
+     [](model::Server& s, std::string_view v) -> Status {
+       if (v != "shutdown-sessions")
+         return Error{fmt::format("unknown action '{}' (expected 'shutdown-sessions')", v)};
+       s.shutdownOnDown = true;
+       return Ok{};
+     }},
+    {"on-marked-up", true,
+     [](model::Server& s, std::string_view v) -> Status {
+       if (v != "shutdown-backup-sessions")
+         return Error{fmt::format("unknown action '{}' (expected 'shutdown-backup-sessions')", v)};
+       s.shutdownBackupsOnUp = true;
+       return Ok{};
+     }},
     // HAProxy keeps one flag per version and sends v2 when both are set.
     {"send-proxy", false,
      [](model::Server& s, std::string_view) -> Status {
@@ -587,13 +672,11 @@ constexpr std::string_view kServerTlsParams[] = {
 // The other HAProxy server parameters.
 // clang-format off
 constexpr std::string_view kServerOtherParams[] = {
-    "agent-check", "agent-addr", "agent-inter", "agent-port", "agent-send", "no-agent-check",
-    "check-proto", "check-send-proxy", "check-via-socks4", "cookie", "error-limit", "guid",
-    "hash-key", "id", "init-addr", "init-state", "log-bufsize", "log-proto", "max-reuse",
-    "minconn", "namespace", "no-send-proxy-v2-ssl", "no-send-proxy-v2-ssl-cn", "no-tfo", "observe",
-    "on-error", "on-marked-down", "on-marked-up", "pool-conn-name", "pool-low-conn",
-    "pool-max-conn", "pool-purge-delay", "proto", "redir", "resolve-net", "resolve-opts",
-    "resolve-prefer", "resolvers", "send-proxy-v2-ssl", "send-proxy-v2-ssl-cn",
+    "check-proto", "check-send-proxy", "check-via-socks4", "cookie", "guid", "hash-key", "id",
+    "init-addr", "init-state", "log-bufsize", "log-proto", "max-reuse", "minconn", "namespace",
+    "no-send-proxy-v2-ssl", "no-send-proxy-v2-ssl-cn", "no-tfo", "pool-conn-name",
+    "pool-low-conn", "pool-max-conn", "pool-purge-delay", "proto", "redir", "resolve-net",
+    "resolve-opts", "resolve-prefer", "resolvers", "send-proxy-v2-ssl", "send-proxy-v2-ssl-cn",
     "set-proxy-v2-tlv-fmt", "shard", "socks4", "stick", "strict-maxconn", "tcp-md5sig", "tcp-ut",
     "tfo", "track", "ws",
 };
@@ -659,10 +742,9 @@ Status proxyServer(Parser& p, const Statement& st) {
   srv.addr = *addr;
   if (auto s = applyServerParams(st, 3, srv); !s)
     return keywordError("server", fmt::format("server '{}': {}", name, s.error()));
-  if (srv.check.enabled) {
-    p.warn(st, fmt::format("keyword 'server': health checks are not active yet; server '{}' is "
-                           "treated as always up",
-                           name));
+  if (srv.agent.enabled && srv.agent.port == 0) {
+    return keywordError("server", fmt::format("server '{}': 'agent-check' needs 'agent-port'",
+                                              name));
   }
   p.proxy().servers.push_back(std::move(srv));
   return Ok{};
@@ -692,7 +774,7 @@ constexpr TimeoutSpec kTimeouts[] = {
     {"tunnel", kBackSide, &ProxySettings::tunnelTimeout, false},
     {"client-fin", kFrontSide, &ProxySettings::clientFinTimeout, false},
     {"server-fin", kBackSide, &ProxySettings::serverFinTimeout, false},
-    {"check", kBackSide, nullptr, false},
+    {"check", kBackSide, &ProxySettings::checkTimeout, false},
     {"tarpit", kAllProxies, nullptr, true},
     {"http-request", kAllProxies, nullptr, true},
     {"http-keep-alive", kAllProxies, nullptr, true},
@@ -823,6 +905,7 @@ constexpr OptionSpec kOptions[] = {
     {"srvtcpka", OptionKind::kSupported, kBackSide, true, flagOption<&ProxySettings::srvTcpKa>},
     {"tcpka", OptionKind::kSupported, kAllProxies, false, tcpkaOption},
     {"tcplog", OptionKind::kSupported, kFrontSide, false, flagOption<&ProxySettings::tcplog>},
+    {"tcp-check", OptionKind::kSupported, kBackSide, true, flagOption<&ProxySettings::tcpCheck>},
     {"abortonclose", OptionKind::kUnsupported},
     {"contstats", OptionKind::kUnsupported},
     {"dontlog-normal", OptionKind::kUnsupported},
@@ -843,7 +926,6 @@ constexpr OptionSpec kOptions[] = {
     {"socket-stats", OptionKind::kUnsupported},
     {"spop-check", OptionKind::kUnsupported},
     {"ssl-hello-chk", OptionKind::kUnsupported},
-    {"tcp-check", OptionKind::kUnsupported},
     {"tcp-smart-accept", OptionKind::kUnsupported},
     {"tcp-smart-connect", OptionKind::kUnsupported},
     {"transparent", OptionKind::kUnsupported},
@@ -1271,6 +1353,179 @@ Status proxyTcpRequest(Parser& p, const Statement& st) {
 // ---------------------------------------------------------------------------------------
 // The tables
 
+// tcp-check
+
+Result<std::string> hexBytes(std::string_view hex) {
+  auto digit = [](char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  if (hex.empty() || hex.size() % 2 != 0)
+    return Error{fmt::format("'{}' is not a hex string (an even number of hex digits)", hex)};
+  std::string out;
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    int hi = digit(hex[i]), lo = digit(hex[i + 1]);
+    if (hi < 0 || lo < 0) return Error{fmt::format("'{}' is not a hex string", hex)};
+    out.push_back(static_cast<char>(hi * 16 + lo));
+  }
+  return out;
+}
+
+// "comment TEXT" at args[i] (the only option Fulcrum supports after a tcp-check action);
+// other HAProxy options are "not supported yet".
+Status tcpCheckOption(const Statement& st, size_t& i, model::TcpCheckRule& r,
+                      std::initializer_list<std::string_view> unsupported) {
+  std::string_view w = st.args[i];
+  if (w == "comment") {
+    if (i + 1 >= st.args.size()) return Error{"'comment' expects a text"};
+    r.comment = st.args[++i];
+    return Ok{};
+  }
+  for (auto u : unsupported)
+    if (w == u) return Error{fmt::format("option '{}' is not supported yet", w)};
+  return Error{fmt::format("unexpected argument '{}'", w)};
+}
+
+Status parseTcpCheck(const Statement& st, model::TcpCheckRule& r) {
+  using Kind = model::TcpCheckRule::Kind;
+  using Match = model::TcpCheckRule::Match;
+  std::string_view action = st.arg(1);
+  if (action == "comment") {
+    if (st.args.size() != 3) return Error{"'comment' expects one text argument"};
+    r.kind = Kind::kComment;
+    r.comment = st.args[2];
+    return Ok{};
+  }
+  if (action == "connect") {
+    r.kind = Kind::kConnect;
+    for (size_t i = 2; i < st.args.size(); ++i) {
+      if (st.args[i] == "port") {
+        if (i + 1 >= st.args.size()) return Error{"'port' expects a port number"};
+        auto port = parsePort(st.args[++i]);
+        if (!port) return Error{fmt::format("'port': {}", port.error())};
+        r.port = *port;
+        continue;
+      }
+      if (auto s = tcpCheckOption(st, i, r,
+                                  {"default", "addr", "send-proxy", "via-socks4", "ssl", "sni",
+                                   "alpn", "linger", "proto"});
+          !s)
+        return s;
+    }
+    return Ok{};
+  }
+  if (action == "send" || action == "send-binary") {
+    r.kind = Kind::kSend;
+    if (st.args.size() < 3 || st.args[2].empty())
+      return Error{fmt::format("'{}' expects the data to send", action)};
+    if (action == "send") {
+      r.data = st.args[2];
+    } else {
+      auto bytes = hexBytes(st.args[2]);
+      if (!bytes) return Error{bytes.error()};
+      r.data = std::move(*bytes);
+    }
+    for (size_t i = 3; i < st.args.size(); ++i)
+      if (auto s = tcpCheckOption(st, i, r, {}); !s) return s;
+    return Ok{};
+  }
+  if (action == "expect") {
+    r.kind = Kind::kExpect;
+    size_t i = 2;
+    for (; i < st.args.size(); ++i) {
+      std::string_view w = st.args[i];
+      if (w == "!" || w == "string" || w == "rstring" || w == "binary" || w == "rbinary" ||
+          w == "string-lf" || w == "binary-lf")
+        break;
+      if (auto s = tcpCheckOption(st, i, r,
+                                  {"min-recv", "ok-status", "error-status", "tout-status",
+                                   "on-success", "on-error", "status-code"});
+          !s)
+        return s;
+    }
+    if (i < st.args.size() && st.args[i] == "!") {
+      r.negate = true;
+      ++i;
+    }
+    if (i >= st.args.size())
+      return Error{"'expect' expects a match ('string', 'rstring', 'binary' or 'rbinary') and a "
+                   "pattern"};
+    std::string_view match = st.args[i];
+    if (match == "string")
+      r.match = Match::kString;
+    else if (match == "rstring")
+      r.match = Match::kRstring;
+    else if (match == "binary")
+      r.match = Match::kBinary;
+    else if (match == "rbinary")
+      r.match = Match::kRbinary;
+    else if (match == "string-lf" || match == "binary-lf")
+      return Error{fmt::format("match '{}' is not supported yet", match)};
+    else
+      return Error{fmt::format("unknown match '{}' (expected 'string', 'rstring', 'binary' or "
+                               "'rbinary')",
+                               match)};
+    if (i + 1 >= st.args.size() || st.args[i + 1].empty())
+      return Error{fmt::format("'{}' expects a pattern", match)};
+    std::string_view pattern = st.args[i + 1];
+    if (i + 2 < st.args.size())
+      return Error{fmt::format("unexpected argument '{}' after the pattern", st.args[i + 2])};
+    if (r.match == Match::kBinary) {
+      auto bytes = hexBytes(pattern);
+      if (!bytes) return Error{bytes.error()};
+      r.data = std::move(*bytes);
+    } else {
+      r.data = std::string(pattern);
+    }
+    if (r.match == Match::kRstring || r.match == Match::kRbinary) {
+      try {
+        std::regex re(r.data, std::regex::ECMAScript);
+      } catch (const std::regex_error& e) {
+        return Error{fmt::format("invalid regex '{}': {}", pattern, e.what())};
+      }
+    }
+    return Ok{};
+  }
+  if (action == "send-lf" || action == "send-binary-lf" || action == "set-var" ||
+      action == "set-var-fmt" || action == "unset-var")
+    return Error{fmt::format("action '{}' is not supported yet", action)};
+  if (action.empty())
+    return Error{"expects an action ('connect', 'send', 'send-binary', 'expect' or 'comment')"};
+  return Error{fmt::format("unknown action '{}' (expected 'connect', 'send', 'send-binary', "
+                           "'expect' or 'comment')",
+                           action)};
+}
+
+Status proxyTcpCheck(Parser& p, const Statement& st) {
+  model::TcpCheckRule r;
+  r.loc = st.loc;
+  if (auto s = parseTcpCheck(st, r); !s) return keywordError("tcp-check", s.error());
+  ProxySettings& settings = p.settings();
+  if (settings.tcpCheckRulesInherited) {  // the section's own rules replace the inherited ones
+    settings.tcpCheckRules.clear();
+    settings.tcpCheckRulesInherited = false;
+  }
+  // As HAProxy: with connect steps, the first step (comments aside) must be a connect.
+  if (r.kind == model::TcpCheckRule::Kind::kConnect) {
+    for (const auto& earlier : settings.tcpCheckRules) {
+      if (earlier.kind == model::TcpCheckRule::Kind::kComment) continue;
+      if (earlier.kind == model::TcpCheckRule::Kind::kConnect) break;
+      return keywordError(
+          "tcp-check",
+          fmt::format("the first step must be a 'connect' when the sequence has one (a '{}' "
+                      "step comes first, at {}:{})",
+                      earlier.kind == model::TcpCheckRule::Kind::kSend ? "send" : "expect",
+                      earlier.loc.file, earlier.loc.line));
+    }
+  }
+  settings.tcpCheckRules.push_back(std::move(r));
+  return Ok{};
+}
+
+// ---------------------------------------------------------------------------------------
+
 constexpr std::string_view kRemovedClitimeout = "was removed in HAProxy 2.1; use 'timeout client'";
 constexpr std::string_view kRemovedContimeout = "was removed in HAProxy 2.1; use 'timeout connect'";
 constexpr std::string_view kRemovedSrvtimeout = "was removed in HAProxy 2.1; use 'timeout server'";
@@ -1285,6 +1540,7 @@ constexpr Keyword kGlobalKeywords[] = {
     {"maxpipes", kInGlobal, globalMaxpipes, {}},
     {"cpu-map", kInGlobal, globalCpuMap, {}},
     {"log", kInGlobal, globalLog, {}},
+    {"spread-checks", kInGlobal, globalSpreadChecks, {}},
     // HAProxy global keywords Fulcrum does not support yet.
     {"log-send-hostname", kInGlobal, nullptr, kLogNote},
     {"log-tag", kInGlobal, nullptr, kLogNote},
@@ -1342,7 +1598,6 @@ constexpr Keyword kGlobalKeywords[] = {
     {"set-var", kInGlobal, nullptr, {}},
     {"set-var-fmt", kInGlobal, nullptr, {}},
     {"setenv", kInGlobal, nullptr, {}},
-    {"spread-checks", kInGlobal, nullptr, {}},
     {"stats", kInGlobal, nullptr, {}},
     {"strict-limits", kInGlobal, nullptr, {}},
     {"thread-group", kInGlobal, nullptr, {}},
@@ -1383,6 +1638,7 @@ constexpr Keyword kProxyKeywords[] = {
     {"source", kBackSide, proxySource, {}},
     {"acl", kAllProxies, proxyAcl, {}},  // the handler rejects defaults and backends for now
     {"tcp-request", kAllProxies, proxyTcpRequest, {}},
+    {"tcp-check", kBackSide, proxyTcpCheck, {}},
     // HAProxy proxy keywords Fulcrum does not support yet.
     {"log-format", kAllProxies, nullptr, kLogNote},
     {"log-format-sd", kAllProxies, nullptr, kLogNote},
@@ -1417,7 +1673,6 @@ constexpr Keyword kProxyKeywords[] = {
     {"srvtcpka-intvl", kAllProxies, nullptr, {}},
     {"stick", kAllProxies, nullptr, {}},
     {"stick-table", kAllProxies, nullptr, {}},
-    {"tcp-check", kAllProxies, nullptr, {}},
     {"tcp-response", kAllProxies, nullptr, {}},
     {"use-server", kAllProxies, nullptr, {}},
     {"use_backend", kAllProxies, nullptr, {}},

@@ -244,6 +244,7 @@ bool Parser::inheritedSettings(const Statement& st, std::string_view fromName, P
     for (const auto& d : defaults_) {
       if (d.name == fromName) {
         out = d.settings;
+        out.tcpCheckRulesInherited = true;
         return true;
       }
     }
@@ -260,6 +261,7 @@ bool Parser::inheritedSettings(const Statement& st, std::string_view fromName, P
   } else {
     out = ProxySettings{};
   }
+  out.tcpCheckRulesInherited = true;
   return true;
 }
 
@@ -409,6 +411,11 @@ void Parser::checkProxies() {
                                          "it only holds servers)",
                                          sectionKindName(px.kind), px.name));
     }
+    if (px.hasBackend() && !px.settings.tcpCheck && !px.settings.tcpCheckRules.empty() &&
+        !px.settings.tcpCheckRulesInherited) {
+      warning(px.settings.tcpCheckRules.front().loc,
+              prefix + "keyword 'tcp-check': the rules are not used without 'option tcp-check'");
+    }
     if (px.kind == SectionKind::kFrontend && px.settings.defaultBackend.empty()) {
       warning(px.loc, prefix + fmt::format("frontend '{}' has no default_backend; its "
                                            "connections will be closed",
@@ -494,6 +501,9 @@ LoadResult Parser::finish() {
       pool.tcpKeepalive = px.settings.srvTcpKa;
       pool.noLinger = px.settings.noLinger;
       pool.splice = px.settings.splice;
+      pool.checkTimeout = px.settings.checkTimeout;
+      pool.tcpCheck = px.settings.tcpCheck;
+      pool.tcpCheckRules = px.settings.tcpCheckRules;
       // The proxy's "source" applies to the servers without a "source" of their own.
       if (px.settings.source) {
         for (auto& srv : pool.servers)

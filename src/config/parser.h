@@ -77,6 +77,13 @@ struct ProxySettings {
   std::string defaultBackend;      // empty: none
   model::SourceLoc defaultBackendLoc;
   model::Server defaultServer;  // the "default-server" template (name and address unused)
+  // Health checks: "timeout check", "option tcp-check" and the section's "tcp-check" lines.
+  model::Timeout checkTimeout = 0;
+  bool tcpCheck = false;
+  std::vector<model::TcpCheckRule> tcpCheckRules;
+  // The rules came from the defaults section: the section's first own "tcp-check" line
+  // replaces them rather than adding to them.
+  bool tcpCheckRulesInherited = false;
 };
 
 struct DefaultsSection {

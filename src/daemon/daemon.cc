@@ -138,6 +138,11 @@ Status Daemon::start() {
 
   auto snap = model::Snapshot::initial(config_);
   if (auto st = openServiceLogs(*config_, *snap); !st) return st;
+  // Health checks run on the control loop; the data path reaches them (passive
+  // observation) through the snapshot's signal, which wakes this loop.
+  health_ = std::make_unique<health::HealthMonitor>(control_, snap, publisher_);
+  snap->healthSignal = health_->signal();
+  control_.setWakeHandler([this] { health_->onWake(); });
   box_.publish(std::move(snap));
 
   std::vector<std::shared_ptr<proxy::BindShared>> shared;
@@ -160,6 +165,7 @@ Status Daemon::start() {
     workers_.push_back(std::move(worker));
   }
   for (auto& w : workers_) w->start();
+  if (auto st = health_->start(); !st) return st;
 
   for (const BoundListener& bl : listeners_)
     log::notice("frontend '{}' listening on {}",
@@ -183,8 +189,21 @@ void Daemon::onSignal(int signo) {
   }
 }
 
+void Daemon::RuntimePublisher::publishRuntime(
+    std::vector<std::vector<model::ServerRuntime>> runtime, bool shutdown) {
+  // Same config, counters and log sinks; new server states and weights.
+  auto cur = d_->box_.current();
+  auto next = std::make_shared<model::Snapshot>(*cur);
+  next->generation = cur->generation + 1;
+  next->runtime = std::move(runtime);
+  if (shutdown) ++next->shutdownSeq;
+  d_->box_.publish(std::move(next));
+  for (auto& w : d_->workers_) w->snapshotChanged();
+}
+
 int Daemon::run() {
   control_.run();
+  if (health_) health_->stop();
   for (auto& w : workers_) w->requestStop();
   for (auto& w : workers_) w->join();
   workers_.clear();

@@ -8,6 +8,7 @@
 
 #include "common/event_loop.h"
 #include "daemon/listeners.h"
+#include "health/monitor.h"
 #include "model/snapshot.h"
 #include "model/stats.h"
 #include "proxy/worker.h"
@@ -29,9 +30,21 @@ class Daemon {
   static void blockSignals();
 
   const std::vector<BoundListener>& listeners() const { return listeners_; }
+  // The health checker (control thread only); null before start().
+  const health::HealthMonitor* health() const { return health_.get(); }
 
  private:
   class SignalHandler;
+  // Publishes the health checker's runtime changes as new snapshots.
+  class RuntimePublisher final : public health::RuntimePublisher {
+   public:
+    explicit RuntimePublisher(Daemon* d) : d_(d) {}
+    void publishRuntime(std::vector<std::vector<model::ServerRuntime>> runtime,
+                        bool shutdown) override;
+
+   private:
+    Daemon* d_;
+  };
   void onSignal(int signo);
 
   std::shared_ptr<const model::Config> config_;
@@ -41,6 +54,8 @@ class Daemon {
   std::vector<std::unique_ptr<proxy::Worker>> workers_;
   EventLoop control_;
   std::unique_ptr<SignalHandler> signals_;
+  RuntimePublisher publisher_{this};
+  std::unique_ptr<health::HealthMonitor> health_;  // runs on control_
   int exitCode_ = 0;
 };
 

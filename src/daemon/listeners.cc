@@ -24,6 +24,8 @@ Result<UniqueFd> openOne(const SockAddr& addr, const model::Bind& b, int backlog
   const int s = fd.get();
   Status st = setOpt(s, SOL_SOCKET, SO_REUSEADDR, 1, "SO_REUSEADDR");
   if (st) st = setOpt(s, SOL_SOCKET, SO_REUSEPORT, 1, "SO_REUSEPORT");
+  // Accepted sockets inherit TCP_NODELAY: one setsockopt per listener, none per client.
+  if (st) st = setOpt(s, IPPROTO_TCP, TCP_NODELAY, 1, "TCP_NODELAY");
   if (st && addr.isV6() && b.v6only != model::Tristate::kUnset)
     st = setOpt(s, IPPROTO_IPV6, IPV6_V6ONLY, b.v6only == model::Tristate::kOn, "v6only");
   if (st && !b.interface.empty() &&

@@ -26,4 +26,32 @@ std::shared_ptr<Snapshot> Snapshot::initial(std::shared_ptr<const Config> config
   return s;
 }
 
+const char* toString(ServerState s) {
+  switch (s) {
+    case ServerState::kUp: return "UP";
+    case ServerState::kDown: return "DOWN";
+    case ServerState::kDrain: return "DRAIN";
+    case ServerState::kMaint: return "MAINT";
+  }
+  return "?";
+}
+
+void observeConnect(const Snapshot& snap, int pool, int server, bool ok) {
+  if (pool < 0 || server < 0 || static_cast<size_t>(pool) >= snap.serverStats.size()) return;
+  const auto& stats = snap.serverStats[static_cast<size_t>(pool)];
+  if (static_cast<size_t>(server) >= stats.size()) return;
+  std::atomic<uint32_t>& errors = stats[static_cast<size_t>(server)]->consecutiveErrors;
+  if (ok) {
+    // Read first: the common case (no errors) leaves the cache line shared.
+    if (errors.load(std::memory_order_relaxed) != 0) errors.store(0, std::memory_order_relaxed);
+    return;
+  }
+  const uint32_t n = errors.fetch_add(1, std::memory_order_relaxed) + 1;
+  const Server& srv =
+      snap.config->pools[static_cast<size_t>(pool)].servers[static_cast<size_t>(server)];
+  // Exactly one failure crosses the limit; the control plane resets the count when it acts.
+  if (srv.observe.mode == Observe::kLayer4 && n == srv.observe.errorLimit && snap.healthSignal)
+    snap.healthSignal->passiveAlert();
+}
+
 }  // namespace fulcrum::model

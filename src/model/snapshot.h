@@ -25,6 +25,19 @@ enum class ServerState : uint8_t {
 struct ServerRuntime {
   ServerState state = ServerState::kUp;
   uint32_t effectiveWeight = 1;  // weight after slow start and runtime changes
+
+  bool operator==(const ServerRuntime&) const = default;
+};
+
+const char* toString(ServerState s);
+
+// The data path's line to the health checker: a worker calls passiveAlert() (from any
+// thread) when a server's consecutive connection errors reach its error-limit. The
+// control plane provides it (a wake-up of its event loop); it may be absent (tests).
+class HealthSignal {
+ public:
+  virtual ~HealthSignal() = default;
+  virtual void passiveAlert() = 0;
 };
 
 struct Snapshot {
@@ -42,12 +55,23 @@ struct Snapshot {
   std::vector<std::shared_ptr<PoolLoad>> loads;
   // Connection log sinks of each service (empty: no log lines).
   std::vector<std::vector<std::shared_ptr<LogSink>>> serviceLogs;
+  // Health: passive observation reports here (may be null).
+  std::shared_ptr<HealthSignal> healthSignal;
+  // Health: incremented when this snapshot asks workers to close the sessions of some
+  // servers (ServerStats::shutdownEpoch tells which); workers look only when it changes.
+  uint64_t shutdownSeq = 0;
 
   // A snapshot with every server UP (or MAINT when `disabled`) at its configured weight,
   // and fresh counters.
   static std::shared_ptr<Snapshot> initial(std::shared_ptr<const Config> config,
                                                  uint64_t generation = 1);
 };
+
+// Passive health checking (observe layer4), called by a data plane once per connection
+// attempt to a server: a failure counts towards the server's error-limit (the health
+// signal fires when it is reached), a success resets the count. Lock-free; a success on a
+// server with no errors only reads.
+void observeConnect(const Snapshot& snap, int pool, int server, bool ok);
 
 // Holds the current snapshot. publish() is called by the control plane; current() by
 // workers when told that a new generation exists.

@@ -44,6 +44,14 @@ struct alignas(64) ServerStats {
   Counter retries{0};       // attempts that moved on to another server after failing here
   Counter bytesIn{0};
   Counter bytesOut{0};
+  // Health, passive side (observe layer4): failed connection attempts in a row, over all
+  // workers; a successful connection resets it, and so does the control plane when it
+  // acts on the server's error-limit (see model::observeConnect).
+  std::atomic<uint32_t> consecutiveErrors{0};
+  // Health, shutdown-sessions: the control plane bumps this to have the workers close the
+  // sessions established to this server before the bump (on-marked-down
+  // shutdown-sessions, and on-marked-up shutdown-backup-sessions for backups).
+  std::atomic<uint32_t> shutdownEpoch{0};
 };
 
 struct alignas(64) ProcessStats {

@@ -24,8 +24,8 @@ constexpr uint32_t kSessionEvents = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
 // cannot starve the others of its thread. Remaining work is resumed on the next event
 // or, when the socket stays ready, on the next round (see progress()).
 constexpr int kMaxRounds = 16;
-// Bytes asked of one splice() into a pipe: the default pipe capacity.
-constexpr size_t kPipeChunk = 64 * 1024;
+// Bytes asked of one splice() into a pipe: its capacity.
+constexpr size_t kPipeChunk = PipePool::kPipeSize;
 // Room kept at the front of the first client buffer for a PROXY header to the server.
 constexpr size_t kProxyHeaderRoom = 128;
 // How long a client may take to send its PROXY header when no timeout client is set.
@@ -74,14 +74,18 @@ void Session::start(Worker* worker, SnapState* snap, const ListenerSpec& listene
   acceptedWall_ = wallNow();
   queuedAt_ = connectedAt_ = -1;
   state_ = acceptProxy ? State::kHeader : State::kConnecting;
-  setIntOpt(clientFd, IPPROTO_TCP, TCP_NODELAY, 1);
+  // TCP_NODELAY is inherited from the listening socket (daemon/listeners.cc).
   if (svc.tcpKeepalive) setIntOpt(clientFd, SOL_SOCKET, SO_KEEPALIVE, 1);
   if (auto st = worker->loop().add(clientFd, kSessionEvents, &front_); !st) {
     close('R', "epoll registration failed");
     return;
   }
   if (pool_ >= 0) configureSplice();
-  if (!svc.tcplog && !at(snap->snap->serviceLogs, service).empty())
+  // FIX (proxy_features_test, FeaturesLog.AcceptProxyLogsTheAnnouncedAddresses): with
+  // accept-proxy the "Connect from" line waits for the header (readProxyHeader), as in
+  // HAProxy, which writes it when the stream is created: it then names the announced
+  // addresses, and a connection with a bad header logs no line.
+  if (!acceptProxy && !svc.tcplog && !at(snap->snap->serviceLogs, service).empty())
     worker->logConnect(at(snap->snap->serviceLogs, service), svc.name, clientAddr_, clientFd);
   if (acceptProxy) {
     armTimer();  // the header wait; bytes arrive as an event
@@ -118,14 +122,24 @@ void Session::onEndpointIo(Endpoint& ep, uint32_t events) {
       if (&ep == &front_ && ep.readable) readProxyHeader();
       return;
     case State::kQueued:
-      // Only the client is connected. Its bytes wait in the kernel; a close or reset is
-      // noticed when a server slot is found or at timeout queue.
+      // Only the client is connected. Its bytes, and a FIN, wait in the kernel (HAProxy
+      // keeps a half-closed client queued unless abortonclose).
+      // FIX (proxy_features_test, FeaturesQueue.AbortedClientLeavesTheQueue): a reset
+      // (EPOLLERR/EPOLLHUP) aborts the queued client at once, as a read error does in
+      // HAProxy ("CQ"), so that it neither holds a maxqueue place until timeout queue nor
+      // later takes a server slot and connection for nobody.
+      if (&ep == &front_ && (events & (EPOLLERR | EPOLLHUP)))
+        close('C', "client aborted while queued");
       return;
     case State::kConnecting:
       if (&ep == &back_ && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {
+        // Writable without an error flag means connected; only a failure needs SO_ERROR.
         int err = 0;
-        socklen_t len = sizeof(err);
-        if (getsockopt(back_.fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+        if (events & (EPOLLERR | EPOLLHUP)) {
+          socklen_t len = sizeof(err);
+          if (getsockopt(back_.fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+          if (err == 0) err = ECONNRESET;
+        }
         onConnectResult(err);
       }
       return;  // client bytes wait in the kernel until the server side is ready
@@ -169,7 +183,8 @@ void Session::readProxyHeader() {
   }
   if (st != ParseStatus::kOk) {
     svcStats.badProxyHeader.fetch_add(1, std::memory_order_relaxed);
-    log::debug("bad PROXY header from {}: {}", clientAddr_.toString(), reason ? reason : "?");
+    if (log::enabled(log::Level::kDebug))
+      log::debug("bad PROXY header from {}: {}", clientAddr_.toString(), reason ? reason : "?");
     return close('P', "bad PROXY header");
   }
   if (h.command == Command::kProxy && h.hasAddresses()) {
@@ -184,6 +199,12 @@ void Session::readProxyHeader() {
   d.off = 0;
   worker_->loop().timers().cancel(this);
   state_ = State::kConnecting;
+  // FIX: the accept-time "Connect from" line deferred by start(), with the header's
+  // addresses (the real ones for a LOCAL header).
+  if (const model::Service& svc = at(snap_->snap->config->services, service_);
+      !svc.tcplog && !at(snap_->snap->serviceLogs, service_).empty())
+    worker_->logConnect(at(snap_->snap->serviceLogs, service_), svc.name, clientAddr_, front_.fd,
+                        &frontDst_);
   beginBalancing();
 }
 
@@ -256,6 +277,13 @@ void Session::connectTo(int server) {
   int fd = socket(srv.addr.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
     int err = errno;
+    if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
+      // Out of descriptors or memory: retrying elsewhere cannot help. This client goes,
+      // and the worker stops accepting for a moment (counted and logged there).
+      worker_->resourcesExhausted(err);
+      releaseSlot();
+      return close('R', "no descriptor for the server connection");
+    }
     log::warning("socket() for server {}/{}: {}", pool.name, srv.name, strerror(err));
     onConnectResult(err);
     return;
@@ -294,6 +322,25 @@ void Session::releaseSlot() {
   worker_->slotFreed(snap_, pool_);
 }
 
+// Whether retry number `retry` (from 1) goes to another server, as HAProxy decides it:
+// never with interval 0; with redispatching on, every retry when the algorithm does not
+// hash and more than one active server is up; otherwise P > 0 every Pth retry, -N the
+// Nth retry before the last (-1: the last).
+static bool redispatchOnRetry(const model::Pool& pool, const std::vector<model::ServerRuntime>& rt,
+                              uint32_t retry) {
+  const int interval = pool.redispatchInterval;
+  if (interval == 0) return false;
+  const auto algo = pool.balance.algo;
+  if (algo != model::BalanceAlgo::kSource && algo != model::BalanceAlgo::kMaglev) {
+    int activeUp = 0;
+    for (size_t i = 0; i < rt.size(); ++i)
+      if (!pool.servers[i].backup && sched::usable(rt[i])) ++activeUp;
+    if (activeUp > 1) return true;
+  }
+  if (interval > 0) return retry % static_cast<uint32_t>(interval) == 0;
+  return static_cast<int64_t>(retry) == static_cast<int64_t>(pool.retries) + 1 + interval;
+}
+
 void Session::onConnectResult(int err) {
   if (err == 0) return onConnected();
   const model::Pool& pool = at(snap_->snap->config->pools, pool_);
@@ -301,6 +348,8 @@ void Session::onConnectResult(int err) {
   auto& poolStats = *at(snap_->snap->poolStats, pool_);
   srvStats.connectErrors.fetch_add(1, std::memory_order_relaxed);
   poolStats.connectErrors.fetch_add(1, std::memory_order_relaxed);
+  // Health, passive (observe layer4): one more failed attempt towards error-limit.
+  model::observeConnect(*snap_->snap, pool_, server_, false);
   log::debug("connect to {}/{} failed: {}", pool.name, at(pool.servers, server_).name,
              strerror(err));
   if (back_.fd >= 0) {
@@ -313,12 +362,12 @@ void Session::onConnectResult(int err) {
     ++attempts_;
     srvStats.retries.fetch_add(1, std::memory_order_relaxed);
     poolStats.retries.fetch_add(1, std::memory_order_relaxed);
-    if (pool.redispatch) {
+    if (redispatchOnRetry(pool, at(snap_->snap->runtime, pool_), attempts_)) {
       poolStats.redispatches.fetch_add(1, std::memory_order_relaxed);
       connectNext(failed);
       return;
     }
-    // "no option redispatch": every retry goes to the same server.
+    // Not redispatching on this retry: it goes to the same server.
     if (at(snap_->snap->loads, pool_)->tryAcquire(static_cast<size_t>(failed),
                                                  at(pool.servers, failed).maxconn)) {
       slotHeld_ = true;
@@ -330,11 +379,24 @@ void Session::onConnectResult(int err) {
   close(err == ETIMEDOUT ? 's' : 'S', "all connection attempts failed");
 }
 
+void Session::abortIfServerShutdown() {
+  if (state_ != State::kRelaying || server_ < 0) return;
+  const auto& stats = *at(at(snap_->snap->serverStats, pool_), server_);
+  if (stats.shutdownEpoch.load(std::memory_order_relaxed) == shutdownEpoch_) return;
+  const bool backup = at(at(snap_->snap->config->pools, pool_).servers, server_).backup;
+  close(backup ? 'U' : 'D', backup ? "backup server preempted (on-marked-up)"
+                                   : "server marked down (on-marked-down)");
+}
+
 void Session::onConnected() {
   const model::Pool& pool = at(snap_->snap->config->pools, pool_);
   const model::Server& srv = at(pool.servers, server_);
   auto& srvStats = *at(at(snap_->snap->serverStats, pool_), server_);
   srvStats.connections.fetch_add(1, std::memory_order_relaxed);
+  // Health: a success resets the passive error count (observe layer4), and the session
+  // remembers the shutdown epoch it connected under (shutdown-sessions).
+  model::observeConnect(*snap_->snap, pool_, server_, true);
+  shutdownEpoch_ = srvStats.shutdownEpoch.load(std::memory_order_relaxed);
   state_ = State::kRelaying;
   connectedAt_ = clientActive_ = serverActive_ = worker_->loop().now();
   if (srv.sendProxy != model::ProxyProtocol::kNone) {
@@ -419,7 +481,10 @@ Session::Pump Session::pump(Endpoint& src, Endpoint& dst, Direction& d, Micros& 
     }
     if (d.eof) {
       if (!d.shutSent) {
-        ::shutdown(dst.fd, SHUT_WR);
+        // When the other direction is already finished the session closes right after:
+        // close() sends the FIN, so the shutdown() would be a wasted syscall.
+        const Direction& other = &d == &c2s_ ? s2c_ : c2s_;
+        if (!(other.shutSent && other.len == 0)) ::shutdown(dst.fd, SHUT_WR);
         d.shutSent = true;
       }
       return Pump::kDone;
@@ -563,7 +628,8 @@ void Session::close(char cause, const char* why) {
   logConnection(cause);
   state_ = State::kClosed;
   worker_->loop().timers().cancel(this);
-  if (why != nullptr) log::debug("session from {} closed: {}", clientAddr_.toString(), why);
+  if (why != nullptr && log::enabled(log::Level::kDebug))
+    log::debug("session from {} closed: {}", clientAddr_.toString(), why);
   const auto& snap = *snap_->snap;
   auto& svc = *at(snap.serviceStats, service_);
   const uint64_t up = c2s_.bytes - proxyHeaderSent_;
@@ -599,7 +665,11 @@ void Session::logConnection(char cause) {
   const model::Service& svc = at(cfg.services, service_);
   if (!svc.tcplog) return;  // the accept-time line was the only one
   const uint64_t up = c2s_.bytes - proxyHeaderSent_;
-  if (svc.dontlognull && up == 0 && s2c_.bytes == 0) return;
+  // FIX (proxy_features_test, FeaturesLog.DontlognullSkipsConnectionsWithoutClientData):
+  // HAProxy's dontlognull looks at the client's bytes only ("!(fe->options &
+  // PR_O_NULLNOLOG) || req->total" in stream.c), so a probe of a server that speaks first
+  // is not logged either.
+  if (svc.dontlognull && up == 0) return;
   const Micros now = worker_->loop().now();
   ConnLogRecord r;
   r.client = &clientAddr_;

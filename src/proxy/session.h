@@ -40,6 +40,10 @@ class Session final : public Timer {
   SnapState* snapState() const { return snap_; }
   // Closes both sides now (process stop, administrative shutdown).
   void abort(const char* why) { close('K', why); }
+  // Health (shutdown-sessions): closes the session if the control plane bumped its
+  // server's ServerStats::shutdownEpoch since it connected ('D' when the server went
+  // down, 'U' for a backup preempted by a server coming up, as HAProxy logs them).
+  void abortIfServerShutdown();
   // A queued session is offered a server slot again; false when it stays queued.
   bool retryFromQueue();
 
@@ -108,6 +112,7 @@ class Session final : public Timer {
   bool slotHeld_ = false;     // counted in the pool's load for server_
   bool poolCounted_ = false;  // counted in the pool's active connections
   uint8_t proxyHeaderSent_ = 0;
+  uint32_t shutdownEpoch_ = 0;  // health: the server's shutdownEpoch when connected
   Endpoint front_;  // the client's connection
   Endpoint back_;   // the connection to the server
   Direction c2s_;

@@ -131,6 +131,11 @@ void Worker::loadSnapshot() {
     st->queueLimits.push_back(bounded ? limit : 0);
   }
   snaps_.push_back(std::move(st));
+  // Health (on-marked-down shutdown-sessions, on-marked-up shutdown-backup-sessions): the
+  // control plane bumped some servers' shutdown epoch; their sessions close now.
+  if (snaps_.size() > 1 && snap->shutdownSeq != snaps_[snaps_.size() - 2]->snap->shutdownSeq) {
+    for (auto& s : allSessions_) s->abortIfServerShutdown();
+  }
 }
 
 Micros Worker::admissionDelay(const Listener& l) {
@@ -165,7 +170,8 @@ void Worker::Listener::onIo(uint32_t) { worker_->acceptOn(*this); }
 
 void Worker::Listener::onTimer() { resume(); }
 
-void Worker::Listener::pause(Micros retryAfter) {
+void Worker::Listener::pause(Micros retryAfter, bool untilTimer) {
+  untilTimer_ = untilTimer;
   if (!paused_) {
     (void)worker_->loop_.modify(spec_.fd, 0, this);  // cannot fail for a registered fd
     paused_ = true;
@@ -177,6 +183,7 @@ void Worker::Listener::pause(Micros retryAfter) {
 void Worker::Listener::resume() {
   if (!paused_) return;
   paused_ = false;
+  untilTimer_ = false;
   worker_->loop_.timers().cancel(this);
   (void)worker_->loop_.modify(spec_.fd, EPOLLIN, this);  // level-triggered: pending accepts fire
 }
@@ -189,7 +196,7 @@ void Worker::acceptOn(Listener& l) {
   for (int i = 0; i < kAcceptBatch; ++i) {
     if (Micros wait = admissionDelay(l); wait > 0) {
       svcStats.deniedMaxconn.fetch_add(1, std::memory_order_relaxed);
-      l.pause(wait);
+      l.pause(wait, /*untilTimer=*/false);
       return;
     }
     sockaddr_storage ss;
@@ -200,10 +207,7 @@ void Worker::acceptOn(Listener& l) {
       if (err == EAGAIN || err == EWOULDBLOCK) return;
       if (err == EINTR || err == ECONNABORTED) continue;
       if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
-        stats_.fdExhausted.fetch_add(1, std::memory_order_relaxed);
-        log::warning("worker {}: accept: {}; pausing accepts for {} ms", id_, strerror(err),
-                     kFdExhaustedPause / kMillis);
-        l.pause(kFdExhaustedPause);
+        resourcesExhausted(err);
         return;
       }
       stats_.acceptErrors.fetch_add(1, std::memory_order_relaxed);
@@ -229,6 +233,16 @@ void Worker::acceptOn(Listener& l) {
     ++cur->users;
     s->start(this, cur, spec, fd, client);
   }
+}
+
+void Worker::resourcesExhausted(int err) {
+  stats_.fdExhausted.fetch_add(1, std::memory_order_relaxed);
+  bool already = true;
+  for (auto& l : listeners_) already = already && l->paused();
+  if (!already)  // one line per episode, not one per failed accept
+    log::warning("worker {}: {}; pausing accepts for {} ms", id_, strerror(err),
+                 kFdExhaustedPause / kMillis);
+  for (auto& l : listeners_) l->pause(kFdExhaustedPause, /*untilTimer=*/true);
 }
 
 Session* Worker::newSession() {
@@ -338,10 +352,15 @@ void Worker::logLine(const std::vector<std::shared_ptr<model::LogSink>>& sinks,
 }
 
 void Worker::logConnect(const std::vector<std::shared_ptr<model::LogSink>>& sinks,
-                        std::string_view frontend, const SockAddr& client, int clientFd) {
+                        std::string_view frontend, const SockAddr& client, int clientFd,
+                        const SockAddr* announcedDst) {
   SockAddr local;
-  *local.lenPtr() = local.capacity();
-  getsockname(clientFd, local.sa(), local.lenPtr());
+  if (announcedDst != nullptr && announcedDst->valid()) {
+    local = *announcedDst;
+  } else {
+    *local.lenPtr() = local.capacity();
+    getsockname(clientFd, local.sa(), local.lenPtr());
+  }
   fmt::memory_buffer line;
   formatConnect(client, local, frontend, line);
   emit(sinks, line);
@@ -377,7 +396,7 @@ void Worker::afterBatch() {
   if (anyPaused_) {
     anyPaused_ = false;
     for (auto& l : listeners_) {
-      if (l->paused()) l->resume();  // re-checks the limits on its next accept
+      if (l->paused() && !l->pausedUntilTimer()) l->resume();  // limits re-checked on accept
     }
   }
 }

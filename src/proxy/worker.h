@@ -83,14 +83,18 @@ class Worker {
   model::ProcessStats& stats() { return stats_; }
   void sessionClosed(Session* s, SnapState* snap, int service, int pool);
   bool anyServerUsable(const SnapState& snap, int pool) const;
+  // EMFILE/ENFILE/ENOMEM seen: every listener of this worker pauses briefly.
+  void resourcesExhausted(int err);
   // Queues a session behind the others of its pool; false when the queue is full.
   bool enqueue(Session* s);
   void dequeue(Session* s);
   // A server slot of the pool was released: queued sessions get a chance after the batch.
   void slotFreed(SnapState* snap, int pool);
   void logLine(const std::vector<std::shared_ptr<model::LogSink>>& sinks, const ConnLogRecord& r);
+  // The "to" address is `announcedDst` when valid (a PROXY header's), else clientFd's own.
   void logConnect(const std::vector<std::shared_ptr<model::LogSink>>& sinks,
-                  std::string_view frontend, const SockAddr& client, int clientFd);
+                  std::string_view frontend, const SockAddr& client, int clientFd,
+                  const SockAddr* announcedDst = nullptr);
 
  private:
   class Listener final : public IoHandler, public Timer {
@@ -98,15 +102,19 @@ class Worker {
     Listener(Worker* w, ListenerSpec spec) : worker_(w), spec_(std::move(spec)) {}
     void onIo(uint32_t events) override;
     void onTimer() override;
-    void pause(Micros retryAfter);
+    // Stops accepting; the timer resumes after retryAfter. A pause for a limit also ends
+    // when a session of this worker closes; a pause for exhausted resources does not.
+    void pause(Micros retryAfter, bool untilTimer);
     void resume();
     bool paused() const { return paused_; }
+    bool pausedUntilTimer() const { return untilTimer_; }
     const ListenerSpec& spec() const { return spec_; }
 
    private:
     Worker* worker_;
     ListenerSpec spec_;
     bool paused_ = false;
+    bool untilTimer_ = false;
   };
   // Fires while sessions are queued, to catch slots freed by other workers.
   class QueueTimer final : public Timer {

@@ -125,18 +125,12 @@ TEST(ConfigParser, TheExampleConfigLoads) {
   EXPECT_EQ(c.findService("tcp_front"), 0);
 }
 
-TEST(ConfigParser, CheckIsAWarningNamingTheServer) {
+// Health checks are active (config_health_test.cc): "check" is no longer a warning.
+TEST(ConfigParser, CheckIsNoLongerAWarning) {
   auto r = parse(kExample);
-  auto warnings = formatted(r, Severity::kWarning);
-  bool found = false;
-  for (const auto& w : warnings) {
-    if (contains(w, "test.cfg:9: warning: section 'backend cdn_edges'")) {
-      found = true;
-      EXPECT_CONTAINS(w,
-                      "health checks are not active yet; server 'edge1' is treated as always up");
-    }
-  }
-  EXPECT_TRUE(found) << dump(r);
+  ASSERT_TRUE(r.ok()) << dump(r);
+  EXPECT_FALSE(contains(dump(r), "health checks are not active yet")) << dump(r);
+  EXPECT_TRUE(r.config->pools[0].servers[0].check.enabled);
 }
 
 TEST(ConfigParser, MissingTimeoutsAreWarnings) {
@@ -616,8 +610,6 @@ TEST(ConfigErrors, UnsupportedKeyword) {
   EXPECT_EQ(onlyError("defaults\n    option abortonclose\n"),
             "test.cfg:2: error: section 'defaults': keyword 'option abortonclose' is not supported "
             "yet");
-  EXPECT_EQ(onlyError("defaults\n    timeout check 1s\n"),
-            "test.cfg:2: error: section 'defaults': keyword 'timeout check' is not supported yet");
   EXPECT_EQ(onlyError("defaults\n    contimeout 1s\n"),
             "test.cfg:2: error: section 'defaults': keyword 'contimeout' was removed in HAProxy "
             "2.1; use 'timeout connect'");
@@ -992,9 +984,8 @@ backend b
   EXPECT_CONTAINS(errors[2], "test.cfg:9:");
   EXPECT_CONTAINS(errors[3], "test.cfg:10:");
   // Warnings are still reported alongside.
-  EXPECT_CONTAINS(dump(r),
-                  "test.cfg:11: warning: section 'backend b': keyword 'server': health "
-                  "checks are not active yet; server 't' is treated as always up");
+  EXPECT_CONTAINS(dump(r), "test.cfg:8: warning: section 'backend b': missing timeouts for "
+                           "backend 'b'");
 }
 
 TEST(ConfigDiagnostic, Format) {
