@@ -81,8 +81,7 @@ void Session::start(Worker* worker, SnapState* snap, const ListenerSpec& listene
     return;
   }
   if (pool_ >= 0) configureSplice();
-  // FIX (proxy_features_test, FeaturesLog.AcceptProxyLogsTheAnnouncedAddresses): with
-  // accept-proxy the "Connect from" line waits for the header (readProxyHeader), as in
+  // With accept-proxy the "Connect from" line waits for the header (readProxyHeader), as in
   // HAProxy, which writes it when the stream is created: it then names the announced
   // addresses, and a connection with a bad header logs no line.
   if (!acceptProxy && !svc.tcplog && !at(snap->snap->serviceLogs, service).empty())
@@ -124,8 +123,7 @@ void Session::onEndpointIo(Endpoint& ep, uint32_t events) {
     case State::kQueued:
       // Only the client is connected. Its bytes, and a FIN, wait in the kernel (HAProxy
       // keeps a half-closed client queued unless abortonclose).
-      // FIX (proxy_features_test, FeaturesQueue.AbortedClientLeavesTheQueue): a reset
-      // (EPOLLERR/EPOLLHUP) aborts the queued client at once, as a read error does in
+      // A reset (EPOLLERR/EPOLLHUP) aborts the queued client at once, as a read error does in
       // HAProxy ("CQ"), so that it neither holds a maxqueue place until timeout queue nor
       // later takes a server slot and connection for nobody.
       if (&ep == &front_ && (events & (EPOLLERR | EPOLLHUP)))
@@ -665,7 +663,6 @@ void Session::logConnection(char cause) {
   const model::Service& svc = at(cfg.services, service_);
   if (!svc.tcplog) return;  // the accept-time line was the only one
   const uint64_t up = c2s_.bytes - proxyHeaderSent_;
-  // FIX (proxy_features_test, FeaturesLog.DontlognullSkipsConnectionsWithoutClientData):
   // HAProxy's dontlognull looks at the client's bytes only ("!(fe->options &
   // PR_O_NULLNOLOG) || req->total" in stream.c), so a probe of a server that speaks first
   // is not logged either.
