@@ -483,6 +483,22 @@ Status setTimer(model::Timeout& out, std::string_view v) {
   return Ok{};
 }
 
+Status setPort(uint16_t& out, std::string_view v) {
+  auto port = parsePort(v);
+  if (!port) return Error{port.error()};
+  out = *port;
+  return Ok{};
+}
+
+// A numeric address for checks or the agent; "any" cannot be connected to.
+Status setProbeAddr(std::optional<SockAddr>& out, std::string_view v, std::string_view what) {
+  auto a = SockAddr::parseHost(v, 0);
+  if (!a) return Error{a.error()};
+  if (a->isAny()) return Error{fmt::format("'{}' is not a usable {} address", v, what)};
+  out = *a;
+  return Ok{};
+}
+
 constexpr ServerParam kServerParams[] = {
     {"weight", true,
      [](model::Server& s, std::string_view v) { return setCount(s.weight, v, 0, 256); }},
@@ -508,21 +524,9 @@ constexpr ServerParam kServerParams[] = {
      [](model::Server& s, std::string_view v) { return setCount(s.check.rise, v, 1, kMaxInt); }},
     {"fall", true,
      [](model::Server& s, std::string_view v) { return setCount(s.check.fall, v, 1, kMaxInt); }},
-    {"port", true,
-     [](model::Server& s, std::string_view v) -> Status {
-       auto port = parsePort(v);
-       if (!port) return Error{port.error()};
-       s.check.port = *port;
-       return Ok{};
-     }},
+    {"port", true, [](model::Server& s, std::string_view v) { return setPort(s.check.port, v); }},
     {"addr", true,
-     [](model::Server& s, std::string_view v) -> Status {
-       auto a = SockAddr::parseHost(v, 0);
-       if (!a) return Error{a.error()};
-       if (a->isAny()) return Error{fmt::format("'{}' is not a usable check address", v)};
-       s.check.addr = *a;
-       return Ok{};
-     }},
+     [](model::Server& s, std::string_view v) { return setProbeAddr(s.check.addr, v, "check"); }},
     {"backup", false,
      [](model::Server& s, std::string_view) -> Status {
        s.backup = true;
@@ -564,20 +568,9 @@ constexpr ServerParam kServerParams[] = {
        return Ok{};
      }},
     {"agent-port", true,
-     [](model::Server& s, std::string_view v) -> Status {
-       auto port = parsePort(v);
-       if (!port) return Error{port.error()};
-       s.agent.port = *port;
-       return Ok{};
-     }},
+     [](model::Server& s, std::string_view v) { return setPort(s.agent.port, v); }},
     {"agent-addr", true,
-     [](model::Server& s, std::string_view v) -> Status {
-       auto a = SockAddr::parseHost(v, 0);
-       if (!a) return Error{a.error()};
-       if (a->isAny()) return Error{fmt::format("'{}' is not a usable agent address", v)};
-       s.agent.addr = *a;
-       return Ok{};
-     }},
+     [](model::Server& s, std::string_view v) { return setProbeAddr(s.agent.addr, v, "agent"); }},
     {"agent-inter", true,
      [](model::Server& s, std::string_view v) { return setTimer(s.agent.inter, v); }},
     {"agent-send", true,
