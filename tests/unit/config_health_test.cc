@@ -6,42 +6,15 @@
 #include <gtest/gtest.h>
 
 #include "config/config.h"
+#include "config_test_util.h"
 
 namespace fulcrum::config {
 namespace {
 
-using Severity = Diagnostic::Severity;
 using Kind = model::TcpCheckRule::Kind;
 using Match = model::TcpCheckRule::Match;
 
-LoadResult parse(std::string_view text) { return parseText(text, "test.cfg"); }
-
-std::string dump(const LoadResult& r) {
-  std::string out;
-  for (const auto& d : r.diagnostics) out += d.format() + "\n";
-  return out;
-}
-
-std::vector<std::string> formatted(const LoadResult& r, Severity severity) {
-  std::vector<std::string> out;
-  for (const auto& d : r.diagnostics)
-    if (d.severity == severity) out.push_back(d.format());
-  return out;
-}
-
-std::shared_ptr<model::Config> load(std::string_view text) {
-  auto r = parse(text);
-  EXPECT_TRUE(r.ok()) << dump(r);
-  return r.config;
-}
-
-std::string onlyError(std::string_view text) {
-  auto r = parse(text);
-  EXPECT_FALSE(r.ok()) << text;
-  auto errors = formatted(r, Severity::kError);
-  EXPECT_EQ(errors.size(), 1u) << dump(r);
-  return errors.empty() ? std::string() : errors[0];
-}
+using namespace testutil;
 
 std::string backend(std::string_view lines) { return "backend b\n" + std::string(lines); }
 

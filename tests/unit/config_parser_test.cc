@@ -8,46 +8,13 @@
 #include <map>
 
 #include "config/config.h"
+#include "config_test_util.h"
 
 namespace fulcrum::config {
 namespace {
 
-using Severity = Diagnostic::Severity;
 
-LoadResult parse(std::string_view text, const EnvLookup& env = {}) {
-  return parseText(text, "test.cfg", env);
-}
-
-std::string dump(const LoadResult& r) {
-  std::string out;
-  for (const auto& d : r.diagnostics) out += d.format() + "\n";
-  return out;
-}
-
-std::vector<std::string> formatted(const LoadResult& r, Severity severity) {
-  std::vector<std::string> out;
-  for (const auto& d : r.diagnostics)
-    if (d.severity == severity) out.push_back(d.format());
-  return out;
-}
-
-// Parses text that must load; returns the config.
-std::shared_ptr<model::Config> load(std::string_view text, const EnvLookup& env = {}) {
-  auto r = parse(text, env);
-  EXPECT_TRUE(r.ok()) << dump(r);
-  EXPECT_TRUE(formatted(r, Severity::kError).empty()) << dump(r);
-  return r.config;
-}
-
-// Parses text that must fail with exactly one error; returns its formatted text.
-std::string onlyError(std::string_view text) {
-  auto r = parse(text);
-  EXPECT_FALSE(r.ok());
-  EXPECT_EQ(r.config, nullptr);
-  auto errors = formatted(r, Severity::kError);
-  EXPECT_EQ(errors.size(), 1u) << dump(r);
-  return errors.empty() ? std::string() : errors[0];
-}
+using namespace testutil;
 
 bool contains(const std::string& haystack, std::string_view needle) {
   return haystack.find(needle) != std::string::npos;

@@ -10,47 +10,18 @@
 #include <cstring>
 
 #include "config/config.h"
+#include "config_test_util.h"
 #include "config/cpu_map.h"
 #include "model/acl.h"
 
 namespace fulcrum::config {
 namespace {
 
-using Severity = Diagnostic::Severity;
 using model::BalanceAlgo;
 using model::ProxyProtocol;
 using model::Tristate;
 
-LoadResult parse(std::string_view text) { return parseText(text, "test.cfg"); }
-
-std::string dump(const LoadResult& r) {
-  std::string out;
-  for (const auto& d : r.diagnostics) out += d.format() + "\n";
-  return out;
-}
-
-std::vector<std::string> formatted(const LoadResult& r, Severity severity) {
-  std::vector<std::string> out;
-  for (const auto& d : r.diagnostics)
-    if (d.severity == severity) out.push_back(d.format());
-  return out;
-}
-
-// Parses text that must load without error; returns the config.
-std::shared_ptr<model::Config> load(std::string_view text) {
-  auto r = parse(text);
-  EXPECT_TRUE(r.ok()) << dump(r);
-  return r.config;
-}
-
-// Parses text that must fail with exactly one error; returns its formatted text.
-std::string onlyError(std::string_view text) {
-  auto r = parse(text);
-  EXPECT_FALSE(r.ok()) << text;
-  auto errors = formatted(r, Severity::kError);
-  EXPECT_EQ(errors.size(), 1u) << dump(r);
-  return errors.empty() ? std::string() : errors[0];
-}
+using namespace testutil;
 
 // The warnings of text that must load.
 std::vector<std::string> warnings(std::string_view text) {
