@@ -10,6 +10,10 @@ packages=(
   netcat-openbsd curl procps
   haproxy nginx libnginx-mod-stream   # interop tests (PROXY protocol with real peers)
   redis-server                        # health tests (tcp-check against a real protocol)
+  nlohmann-json3-dev libcli11-dev     # runtime API JSON output, fulcrumctl options
+  socat                               # runtime API tests (as operators use it)
+  prometheus                          # promtool: metrics format check
+  chromium                            # stats page test (headless)
   "$@"
 )
 

@@ -483,13 +483,18 @@ LoadResult Parser::finish() {
     int ownPool;
   };
   std::vector<Front> fronts;
+  uint32_t proxyId = 0;  // HAProxy numbers proxies from 1 in declaration order
   for (const auto& px : proxies_) {
     int ownPool = -1;
+    ++proxyId;
     if (px.hasBackend()) {
       model::Pool pool;
       pool.name = px.name;
+      pool.id = proxyId;
       pool.balance = px.settings.balance;
       pool.servers = px.servers;
+      for (size_t i = 0; i < pool.servers.size(); ++i)
+        pool.servers[i].id = static_cast<uint32_t>(i + 1);
       pool.connectTimeout = px.settings.connectTimeout;
       pool.serverTimeout = px.settings.serverTimeout;
       pool.serverFinTimeout = px.settings.serverFinTimeout;
@@ -516,6 +521,7 @@ LoadResult Parser::finish() {
     if (px.hasFrontend()) {
       model::Service svc;
       svc.name = px.name;
+      svc.id = proxyId;
       svc.binds = px.binds;
       svc.maxconn = px.settings.maxconn;
       svc.rateLimitSessions = px.settings.rateLimitSessions;

@@ -106,6 +106,7 @@ enum class Tristate : uint8_t { kUnset, kOn, kOff };
 
 struct Server {
   std::string name;
+  uint32_t id = 0;       // HAProxy's "id": unique in the pool; set by the parser when absent
   std::string addrText;  // as written, for messages and the runtime API
   SockAddr addr;
   uint32_t weight = 1;    // 0..256, as in HAProxy
@@ -133,6 +134,7 @@ struct SpliceOptions {
 
 struct Pool {
   std::string name;
+  uint32_t id = 0;  // unique among services and pools (HAProxy's proxy id)
   Protocol protocol = Protocol::kTcp;
   Balance balance;
   std::vector<Server> servers;
@@ -215,6 +217,7 @@ struct LogTarget {
 
 struct Service {
   std::string name;
+  uint32_t id = 0;  // unique among services and pools (HAProxy's proxy id)
   Protocol protocol = Protocol::kTcp;
   Forwarding forwarding = Forwarding::kProxy;
   std::vector<Bind> binds;
@@ -243,6 +246,22 @@ struct CpuMap {
   SourceLoc loc;
 };
 
+// "stats socket PATH [mode OCTAL] [level user|operator|admin]": a runtime API socket.
+enum class ApiLevel : uint8_t { kUser, kOperator, kAdmin };
+struct StatsSocket {
+  std::string path;
+  uint32_t mode = 0;  // 0: as the umask leaves it
+  ApiLevel level = ApiLevel::kAdmin;
+  SourceLoc loc;
+};
+
+// "stats bind ADDR:PORT" (a Fulcrum keyword): the admin HTTP listener (metrics, stats page).
+struct StatsHttpBind {
+  std::string text;
+  SockAddr addr;
+  SourceLoc loc;
+};
+
 struct Global {
   uint32_t nbthread = 0;  // 0: one per CPU
   uint32_t maxconn = 0;   // 0: derived from the open-file limit at start
@@ -251,6 +270,11 @@ struct Global {
   uint32_t spreadChecks = 0;  // spread-checks: +/- this percentage of random check jitter
   std::vector<CpuMap> cpuMaps;
   std::vector<LogTarget> logs;
+  std::vector<StatsSocket> statsSockets;
+  std::vector<StatsHttpBind> statsHttp;
+  Timeout statsTimeout = 10 * kSeconds;  // "stats timeout": idle runtime API clients
+  uint32_t statsMaxconn = 10;            // "stats maxconn": runtime API clients at once
+  Timeout hardStopAfter = 0;             // "hard-stop-after": 0 = wait for every connection
 };
 
 struct Config {

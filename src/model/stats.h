@@ -4,6 +4,7 @@
 // read together is not a consistent cut.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 
@@ -37,6 +38,24 @@ struct alignas(64) PoolStats {
   Counter redispatches{0};
 };
 
+// Connect-time histogram: upper bounds of the buckets in microseconds; a last bucket
+// counts what is above the highest bound. Buckets are not cumulative (Prometheus'
+// cumulative "le" buckets are made when rendering).
+inline constexpr std::array<int64_t, 14> kConnectTimeBoundsUs = {
+    100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000, 5000000};
+inline constexpr size_t kConnectTimeBuckets = kConnectTimeBoundsUs.size() + 1;
+
+struct ConnectTimeHistogram {
+  std::array<Counter, kConnectTimeBuckets> buckets{};
+  Counter sumUs{0};  // sum of the observed connect times, microseconds
+  void observe(int64_t us) {
+    size_t i = 0;
+    while (i < kConnectTimeBoundsUs.size() && us > kConnectTimeBoundsUs[i]) ++i;
+    buckets[i].fetch_add(1, std::memory_order_relaxed);
+    sumUs.fetch_add(static_cast<uint64_t>(us < 0 ? 0 : us), std::memory_order_relaxed);
+  }
+};
+
 struct alignas(64) ServerStats {
   Gauge active{0};          // current connections to this server
   Counter connections{0};   // connections established
@@ -44,6 +63,7 @@ struct alignas(64) ServerStats {
   Counter retries{0};       // attempts that moved on to another server after failing here
   Counter bytesIn{0};
   Counter bytesOut{0};
+  ConnectTimeHistogram connectTime;  // established connections: connect() to established
   // Health, passive side (observe layer4): failed connection attempts in a row, over all
   // workers; a successful connection resets it, and so does the control plane when it
   // acts on the server's error-limit (see model::observeConnect).
@@ -60,6 +80,9 @@ struct alignas(64) ProcessStats {
   Counter acceptErrors{0};   // accept() failures other than "nothing to accept"
   Counter fdExhausted{0};    // times accepting paused for EMFILE/ENFILE
   Counter timeouts{0};       // sessions closed by a timeout
+  // The global maxconn in force, read by the workers at accept (the runtime API's
+  // "set maxconn global" changes it); 0: unlimited.
+  std::atomic<uint32_t> maxconn{0};
 };
 
 }  // namespace fulcrum::model

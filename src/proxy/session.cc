@@ -397,6 +397,7 @@ void Session::onConnected() {
   shutdownEpoch_ = srvStats.shutdownEpoch.load(std::memory_order_relaxed);
   state_ = State::kRelaying;
   connectedAt_ = clientActive_ = serverActive_ = worker_->loop().now();
+  srvStats.connectTime.observe(connectedAt_ - connectStart_);
   if (srv.sendProxy != model::ProxyProtocol::kNone) {
     // The PROXY header goes first, ahead of any client bytes already staged.
     SockAddr dst = frontDst_;

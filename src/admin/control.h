@@ -1,0 +1,83 @@
+// Control: what the operations layer (runtime API, metrics, stats page) may read and do
+// to the running process. The daemon implements it on the control thread; every call
+// below is made on that thread. Unit tests implement it with a fake.
+//
+//   unix socket ──► RuntimeApi ──┐
+//                                ├──► Control ──► snapshot, health monitor, workers
+//   admin HTTP  ──► metrics/page ┘
+#pragma once
+
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/result.h"
+#include "health/monitor.h"
+#include "health/server_health.h"
+#include "model/model.h"
+#include "model/session_info.h"
+#include "model/snapshot.h"
+#include "model/stats.h"
+
+namespace fulcrum::admin {
+
+struct ProcessInfo {
+  pid_t pid = 0;
+  std::string version;
+  std::string node;          // host name
+  Micros startedWall = 0;    // wall clock at start, microseconds since the epoch
+  Micros uptime = 0;
+  uint32_t threads = 0;      // worker threads
+  uint32_t maxconn = 0;      // global maxconn in force (set maxconn global changes it)
+  uint32_t hardMaxconn = 0;  // what the open-file limit allows
+  uint64_t reloads = 0;      // successful reloads since start
+  uint64_t failedReloads = 0;
+  uint64_t openFds = 0;      // descriptors open now
+  bool stopping = false;     // a graceful stop is in progress
+};
+
+struct ReloadOutcome {
+  bool ok = false;
+  // The config's diagnostics ("FILE:LINE: error: ..."), warnings included, and what the
+  // reload did or why it could not apply.
+  std::vector<std::string> messages;
+};
+
+class Control {
+ public:
+  virtual ~Control() = default;
+
+  // ---- reading ----
+  // The snapshot the data planes use now: config, server states, counters.
+  virtual std::shared_ptr<const model::Snapshot> snapshot() const = 0;
+  virtual const model::ProcessStats& processStats() const = 0;
+  virtual ProcessInfo processInfo() const = 0;
+  // Health of the current snapshot's servers (same pool/server indices).
+  virtual const health::HealthMonitor& health() const = 0;
+  // The server's weight as the configuration file gave it (for "set server weight N%");
+  // the current configured weight for a server added at run time.
+  virtual uint32_t initialWeight(int pool, int server) const = 0;
+  // Every live session of every worker ("show sess"); waits briefly for the workers.
+  virtual std::vector<model::SessionInfo> sessions() = 0;
+
+  // ---- acting; an Error's text goes back to the client as it is ----
+  virtual Status setServerAdmin(int pool, int server, health::AdminRequest req) = 0;
+  // "enable|disable health": active checks of a server that has them configured.
+  virtual Status setHealthChecks(int pool, int server, bool enabled) = 0;
+  // "enable|disable agent".
+  virtual Status setAgentChecks(int pool, int server, bool enabled) = 0;
+  // Applies a changed copy of the current config (weights, addresses, maxconn, servers
+  // added or removed) as a reload does, without reading the files: objects that keep
+  // their names keep their counters, states and connections. `what` is logged.
+  virtual Status applyConfig(std::shared_ptr<const model::Config> next, std::string_view what) = 0;
+  virtual void setGlobalMaxconn(uint32_t maxconn) = 0;
+  // Closes the sessions established to a server.
+  virtual void shutdownSessions(int pool, int server) = 0;
+  // Re-reads the configuration files and applies them (SIGHUP does the same).
+  virtual ReloadOutcome reload() = 0;
+};
+
+}  // namespace fulcrum::admin
