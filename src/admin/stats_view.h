@@ -75,6 +75,9 @@ struct StatRow {
   std::string checkDesc;       // the check's detail in words
   Micros checkDuration = -1;   // -1: none
   std::string agentStatus;     // same codes for the agent; empty: none
+  std::string checkDetail;     // last_chk: the last check's detail ("Connection refused")
+  int64_t checkHealth = -1;    // check_health: the health counter; -1: not checked
+  std::string agentDesc;       // agent_desc: summary of the agent's last reply
   std::string addr;            // server "IP:PORT"
   std::string algo;            // backend: balance algorithm
   std::string mode = "tcp";
@@ -102,6 +105,9 @@ class RateTracker {
   };
   std::map<std::string, Entry> entries_;  // key: type + proxy + "/" + name
 };
+
+// HAProxy's short code of a check status ("L4OK", "L4CON", "INI" for never checked...).
+const char* checkCode(health::CheckStatus s);
 
 // Every frontend, then every backend followed by its servers, in config order (HAProxy's
 // "show stat" order is per proxy; see the CSV writer). `rates` may be null.

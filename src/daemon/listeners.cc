@@ -45,37 +45,58 @@ Result<UniqueFd> openOne(const SockAddr& addr, const model::Bind& b, int backlog
 
 }  // namespace
 
+static int backlogOf(const model::Service& svc, const model::Bind& b) {
+  // HAProxy: the backlog defaults to the frontend's maxconn.
+  return static_cast<int>(b.backlog > 0      ? b.backlog
+                          : svc.maxconn > 0 ? svc.maxconn
+                                            : static_cast<uint32_t>(SOMAXCONN));
+}
+
+bool proxyListened(const model::Service& svc) {
+  return svc.protocol == model::Protocol::kTcp && svc.forwarding == model::Forwarding::kProxy;
+}
+
+std::string listenerKey(const model::Service& svc, const model::Bind& b) {
+  return fmt::format("{}|v6only={}|backlog={}|defer={}|tfo={}|if={}", b.addr.toString(),
+                     static_cast<int>(b.v6only), backlogOf(svc, b), b.deferAccept, b.tfo,
+                     b.interface);
+}
+
+Result<BoundListener> openListener(const model::Config& config, int service, int bind,
+                                   int workers) {
+  const model::Service& svc = config.services[static_cast<size_t>(service)];
+  const model::Bind& b = svc.binds[static_cast<size_t>(bind)];
+  BoundListener bl;
+  bl.service = service;
+  bl.bind = bind;
+  bl.addr = b.addr;
+  bl.key = listenerKey(svc, b);
+  const int backlog = backlogOf(svc, b);
+  for (int w = 0; w < workers; ++w) {
+    auto fd = openOne(bl.addr, b, backlog);
+    if (!fd)
+      return Error{
+          fmt::format("{}:{}: frontend '{}': {}", b.loc.file, b.loc.line, svc.name, fd.error())};
+    if (w == 0 && bl.addr.port() == 0) {
+      // Port 0: the kernel picked one; the other workers join that same port.
+      SockAddr bound;
+      *bound.lenPtr() = bound.capacity();
+      getsockname(fd->get(), bound.sa(), bound.lenPtr());
+      bl.addr = bound;
+    }
+    bl.perWorker.push_back(std::move(*fd));
+  }
+  return bl;
+}
+
 Result<std::vector<BoundListener>> openListeners(const model::Config& config, int workers) {
   std::vector<BoundListener> out;
   for (size_t s = 0; s < config.services.size(); ++s) {
-    const model::Service& svc = config.services[s];
-    if (svc.protocol != model::Protocol::kTcp || svc.forwarding != model::Forwarding::kProxy)
-      continue;
-    for (size_t bi = 0; bi < svc.binds.size(); ++bi) {
-      const model::Bind& b = svc.binds[bi];
-      BoundListener bl;
-      bl.service = static_cast<int>(s);
-      bl.bind = static_cast<int>(bi);
-      bl.addr = b.addr;
-      // HAProxy: the backlog defaults to the frontend's maxconn.
-      int backlog = static_cast<int>(b.backlog > 0 ? b.backlog
-                                     : svc.maxconn > 0 ? svc.maxconn
-                                                       : static_cast<uint32_t>(SOMAXCONN));
-      for (int w = 0; w < workers; ++w) {
-        auto fd = openOne(bl.addr, b, backlog);
-        if (!fd)
-          return Error{fmt::format("{}:{}: frontend '{}': {}", b.loc.file, b.loc.line, svc.name,
-                                   fd.error())};
-        if (w == 0 && bl.addr.port() == 0) {
-          // Port 0: the kernel picked one; the other workers join that same port.
-          SockAddr bound;
-          *bound.lenPtr() = bound.capacity();
-          getsockname(fd->get(), bound.sa(), bound.lenPtr());
-          bl.addr = bound;
-        }
-        bl.perWorker.push_back(std::move(*fd));
-      }
-      out.push_back(std::move(bl));
+    if (!proxyListened(config.services[s])) continue;
+    for (size_t bi = 0; bi < config.services[s].binds.size(); ++bi) {
+      auto bl = openListener(config, static_cast<int>(s), static_cast<int>(bi), workers);
+      if (!bl) return Error{bl.error()};
+      out.push_back(std::move(*bl));
     }
   }
   return out;

@@ -3,6 +3,7 @@
 // accept queue or lock. Owning them here lets a reload keep unchanged listeners.
 #pragma once
 
+#include <string>
 #include <vector>
 
 #include "common/fd.h"
@@ -15,9 +16,17 @@ struct BoundListener {
   int service = -1;
   int bind = -1;                 // index into the service's binds
   SockAddr addr;                 // the address actually bound (port 0 resolved)
+  std::string key;               // listenerKey() of the bind it was opened for
   std::vector<UniqueFd> perWorker;
 };
 
+// Whether a bind is served by the TCP proxy listeners (not UDP, not the packet path).
+bool proxyListened(const model::Service& svc);
+// What identifies a listening socket across reloads: the address and every option that
+// is set on the socket itself. Two binds with the same key can share the same sockets.
+std::string listenerKey(const model::Service& svc, const model::Bind& b);
+// Opens one bind's listener, `workers` SO_REUSEPORT sockets.
+Result<BoundListener> openListener(const model::Config& config, int service, int bind, int workers);
 // Opens every TCP proxy listener of the config, `workers` sockets per bind.
 Result<std::vector<BoundListener>> openListeners(const model::Config& config, int workers);
 

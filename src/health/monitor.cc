@@ -67,7 +67,26 @@ struct HealthMonitor::Entry {
   std::unique_ptr<Check> agent;
   CheckTarget target;
   CheckTarget agentTarget;
+  std::string checkKey;  // what the check checks; a reconfigure rebuilds it when it changes
+  bool agentStopped = false;
 };
+
+namespace {
+
+// Everything a server's checks depend on, as text: equal keys, same checks.
+std::string checkKeyOf(const model::Pool& pool, const model::Server& srv) {
+  std::string key = fmt::format("{}|{}|{}|{}|{}|{}|{}|{}", checkTarget(pool, srv).addr.toString(),
+                                srv.check.enabled, srv.observe.mode == model::Observe::kLayer4,
+                                pool.checkTimeout, srv.check.inter, pool.tcpCheck,
+                                srv.agent.enabled, agentTarget(pool, srv).addr.toString());
+  key += fmt::format("|{}|{}", srv.agent.send, srv.agent.inter);
+  for (const model::TcpCheckRule& r : pool.tcpCheckRules)
+    key += fmt::format("|{}:{}:{}:{}:{}", static_cast<int>(r.kind), r.port, static_cast<int>(r.match),
+                       r.negate, r.data);
+  return key;
+}
+
+}  // namespace
 
 // ---- factories and targets ----
 
@@ -155,35 +174,45 @@ HealthMonitor::Entry& HealthMonitor::entry(int pool, int server) const {
   return *byPool_.at(static_cast<size_t>(pool)).at(static_cast<size_t>(server));
 }
 
+void HealthMonitor::buildChecks(Entry& e) {
+  const model::Pool& pool = snap_->config->pools[static_cast<size_t>(e.pool)];
+  const model::Server& srv = pool.servers[static_cast<size_t>(e.server)];
+  const HealthParams& hp = e.sm.params();
+  e.check.reset();
+  e.agent.reset();
+  loop_.timers().cancel(&e.checkTimer);
+  loop_.timers().cancel(&e.agentTimer);
+  e.checkKey = checkKeyOf(pool, srv);
+  if (hp.check || hp.observe) {
+    auto c = makeCheck(loop_, e.checkObs, pool, srv);
+    if (!c) {
+      log::warning("backend '{}' server '{}': {}; the server is not checked", pool.name, srv.name,
+                   c.error());
+    } else {
+      e.check = std::move(*c);
+      e.target = checkTarget(pool, srv);
+    }
+  }
+  if (hp.agent) {
+    e.agent = makeAgentCheck(loop_, e.agentObs, srv);
+    e.agentTarget = agentTarget(pool, srv);
+  }
+}
+
 Status HealthMonitor::start() {
-  const model::Config& cfg = *snap_->config;
   const Micros now = loop_.now();
   size_t checks = 0;
   Micros minInter = -1;
   auto noteInterval = [&](Micros i) { minInter = minInter < 0 ? i : std::min(minInter, i); };
   for (auto& e : entries_) {
-    const model::Pool& pool = cfg.pools[static_cast<size_t>(e->pool)];
-    const model::Server& srv = pool.servers[static_cast<size_t>(e->server)];
-    const HealthParams& hp = e->sm.params();
-    if (hp.check || hp.observe) {
-      auto c = makeCheck(loop_, e->checkObs, pool, srv);
-      if (!c) {
-        log::warning("backend '{}' server '{}': {}; the server is not checked", pool.name, srv.name,
-                     c.error());
-      } else {
-        e->check = std::move(*c);
-        e->target = checkTarget(pool, srv);
-        if (e->sm.activeChecksWanted()) {
-          ++checks;
-          noteInterval(e->sm.checkInterval());
-        }
-      }
-    }
-    if (hp.agent) {
-      e->agent = makeAgentCheck(loop_, e->agentObs, srv);
-      e->agentTarget = agentTarget(pool, srv);
+    buildChecks(*e);
+    if (e->check && e->sm.activeChecksWanted()) {
       ++checks;
-      noteInterval(hp.agentInter);
+      noteInterval(e->sm.checkInterval());
+    }
+    if (e->agent) {
+      ++checks;
+      noteInterval(e->sm.params().agentInter);
     }
   }
   // As HAProxy: the first checks are spread evenly over the smallest interval, so that
@@ -204,6 +233,63 @@ Status HealthMonitor::start() {
     log::notice("health: {} check(s) scheduled over {} server(s)", checks, entries_.size());
   refresh(false);
   return Ok{};
+}
+
+std::vector<std::vector<model::ServerRuntime>> HealthMonitor::reconfigure(
+    std::shared_ptr<const model::Snapshot> next) {
+  const Micros now = loop_.now();
+  const model::Config& oldCfg = *snap_->config;
+  const model::Config& cfg = *next->config;
+  // Entries of the old config by backend and server name.
+  std::vector<std::unique_ptr<Entry>> old = std::move(entries_);
+  auto take = [&](const std::string& pool, const std::string& server) -> std::unique_ptr<Entry> {
+    for (auto& e : old) {
+      if (!e) continue;
+      const model::Pool& op = oldCfg.pools[static_cast<size_t>(e->pool)];
+      if (op.name == pool && op.servers[static_cast<size_t>(e->server)].name == server)
+        return std::move(e);
+    }
+    return nullptr;
+  };
+  snap_ = std::move(next);
+  entries_.clear();
+  byPool_.assign(cfg.pools.size(), {});
+  std::vector<Entry*> fresh, rebuilt;
+  for (size_t p = 0; p < cfg.pools.size(); ++p) {
+    for (size_t s = 0; s < cfg.pools[p].servers.size(); ++s) {
+      const model::Server& srv = cfg.pools[p].servers[s];
+      std::unique_ptr<Entry> e = take(cfg.pools[p].name, srv.name);
+      if (e) {
+        e->pool = static_cast<int>(p);
+        e->server = static_cast<int>(s);
+        auto t = e->sm.reconfigure(HealthParams::of(srv), now);
+        if (t) logTransition(*e, *t);
+        if (e->checkKey != checkKeyOf(cfg.pools[p], srv)) rebuilt.push_back(e.get());
+      } else {
+        e = std::make_unique<Entry>(this, static_cast<int>(p), static_cast<int>(s), srv, now);
+        fresh.push_back(e.get());
+      }
+      byPool_[p].push_back(e.get());
+      entries_.push_back(std::move(e));
+    }
+  }
+  old.clear();  // removed servers: their checks and timers stop here
+  if (started_) {
+    for (Entry* e : fresh) rebuilt.push_back(e);
+    for (Entry* e : rebuilt) {
+      buildChecks(*e);
+      if (e->check && e->sm.activeChecksWanted())
+        loop_.timers().arm(&e->checkTimer, now + jitter(e->sm.checkInterval()) / 2);
+      if (e->agent && !e->agentStopped)
+        loop_.timers().arm(&e->agentTimer, now + jitter(e->sm.agentInterval()) / 2);
+    }
+    for (auto& e : entries_) reschedule(*e, false);
+  }
+  std::vector<std::vector<model::ServerRuntime>> rt(byPool_.size());
+  for (size_t p = 0; p < byPool_.size(); ++p)
+    for (const Entry* e : byPool_[p]) rt[p].push_back(e->sm.runtime(now));
+  published_ = rt;
+  return rt;
 }
 
 void HealthMonitor::stop() {
@@ -233,7 +319,7 @@ void HealthMonitor::runCheck(Entry& e) {
 }
 
 void HealthMonitor::runAgent(Entry& e) {
-  if (!started_ || !e.agent) return;
+  if (!started_ || !e.agent || e.agentStopped) return;
   e.agent->start(e.agentTarget);
 }
 
@@ -356,6 +442,28 @@ void HealthMonitor::checkPassive() {
 void HealthMonitor::setAdmin(int pool, int server, AdminRequest req) {
   Entry& e = entry(pool, server);
   handle(e, e.sm.setAdmin(req, loop_.now()));
+}
+
+void HealthMonitor::setChecksStopped(int pool, int server, bool stopped) {
+  Entry& e = entry(pool, server);
+  handle(e, e.sm.setChecksStopped(stopped, loop_.now()));
+}
+
+void HealthMonitor::setAgentStopped(int pool, int server, bool stopped) {
+  Entry& e = entry(pool, server);
+  if (e.agentStopped == stopped) return;
+  e.agentStopped = stopped;
+  if (stopped) {
+    loop_.timers().cancel(&e.agentTimer);
+  } else if (started_ && e.agent && !e.agent->running()) {
+    loop_.timers().arm(&e.agentTimer, loop_.now());
+  }
+}
+
+bool HealthMonitor::agentStopped(int pool, int server) const { return entry(pool, server).agentStopped; }
+
+bool HealthMonitor::checksStopped(int pool, int server) const {
+  return entry(pool, server).sm.checksStopped();
 }
 
 const HealthStatus& HealthMonitor::status(int pool, int server) const {

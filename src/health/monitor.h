@@ -66,6 +66,19 @@ class HealthMonitor {
 
   // The runtime API's seam: administrative state of a server.
   void setAdmin(int pool, int server, AdminRequest req);
+  // "disable|enable health", "disable|enable agent".
+  void setChecksStopped(int pool, int server, bool stopped);
+  void setAgentStopped(int pool, int server, bool stopped);
+  bool agentStopped(int pool, int server) const;
+  bool checksStopped(int pool, int server) const;
+
+  // A reload or runtime change: `next` replaces the snapshot (config and counters).
+  // Servers that keep their backend and name keep their health state, counters and
+  // administrative requests (their checks are rebuilt only when what they check changed);
+  // new servers start as at process start; removed ones stop. Returns the runtime to
+  // publish with `next` (the monitor does not publish it itself).
+  std::vector<std::vector<model::ServerRuntime>> reconfigure(
+      std::shared_ptr<const model::Snapshot> next);
 
   // For readers on the control thread (runtime API, metrics).
   size_t poolCount() const { return byPool_.size(); }
@@ -89,6 +102,8 @@ class HealthMonitor {
   };
 
   Entry& entry(int pool, int server) const;
+  // Builds the entry's check and agent for its current config; returns how many it has.
+  void buildChecks(Entry& e);
   void onCheckDone(Entry& e, const CheckResult& r);
   void onAgentDone(Entry& e, const CheckResult& r);
   void runCheck(Entry& e);

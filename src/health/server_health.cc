@@ -61,7 +61,7 @@ void ServerHealth::failCheck() {
 model::ServerState ServerHealth::computeState() const {
   using model::ServerState;
   if (configMaint_ || agentMaint_ || adminMaint_) return ServerState::kMaint;
-  const bool checkOk = !tracksHealth() || status_.health >= params_.rise;
+  const bool checkOk = checksStopped_ || !tracksHealth() || status_.health >= params_.rise;
   if (!checkOk || agentDown_) return ServerState::kDown;
   if (agentDrain_ || adminDrain_) return ServerState::kDrain;
   return ServerState::kUp;
@@ -238,8 +238,31 @@ Micros ServerHealth::nextRampAt(Micros now) const {
   return std::min(end, warmupStart_ + k * step);
 }
 
+std::optional<Transition> ServerHealth::setChecksStopped(bool stopped, Micros now) {
+  weightChanged_ = false;
+  if (stopped == checksStopped_) return std::nullopt;
+  checksStopped_ = stopped;
+  if (!stopped && tracksHealth()) {
+    // Resumed: considered up, but the first failed check takes it down.
+    status_.health = std::max(status_.health, params_.rise);
+  }
+  return settle(now, stopped ? "health check disabled" : "health check enabled", "", -1);
+}
+
+std::optional<Transition> ServerHealth::reconfigure(const HealthParams& params, Micros now) {
+  weightChanged_ = params.weight != params_.weight;
+  if (weightChanged_) status_.userWeight = params.weight;
+  // "disabled" follows the configuration only when the configuration changed it: a server
+  // added at run time in maintenance ("disabled") and enabled since stays enabled.
+  if (params.disabled != params_.disabled) configMaint_ = params.disabled;
+  params_ = params;
+  status_.health = std::min(status_.health, top());
+  if (status_.health >= params_.rise) status_.health = std::max(status_.health, params_.rise);
+  return settle(now, "configuration changed", "", -1);
+}
+
 bool ServerHealth::activeChecksWanted() const {
-  if (status_.state == model::ServerState::kMaint) return false;
+  if (status_.state == model::ServerState::kMaint || checksStopped_) return false;
   if (params_.check) return true;
   return params_.observe && status_.health < params_.rise;
 }

@@ -103,6 +103,15 @@ class ServerHealth {
   // error-limit consecutive connection errors were observed (errors: how many).
   std::optional<Transition> onPassiveErrors(uint32_t errors, Micros now);
   std::optional<Transition> setAdmin(AdminRequest req, Micros now);
+  // The runtime API's "disable health" / "enable health": while stopped, no active check
+  // runs and the health counter is ignored (the server counts as UP unless something
+  // else holds it down), as in HAProxy.
+  std::optional<Transition> setChecksStopped(bool stopped, Micros now);
+  bool checksStopped() const { return checksStopped_; }
+  // A reload or a runtime change gave the server new settings: state, counters and
+  // administrative requests are kept; a changed configured weight replaces the user
+  // weight; "disabled" follows the new configuration.
+  std::optional<Transition> reconfigure(const HealthParams& params, Micros now);
 
   // True when the last input changed the user weight (agent NN%), transition or not.
   bool weightChangedByLastInput() const { return weightChanged_; }
@@ -147,6 +156,7 @@ class ServerHealth {
   bool agentMaint_ = false;
   bool adminDrain_ = false;
   bool adminMaint_ = false;
+  bool checksStopped_ = false;
   bool weightChanged_ = false;
   Micros warmupStart_ = -1;  // slow start began here; -1: none
 };

@@ -18,30 +18,46 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 namespace fulcrum::model {
 
 class PoolLoad {
  public:
-  explicit PoolLoad(size_t servers) : slots_(std::make_unique<Slot[]>(servers)), size_(servers) {}
+  // One server's count, on its own cache line. A reload shares the slots of the servers
+  // that keep their name, so that connections counted before it still count after it.
+  struct alignas(64) Slot {
+    std::atomic<uint32_t> active{0};
+  };
+
+  explicit PoolLoad(size_t servers) {
+    slots_.reserve(servers);
+    for (size_t i = 0; i < servers; ++i) slots_.push_back(std::make_shared<Slot>());
+  }
+  // Slots taken over from an earlier PoolLoad (null entries get fresh slots).
+  explicit PoolLoad(std::vector<std::shared_ptr<Slot>> slots) : slots_(std::move(slots)) {
+    for (auto& s : slots_)
+      if (!s) s = std::make_shared<Slot>();
+  }
   PoolLoad(const PoolLoad&) = delete;
   PoolLoad& operator=(const PoolLoad&) = delete;
 
-  size_t size() const { return size_; }
+  size_t size() const { return slots_.size(); }
+  const std::shared_ptr<Slot>& slot(size_t server) const { return slots_[server]; }
 
   // Active connections of a server; 0 for an index out of range.
   uint32_t active(size_t server) const {
-    return server < size_ ? slots_[server].active.load(std::memory_order_relaxed) : 0;
+    return server < slots_.size() ? slots_[server]->active.load(std::memory_order_relaxed) : 0;
   }
 
   void acquire(size_t server) {
-    if (server < size_) slots_[server].active.fetch_add(1, std::memory_order_relaxed);
+    if (server < slots_.size()) slots_[server]->active.fetch_add(1, std::memory_order_relaxed);
   }
 
   // Counts a connection unless the server already has `maxconn` (0: no limit).
   bool tryAcquire(size_t server, uint32_t maxconn) {
-    if (server >= size_) return false;
-    std::atomic<uint32_t>& a = slots_[server].active;
+    if (server >= slots_.size()) return false;
+    std::atomic<uint32_t>& a = slots_[server]->active;
     uint32_t cur = a.load(std::memory_order_relaxed);
     do {
       if (maxconn != 0 && cur >= maxconn) return false;
@@ -50,16 +66,11 @@ class PoolLoad {
   }
 
   void release(size_t server) {
-    if (server < size_) slots_[server].active.fetch_sub(1, std::memory_order_relaxed);
+    if (server < slots_.size()) slots_[server]->active.fetch_sub(1, std::memory_order_relaxed);
   }
 
  private:
-  static constexpr size_t kCacheLine = 64;
-  struct alignas(kCacheLine) Slot {
-    std::atomic<uint32_t> active{0};
-  };
-  std::unique_ptr<Slot[]> slots_;
-  size_t size_;
+  std::vector<std::shared_ptr<Slot>> slots_;
 };
 
 }  // namespace fulcrum::model

@@ -26,6 +26,36 @@ std::shared_ptr<Snapshot> Snapshot::initial(std::shared_ptr<const Config> config
   return s;
 }
 
+std::shared_ptr<Snapshot> Snapshot::successor(std::shared_ptr<const Config> config,
+                                              const Snapshot& prev) {
+  auto s = initial(config, prev.generation + 1);
+  const Config& old = *prev.config;
+  const Config& cfg = *s->config;
+  for (size_t i = 0; i < cfg.services.size(); ++i) {
+    int o = old.findService(cfg.services[i].name);
+    if (o >= 0) s->serviceStats[i] = prev.serviceStats[static_cast<size_t>(o)];
+  }
+  for (size_t p = 0; p < cfg.pools.size(); ++p) {
+    int o = old.findPool(cfg.pools[p].name);
+    if (o < 0) continue;
+    const Pool& oldPool = old.pools[static_cast<size_t>(o)];
+    s->poolStats[p] = prev.poolStats[static_cast<size_t>(o)];
+    std::vector<std::shared_ptr<PoolLoad::Slot>> slots(cfg.pools[p].servers.size());
+    for (size_t v = 0; v < cfg.pools[p].servers.size(); ++v) {
+      for (size_t w = 0; w < oldPool.servers.size(); ++w) {
+        if (oldPool.servers[w].name != cfg.pools[p].servers[v].name) continue;
+        s->serverStats[p][v] = prev.serverStats[static_cast<size_t>(o)][w];
+        slots[v] = prev.loads[static_cast<size_t>(o)]->slot(w);
+        break;
+      }
+    }
+    s->loads[p] = std::make_shared<PoolLoad>(std::move(slots));
+  }
+  s->healthSignal = prev.healthSignal;
+  s->shutdownSeq = prev.shutdownSeq;
+  return s;
+}
+
 const char* toString(ServerState s) {
   switch (s) {
     case ServerState::kUp: return "UP";

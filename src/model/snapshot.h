@@ -65,6 +65,12 @@ struct Snapshot {
   // and fresh counters.
   static std::shared_ptr<Snapshot> initial(std::shared_ptr<const Config> config,
                                                  uint64_t generation = 1);
+  // A snapshot of a new config (a reload, a runtime change) that keeps, for every service,
+  // pool and server whose name persists, `prev`'s counters and connection counts; the
+  // health signal and shutdown sequence carry over too. Log sinks are left empty and the
+  // runtime is initial(): the caller fills both.
+  static std::shared_ptr<Snapshot> successor(std::shared_ptr<const Config> config,
+                                             const Snapshot& prev);
 };
 
 // Passive health checking (observe layer4), called by a data plane once per connection

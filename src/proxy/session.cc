@@ -699,4 +699,35 @@ void Session::logConnection(char cause) {
   worker_->logLine(sinks, r);
 }
 
+model::SessionInfo Session::describe(Micros now) const {
+  model::SessionInfo info;
+  info.id = reinterpret_cast<uintptr_t>(this);
+  info.client = clientAddr_;
+  if (frontDst_.valid()) {
+    info.local = frontDst_;
+  } else {
+    *info.local.lenPtr() = info.local.capacity();
+    if (getsockname(front_.fd, info.local.sa(), info.local.lenPtr()) != 0) info.local = SockAddr{};
+  }
+  const model::Config& cfg = *snap_->snap->config;
+  info.frontend = at(cfg.services, service_).name;
+  if (pool_ >= 0) {
+    const model::Pool& pool = at(cfg.pools, pool_);
+    info.backend = pool.name;
+    if (server_ >= 0) info.server = at(pool.servers, server_).name;
+  }
+  switch (state_) {
+    case State::kHeader: info.state = "header"; break;
+    case State::kQueued: info.state = "queued"; break;
+    case State::kConnecting: info.state = "connecting"; break;
+    case State::kRelaying: info.state = "relaying"; break;
+    default: info.state = "closing"; break;
+  }
+  info.age = now - acceptedAt_;
+  info.idle = now - std::max(clientActive_, serverActive_);
+  info.bytesIn = c2s_.bytes;
+  info.bytesOut = s2c_.bytes;
+  return info;
+}
+
 }  // namespace fulcrum::proxy

@@ -18,6 +18,7 @@
 #include "common/clock.h"
 #include "common/event_loop.h"
 #include "common/net.h"
+#include "model/session_info.h"
 #include "proxy/pipe_pool.h"
 
 namespace fulcrum::proxy {
@@ -46,6 +47,8 @@ class Session final : public Timer {
   void abortIfServerShutdown();
   // A queued session is offered a server slot again; false when it stays queued.
   bool retryFromQueue();
+  // For "show sess" (the worker fills in its id).
+  model::SessionInfo describe(Micros now) const;
 
   Session* nextFree = nullptr;  // free-list link, owned by the worker
   Session* queueNext = nullptr; // pool queue links, owned by the worker

@@ -47,20 +47,92 @@ Worker::~Worker() {
   }
 }
 
-Status Worker::init(const std::vector<ListenerSpec>& listeners) {
+Status Worker::init(ListenerPlan plan) {
   if (auto st = loop_.init(); !st) return st;
   loop_.setWakeHandler([this] {
     if (stopRequested_.load()) loop_.stop();
     if (snapshotPending_.exchange(false)) loadSnapshot();
+    if (dumpPending_.exchange(false)) answerSessionDumps();
   });
   loop_.setAfterBatch([this] { afterBatch(); });
-  loadSnapshot();
-  for (const ListenerSpec& spec : listeners) {
+  for (const ListenerSpec& spec : plan.listeners) {
     auto l = std::make_unique<Listener>(this, spec);
     if (auto st = loop_.add(spec.fd, EPOLLIN, l.get()); !st) return st;
     listeners_.push_back(std::move(l));
   }
+  listenersApplied_.store(plan.generation, std::memory_order_release);
+  loadSnapshot();
   return Ok{};
+}
+
+void Worker::setListeners(ListenerPlan plan) {
+  std::lock_guard<std::mutex> lock(planMu_);
+  pendingPlan_ = std::move(plan);
+}
+
+void Worker::applyListeners(ListenerPlan& plan) {
+  std::vector<std::unique_ptr<Listener>> next;
+  for (ListenerSpec& spec : plan.listeners) {
+    std::unique_ptr<Listener> kept;
+    for (auto& l : listeners_) {
+      if (l && l->spec().fd == spec.fd) {
+        kept = std::move(l);
+        break;
+      }
+    }
+    if (kept) {
+      kept->setSpec(std::move(spec));
+    } else {
+      kept = std::make_unique<Listener>(this, std::move(spec));
+      if (auto st = loop_.add(kept->spec().fd, EPOLLIN, kept.get()); !st) {
+        log::error("worker {}: cannot listen on a new listener: {}", id_, st.error());
+        continue;
+      }
+    }
+    next.push_back(std::move(kept));
+  }
+  for (auto& l : listeners_) {
+    if (!l) continue;
+    l->retire();
+    loop_.timers().cancel(l.get());
+    loop_.remove(l->spec().fd);
+    retiredListeners_.push_back(std::move(l));  // freed after the batch (see afterBatch)
+  }
+  listeners_ = std::move(next);
+  listenersApplied_.store(plan.generation, std::memory_order_release);
+}
+
+void Worker::requestSessions(std::shared_ptr<SessionDump> dump) {
+  {
+    std::lock_guard<std::mutex> lock(planMu_);
+    dumps_.push_back(std::move(dump));
+  }
+  dumpPending_.store(true);
+  loop_.wake();
+}
+
+void Worker::answerSessionDumps() {
+  std::vector<std::shared_ptr<SessionDump>> dumps;
+  {
+    std::lock_guard<std::mutex> lock(planMu_);
+    dumps.swap(dumps_);
+  }
+  if (dumps.empty()) return;
+  std::vector<model::SessionInfo> mine;
+  const Micros now = loop_.now();
+  for (auto& s : allSessions_) {
+    if (s->state() == Session::State::kClosed || s->state() == Session::State::kIdle) continue;
+    mine.push_back(s->describe(now));
+    mine.back().worker = id_;
+  }
+  for (auto& d : dumps) {
+    {
+      std::lock_guard<std::mutex> lock(d->mu);
+      d->sessions.insert(d->sessions.end(), mine.begin(), mine.end());
+      --d->pending;
+    }
+    d->cv.notify_all();
+  }
 }
 
 void Worker::start() {
@@ -103,9 +175,20 @@ void Worker::run() {
 void Worker::loadSnapshot() {
   auto snap = box_.current();
   if (!snap) return;
+  std::optional<ListenerPlan> plan;
+  {
+    std::lock_guard<std::mutex> lock(planMu_);
+    if (pendingPlan_ && pendingPlan_->config == snap->config) {
+      plan = std::move(pendingPlan_);
+      pendingPlan_.reset();
+    }
+  }
+  if (plan) applyListeners(*plan);
   if (!snaps_.empty() && snaps_.back()->snap == snap) return;
   auto st = std::make_unique<SnapState>();
   st->snap = snap;
+  for (auto& l : listeners_)
+    if (l->spec().bind) st->binds.push_back(l->spec().bind);
   const auto& pools = snap->config->pools;
   st->queues.resize(pools.size());
   for (size_t p = 0; p < pools.size(); ++p) {
@@ -140,12 +223,16 @@ void Worker::loadSnapshot() {
 
 Micros Worker::admissionDelay(const Listener& l) {
   const ListenerSpec& spec = l.spec();
-  if (opts_.globalMaxconn > 0 &&
-      stats_.active.load(std::memory_order_relaxed) >= static_cast<int64_t>(opts_.globalMaxconn))
+  const uint32_t globalMaxconn = stats_.maxconn.load(std::memory_order_relaxed);
+  if (globalMaxconn > 0 &&
+      stats_.active.load(std::memory_order_relaxed) >= static_cast<int64_t>(globalMaxconn))
     return kMaxconnRecheck;
-  if (spec.bind && spec.bind->maxconn > 0 &&
-      spec.bind->active.load(std::memory_order_relaxed) >= static_cast<int64_t>(spec.bind->maxconn))
-    return kMaxconnRecheck;
+  if (spec.bind) {
+    const uint32_t bindMaxconn = spec.bind->maxconn.load(std::memory_order_relaxed);
+    if (bindMaxconn > 0 &&
+        spec.bind->active.load(std::memory_order_relaxed) >= static_cast<int64_t>(bindMaxconn))
+      return kMaxconnRecheck;
+  }
   const model::Snapshot& snap = *snaps_.back()->snap;
   const model::Service& svc = snap.config->services[static_cast<size_t>(spec.service)];
   model::ServiceStats& st = *snap.serviceStats[static_cast<size_t>(spec.service)];
@@ -166,7 +253,9 @@ Micros Worker::admissionDelay(const Listener& l) {
   return 0;
 }
 
-void Worker::Listener::onIo(uint32_t) { worker_->acceptOn(*this); }
+void Worker::Listener::onIo(uint32_t) {
+  if (!retired_) worker_->acceptOn(*this);
+}
 
 void Worker::Listener::onTimer() { resume(); }
 
@@ -377,6 +466,7 @@ void Worker::flushLogs() {
 void Worker::afterBatch() {
   if (queueWork_) serveQueues();
   flushLogs();
+  retiredListeners_.clear();
   if (closed_.empty() && snaps_.size() < 2) return;
   for (Session* s : closed_) {
     s->nextFree = freeSessions_;

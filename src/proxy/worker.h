@@ -7,13 +7,17 @@
 #include <sys/socket.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
 #include <fmt/format.h>
 
 #include "common/event_loop.h"
+#include "model/session_info.h"
 #include "model/snapshot.h"
 #include "model/stats.h"
 #include "proxy/buffer_pool.h"
@@ -39,13 +43,17 @@ struct SnapState {
   std::vector<std::unique_ptr<sched::Scheduler>> schedulers;  // per pool
   std::vector<PoolQueue> queues;                              // per pool
   std::vector<int64_t> queueLimits;  // per pool, over all workers; 0: unbounded
+  // The listeners' shared counts as they were when this snapshot was current: sessions
+  // keep a raw pointer to theirs, so it lives as long as they do, even when a reload
+  // removed the listener.
+  std::vector<std::shared_ptr<struct BindShared>> binds;
   uint32_t users = 0;
 };
 
 // Shared by the listeners of one bind across workers: its connection count.
 struct BindShared {
   std::atomic<int64_t> active{0};
-  uint32_t maxconn = 0;  // 0: unlimited
+  std::atomic<uint32_t> maxconn{0};  // 0: unlimited; a reload may change it
 };
 
 struct ListenerSpec {
@@ -55,10 +63,25 @@ struct ListenerSpec {
   std::shared_ptr<BindShared> bind;
 };
 
+// The listeners a worker accepts on, for one config (service indices are that config's).
+// A reload hands every worker a new plan; listeners whose fd appears in both keep going.
+struct ListenerPlan {
+  std::shared_ptr<const model::Config> config;
+  std::vector<ListenerSpec> listeners;
+  uint64_t generation = 0;
+};
+
+// "show sess": filled by every worker on its own thread; the asker waits on `cv`.
+struct SessionDump {
+  std::mutex mu;
+  std::condition_variable cv;
+  int pending = 0;  // workers yet to answer
+  std::vector<model::SessionInfo> sessions;
+};
+
 struct WorkerOptions {
   size_t bufferSize = 64 * 1024;
   size_t maxFreeBuffers = 256;
-  uint32_t globalMaxconn = 0;  // 0: unlimited
   size_t maxPipes = 0;         // pipes in use at once by this worker; 0: no splicing
   std::vector<int> cpus;       // CPUs to pin the thread to (cpu-map); empty: no pinning
 };
@@ -70,11 +93,18 @@ class Worker {
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
-  Status init(const std::vector<ListenerSpec>& listeners);
+  Status init(ListenerPlan plan);
   void start();
   void requestStop();      // any thread
   void snapshotChanged();  // any thread
   void join();
+  // Any thread: the listeners to use from the first snapshot of plan.config on. Call
+  // before publishing that snapshot. listenersApplied() reaches plan.generation once the
+  // worker no longer uses the listeners the plan dropped (their fds may then be closed).
+  void setListeners(ListenerPlan plan);
+  uint64_t listenersApplied() const { return listenersApplied_.load(std::memory_order_acquire); }
+  // Any thread: adds this worker's live sessions to the dump and decrements its pending.
+  void requestSessions(std::shared_ptr<SessionDump> dump);
 
   // ---- used by Session, on this worker's thread ----
   EventLoop& loop() { return loop_; }
@@ -109,12 +139,17 @@ class Worker {
     bool paused() const { return paused_; }
     bool pausedUntilTimer() const { return untilTimer_; }
     const ListenerSpec& spec() const { return spec_; }
+    void setSpec(ListenerSpec spec) { spec_ = std::move(spec); }
+    // Dropped by a plan: events already collected for it in this batch are ignored (its
+    // service index belongs to an older config).
+    void retire() { retired_ = true; }
 
    private:
     Worker* worker_;
     ListenerSpec spec_;
     bool paused_ = false;
     bool untilTimer_ = false;
+    bool retired_ = false;
   };
   // Fires while sessions are queued, to catch slots freed by other workers.
   class QueueTimer final : public Timer {
@@ -132,6 +167,8 @@ class Worker {
 
   void run();
   void loadSnapshot();
+  void applyListeners(ListenerPlan& plan);
+  void answerSessionDumps();
   void acceptOn(Listener& l);
   // 0 when a new connection may be accepted now, else how long to wait before looking
   // again (maxconn, rate limit).
@@ -152,6 +189,7 @@ class Worker {
   PipePool pipes_;
   QueueTimer queueTimer_{this};
   std::vector<std::unique_ptr<Listener>> listeners_;
+  std::vector<std::unique_ptr<Listener>> retiredListeners_;  // removed this batch
   std::vector<std::unique_ptr<SnapState>> snaps_;  // back() is the current one
   Session* freeSessions_ = nullptr;
   std::vector<Session*> closed_;  // closed this batch, recycled after it
@@ -162,6 +200,11 @@ class Worker {
   bool anyPaused_ = false;
   std::atomic<bool> stopRequested_{false};
   std::atomic<bool> snapshotPending_{false};
+  std::mutex planMu_;  // guards pendingPlan_ and dumps_ (control plane calls only)
+  std::optional<ListenerPlan> pendingPlan_;
+  std::vector<std::shared_ptr<SessionDump>> dumps_;
+  std::atomic<bool> dumpPending_{false};
+  std::atomic<uint64_t> listenersApplied_{0};
   std::thread thread_;
 };
 

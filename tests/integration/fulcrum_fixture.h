@@ -30,7 +30,7 @@ class FulcrumProcess {
   }
   ~FulcrumProcess() {
     if (proc_.running()) {
-      proc_.signal(SIGTERM);
+      proc_.signal(SIGINT);  // at once (SIGTERM would wait for the connections to end)
       if (proc_.wait(10s) < 0) proc_.signal(SIGKILL);
     }
   }

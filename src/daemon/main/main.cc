@@ -104,7 +104,7 @@ int main(int argc, char** argv) {
   }
 
   daemon::Daemon::blockSignals();
-  daemon::Daemon d(std::move(loaded.config));
+  daemon::Daemon d(std::move(loaded.config), opt.files);
   if (auto st = d.start(); !st) {
     log::error("{}", st.error());
     return 1;

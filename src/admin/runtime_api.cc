@@ -1,0 +1,716 @@
+#include "admin/runtime_api.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <charconv>
+#include <nlohmann/json.hpp>
+
+#include "admin/stat_csv.h"
+#include "common/net.h"
+#include "config/server_line.h"
+
+namespace fulcrum::admin {
+
+namespace {
+
+using model::ApiLevel;
+
+constexpr std::string_view kPermissionDenied = "Permission denied\n";
+constexpr std::string_view kRequireServer = "Require 'backend/server'.\n";
+constexpr std::string_view kNoBackend = "No such backend.\n";
+constexpr std::string_view kNoServer = "No such server.\n";
+
+using Args = std::vector<std::string>;
+
+// Splits a request line into commands (on ';') and words (on blanks). A backslash takes
+// the next character literally (so "\;" and "\ " stay in a word), as HAProxy's CLI does.
+std::vector<Args> splitLine(std::string_view line) {
+  std::vector<Args> cmds;
+  Args words;
+  std::string word;
+  bool inWord = false;
+  auto endWord = [&] {
+    if (inWord) words.push_back(std::move(word));
+    word.clear();
+    inWord = false;
+  };
+  auto endCmd = [&] {
+    endWord();
+    if (!words.empty()) cmds.push_back(std::move(words));
+    words.clear();
+  };
+  for (size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    if (c == '\\' && i + 1 < line.size()) {
+      word += line[++i];
+      inWord = true;
+    } else if (c == ';') {
+      endCmd();
+    } else if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+      endWord();
+    } else {
+      word += c;
+      inWord = true;
+    }
+  }
+  endCmd();
+  return cmds;
+}
+
+const char* levelName(ApiLevel l) {
+  switch (l) {
+    case ApiLevel::kUser: return "user";
+    case ApiLevel::kOperator: return "operator";
+    case ApiLevel::kAdmin: return "admin";
+  }
+  return "?";
+}
+
+template <typename T>
+bool parseNumber(std::string_view s, T& out) {
+  if (s.empty()) return false;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  return ec == std::errc() && p == s.data() + s.size();
+}
+
+// "3s", "1m05s", "2h03m", "4d05h": HAProxy's compact durations.
+std::string humanTime(Micros t) {
+  const int64_t s = std::max<Micros>(0, t) / kSeconds;
+  if (s < 60) return fmt::format("{}s", s);
+  if (s < 3600) return fmt::format("{}m{:02}s", s / 60, s % 60);
+  if (s < 86400) return fmt::format("{}h{:02}m", s / 3600, (s / 60) % 60);
+  return fmt::format("{}d{:02}h", s / 86400, (s / 3600) % 24);
+}
+
+struct Ctx {
+  Control& control;
+  const RateTracker* rates;
+  ApiLevel level;
+  bool interactive;
+  bool quit;
+};
+
+struct ServerRef {
+  int pool = -1;
+  int server = -1;
+};
+
+// Resolves "BACKEND/SERVER" in the current config, or returns the error text.
+Result<ServerRef> findServer(const model::Config& cfg, std::string_view arg) {
+  const size_t slash = arg.find('/');
+  if (arg.empty() || slash == std::string_view::npos) return Error{std::string(kRequireServer)};
+  const int p = cfg.findPool(arg.substr(0, slash));
+  if (p < 0) return Error{std::string(kNoBackend)};
+  const auto& servers = cfg.pools[static_cast<size_t>(p)].servers;
+  const std::string_view name = arg.substr(slash + 1);
+  for (size_t s = 0; s < servers.size(); ++s)
+    if (servers[s].name == name) return ServerRef{p, static_cast<int>(s)};
+  return Error{std::string(kNoServer)};
+}
+
+// The current config, to be changed and applied.
+std::shared_ptr<model::Config> configCopy(const Control& control) {
+  return std::make_shared<model::Config>(*control.snapshot()->config);
+}
+
+std::string applied(Ctx& ctx, std::shared_ptr<model::Config> next, std::string_view what,
+                    std::string okText) {
+  if (auto s = ctx.control.applyConfig(std::move(next), what); !s) return s.error() + "\n";
+  return okText;
+}
+
+std::string statusText(const Status& s) { return s ? std::string() : s.error() + "\n"; }
+
+// ---- show ----
+
+std::string showInfo(Ctx& ctx, const Args& args) {
+  bool json = false;
+  for (const auto& a : args) {
+    if (a == "json") {
+      json = true;
+    } else {
+      return fmt::format("Unknown option '{}': 'show info' accepts 'json'.\n", a);
+    }
+  }
+  const ProcessInfo info = ctx.control.processInfo();
+  const model::ProcessStats& ps = ctx.control.processStats();
+  const auto snap = ctx.control.snapshot();
+  double rate = 0, rateMax = 0;
+  if (ctx.rates != nullptr) {
+    for (const auto& row : collectStats(ctx.control, ctx.rates)) {
+      if (row.type != RowType::kFrontend) continue;
+      rate += row.rate;
+      rateMax += row.rateMax;
+    }
+  }
+  const int64_t up = info.uptime / kSeconds;
+  const auto rateInt = [](double r) { return static_cast<uint64_t>(r + 0.5); };
+  // HAProxy's fields first, in its order; Fulcrum's own after them.
+  std::vector<std::pair<std::string, nlohmann::json>> f = {
+      {"Name", "Fulcrum"},
+      {"Version", info.version},
+      {"Nbthread", info.threads},
+      {"Nbproc", 1},
+      {"Process_num", 1},
+      {"Pid", info.pid},
+      {"Uptime", fmt::format("{}d {}h{:02}m{:02}s", up / 86400, (up / 3600) % 24, (up / 60) % 60,
+                             up % 60)},
+      {"Uptime_sec", up},
+      {"Maxconn", info.maxconn},
+      {"Hard_maxconn", info.hardMaxconn},
+      {"CurrConns", std::max<int64_t>(0, ps.active.load(std::memory_order_relaxed))},
+      {"CumConns", ps.accepted.load(std::memory_order_relaxed)},
+      {"Maxpipes", snap->config->global.maxpipes},
+      {"ConnRate", rateInt(rate)},
+      {"MaxConnRate", rateInt(rateMax)},
+      {"SessRate", rateInt(rate)},
+      {"MaxSessRate", rateInt(rateMax)},
+      {"node", info.node},
+      {"Stopping", info.stopping ? 1 : 0},
+      {"Start_time_sec", info.startedWall / kSeconds},
+      {"Reloads", info.reloads},
+      {"FailedReloads", info.failedReloads},
+      {"OpenFds", info.openFds},
+      {"AcceptErrors", ps.acceptErrors.load(std::memory_order_relaxed)},
+      {"FdExhausted", ps.fdExhausted.load(std::memory_order_relaxed)},
+      {"Timeouts", ps.timeouts.load(std::memory_order_relaxed)},
+  };
+  if (json) {
+    nlohmann::json o = nlohmann::json::object();
+    for (auto& [k, v] : f) o[k] = v;
+    return o.dump() + "\n";
+  }
+  std::string out;
+  for (auto& [k, v] : f)
+    out += fmt::format("{}: {}\n", k, v.is_string() ? v.get<std::string>() : v.dump());
+  return out;
+}
+
+std::string showStat(Ctx& ctx, const Args& args) {
+  StatFilter filter;
+  bool json = false;
+  size_t i = 0;
+  // Optional "{IID|PROXY} TYPE SID" first.
+  if (args.size() >= 3 && args[0] != "json" && args[0] != "up" && args[0] != "no-maint" &&
+      args[0] != "typed" && args[0] != "desc") {
+    int64_t id = 0;
+    if (parseNumber(args[0], id)) {
+      filter.proxyId = id;
+    } else {
+      filter.proxyName = args[0];
+    }
+    int type = 0;
+    int64_t sid = 0;
+    if (!parseNumber(args[1], type) || !parseNumber(args[2], sid))
+      return "Usage: show stat [{<iid>|<proxy>} <type> <sid>] [json|up|no-maint]\n";
+    filter.typeMask = type;
+    filter.serverId = sid;
+    i = 3;
+  }
+  for (; i < args.size(); ++i) {
+    if (args[i] == "json") {
+      json = true;
+    } else if (args[i] == "up") {
+      filter.upOnly = true;
+    } else if (args[i] == "no-maint") {
+      filter.noMaint = true;
+    } else {
+      return "Usage: show stat [{<iid>|<proxy>} <type> <sid>] [json|up|no-maint]\n";
+    }
+  }
+  const auto rows = collectStats(ctx.control, ctx.rates);
+  const auto ordered = statOrder(rows, filter);
+  const bool showAddr = ctx.level >= ApiLevel::kOperator;
+  if (json) return renderStatJson(ordered, showAddr) + "\n";
+  return renderStatCsv(ordered, showAddr);
+}
+
+// HAProxy's numeric codes in "show servers state" (server state file format version 1).
+int opState(model::ServerState s) {
+  switch (s) {
+    case model::ServerState::kUp: return 2;     // running
+    case model::ServerState::kDrain: return 2;  // running, administratively draining
+    case model::ServerState::kDown: return 0;   // stopped
+    case model::ServerState::kMaint: return 0;
+  }
+  return 0;
+}
+
+int checkStatusNumber(health::CheckStatus s) {
+  using health::CheckStatus;
+  switch (s) {
+    case CheckStatus::kNone: return 1;  // INI
+    case CheckStatus::kPassive: return 4;
+    case CheckStatus::kSocketError: return 5;
+    case CheckStatus::kL4Ok: return 6;
+    case CheckStatus::kL4Timeout: return 7;
+    case CheckStatus::kL4Refused:
+    case CheckStatus::kL4Error: return 8;
+    case CheckStatus::kL7Timeout: return 12;
+    case CheckStatus::kL7Response: return 13;
+    case CheckStatus::kL7Ok: return 15;
+  }
+  return 0;
+}
+
+std::string showServersState(Ctx& ctx, const Args& args) {
+  if (args.size() > 1) return "Usage: show servers state [<backend>]\n";
+  const auto snap = ctx.control.snapshot();
+  const model::Config& cfg = *snap->config;
+  int only = -1;
+  if (!args.empty()) {
+    only = cfg.findPool(args[0]);
+    if (only < 0) return "Can't find backend.\n";
+  }
+  const health::HealthMonitor& hm = ctx.control.health();
+  const Micros now = monotonicNow();
+  std::string out =
+      "1\n# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight "
+      "srv_iweight srv_time_since_last_change srv_check_status srv_check_result "
+      "srv_check_health srv_check_state srv_agent_state bk_f_forced_id srv_f_forced_id "
+      "srv_fqdn srv_port srvrecord srv_use_ssl srv_check_port srv_check_addr srv_agent_addr "
+      "srv_agent_port\n";
+  for (size_t p = 0; p < cfg.pools.size(); ++p) {
+    if (only >= 0 && static_cast<size_t>(only) != p) continue;
+    const model::Pool& pool = cfg.pools[p];
+    for (size_t s = 0; s < pool.servers.size(); ++s) {
+      const model::Server& srv = pool.servers[s];
+      const int pi = static_cast<int>(p), si = static_cast<int>(s);
+      model::ServerRuntime rt;
+      if (p < snap->runtime.size() && s < snap->runtime[p].size()) rt = snap->runtime[p][s];
+      const bool known = p < hm.poolCount() && s < hm.serverCount(pi);
+      const health::HealthStatus* hs = known ? &hm.status(pi, si) : nullptr;
+      int admin = 0;
+      if (rt.state == model::ServerState::kMaint) admin = srv.disabled ? 0x05 : 0x01;
+      if (rt.state == model::ServerState::kDrain) admin = 0x08;
+      int checkResult = 0;  // unknown
+      if (hs != nullptr && srv.check.enabled && hs->lastCheck != health::CheckStatus::kNone)
+        checkResult = health::passed(hs->lastCheck) ? 3 : 2;
+      const uint32_t healthCounter =
+          hs != nullptr && srv.check.enabled ? hs->health : srv.check.rise;
+      const int checkState = srv.check.enabled ? 0x06 : 0;  // configured, enabled
+      const int agentState = srv.agent.enabled ? 0x16 : 0;  // configured, enabled, agent
+      out += fmt::format(
+          "{} {} {} {} {} {} {} {} {} {} {} {} {} {} {} 0 0 - {} - 0 {} {} {} {}\n", pool.id,
+          pool.name, srv.id, srv.name, srv.addr.hostString(), opState(rt.state), admin,
+          hs != nullptr ? hs->userWeight : srv.weight, ctx.control.initialWeight(pi, si),
+          hs != nullptr ? std::max<Micros>(0, now - hs->lastChange) / kSeconds : 0,
+          hs != nullptr && srv.check.enabled ? checkStatusNumber(hs->lastCheck) : 1, checkResult,
+          healthCounter, checkState, agentState, srv.addr.port(), srv.check.port,
+          srv.check.addr ? srv.check.addr->hostString() : "-",
+          srv.agent.addr ? srv.agent.addr->hostString() : "-", srv.agent.port);
+    }
+  }
+  return out;
+}
+
+std::string showSess(Ctx& ctx, const Args& args) {
+  uint64_t only = 0;
+  bool filter = false;
+  if (args.size() > 1) return "Usage: show sess [<id>|all]\n";
+  if (args.size() == 1 && args[0] != "all") {
+    std::string_view v = args[0];
+    if (v.substr(0, 2) == "0x") v.remove_prefix(2);
+    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), only, 16);
+    if (ec != std::errc() || p != v.data() + v.size() || v.empty())
+      return "Usage: show sess [<id>|all]\n";
+    filter = true;
+  }
+  std::string out;
+  for (const auto& s : ctx.control.sessions()) {
+    if (filter && s.id != only) continue;
+    out += fmt::format(
+        "0x{:x}: proto={} src={} dst={} fe={} be={} srv={} state={} age={} idle={} thread={} "
+        "bytes_in={} bytes_out={}\n",
+        s.id, s.client.isV6() ? "tcpv6" : "tcpv4", s.client.toString(), s.local.toString(),
+        s.frontend, s.backend.empty() ? "<NONE>" : s.backend,
+        s.server.empty() ? "<none>" : s.server, *s.state ? s.state : "-", humanTime(s.age),
+        humanTime(s.idle), s.worker, s.bytesIn, s.bytesOut);
+  }
+  if (filter && out.empty()) return "Session not found.\n";
+  return out;
+}
+
+std::string showBackend(Ctx& ctx, const Args& args) {
+  if (!args.empty()) return "Usage: show backend\n";
+  std::string out = "# name\n";
+  for (const auto& p : ctx.control.snapshot()->config->pools) out += p.name + "\n";
+  return out;
+}
+
+std::string showCliLevel(Ctx& ctx, const Args&) { return std::string(levelName(ctx.level)) + "\n"; }
+
+std::string showVersion(Ctx& ctx, const Args&) {
+  return ctx.control.processInfo().version + "\n";
+}
+
+// ---- servers ----
+
+uint32_t currentUserWeight(const Control& control, const ServerRef& r, const model::Server& srv) {
+  const auto& hm = control.health();
+  if (static_cast<size_t>(r.pool) < hm.poolCount() &&
+      static_cast<size_t>(r.server) < hm.serverCount(r.pool))
+    return hm.status(r.pool, r.server).userWeight;
+  return srv.weight;
+}
+
+std::string getWeight(Ctx& ctx, const Args& args) {
+  if (args.size() != 1) return std::string(kRequireServer);
+  const auto snap = ctx.control.snapshot();
+  auto ref = findServer(*snap->config, args[0]);
+  if (!ref) return ref.error();
+  const auto& srv = snap->config->pools[static_cast<size_t>(ref->pool)]
+                        .servers[static_cast<size_t>(ref->server)];
+  return fmt::format("{} (initial {})\n", currentUserWeight(ctx.control, *ref, srv),
+                     ctx.control.initialWeight(ref->pool, ref->server));
+}
+
+std::string setWeight(Ctx& ctx, const ServerRef& ref, std::string_view arg,
+                      std::string_view what) {
+  std::string_view num = arg;
+  const bool relative = !num.empty() && num.back() == '%';
+  if (relative) num.remove_suffix(1);
+  int64_t v = 0;
+  if (!parseNumber(num, v)) return "Empty weight string empty or preceded by garbage\n";
+  uint32_t weight = 0;
+  if (relative) {
+    if (v < 0) return "Relative weight must be positive.\n";
+    const uint64_t w =
+        static_cast<uint64_t>(ctx.control.initialWeight(ref.pool, ref.server)) *
+        static_cast<uint64_t>(std::min<int64_t>(v, 100000)) / 100;
+    weight = static_cast<uint32_t>(std::min<uint64_t>(w, 256));
+  } else {
+    if (v < 0 || v > 256) return "Absolute weight can only be between 0 and 256 inclusive.\n";
+    weight = static_cast<uint32_t>(v);
+  }
+  auto next = configCopy(ctx.control);
+  next->pools[static_cast<size_t>(ref.pool)].servers[static_cast<size_t>(ref.server)].weight =
+      weight;
+  return applied(ctx, std::move(next), what, "");
+}
+
+std::string setAddr(Ctx& ctx, const ServerRef& ref, const Args& args, std::string_view what) {
+  // args: IP [port PORT]
+  if (args.empty() || (args.size() != 1 && args.size() != 3) ||
+      (args.size() == 3 && args[1] != "port"))
+    return "set server <b>/<s> addr requires an address and optionally a port.\n";
+  auto next = configCopy(ctx.control);
+  model::Server& srv =
+      next->pools[static_cast<size_t>(ref.pool)].servers[static_cast<size_t>(ref.server)];
+  uint16_t port = srv.addr.port();
+  if (args.size() == 3) {
+    auto p = parsePort(args[2]);
+    if (!p) return fmt::format("problem converting port '{}' to an int\n", args[2]);
+    port = *p;
+  }
+  auto addr = SockAddr::parseHost(args[0], port);
+  if (!addr) return fmt::format("Invalid addr '{}'\n", args[0]);
+  const SockAddr old = srv.addr;
+  if (*addr == old) return "no need to change the addr\n";
+  std::string msg;
+  if (addr->hostString() != old.hostString())
+    msg = fmt::format("IP changed from '{}' to '{}'", old.hostString(), addr->hostString());
+  if (addr->port() != old.port())
+    msg += fmt::format("{}port changed from '{}' to '{}'", msg.empty() ? "" : ", ", old.port(),
+                       addr->port());
+  msg += " by 'stats socket command'\n";
+  srv.addr = *addr;
+  srv.addrText = addr->toString();
+  return applied(ctx, std::move(next), what, msg);
+}
+
+std::string setServer(Ctx& ctx, const Args& args) {
+  constexpr std::string_view kUsage = "usage: set server <backend>/<server> addr | state | weight\n";
+  if (args.empty()) return std::string(kRequireServer);
+  const auto snap = ctx.control.snapshot();
+  auto ref = findServer(*snap->config, args[0]);
+  if (!ref) return ref.error();
+  if (args.size() < 2) return std::string(kUsage);
+  const std::string& what = args[1];
+  const std::string label = fmt::format("set server {} {}", args[0], what);
+  if (what == "state") {
+    constexpr std::string_view kStateUsage =
+        "'set server <srv> state' expects 'ready', 'drain' and 'maint'.\n";
+    if (args.size() != 3) return std::string(kStateUsage);
+    health::AdminRequest req;
+    if (args[2] == "ready") {
+      req = health::AdminRequest::kReady;
+    } else if (args[2] == "drain") {
+      req = health::AdminRequest::kDrain;
+    } else if (args[2] == "maint") {
+      req = health::AdminRequest::kMaint;
+    } else {
+      return std::string(kStateUsage);
+    }
+    return statusText(ctx.control.setServerAdmin(ref->pool, ref->server, req));
+  }
+  if (what == "weight") {
+    if (args.size() != 3) return "set server <b>/<s> weight requires a weight.\n";
+    return setWeight(ctx, *ref, args[2], label);
+  }
+  if (what == "addr") return setAddr(ctx, *ref, Args(args.begin() + 2, args.end()), label);
+  return std::string(kUsage);
+}
+
+std::string setWeightCmd(Ctx& ctx, const Args& args) {
+  if (args.empty()) return std::string(kRequireServer);
+  auto ref = findServer(*ctx.control.snapshot()->config, args[0]);
+  if (!ref) return ref.error();
+  if (args.size() != 2) return "Require <weight>.\n";
+  return setWeight(ctx, *ref, args[1], fmt::format("set weight {}", args[0]));
+}
+
+template <typename Fn>
+std::string onServer(Ctx& ctx, const Args& args, Fn fn) {
+  if (args.size() != 1) return std::string(kRequireServer);
+  auto ref = findServer(*ctx.control.snapshot()->config, args[0]);
+  if (!ref) return ref.error();
+  return fn(*ref);
+}
+
+std::string enableServer(Ctx& ctx, const Args& args) {
+  return onServer(ctx, args, [&](const ServerRef& r) {
+    return statusText(ctx.control.setServerAdmin(r.pool, r.server, health::AdminRequest::kReady));
+  });
+}
+std::string disableServer(Ctx& ctx, const Args& args) {
+  return onServer(ctx, args, [&](const ServerRef& r) {
+    return statusText(ctx.control.setServerAdmin(r.pool, r.server, health::AdminRequest::kMaint));
+  });
+}
+std::string enableHealth(Ctx& ctx, const Args& args) {
+  return onServer(ctx, args, [&](const ServerRef& r) {
+    return statusText(ctx.control.setHealthChecks(r.pool, r.server, true));
+  });
+}
+std::string disableHealth(Ctx& ctx, const Args& args) {
+  return onServer(ctx, args, [&](const ServerRef& r) {
+    return statusText(ctx.control.setHealthChecks(r.pool, r.server, false));
+  });
+}
+std::string enableAgent(Ctx& ctx, const Args& args) {
+  return onServer(ctx, args, [&](const ServerRef& r) {
+    return statusText(ctx.control.setAgentChecks(r.pool, r.server, true));
+  });
+}
+std::string disableAgent(Ctx& ctx, const Args& args) {
+  return onServer(ctx, args, [&](const ServerRef& r) {
+    return statusText(ctx.control.setAgentChecks(r.pool, r.server, false));
+  });
+}
+std::string shutdownSessions(Ctx& ctx, const Args& args) {
+  return onServer(ctx, args, [&](const ServerRef& r) {
+    ctx.control.shutdownSessions(r.pool, r.server);
+    return std::string();
+  });
+}
+
+std::string setMaxconnServer(Ctx& ctx, const Args& args) {
+  if (args.empty()) return std::string(kRequireServer);
+  auto ref = findServer(*ctx.control.snapshot()->config, args[0]);
+  if (!ref) return ref.error();
+  uint32_t v = 0;
+  if (args.size() != 2 || !parseNumber(args[1], v))
+    return "maxconn string empty or preceded by garbage\n";
+  auto next = configCopy(ctx.control);
+  next->pools[static_cast<size_t>(ref->pool)].servers[static_cast<size_t>(ref->server)].maxconn = v;
+  return applied(ctx, std::move(next), fmt::format("set maxconn server {}", args[0]), "");
+}
+
+std::string setMaxconnFrontend(Ctx& ctx, const Args& args) {
+  if (args.empty()) return "A frontend name is expected.\n";
+  auto next = configCopy(ctx.control);
+  const int svc = next->findService(args[0]);
+  if (svc < 0) return "No such frontend.\n";
+  uint32_t v = 0;
+  if (args.size() != 2 || !parseNumber(args[1], v)) return "Integer value expected.\n";
+  next->services[static_cast<size_t>(svc)].maxconn = v;
+  return applied(ctx, std::move(next), fmt::format("set maxconn frontend {}", args[0]), "");
+}
+
+std::string setMaxconnGlobal(Ctx& ctx, const Args& args) {
+  int64_t v = 0;
+  if (args.size() != 1 || !parseNumber(args[0], v)) return "Expects an integer value.\n";
+  const uint32_t hard = ctx.control.processInfo().hardMaxconn;
+  if (v <= 0 || v > UINT32_MAX || (hard != 0 && v > hard)) return "Value out of range.\n";
+  ctx.control.setGlobalMaxconn(static_cast<uint32_t>(v));
+  return "";
+}
+
+std::string addServer(Ctx& ctx, const Args& args) {
+  if (args.empty()) return std::string(kRequireServer);
+  const std::string& spec = args[0];
+  const size_t slash = spec.find('/');
+  if (slash == std::string::npos) return std::string(kRequireServer);
+  auto next = configCopy(ctx.control);
+  const int p = next->findPool(std::string_view(spec).substr(0, slash));
+  if (p < 0) return std::string(kNoBackend);
+  const std::string name = spec.substr(slash + 1);
+  if (args.size() < 2)
+    return "'server' expects <name> and <addr>[:<port>] as arguments.\n";
+  model::Pool& pool = next->pools[static_cast<size_t>(p)];
+  for (const auto& s : pool.servers)
+    if (s.name == name) return "Already exists a server with the same name in backend.\n";
+  auto srv = config::parseServerLine(name, args[1], Args(args.begin() + 2, args.end()));
+  if (!srv) return srv.error() + "\n";
+  uint32_t id = 0;
+  for (const auto& s : pool.servers) id = std::max(id, s.id);
+  srv->id = id + 1;
+  // As in HAProxy, a server added at run time starts in maintenance: "enable server" or
+  // "set server ... state ready" puts it in service once the operator is ready.
+  srv->disabled = true;
+  pool.servers.push_back(std::move(*srv));
+  return applied(ctx, std::move(next), fmt::format("add server {}", spec),
+                 "New server registered.\n");
+}
+
+std::string delServer(Ctx& ctx, const Args& args) {
+  if (args.size() != 1) return std::string(kRequireServer);
+  const auto snap = ctx.control.snapshot();
+  auto ref = findServer(*snap->config, args[0]);
+  if (!ref) return ref.error();
+  const auto p = static_cast<size_t>(ref->pool), s = static_cast<size_t>(ref->server);
+  model::ServerState state = model::ServerState::kUp;
+  if (p < snap->runtime.size() && s < snap->runtime[p].size()) state = snap->runtime[p][s].state;
+  if (state != model::ServerState::kMaint)
+    return "Only servers in maintenance mode can be deleted.\n";
+  if (p < snap->serverStats.size() && s < snap->serverStats[p].size() && snap->serverStats[p][s] &&
+      snap->serverStats[p][s]->active.load(std::memory_order_relaxed) > 0)
+    return "Server still has connections attached to it, cannot remove it.\n";
+  auto next = std::make_shared<model::Config>(*snap->config);
+  auto& servers = next->pools[p].servers;
+  servers.erase(servers.begin() + static_cast<std::ptrdiff_t>(s));
+  return applied(ctx, std::move(next), fmt::format("del server {}", args[0]), "Server deleted.\n");
+}
+
+std::string reload(Ctx& ctx, const Args& args) {
+  if (!args.empty()) return "Usage: reload\n";
+  const ReloadOutcome r = ctx.control.reload();
+  std::string out = r.ok ? "Success=1\n--\n" : "Success=0\n--\n";
+  for (const auto& m : r.messages) out += m + "\n";
+  return out;
+}
+
+// ---- the command table ----
+
+using Handler = std::string (*)(Ctx&, const Args&);
+
+struct Command {
+  std::vector<std::string_view> words;
+  ApiLevel level;
+  std::string_view usage;  // for help
+  std::string_view help;
+  Handler fn;
+};
+
+std::string helpCmd(Ctx& ctx, const Args& args);
+std::string promptCmd(Ctx& ctx, const Args&) {
+  ctx.interactive = !ctx.interactive;
+  return "";
+}
+std::string quitCmd(Ctx& ctx, const Args&) {
+  ctx.quit = true;
+  return "";
+}
+
+// clang-format off
+const std::vector<Command>& commands() {
+  static const std::vector<Command> kCommands = {
+      {{"add", "server"}, ApiLevel::kAdmin, "add server <bk>/<srv> <addr> [params]*", "create a new server (in maintenance)", addServer},
+      {{"del", "server"}, ApiLevel::kAdmin, "del server <bk>/<srv>", "remove a server in maintenance without connections", delServer},
+      {{"disable", "agent"}, ApiLevel::kAdmin, "disable agent <bk>/<srv>", "disable a server's agent checks", disableAgent},
+      {{"disable", "health"}, ApiLevel::kAdmin, "disable health <bk>/<srv>", "disable a server's active health checks", disableHealth},
+      {{"disable", "server"}, ApiLevel::kAdmin, "disable server <bk>/<srv>", "put a server in maintenance", disableServer},
+      {{"enable", "agent"}, ApiLevel::kAdmin, "enable agent <bk>/<srv>", "enable a server's agent checks", enableAgent},
+      {{"enable", "health"}, ApiLevel::kAdmin, "enable health <bk>/<srv>", "enable a server's active health checks", enableHealth},
+      {{"enable", "server"}, ApiLevel::kAdmin, "enable server <bk>/<srv>", "take a server out of maintenance", enableServer},
+      {{"get", "weight"}, ApiLevel::kUser, "get weight <bk>/<srv>", "report a server's current and initial weights", getWeight},
+      {{"reload"}, ApiLevel::kAdmin, "reload", "re-read the configuration files and apply them", reload},
+      {{"set", "maxconn", "frontend"}, ApiLevel::kAdmin, "set maxconn frontend <frontend> <value>", "change a frontend's maxconn", setMaxconnFrontend},
+      {{"set", "maxconn", "global"}, ApiLevel::kAdmin, "set maxconn global <value>", "change the process' maxconn", setMaxconnGlobal},
+      {{"set", "maxconn", "server"}, ApiLevel::kAdmin, "set maxconn server <bk>/<srv> <value>", "change a server's maxconn", setMaxconnServer},
+      {{"set", "server"}, ApiLevel::kAdmin, "set server <bk>/<srv> <opts>", "change a server's state, weight or address", setServer},
+      {{"set", "weight"}, ApiLevel::kAdmin, "set weight <bk>/<srv> <weight>[%]", "change a server's weight (as 'set server ... weight')", setWeightCmd},
+      {{"show", "backend"}, ApiLevel::kUser, "show backend", "list the backends", showBackend},
+      {{"show", "cli", "level"}, ApiLevel::kUser, "show cli level", "report the level of this socket", showCliLevel},
+      {{"show", "info"}, ApiLevel::kUser, "show info [json]", "report information about the running process", showInfo},
+      {{"show", "servers", "state"}, ApiLevel::kUser, "show servers state [<backend>]", "dump the servers' state (all or one backend)", showServersState},
+      {{"show", "sess"}, ApiLevel::kOperator, "show sess [<id>|all]", "list the current sessions", showSess},
+      {{"show", "stat"}, ApiLevel::kUser, "show stat [json|up|no-maint]", "report counters for each proxy and server", showStat},
+      {{"show", "version"}, ApiLevel::kUser, "show version", "report the version of the running process", showVersion},
+      {{"shutdown", "sessions", "server"}, ApiLevel::kAdmin, "shutdown sessions server <bk>/<srv>", "close the sessions established to a server", shutdownSessions},
+      {{"help"}, ApiLevel::kUser, "help [<command>]", "list matching or all commands", helpCmd},
+      {{"prompt"}, ApiLevel::kUser, "prompt", "toggle interactive mode with prompt", promptCmd},
+      {{"quit"}, ApiLevel::kUser, "quit", "disconnect", quitCmd},
+  };
+  return kCommands;
+}
+// clang-format on
+
+std::string helpLine(const Command& c) { return fmt::format("  {:<39} : {}\n", c.usage, c.help); }
+
+// Help lines at the client's level whose first word is `first` (every line when empty or
+// when nothing matches).
+std::string helpList(const Ctx& ctx, std::string_view first) {
+  std::string out;
+  for (int pass = 0; pass < 2 && out.empty(); ++pass) {
+    for (const auto& c : commands()) {
+      if (c.level > ctx.level) continue;
+      if (pass == 0 && !first.empty() && c.words[0] != first) continue;
+      out += helpLine(c);
+    }
+  }
+  return out;
+}
+
+std::string helpCmd(Ctx& ctx, const Args& args) {
+  return "The following commands are valid at this level:\n" +
+         helpList(ctx, args.empty() ? std::string_view() : std::string_view(args[0]));
+}
+
+const Command* match(const Args& words) {
+  const Command* best = nullptr;
+  for (const auto& c : commands()) {
+    if (c.words.size() > words.size()) continue;
+    bool ok = true;
+    for (size_t i = 0; i < c.words.size() && ok; ++i) ok = words[i] == c.words[i];
+    if (ok && (best == nullptr || c.words.size() > best->words.size())) best = &c;
+  }
+  return best;
+}
+
+}  // namespace
+
+std::string RuntimeApi::execute(std::string_view line, model::ApiLevel level, bool* interactive,
+                                bool* quit) {
+  Ctx ctx{control_, rates_, level, interactive != nullptr && *interactive, false};
+  const auto cmds = splitLine(line);
+  std::string out;
+  for (size_t i = 0; i < cmds.size() && !ctx.quit; ++i) {
+    const Args& words = cmds[i];
+    const Command* c = match(words);
+    std::string text;
+    if (c == nullptr) {
+      text = "Unknown command, but maybe one of the following ones is a better match:\n" +
+             helpList(ctx, words[0]);
+    } else if (c->level > level) {
+      text = std::string(kPermissionDenied);
+    } else {
+      text = c->fn(ctx, Args(words.begin() + static_cast<std::ptrdiff_t>(c->words.size()),
+                             words.end()));
+    }
+    if (ctx.quit) break;
+    if (!text.empty() && text.back() != '\n') text += '\n';
+    out += text;
+    // Each command's output ends with an empty line; in interactive mode the last one is
+    // followed by the prompt instead.
+    if (i + 1 < cmds.size() || !ctx.interactive) out += "\n";
+  }
+  if (ctx.interactive && !ctx.quit) out += cmds.empty() ? "> " : "\n> ";
+  if (interactive != nullptr) *interactive = ctx.interactive;
+  if (quit != nullptr) *quit = ctx.quit;
+  return out;
+}
+
+}  // namespace fulcrum::admin

@@ -1,0 +1,484 @@
+// The admin HTTP listener ("stats bind") of the real fulcrum binary: a Prometheus scrape
+// after real traffic, checked by promtool; the stats page rendered by headless Chromium,
+// with its refresh; the HTTP error cases; the listener off unless configured.
+#include <dirent.h>
+#include <fmt/core.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "fulcrum_fixture.h"
+
+namespace fulcrum::test {
+namespace {
+
+constexpr const char* kPromtool = "/usr/bin/promtool";
+constexpr const char* kChromium = "/usr/bin/chromium";
+
+struct HttpReply {
+  int status = 0;
+  std::string head;  // status line and headers
+  std::string body;
+  bool complete = false;  // the whole reply was read up to the server's close
+};
+
+// Sends raw bytes on a new connection and reads the reply until the server closes.
+HttpReply httpExchange(uint16_t port, const std::string& request) {
+  HttpReply r;
+  int fd = connectTcp(SockAddr::loopback4(port));
+  if (fd < 0) return r;
+  std::string raw;
+  if (sendAll(fd, request)) r.complete = readToEof(fd, raw, 10s);
+  closeFd(fd);
+  size_t end = raw.find("\r\n\r\n");
+  if (end == std::string::npos) return r;
+  r.head = raw.substr(0, end + 2);
+  r.body = raw.substr(end + 4);
+  if (r.head.starts_with("HTTP/1.1 ") && r.head.size() >= 12) r.status = std::stoi(r.head.substr(9, 3));
+  return r;
+}
+
+HttpReply get(uint16_t port, const std::string& target, const std::string& method = "GET") {
+  return httpExchange(port, fmt::format("{} {} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", method, target));
+}
+
+std::string header(const HttpReply& r, const std::string& name) {
+  std::istringstream in(r.head);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.size() > name.size() && strncasecmp(line.c_str(), name.c_str(), name.size()) == 0 &&
+        line[name.size()] == ':')
+      return line.substr(name.size() + 2);
+  }
+  return "";
+}
+
+// The value of one sample ("name{labels}") in an exposition, if present.
+std::optional<std::string> sample(const std::string& text, const std::string& key) {
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.size() > key.size() && line.starts_with(key) && line[key.size()] == ' ')
+      return line.substr(key.size() + 1);
+  }
+  return std::nullopt;
+}
+
+// Scrapes until every expected sample has its value, or the deadline; returns the last
+// scrape.
+std::string scrapeUntil(uint16_t port, const std::map<std::string, std::string>& want,
+                        std::chrono::milliseconds timeout = 10s) {
+  auto deadline = Clock::now() + timeout;
+  std::string text;
+  for (;;) {
+    text = get(port, "/metrics").body;
+    bool all = true;
+    for (const auto& [k, v] : want)
+      if (sample(text, k) != v) all = false;
+    if (all || Clock::now() > deadline) return text;
+    std::this_thread::sleep_for(20ms);  // poll interval, bounded by the deadline
+  }
+}
+
+// One proxied connection: reads the backend's banner (so the connection to the server is
+// established), sends 6 bytes, closes.
+bool oneConnection(uint16_t frontPort) {
+  int fd = connectTcp(SockAddr::loopback4(frontPort));
+  if (fd < 0) return false;
+  std::string line;
+  bool ok = readLine(fd, line, 5s) && sendAll(fd, std::string("hello\n"));
+  closeFd(fd);
+  return ok;
+}
+
+std::string config(uint16_t statsPort, uint16_t frontPort, const std::string& servers,
+                   bool withStats = true) {
+  return fmt::format(
+      "global\n"
+      "    nbthread 2\n"
+      "{}"
+      "defaults\n"
+      "    mode tcp\n"
+      "    timeout connect 2s\n"
+      "    timeout client 30s\n"
+      "    timeout server 30s\n"
+      "frontend web\n"
+      "    bind 127.0.0.1:{}\n"
+      "    default_backend pool\n"
+      "backend pool\n"
+      "    balance roundrobin\n"
+      "{}",
+      withStats ? fmt::format("    stats bind 127.0.0.1:{}\n", statsPort) : std::string(),
+      frontPort, servers);
+}
+
+std::string sk(const std::string& family, const std::string& server) {
+  return fmt::format("{}{{backend=\"pool\",server=\"{}\"}}", family, server);
+}
+
+std::string stateKey(const std::string& server, const std::string& state) {
+  return fmt::format("fulcrum_server_state{{backend=\"pool\",server=\"{}\",state=\"{}\"}}",
+                     server, state);
+}
+
+TEST(AdminHttp, ScrapeAfterTrafficMatchesItAndPassesPromtool) {
+  ASSERT_EQ(access(kPromtool, X_OK), 0)
+      << kPromtool << " is missing: install the Debian package prometheus (scripts/deps.sh)";
+  Backend alpha(Backend::banner("alpha")), beta(Backend::banner("beta"));
+  ReservedPort stats, front;
+  std::string servers = fmt::format("    server alpha {}\n    server beta {}\n",
+                                    alpha.addrString(), beta.addrString());
+  // Probe the admin listener, not the frontend: a probe of the frontend would be traffic.
+  FulcrumProcess f(config(stats.port(), front.port(), servers), SockAddr::loopback4(stats.port()));
+  ASSERT_TRUE(f.ready()) << f.logs();
+
+  constexpr int kConnections = 10;
+  for (int i = 0; i < kConnections; ++i) ASSERT_TRUE(oneConnection(front.port())) << i;
+  // Which server took each connection depends on the worker that accepted it (each has
+  // its own round-robin cursor): the backends' own counts are the truth.
+  const int a = alpha.accepted(), b = beta.accepted();
+  ASSERT_EQ(a + b, kConnections);
+  auto n = [](int v) { return std::to_string(v); };
+  // The counters move on the workers; wait until every connection has been closed and
+  // counted.
+  std::map<std::string, std::string> want = {
+      {"fulcrum_frontend_current_connections{frontend=\"web\"}", "0"},
+      {"fulcrum_frontend_connections_total{frontend=\"web\"}", n(kConnections)},
+      {"fulcrum_frontend_bytes_in_total{frontend=\"web\"}", n(6 * kConnections)},
+      {"fulcrum_frontend_bytes_out_total{frontend=\"web\"}", n(6 * a + 5 * b)},
+      {"fulcrum_backend_connections_total{backend=\"pool\"}", n(kConnections)},
+      {"fulcrum_backend_current_connections{backend=\"pool\"}", "0"},
+      {sk("fulcrum_server_connections_total", "alpha"), n(a)},
+      {sk("fulcrum_server_connections_total", "beta"), n(b)},
+      {sk("fulcrum_server_bytes_in_total", "alpha"), n(6 * a)},   // "hello\n" each
+      {sk("fulcrum_server_bytes_out_total", "alpha"), n(6 * a)},  // "alpha\n" each
+      {sk("fulcrum_server_bytes_out_total", "beta"), n(5 * b)},   // "beta\n" each
+      {sk("fulcrum_server_connect_time_seconds_count", "alpha"), n(a)},
+      {"fulcrum_server_connect_time_seconds_bucket{backend=\"pool\",server=\"beta\",le=\"+Inf\"}",
+       n(b)},
+      {"fulcrum_process_connections_total", n(kConnections)},
+      {"fulcrum_process_current_connections", "0"},
+  };
+  std::string text = scrapeUntil(stats.port(), want);
+  for (const auto& [k, v] : want) EXPECT_EQ(sample(text, k), v) << k << "\n" << text;
+  EXPECT_EQ(sample(text, stateKey("alpha", "UP")), "1");
+  EXPECT_EQ(sample(text, stateKey("alpha", "DOWN")), "0");
+  EXPECT_EQ(sample(text, "fulcrum_process_worker_threads"), "2");
+  EXPECT_EQ(sample(text, "fulcrum_backend_up{backend=\"pool\"}"), "1");
+  auto uptime = sample(text, "fulcrum_process_uptime_seconds");
+  ASSERT_TRUE(uptime.has_value());
+  EXPECT_GE(std::stod(*uptime), 0.0);
+  auto fds = sample(text, "fulcrum_process_open_fds");
+  ASSERT_TRUE(fds.has_value());
+  EXPECT_GT(std::stoi(*fds), 4);
+
+  HttpReply r = get(stats.port(), "/metrics");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(header(r, "Content-Type"), "text/plain; version=0.0.4; charset=utf-8");
+  EXPECT_EQ(header(r, "Connection"), "close");
+  TempDir tmp;
+  std::string file = tmp.write("scrape.txt", r.body);
+  RunResult check = run({"/bin/sh", "-c", fmt::format("{} check metrics < {}", kPromtool, file)});
+  EXPECT_EQ(check.code, 0) << check.out << check.err;
+  EXPECT_EQ(check.out + check.err, "") << "promtool lint problems";
+}
+
+TEST(AdminHttp, ErrorsMethodsAndHead) {
+  Backend alpha(Backend::banner("alpha"));
+  ReservedPort stats, front;
+  FulcrumProcess f(config(stats.port(), front.port(),
+                          fmt::format("    server alpha {}\n", alpha.addrString())),
+                   SockAddr::loopback4(stats.port()));
+  ASSERT_TRUE(f.ready()) << f.logs();
+  uint16_t p = stats.port();
+
+  EXPECT_EQ(get(p, "/nope").status, 404);
+  EXPECT_EQ(get(p, "/metrics/extra").status, 404);
+  HttpReply post = get(p, "/metrics", "POST");
+  EXPECT_EQ(post.status, 405);
+  EXPECT_EQ(header(post, "Allow"), "GET, HEAD");
+  EXPECT_EQ(get(p, "/stats", "DELETE").status, 405);
+  EXPECT_EQ(httpExchange(p, "BLAH\r\n\r\n").status, 400);
+  EXPECT_EQ(httpExchange(p, "GET / HTTP/1.1\r\nno colon here\r\n\r\n").status, 400);
+  EXPECT_EQ(httpExchange(p, "GET / HTTP/2.0\r\n\r\n").status, 505);
+  EXPECT_EQ(get(p, "/stats?refresh=x").status, 400);
+  HttpReply big = httpExchange(p, "GET / HTTP/1.1\r\nX-Big: " + std::string(20000, 'a') + "\r\n\r\n");
+  EXPECT_EQ(big.status, 431);
+  EXPECT_TRUE(big.complete);
+
+  // HEAD: the headers of GET, no body.
+  HttpReply head = get(p, "/metrics", "HEAD");
+  EXPECT_EQ(head.status, 200);
+  EXPECT_TRUE(head.complete);
+  EXPECT_EQ(head.body, "");
+  EXPECT_GT(std::stoi(header(head, "Content-Length")), 100);
+
+  // Each page answers GET with its type.
+  EXPECT_EQ(header(get(p, "/stats.json"), "Content-Type"), "application/json");
+  HttpReply page = get(p, "/");
+  EXPECT_EQ(page.status, 200);
+  EXPECT_EQ(header(page, "Content-Type"), "text/html; charset=utf-8");
+  EXPECT_NE(page.body.find("data-row=\"s/pool/alpha\""), std::string::npos);
+  EXPECT_EQ(get(p, "/stats").status, 200);
+
+  // A client that sends half a request holds only its own connection: others are served
+  // meanwhile, and it gets its answer once it completes the request.
+  int slow = connectTcp(SockAddr::loopback4(p));
+  ASSERT_GE(slow, 0);
+  ASSERT_TRUE(sendAll(slow, std::string("GET /metrics HTTP/1.1\r\nHo")));
+  EXPECT_EQ(get(p, "/metrics").status, 200);
+  ASSERT_TRUE(sendAll(slow, std::string("st: x\r\n\r\n")));
+  std::string raw;
+  EXPECT_TRUE(readToEof(slow, raw, 10s));
+  closeFd(slow);
+  EXPECT_TRUE(raw.starts_with("HTTP/1.1 200 OK\r\n")) << raw.substr(0, 100);
+
+  // A client that disappears mid-request changes nothing either.
+  int gone = connectTcp(SockAddr::loopback4(p));
+  ASSERT_GE(gone, 0);
+  ASSERT_TRUE(sendAll(gone, std::string("GET /met")));
+  closeFd(gone);
+  EXPECT_EQ(get(p, "/metrics").status, 200);
+  EXPECT_TRUE(f.proc().running());
+}
+
+TEST(AdminHttp, ClientsBeyondTheLimitAreClosedOthersServedAfter) {
+  Backend alpha(Backend::banner("alpha"));
+  ReservedPort stats, front;
+  FulcrumProcess f(config(stats.port(), front.port(),
+                          fmt::format("    server alpha {}\n", alpha.addrString())),
+                   SockAddr::loopback4(stats.port()));
+  ASSERT_TRUE(f.ready()) << f.logs();
+  // 64 idle clients take every slot: the next connection is closed without an answer.
+  std::vector<int> idle;
+  for (int i = 0; i < 64; ++i) {
+    int fd = connectTcp(SockAddr::loopback4(stats.port()));
+    ASSERT_GE(fd, 0);
+    idle.push_back(fd);
+  }
+  // The listener accepts asynchronously: poll until an extra client gets closed unanswered.
+  auto deadline = Clock::now() + 10s;
+  HttpReply extra;
+  do {
+    extra = get(stats.port(), "/metrics");
+  } while (extra.status != 0 && Clock::now() < deadline);
+  EXPECT_EQ(extra.status, 0) << "a client beyond the limit was served";
+  EXPECT_TRUE(f.proc().waitForErr("clients already, closing new ones", 5s)) << f.logs();
+  for (int fd : idle) closeFd(fd);
+  // Once they are gone the listener serves again.
+  deadline = Clock::now() + 10s;
+  do {
+    extra = get(stats.port(), "/metrics");
+  } while (extra.status != 200 && Clock::now() < deadline);
+  EXPECT_EQ(extra.status, 200);
+}
+
+// The TCP ports a process listens on, from /proc (its sockets' inodes in /proc/net/tcp*).
+std::set<int> listeningPorts(pid_t pid) {
+  std::set<std::string> inodes;
+  std::string fdDir = fmt::format("/proc/{}/fd", pid);
+  if (DIR* d = opendir(fdDir.c_str())) {
+    while (dirent* e = readdir(d)) {
+      char target[256];
+      ssize_t n = readlink((fdDir + "/" + e->d_name).c_str(), target, sizeof(target) - 1);
+      if (n <= 0) continue;
+      std::string t(target, static_cast<size_t>(n));
+      if (t.starts_with("socket:[")) inodes.insert(t.substr(8, t.size() - 9));
+    }
+    closedir(d);
+  }
+  std::set<int> ports;
+  for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
+    std::ifstream in(table);
+    std::string line;
+    std::getline(in, line);  // header
+    while (std::getline(in, line)) {
+      std::istringstream fields(line);
+      std::string sl, local, remote, state, queues, timer, retr, uid, timeout, inode;
+      fields >> sl >> local >> remote >> state >> queues >> timer >> retr >> uid >> timeout >> inode;
+      if (state != "0A" || !inodes.count(inode)) continue;
+      ports.insert(std::stoi(local.substr(local.rfind(':') + 1), nullptr, 16));
+    }
+  }
+  return ports;
+}
+
+TEST(AdminHttp, ListenerIsOffUnlessConfigured) {
+  Backend alpha(Backend::banner("alpha"));
+  ReservedPort stats, front;
+  std::string servers = fmt::format("    server alpha {}\n", alpha.addrString());
+  {
+    FulcrumProcess f(config(stats.port(), front.port(), servers, false),
+                     SockAddr::loopback4(front.port()));
+    ASSERT_TRUE(f.ready()) << f.logs();
+    EXPECT_EQ(listeningPorts(f.proc().pid()), std::set<int>{front.port()});
+  }
+  // The same check sees the admin listener when it is configured.
+  FulcrumProcess f(config(stats.port(), front.port(), servers), SockAddr::loopback4(stats.port()));
+  ASSERT_TRUE(f.ready()) << f.logs();
+  ASSERT_TRUE(waitForListening(SockAddr::loopback4(front.port())));
+  EXPECT_EQ(listeningPorts(f.proc().pid()), (std::set<int>{front.port(), stats.port()}));
+}
+
+// A relay between Chromium and the admin listener: it forwards each request as it is,
+// and before forwarding the page's first /stats.json request it runs `beforeFirstRefresh`
+// (which makes traffic), so that the refreshed figures differ from the ones the page was
+// rendered with, deterministically.
+class RefreshGate {
+ public:
+  RefreshGate(uint16_t statsPort, std::function<void()> beforeFirstRefresh)
+      : statsPort_(statsPort),
+        hook_(std::move(beforeFirstRefresh)),
+        backend_([this](int fd) { relay(fd); }) {}
+  uint16_t port() const { return backend_.port(); }
+  int jsonRequests() const { return json_.load(); }
+  std::vector<std::string> requestLines() {
+    std::lock_guard lock(mu_);
+    return lines_;
+  }
+
+ private:
+  void relay(int fd) {
+    std::string request;
+    char buf[4096];
+    while (request.find("\r\n\r\n") == std::string::npos) {
+      ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
+      if (n <= 0) return;
+      request.append(buf, static_cast<size_t>(n));
+    }
+    std::string line = request.substr(0, request.find("\r\n"));
+    {
+      std::lock_guard lock(mu_);
+      lines_.push_back(line);
+    }
+    if (line.find(" /stats.json ") != std::string::npos && json_.fetch_add(1) == 0) hook_();
+    int up = connectTcp(SockAddr::loopback4(statsPort_));
+    if (up < 0) return;
+    std::string reply;
+    if (sendAll(up, request)) readToEof(up, reply, 10s);
+    closeFd(up);
+    sendAll(fd, reply);
+    ::shutdown(fd, SHUT_WR);
+  }
+
+  uint16_t statsPort_;
+  std::function<void()> hook_;
+  std::atomic<int> json_{0};
+  std::mutex mu_;
+  std::vector<std::string> lines_;
+  Backend backend_;
+};
+
+// The <tr> of a row in a DOM dump, up to its end.
+std::string rowHtml(const std::string& dom, const std::string& key) {
+  size_t at = dom.find(fmt::format("data-row=\"{}\"", key));
+  if (at == std::string::npos) return "";
+  size_t start = dom.rfind("<tr", at);
+  size_t end = dom.find("</tr>", at);
+  return dom.substr(start, end - start);
+}
+
+std::string cell(const std::string& row, const std::string& key) {
+  std::smatch m;
+  std::regex re(fmt::format("<td data-k=\"{}\"[^>]*>([^<]*)</td>", key));
+  if (!std::regex_search(row, m, re)) return "<no cell " + key + ">";
+  return m[1];
+}
+
+TEST(AdminHttp, StatsPageInChromiumShowsLiveFiguresAndRefreshes) {
+  ASSERT_EQ(access(kChromium, X_OK), 0)
+      << kChromium << " is missing: install the Debian package chromium (scripts/deps.sh)";
+  Backend alpha(Backend::banner("alpha")), beta(Backend::banner("beta"));
+  RefusingPort refusing;
+  ReservedPort stats, front;
+  std::string servers = fmt::format(
+      "    server alpha {}\n    server beta {}\n"
+      "    server gamma 127.0.0.1:{} check inter 100ms\n"
+      "    server delta 127.0.0.1:{} disabled\n",
+      alpha.addrString(), beta.addrString(), refusing.port(), refusing.port());
+  FulcrumProcess f(config(stats.port(), front.port(), servers), SockAddr::loopback4(stats.port()));
+  ASSERT_TRUE(f.ready()) << f.logs();
+  // gamma's first failed check takes it DOWN; wait for that before any traffic so that
+  // round robin only picks alpha and beta.
+  std::string gammaDown = stateKey("gamma", "DOWN");
+  std::string text = scrapeUntil(stats.port(), {{gammaDown, "1"}});
+  ASSERT_EQ(sample(text, gammaDown), "1") << text;
+
+  // The backends count what they accepted (nothing checks alpha and beta): the figures
+  // the page must show.
+  auto traffic = [&](int n, int expectTotal) {
+    for (int i = 0; i < n; ++i) ASSERT_TRUE(oneConnection(front.port()));
+    std::map<std::string, std::string> want = {
+        {"fulcrum_frontend_connections_total{frontend=\"web\"}", std::to_string(expectTotal)},
+        {"fulcrum_frontend_current_connections{frontend=\"web\"}", "0"},
+        {sk("fulcrum_server_connections_total", "alpha"), std::to_string(alpha.accepted())},
+        {sk("fulcrum_server_connections_total", "beta"), std::to_string(beta.accepted())}};
+    ASSERT_EQ(alpha.accepted() + beta.accepted(), expectTotal);
+    std::string t = scrapeUntil(stats.port(), want);
+    for (const auto& [k, v] : want) ASSERT_EQ(sample(t, k), v) << k << "\n" << t;
+  };
+  traffic(4, 4);
+
+  // Without JavaScript: the page as served carries the figures.
+  HttpReply page = get(stats.port(), "/stats");
+  ASSERT_EQ(page.status, 200);
+  EXPECT_EQ(cell(rowHtml(page.body, "f/web/FRONTEND"), "stot"), "4");
+  EXPECT_EQ(cell(rowHtml(page.body, "s/pool/alpha"), "stot"), std::to_string(alpha.accepted()));
+
+  std::atomic<bool> hookRan{false};
+  RefreshGate gate(stats.port(), [&] {
+    traffic(6, 10);
+    hookRan = true;
+  });
+  TempDir profile;
+  RunResult chrome = run({kChromium, "--headless", "--no-sandbox", "--disable-gpu",
+                          "--disable-dev-shm-usage", "--disable-background-networking",
+                          "--no-first-run", "--user-data-dir=" + profile.path(),
+                          "--virtual-time-budget=5000", "--dump-dom",
+                          fmt::format("http://127.0.0.1:{}/stats?refresh=1", gate.port())},
+                         60s);
+  ASSERT_EQ(chrome.code, 0) << chrome.err;
+  const std::string& dom = chrome.out;
+  ASSERT_TRUE(hookRan.load()) << "the page never fetched stats.json; requests: "
+                              << ::testing::PrintToString(gate.requestLines()) << "\n" << dom;
+
+  // The script ran and refreshed at least once, without error.
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(dom, m, std::regex("<span id=\"refresh-count\">(\\d+)</span>")))
+      << dom;
+  EXPECT_GE(std::stoi(m[1]), 1);
+  EXPECT_NE(dom.find("<span id=\"refresh-error\"></span>"), std::string::npos) << dom;
+
+  // Live figures after the refresh: 4 connections before the page, 6 after it.
+  std::string fe = rowHtml(dom, "f/web/FRONTEND");
+  EXPECT_EQ(cell(fe, "stot"), "10") << fe;
+  EXPECT_EQ(cell(fe, "bin"), "60") << fe;
+  std::string a = rowHtml(dom, "s/pool/alpha");
+  std::string b = rowHtml(dom, "s/pool/beta");
+  std::string g = rowHtml(dom, "s/pool/gamma");
+  std::string d = rowHtml(dom, "s/pool/delta");
+  EXPECT_NE(a.find(">alpha</td>"), std::string::npos) << a;
+  EXPECT_EQ(cell(a, "stot"), std::to_string(alpha.accepted())) << a;
+  EXPECT_EQ(cell(b, "stot"), std::to_string(beta.accepted())) << b;
+  EXPECT_EQ(cell(rowHtml(dom, "b/pool/BACKEND"), "stot"), "10");
+  // States, and their colours (the row class).
+  EXPECT_NE(g.find("class=\"down\""), std::string::npos) << g;
+  EXPECT_EQ(cell(g, "status"), "DOWN") << g;
+  EXPECT_TRUE(cell(g, "check").starts_with("L4CON")) << g;
+  EXPECT_NE(d.find("class=\"maint\""), std::string::npos) << d;
+  EXPECT_EQ(cell(d, "status"), "MAINT") << d;
+  EXPECT_EQ(cell(a, "status"), "no check") << a;
+  EXPECT_NE(dom.find("<span data-p=\"stot\">10</span>"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace fulcrum::test

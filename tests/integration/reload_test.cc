@@ -1,0 +1,407 @@
+// Reload (SIGHUP and the runtime API's "reload") and graceful shutdown, with the real
+// binary under load: no connection refused or reset because of a reload, every byte of
+// long-lived streams accounted for, bad configs rejected with traffic untouched.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <fstream>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "fulcrum_fixture.h"
+#include "support/harness.h"
+
+namespace fulcrum::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Replaces the config file atomically (a reload must never read half a file).
+void rewrite(const FulcrumProcess& f, const std::string& text) {
+  const std::string path = f.dir() + "/fulcrum.cfg";
+  const std::string tmp = path + ".new";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << text;
+  }
+  ASSERT_EQ(std::rename(tmp.c_str(), path.c_str()), 0);
+}
+
+size_t countOf(const std::string& hay, const std::string& needle) {
+  size_t n = 0;
+  for (size_t at = hay.find(needle); at != std::string::npos; at = hay.find(needle, at + 1)) ++n;
+  return n;
+}
+
+// Waits until the log holds `n` occurrences of `text`.
+bool waitForCount(FulcrumProcess& f, const std::string& text, size_t n,
+                  std::chrono::milliseconds timeout = 10s) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (countOf(f.logs(), text) >= n) return true;
+    std::this_thread::sleep_for(5ms);
+  }
+  return countOf(f.logs(), text) >= n;
+}
+
+// One runtime API request over the UNIX socket; the whole response.
+std::string apiRequest(const std::string& path, const std::string& line) {
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return "<socket failed>";
+  sockaddr_un sa{};
+  sa.sun_family = AF_UNIX;
+  std::snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path.c_str());
+  if (connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0) {
+    closeFd(fd);
+    return "<connect failed>";
+  }
+  sendAll(fd, line + "\n");
+  std::string out;
+  readToEof(fd, out, 10s);
+  closeFd(fd);
+  return out;
+}
+
+struct Ports {
+  ReservedPort main;
+  ReservedPort extra;
+};
+
+// Variant A: servers s1, s2 and one listener. Variant B: s1, s3 (s2 removed, s3 added),
+// a changed weight, and a second listener on `extra`.
+std::string reloadConfig(const Ports& p, const std::string& sock, const Backend& b1,
+                         const Backend& b2, const Backend& b3, bool variantB) {
+  std::string cfg = fmt::format(
+      "global\n"
+      "    nbthread 2\n"
+      "    stats socket {} level admin\n"
+      "defaults\n"
+      "    mode tcp\n"
+      "    timeout connect 2s\n"
+      "    timeout client 30s\n"
+      "    timeout server 30s\n"
+      "frontend main\n"
+      "    bind 127.0.0.1:{}\n"
+      "    default_backend app\n",
+      sock, p.main.port());
+  if (variantB) cfg += fmt::format("frontend extra\n    bind 127.0.0.1:{}\n    default_backend app\n", p.extra.port());
+  cfg += "backend app\n    balance roundrobin\n";
+  cfg += fmt::format("    server s1 {} weight {}\n", b1.addrString(), variantB ? 2 : 1);
+  if (variantB)
+    cfg += fmt::format("    server s3 {}\n", b3.addrString());
+  else
+    cfg += fmt::format("    server s2 {}\n", b2.addrString());
+  return cfg;
+}
+
+TEST(Reload, TwentyReloadsUnderLoadLoseNothing) {
+  Backend b1(Backend::echo()), b2(Backend::echo()), b3(Backend::echo());
+  Ports ports;
+  TempDir sockDir;
+  const std::string sock = sockDir.path() + "/api.sock";
+  FulcrumProcess f(reloadConfig(ports, sock, b1, b2, b3, false), SockAddr::loopback4(ports.main.port()));
+  ASSERT_TRUE(f.ready()) << f.logs();
+  const SockAddr front = SockAddr::loopback4(ports.main.port());
+
+  std::atomic<bool> stop{false};
+  std::atomic<int> shortOk{0}, shortFailed{0};
+  std::string firstFailure;
+  std::mutex failMu;
+  auto fail = [&](const std::string& why) {
+    std::lock_guard<std::mutex> lock(failMu);
+    if (firstFailure.empty()) firstFailure = why;
+  };
+  // Continuous short connections: connect, one line, its echo, close.
+  std::vector<std::thread> threads;
+  struct Joiner {  // stops and joins the load on every way out, failed assertions included
+    std::atomic<bool>& stop;
+    std::vector<std::thread>& threads;
+    ~Joiner() {
+      stop = true;
+      for (auto& t : threads)
+        if (t.joinable()) t.join();
+    }
+  } joiner{stop, threads};
+  for (int t = 0; t < 2; ++t) {
+    threads.emplace_back([&, t] {
+      // Bounded and paced: the test backends run a thread per connection.
+      for (int i = 0; !stop.load() && i < 3000; ++i) {
+        if (i > 0) std::this_thread::sleep_for(1ms);
+        int fd = connectTcp(front, 5s);
+        const std::string msg = fmt::format("short {} {}\n", t, i);
+        std::string line;
+        bool ok = fd >= 0 && sendAll(fd, msg) && readLine(fd, line, 5s) && line + "\n" == msg;
+        if (fd >= 0) closeFd(fd);
+        if (ok) {
+          ++shortOk;
+        } else {
+          ++shortFailed;
+          fail(fmt::format("short connection {}/{} failed (fd {}, got '{}')", t, i, fd, line));
+        }
+      }
+    });
+  }
+  // Long-lived streams: keep sending numbered chunks and reading their echo.
+  constexpr int kStreams = 4;
+  std::atomic<uint64_t> sentBytes{0}, echoedBytes{0};
+  std::atomic<int> brokenStreams{0};
+  for (int s = 0; s < kStreams; ++s) {
+    threads.emplace_back([&, s] {
+      int fd = connectTcp(front, 5s);
+      if (fd < 0) {
+        ++brokenStreams;
+        fail(fmt::format("stream {} could not connect", s));
+        return;
+      }
+      uint64_t n = 0;
+      while (!stop.load() && n < 1000000) {
+        const std::string chunk = randomBytes(4096, static_cast<uint32_t>(s * 1000003 + n));
+        std::string back;
+        if (!sendAll(fd, chunk.data(), chunk.size()) || !readExactly(fd, back, chunk.size(), 10s) ||
+            back != chunk) {
+          ++brokenStreams;
+          fail(fmt::format("stream {} broke at chunk {}", s, n));
+          break;
+        }
+        sentBytes += chunk.size();
+        echoedBytes += back.size();
+        ++n;
+      }
+      closeFd(fd);
+    });
+  }
+
+  const std::string applied = "configuration applied (reload)";
+  for (int r = 1; r <= 20; ++r) {
+    const bool variantB = r % 2 == 1;
+    rewrite(f, reloadConfig(ports, sock, b1, b2, b3, variantB));
+    if (r % 4 == 0) {
+      // Every fourth reload through the runtime API, the others through SIGHUP.
+      std::string reply = apiRequest(sock, "reload");
+      EXPECT_NE(reply.find("Success=1"), std::string::npos) << reply;
+    } else {
+      f.proc().signal(SIGHUP);
+    }
+    ASSERT_TRUE(waitForCount(f, applied, static_cast<size_t>(r)))
+        << "reload " << r << " running=" << f.proc().running() << " log bytes=" << f.logs().size()
+        << " errno=" << errno << "\n" << f.logs();
+    // The extra listener exists exactly in variant B (a removed one closes once every
+    // worker has let go of it, a few milliseconds after the reload).
+    int fd = connectTcp(SockAddr::loopback4(ports.extra.port()), 2s);
+    for (auto until = std::chrono::steady_clock::now() + 5s;
+         !variantB && fd >= 0 && std::chrono::steady_clock::now() < until;) {
+      closeFd(fd);
+      std::this_thread::sleep_for(2ms);
+      fd = connectTcp(SockAddr::loopback4(ports.extra.port()), 2s);
+    }
+    if (variantB) {
+      EXPECT_GE(fd, 0) << "reload " << r << ": the added listener does not accept";
+      if (fd >= 0) {
+        std::string line;
+        EXPECT_TRUE(sendAll(fd, std::string("extra\n")) && readLine(fd, line, 5s) && line == "extra")
+            << "reload " << r;
+      }
+    } else {
+      EXPECT_LT(fd, 0) << "reload " << r << ": the removed listener still accepts";
+    }
+    if (fd >= 0) closeFd(fd);
+    // Let some traffic through each configuration.
+    const int before = shortOk.load();
+    const auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (shortOk.load() < before + 20 && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(2ms);
+  }
+  stop = true;
+  for (auto& t : threads) t.join();
+
+  EXPECT_EQ(shortFailed.load(), 0) << firstFailure << "\n" << f.logs().substr(f.logs().size() > 3000 ? f.logs().size() - 3000 : 0);
+  EXPECT_EQ(brokenStreams.load(), 0) << firstFailure;
+  EXPECT_GT(shortOk.load(), 20 * 20);
+  EXPECT_GT(sentBytes.load(), 0u);
+  EXPECT_EQ(sentBytes.load(), echoedBytes.load());
+  // Servers that persist by name keep their counters: s1 served from the start.
+  EXPECT_GT(b1.accepted(), 0);
+  EXPECT_GT(b2.accepted(), 0);
+  EXPECT_GT(b3.accepted(), 0);
+  EXPECT_EQ(countOf(f.logs(), "reload failed"), 0u) << f.logs();
+}
+
+TEST(Reload, BadConfigIsRejectedAndTrafficContinues) {
+  Backend b1(Backend::echo()), b2(Backend::echo()), b3(Backend::echo());
+  Ports ports;
+  TempDir sockDir;
+  const std::string sock = sockDir.path() + "/api.sock";
+  const std::string good = reloadConfig(ports, sock, b1, b2, b3, true);
+  FulcrumProcess f(good, SockAddr::loopback4(ports.main.port()));
+  ASSERT_TRUE(f.ready()) << f.logs();
+  const SockAddr front = SockAddr::loopback4(ports.main.port());
+
+  // A stream open across the failed reload.
+  int stream = connectTcp(front, 5s);
+  ASSERT_GE(stream, 0);
+  std::string line;
+  ASSERT_TRUE(sendAll(stream, std::string("before\n")) && readLine(stream, line, 5s));
+
+  // An unknown keyword and a server without an address: file, line and keyword named.
+  rewrite(f, good + "    bogus-keyword 1\n    server s9\n");
+  f.proc().signal(SIGHUP);
+  ASSERT_TRUE(waitForCount(f, "reload failed", 1)) << f.logs();
+  EXPECT_NE(f.logs().find("fulcrum.cfg:"), std::string::npos) << f.logs();
+  EXPECT_NE(f.logs().find("bogus-keyword"), std::string::npos) << f.logs();
+
+  // Through the runtime API, the errors reach the caller.
+  std::string reply = apiRequest(sock, "reload");
+  EXPECT_NE(reply.find("Success=0"), std::string::npos) << reply;
+  EXPECT_NE(reply.find("bogus-keyword"), std::string::npos) << reply;
+
+  // The running config stays: both listeners, the stream, new connections.
+  EXPECT_TRUE(sendAll(stream, std::string("after\n")) && readLine(stream, line, 5s) && line == "after");
+  closeFd(stream);
+  for (uint16_t port : {ports.main.port(), ports.extra.port()}) {
+    int fd = connectTcp(SockAddr::loopback4(port), 5s);
+    ASSERT_GE(fd, 0) << port;
+    EXPECT_TRUE(sendAll(fd, std::string("x\n")) && readLine(fd, line, 5s) && line == "x");
+    closeFd(fd);
+  }
+  // A listener that cannot be opened (its port is taken) fails the reload as a whole.
+  int squatter = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  SockAddr taken = SockAddr::loopback4(0);
+  ASSERT_EQ(bind(squatter, taken.sa(), taken.len()), 0);
+  ASSERT_EQ(listen(squatter, 1), 0);
+  *taken.lenPtr() = taken.capacity();
+  getsockname(squatter, taken.sa(), taken.lenPtr());
+  rewrite(f, good + fmt::format("frontend squat\n    bind 127.0.0.1:{}\n    default_backend app\n",
+                                taken.port()));
+  reply = apiRequest(sock, "reload");
+  EXPECT_NE(reply.find("Success=0"), std::string::npos) << reply;
+  EXPECT_NE(reply.find("cannot bind"), std::string::npos) << reply;
+  closeFd(squatter);
+  int fd = connectTcp(SockAddr::loopback4(ports.extra.port()), 5s);
+  EXPECT_GE(fd, 0) << "a failed reload must leave the running listeners alone";
+  if (fd >= 0) closeFd(fd);
+}
+
+TEST(Reload, CountersPersistByName) {
+  Backend b1(Backend::echo()), b2(Backend::echo()), b3(Backend::echo());
+  Ports ports;
+  TempDir sockDir;
+  const std::string sock = sockDir.path() + "/api.sock";
+  FulcrumProcess f(reloadConfig(ports, sock, b1, b2, b3, false), SockAddr::loopback4(ports.main.port()));
+  ASSERT_TRUE(f.ready()) << f.logs();
+  auto stotOf = [&](const std::string& pxname, const std::string& svname) -> long {
+    std::string csv = apiRequest(sock, "show stat");
+    std::string prefix = pxname + "," + svname + ",";
+    size_t at = csv.find("\n" + prefix);
+    if (at == std::string::npos) return -1;
+    std::string row = csv.substr(at + 1, csv.find('\n', at + 1) - at - 1);
+    // stot is the 8th column (pxname,svname,qcur,qmax,scur,smax,slim,stot).
+    size_t pos = 0;
+    for (int i = 0; i < 7; ++i) pos = row.find(',', pos) + 1;
+    return std::stol(row.substr(pos, row.find(',', pos) - pos));
+  };
+  for (int i = 0; i < 10; ++i) {
+    int fd = connectTcp(SockAddr::loopback4(ports.main.port()), 5s);
+    ASSERT_GE(fd, 0);
+    std::string line;
+    ASSERT_TRUE(sendAll(fd, std::string("c\n")) && readLine(fd, line, 5s));
+    closeFd(fd);
+  }
+  const long frontBefore = stotOf("main", "FRONTEND");
+  const long s1Before = stotOf("app", "s1");
+  ASSERT_GE(frontBefore, 10);
+  ASSERT_GT(s1Before, 0);
+  rewrite(f, reloadConfig(ports, sock, b1, b2, b3, true));
+  std::string reply = apiRequest(sock, "reload");
+  ASSERT_NE(reply.find("Success=1"), std::string::npos) << reply;
+  EXPECT_EQ(stotOf("main", "FRONTEND"), frontBefore);
+  EXPECT_EQ(stotOf("app", "s1"), s1Before);
+  EXPECT_EQ(stotOf("app", "s3"), 0);
+  EXPECT_EQ(stotOf("app", "s2"), -1);  // removed
+}
+
+// ---- graceful shutdown ----
+
+std::string echoConfig(uint16_t port, const Backend& be, const std::string& global = "") {
+  return fmt::format(
+      "global\n{}"
+      "defaults\n    mode tcp\n    timeout connect 2s\n    timeout client 30s\n    timeout server 30s\n"
+      "listen app\n    bind 127.0.0.1:{}\n    server s {}\n",
+      global, port, be.addrString());
+}
+
+TEST(Shutdown, SigtermStopsAcceptingAndWaitsForConnections) {
+  Backend be(Backend::echo());
+  ReservedPort port;
+  FulcrumProcess f(echoConfig(port.port(), be), SockAddr::loopback4(port.port()));
+  ASSERT_TRUE(f.ready()) << f.logs();
+  int fd = connectTcp(SockAddr::loopback4(port.port()));
+  ASSERT_GE(fd, 0);
+  std::string line;
+  ASSERT_TRUE(sendAll(fd, std::string("one\n")) && readLine(fd, line, 5s));
+  f.proc().signal(SIGTERM);
+  ASSERT_TRUE(f.proc().waitForErr("waiting for 1 connection", 5s)) << f.logs();
+  // No new connections once the listeners have closed.
+  bool refused = false;
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (!refused && std::chrono::steady_clock::now() < deadline) {
+    int c = connectTcp(SockAddr::loopback4(port.port()), 1s);
+    if (c < 0) refused = true;
+    else closeFd(c);
+    if (!refused) std::this_thread::sleep_for(5ms);
+  }
+  EXPECT_TRUE(refused) << "still accepting after SIGTERM";
+  // The connection in flight keeps working, and the process waits for it.
+  EXPECT_TRUE(sendAll(fd, std::string("two\n")) && readLine(fd, line, 5s) && line == "two");
+  EXPECT_TRUE(f.proc().running());
+  closeFd(fd);
+  EXPECT_EQ(f.proc().wait(10s), 0) << f.logs();
+  EXPECT_NE(f.logs().find("all connections ended"), std::string::npos) << f.logs();
+}
+
+TEST(Shutdown, HardStopAfterClosesWhatIsLeft) {
+  Backend be(Backend::echo());
+  ReservedPort port;
+  FulcrumProcess f(echoConfig(port.port(), be, "    hard-stop-after 300ms\n"),
+                   SockAddr::loopback4(port.port()));
+  ASSERT_TRUE(f.ready()) << f.logs();
+  int fd = connectTcp(SockAddr::loopback4(port.port()));
+  ASSERT_GE(fd, 0);
+  std::string line;
+  ASSERT_TRUE(sendAll(fd, std::string("one\n")) && readLine(fd, line, 5s));
+  const auto t0 = std::chrono::steady_clock::now();
+  f.proc().signal(SIGTERM);
+  std::string rest;
+  EXPECT_TRUE(readToEof(fd, rest, 10s)) << "the connection was not closed at hard-stop-after";
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, 250ms);
+  closeFd(fd);
+  EXPECT_EQ(f.proc().wait(10s), 0) << f.logs();
+  EXPECT_NE(f.logs().find("closing 1 connection(s) still open"), std::string::npos) << f.logs();
+}
+
+TEST(Shutdown, SecondSigtermStopsAtOnce) {
+  Backend be(Backend::echo());
+  ReservedPort port;
+  FulcrumProcess f(echoConfig(port.port(), be), SockAddr::loopback4(port.port()));
+  ASSERT_TRUE(f.ready()) << f.logs();
+  int fd = connectTcp(SockAddr::loopback4(port.port()));
+  ASSERT_GE(fd, 0);
+  std::string line;
+  ASSERT_TRUE(sendAll(fd, std::string("one\n")) && readLine(fd, line, 5s));
+  f.proc().signal(SIGTERM);
+  ASSERT_TRUE(f.proc().waitForErr("waiting for 1 connection", 5s)) << f.logs();
+  EXPECT_TRUE(f.proc().running());
+  f.proc().signal(SIGTERM);
+  EXPECT_EQ(f.proc().wait(10s), 0) << f.logs();
+  std::string rest;
+  EXPECT_TRUE(readToEof(fd, rest, 5s));
+  closeFd(fd);
+}
+
+}  // namespace
+}  // namespace fulcrum::test

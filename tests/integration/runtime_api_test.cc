@@ -1,0 +1,268 @@
+// The runtime API of the real fulcrum binary over its "stats socket": read with socat
+// (as operators do with HAProxy) and with a direct UNIX socket client, act on live traffic.
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "fulcrum_fixture.h"
+#include "support/harness.h"
+
+namespace fulcrum::test {
+namespace {
+
+// Sends one line on the UNIX socket and reads the answer until the server closes.
+std::string api(const std::string& path, const std::string& line, bool newline = true) {
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return "<socket failed>";
+  sockaddr_un sun{};
+  sun.sun_family = AF_UNIX;
+  snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path.c_str());
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&sun), sizeof(sun)) != 0) {
+    closeFd(fd);
+    return "<connect failed>";
+  }
+  std::string out;
+  if (!sendAll(fd, newline ? line + "\n" : line)) out = "<send failed>";
+  if (!newline) ::shutdown(fd, SHUT_WR);
+  if (!readToEof(fd, out, 10s)) out += "<no EOF>";
+  closeFd(fd);
+  return out;
+}
+
+std::string viaSocat(const std::string& path, const std::string& line) {
+  auto r = run({"/bin/sh", "-c", "printf '%s\\n' \"$0\" | socat - UNIX-CONNECT:\"$1\"", line, path});
+  EXPECT_EQ(r.code, 0) << r.err;
+  return r.out;
+}
+
+// Connects to the frontend and returns the banner line of the backend that answered.
+std::string who(uint16_t port) {
+  int fd = connectTcp(SockAddr::loopback4(port));
+  if (fd < 0) return "<connect failed>";
+  std::string line;
+  if (!readLine(fd, line, 5s)) line = "<no banner>";
+  closeFd(fd);
+  return line;
+}
+
+std::map<std::string, int> spread(uint16_t port, int n) {
+  std::map<std::string, int> seen;
+  for (int i = 0; i < n; ++i) ++seen[who(port)];
+  return seen;
+}
+
+// Polls until pred() holds (deadline 10 s).
+template <typename Pred>
+bool eventually(Pred pred) {
+  const auto deadline = Clock::now() + 10s;
+  while (Clock::now() < deadline) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(20ms);
+  }
+  return pred();
+}
+
+// A cell of "show stat" CSV by column number (17: status).
+std::string cellOf(const std::string& csv, const std::string& px, const std::string& sv,
+                   size_t column) {
+  std::istringstream in(csv);
+  for (std::string l; std::getline(in, l);) {
+    if (l.rfind(px + "," + sv + ",", 0) != 0) continue;
+    std::vector<std::string> cells;
+    std::string cell;
+    for (char c : l) {
+      if (c == ',') {
+        cells.push_back(cell);
+        cell.clear();
+      } else {
+        cell += c;
+      }
+    }
+    return cells.size() > column ? cells[column] : "";
+  }
+  return "<absent>";
+}
+
+std::string statusOf(const std::string& csv, const std::string& px, const std::string& sv) {
+  return cellOf(csv, px, sv, 17);
+}
+
+class RuntimeApi : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    sock = dir.path() + "/api.sock";
+    userSock = dir.path() + "/user.sock";
+    std::string cfg = "global\n  nbthread 2\n  stats socket " + sock +
+                      " level admin mode 600\n  stats socket " + userSock +
+                      " level user\n"
+                      "defaults\n  mode tcp\n  timeout connect 2s\n  timeout client 30s\n"
+                      "  timeout server 30s\n"
+                      "frontend web\n  bind 127.0.0.1:" +
+                      std::to_string(front.port()) +
+                      "\n  default_backend app\n"
+                      "backend app\n  server s1 " +
+                      b1.addrString() + "\n  server s2 " + b2.addrString() + "\n";
+    proc = std::make_unique<FulcrumProcess>(cfg, SockAddr::loopback4(front.port()));
+    ASSERT_TRUE(proc->ready()) << proc->logs();
+    ASSERT_TRUE(eventually([&] { return api(sock, "show info").find("Name: Fulcrum") == 0; }))
+        << proc->logs();
+  }
+
+  TempDir dir;
+  std::string sock, userSock;
+  ReservedPort front;
+  Backend b1{Backend::banner("b1")};
+  Backend b2{Backend::banner("b2")};
+  Backend b3{Backend::banner("b3")};
+  std::unique_ptr<FulcrumProcess> proc;
+};
+
+TEST_F(RuntimeApi, ShowCommandsWithSocatAndADirectClient) {
+  // A live session, held open.
+  int held = connectTcp(SockAddr::loopback4(front.port()));
+  ASSERT_GE(held, 0);
+  std::string banner;
+  ASSERT_TRUE(readLine(held, banner));
+  for (int i = 0; i < 4; ++i) who(front.port());
+
+  struct stat st {};
+  ASSERT_EQ(::lstat(sock.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISSOCK(st.st_mode));
+  EXPECT_EQ(st.st_mode & 0777, 0600u);  // "mode 600"
+
+  const std::string info = viaSocat(sock, "show info");
+  EXPECT_EQ(info.rfind("Name: Fulcrum\n", 0), 0u) << info;
+  EXPECT_NE(info.find("\nPid: " + std::to_string(proc->proc().pid()) + "\n"), std::string::npos);
+  EXPECT_NE(info.find("\nNbthread: 2\n"), std::string::npos) << info;
+  EXPECT_TRUE(info.size() > 2 && info.substr(info.size() - 2) == "\n\n");
+
+  const std::string stat = viaSocat(sock, "show stat");
+  EXPECT_EQ(stat.rfind("# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,", 0), 0u);
+  EXPECT_EQ(statusOf(stat, "web", "FRONTEND"), "OPEN");
+  EXPECT_EQ(statusOf(stat, "app", "s1"), "no check");
+  EXPECT_EQ(statusOf(stat, "app", "BACKEND"), "UP");
+  // scur: the held session (the others close).
+  EXPECT_TRUE(eventually([&] { return cellOf(api(sock, "show stat"), "web", "FRONTEND", 4) == "1"; }));
+
+  // socat-style half-close without a trailing newline works too.
+  const std::string state = api(sock, "show servers state app", false);
+  EXPECT_EQ(state.rfind("1\n# be_id be_name srv_id srv_name srv_addr ", 0), 0u) << state;
+  EXPECT_NE(state.find(" app 1 s1 127.0.0.1 2 0 1 1 "), std::string::npos) << state;
+
+  const std::string sess = api(sock, "show sess");
+  EXPECT_NE(sess.find("fe=web be=app srv=s"), std::string::npos) << sess;
+  EXPECT_NE(sess.find("state=relaying"), std::string::npos) << sess;
+
+  auto j = api(sock, "show stat json");
+  EXPECT_EQ(j.front(), '[') << j;
+  closeFd(held);
+}
+
+TEST_F(RuntimeApi, MaintAndReadyMoveTraffic) {
+  EXPECT_EQ(api(sock, "set server app/s1 state maint"), "\n");
+  auto seen = spread(front.port(), 6);
+  EXPECT_EQ(seen["b2"], 6) << proc->logs();
+  EXPECT_EQ(statusOf(api(sock, "show stat"), "app", "s1"), "MAINT");
+  EXPECT_EQ(api(sock, "set server app/s1 state ready"), "\n");
+  EXPECT_TRUE(eventually([&] { return spread(front.port(), 4)["b1"] > 0; }));
+}
+
+TEST_F(RuntimeApi, WeightAndAddrChangeWhereTrafficGoes) {
+  EXPECT_EQ(api(sock, "set server app/s2 weight 0"), "\n") << proc->logs();
+  auto seen = spread(front.port(), 6);
+  EXPECT_EQ(seen["b1"], 6);
+  EXPECT_EQ(api(sock, "get weight app/s2"), "0 (initial 1)\n\n");
+  const std::string reply =
+      api(sock, "set server app/s1 addr 127.0.0.1 port " + std::to_string(b3.port()));
+  EXPECT_EQ(reply.find("port changed from"), 0u) << reply;
+  EXPECT_TRUE(eventually([&] { return spread(front.port(), 4)["b3"] == 4; })) << proc->logs();
+  EXPECT_EQ(api(sock, "set server app/s2 weight 100%"), "\n");
+  EXPECT_TRUE(eventually([&] { return spread(front.port(), 6)["b2"] > 0; }));
+}
+
+TEST_F(RuntimeApi, AddEnableAndDeleteAServer) {
+  EXPECT_EQ(api(sock, "add server app/s3 " + b3.addrString()), "New server registered.\n\n")
+      << proc->logs();
+  EXPECT_EQ(statusOf(api(sock, "show stat"), "app", "s3"), "MAINT");
+  EXPECT_EQ(spread(front.port(), 6)["b3"], 0);  // starts in maintenance
+  EXPECT_EQ(api(sock, "enable server app/s3"), "\n");
+  EXPECT_TRUE(eventually([&] { return spread(front.port(), 6)["b3"] > 0; })) << proc->logs();
+  EXPECT_EQ(api(sock, "del server app/s3"), "Only servers in maintenance mode can be deleted.\n\n");
+  EXPECT_EQ(api(sock, "disable server app/s3"), "\n");
+  EXPECT_TRUE(eventually([&] {
+    return api(sock, "del server app/s3") == "Server deleted.\n\n";
+  })) << proc->logs();
+  EXPECT_EQ(statusOf(api(sock, "show stat"), "app", "s3"), "<absent>");
+  EXPECT_EQ(spread(front.port(), 6)["b3"], 0);
+}
+
+TEST_F(RuntimeApi, ShutdownSessionsClosesALiveConnection) {
+  EXPECT_EQ(api(sock, "set server app/s2 state maint"), "\n");
+  int fd = connectTcp(SockAddr::loopback4(front.port()));
+  ASSERT_GE(fd, 0);
+  std::string line;
+  ASSERT_TRUE(readLine(fd, line));
+  ASSERT_EQ(line, "b1");
+  EXPECT_EQ(api(sock, "shutdown sessions server app/s1"), "\n");
+  std::string rest;
+  EXPECT_TRUE(readToEof(fd, rest, 10s)) << "the session stayed open";
+  closeFd(fd);
+}
+
+TEST_F(RuntimeApi, MaxconnCommands) {
+  EXPECT_EQ(api(sock, "set maxconn frontend web 5"), "\n") << proc->logs();
+  EXPECT_EQ(cellOf(api(sock, "show stat"), "web", "FRONTEND", 6), "5");  // slim
+  EXPECT_EQ(api(sock, "set maxconn server app/s1 3"), "\n");
+  EXPECT_EQ(cellOf(api(sock, "show stat"), "app", "s1", 6), "3");
+  EXPECT_EQ(api(sock, "set maxconn global 100"), "\n");
+  EXPECT_NE(api(sock, "show info").find("\nMaxconn: 100\n"), std::string::npos);
+  EXPECT_EQ(api(sock, "set maxconn global nope"), "Expects an integer value.\n\n");
+  // Still serving. (A frontend maxconn change makes the daemon reopen the listener, as
+  // the backlog follows it; a connection caught in the old accept queue may be reset, so
+  // this polls.)
+  EXPECT_TRUE(eventually([&] { return who(front.port()).size() == 2; })) << proc->logs();
+}
+
+TEST_F(RuntimeApi, UserLevelAndMalformedCommandsChangeNothing) {
+  EXPECT_EQ(api(userSock, "set server app/s1 state maint"), "Permission denied\n\n");
+  EXPECT_EQ(api(userSock, "show sess"), "Permission denied\n\n");
+  EXPECT_EQ(api(userSock, "show stat").rfind("# pxname", 0), 0u);
+  EXPECT_EQ(api(sock, "set server app/s1 state sleepy"),
+            "'set server <srv> state' expects 'ready', 'drain' and 'maint'.\n\n");
+  EXPECT_EQ(api(sock, "set server app/zz weight 3"), "No such server.\n\n");
+  EXPECT_EQ(api(sock, "set server nope/s1 weight 3"), "No such backend.\n\n");
+  EXPECT_EQ(api(sock, "add server app/s9 127.0.0.1:1 frobnicate").find("keyword 'server'"), 0u);
+  EXPECT_EQ(api(sock, "bogus").rfind("Unknown command", 0), 0u);
+  auto seen = spread(front.port(), 6);
+  EXPECT_EQ(seen["b1"], 3);
+  EXPECT_EQ(seen["b2"], 3);
+}
+
+TEST_F(RuntimeApi, InteractiveModeAndLongLines) {
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un sun{};
+  sun.sun_family = AF_UNIX;
+  snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", sock.c_str());
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&sun), sizeof(sun)), 0);
+  ASSERT_TRUE(sendAll(fd, std::string("prompt\nshow cli level\n")));
+  std::string out;
+  ASSERT_TRUE(readExactly(fd, out, std::string("\n> admin\n\n> ").size()));
+  EXPECT_EQ(out, "\n> admin\n\n> ");
+  ASSERT_TRUE(sendAll(fd, std::string("quit\n")));
+  out.clear();
+  EXPECT_TRUE(readToEof(fd, out, 5s));
+  EXPECT_EQ(out, "");
+  closeFd(fd);
+
+  const std::string huge(100 * 1024, 'x');
+  EXPECT_EQ(api(sock, huge), "Request too long.\n\n");
+  EXPECT_EQ(api(sock, "show cli level"), "admin\n\n");  // the server is still fine
+}
+
+}  // namespace
+}  // namespace fulcrum::test

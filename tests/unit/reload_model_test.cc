@@ -1,0 +1,155 @@
+// What a reload or a runtime change keeps, without a process: the config keywords of the
+// operations layer, counters and connection counts carried by name (Snapshot::successor),
+// and a server's health state across new settings (ServerHealth::reconfigure) and while
+// its checks are stopped ("disable health").
+#include <gtest/gtest.h>
+
+#include "config_test_util.h"
+#include "health/server_health.h"
+#include "model/snapshot.h"
+
+namespace fulcrum {
+namespace {
+
+using config::testutil::load;
+using config::testutil::onlyError;
+
+constexpr const char* kBase =
+    "defaults\n    mode tcp\n"
+    "frontend web\n    bind 127.0.0.1:8080\n    default_backend app\n"
+    "backend app\n    server a 127.0.0.1:9001\n    server b 127.0.0.1:9002\n";
+
+TEST(OpsConfig, StatsSocketBindTimeoutMaxconnHardStopAfter) {
+  auto cfg = load(std::string("global\n"
+                              "    stats socket /run/f.sock mode 600 level operator\n"
+                              "    stats socket /run/g.sock\n"
+                              "    stats bind 127.0.0.1:8404\n"
+                              "    stats timeout 30s\n"
+                              "    stats maxconn 4\n"
+                              "    hard-stop-after 5s\n") +
+                  kBase);
+  ASSERT_TRUE(cfg);
+  ASSERT_EQ(cfg->global.statsSockets.size(), 2u);
+  EXPECT_EQ(cfg->global.statsSockets[0].path, "/run/f.sock");
+  EXPECT_EQ(cfg->global.statsSockets[0].mode, 0600u);
+  EXPECT_EQ(cfg->global.statsSockets[0].level, model::ApiLevel::kOperator);
+  EXPECT_EQ(cfg->global.statsSockets[1].level, model::ApiLevel::kAdmin);
+  ASSERT_EQ(cfg->global.statsHttp.size(), 1u);
+  EXPECT_EQ(cfg->global.statsHttp[0].addr.port(), 8404);
+  EXPECT_EQ(cfg->global.statsTimeout, 30 * kSeconds);
+  EXPECT_EQ(cfg->global.statsMaxconn, 4u);
+  EXPECT_EQ(cfg->global.hardStopAfter, 5 * kSeconds);
+}
+
+TEST(OpsConfig, BadStatsLinesNameTheKeyword) {
+  EXPECT_NE(onlyError(std::string("global\n    stats socket /x level root\n") + kBase)
+                .find("test.cfg:2: error:"),
+            std::string::npos);
+  EXPECT_NE(onlyError(std::string("global\n    stats socket /x level root\n") + kBase).find("level"),
+            std::string::npos);
+  EXPECT_NE(onlyError(std::string("global\n    stats socket /x mode 9\n") + kBase).find("octal"),
+            std::string::npos);
+  EXPECT_NE(onlyError(std::string("global\n    stats bind nowhere\n") + kBase).find("stats bind"),
+            std::string::npos);
+  EXPECT_NE(onlyError(std::string("global\n    stats frobnicate\n") + kBase).find("frobnicate"),
+            std::string::npos);
+  EXPECT_NE(onlyError(std::string("global\n    hard-stop-after soon\n") + kBase)
+                .find("hard-stop-after"),
+            std::string::npos);
+}
+
+TEST(OpsConfig, ProxiesAndServersAreNumbered) {
+  auto cfg = load(kBase);
+  ASSERT_TRUE(cfg);
+  EXPECT_EQ(cfg->services[0].id, 1u);
+  EXPECT_EQ(cfg->pools[0].id, 2u);
+  EXPECT_EQ(cfg->pools[0].servers[0].id, 1u);
+  EXPECT_EQ(cfg->pools[0].servers[1].id, 2u);
+}
+
+TEST(Successor, CountersAndConnectionCountsFollowNames) {
+  auto v1 = load(kBase);
+  ASSERT_TRUE(v1);
+  auto s1 = model::Snapshot::initial(v1);
+  s1->serviceStats[0]->accepted = 7;
+  s1->serverStats[0][1]->connections = 5;  // b
+  s1->loads[0]->acquire(1);                // one connection open on b
+  s1->poolStats[0]->retries = 3;
+
+  // b moves to the front, a is removed, c is added, the frontend is renamed.
+  auto v2 = load(
+      "defaults\n    mode tcp\n"
+      "frontend www\n    bind 127.0.0.1:8080\n    default_backend app\n"
+      "backend app\n    server b 127.0.0.1:9002\n    server c 127.0.0.1:9003\n");
+  ASSERT_TRUE(v2);
+  auto s2 = model::Snapshot::successor(v2, *s1);
+  EXPECT_EQ(s2->generation, s1->generation + 1);
+  EXPECT_EQ(s2->serverStats[0][0], s1->serverStats[0][1]);  // b kept its counters
+  EXPECT_EQ(s2->serverStats[0][0]->connections.load(), 5u);
+  EXPECT_EQ(s2->serverStats[0][1]->connections.load(), 0u);  // c is new
+  EXPECT_EQ(s2->poolStats[0]->retries.load(), 3u);
+  EXPECT_EQ(s2->serviceStats[0]->accepted.load(), 0u);  // www is not web
+  // The connection counted on b before the change counts after it, and its release
+  // (on the old PoolLoad, where the connection counted itself) is seen by the new one.
+  EXPECT_EQ(s2->loads[0]->active(0), 1u);
+  s1->loads[0]->release(1);
+  EXPECT_EQ(s2->loads[0]->active(0), 0u);
+  EXPECT_EQ(s2->runtime[0].size(), 2u);
+}
+
+health::HealthParams params(uint32_t weight) {
+  health::HealthParams p;
+  p.check = true;
+  p.rise = 2;
+  p.fall = 3;
+  p.weight = weight;
+  return p;
+}
+
+health::CheckResult failed() {
+  health::CheckResult r;
+  r.status = health::CheckStatus::kL4Refused;
+  return r;
+}
+
+TEST(HealthReconfigure, KeepsStateAndAdminAndTakesTheNewWeight) {
+  constexpr Micros t0 = 100 * kSeconds;
+  health::ServerHealth h(params(10), t0);
+  ASSERT_TRUE(h.onCheckResult(failed(), t0));  // DOWN
+  EXPECT_EQ(h.state(), model::ServerState::kDown);
+  EXPECT_FALSE(h.reconfigure(params(20), t0 + 1));
+  EXPECT_EQ(h.state(), model::ServerState::kDown);
+  EXPECT_EQ(h.status().userWeight, 20u);
+  EXPECT_TRUE(h.weightChangedByLastInput());
+
+  health::ServerHealth d(params(10), t0);
+  ASSERT_TRUE(d.setAdmin(health::AdminRequest::kDrain, t0));
+  EXPECT_FALSE(d.reconfigure(params(10), t0 + 1));
+  EXPECT_EQ(d.state(), model::ServerState::kDrain);
+  health::HealthParams disabled = params(10);
+  disabled.disabled = true;
+  auto t = d.reconfigure(disabled, t0 + 2);
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->to, model::ServerState::kMaint);
+}
+
+TEST(HealthReconfigure, StoppedChecksIgnoreTheHealthCounter) {
+  constexpr Micros t0 = 100 * kSeconds;
+  health::ServerHealth h(params(10), t0);
+  ASSERT_TRUE(h.onCheckResult(failed(), t0));
+  ASSERT_EQ(h.state(), model::ServerState::kDown);
+  auto up = h.setChecksStopped(true, t0 + 1);
+  ASSERT_TRUE(up);
+  EXPECT_EQ(up->to, model::ServerState::kUp);
+  EXPECT_FALSE(h.activeChecksWanted());
+  EXPECT_TRUE(h.checksStopped());
+  // Resumed: up until the next failed check says otherwise.
+  EXPECT_FALSE(h.setChecksStopped(false, t0 + 2));
+  EXPECT_TRUE(h.activeChecksWanted());
+  auto down = h.onCheckResult(failed(), t0 + 3);
+  ASSERT_TRUE(down);
+  EXPECT_EQ(down->to, model::ServerState::kDown);
+}
+
+}  // namespace
+}  // namespace fulcrum
