@@ -45,7 +45,7 @@ Result<UniqueFd> openOne(const SockAddr& addr, const model::Bind& b, int backlog
 
 }  // namespace
 
-static int backlogOf(const model::Service& svc, const model::Bind& b) {
+int backlogOf(const model::Service& svc, const model::Bind& b) {
   // HAProxy: the backlog defaults to the frontend's maxconn.
   return static_cast<int>(b.backlog > 0      ? b.backlog
                           : svc.maxconn > 0 ? svc.maxconn
@@ -57,9 +57,9 @@ bool proxyListened(const model::Service& svc) {
 }
 
 std::string listenerKey(const model::Service& svc, const model::Bind& b) {
-  return fmt::format("{}|v6only={}|backlog={}|defer={}|tfo={}|if={}", b.addr.toString(),
-                     static_cast<int>(b.v6only), backlogOf(svc, b), b.deferAccept, b.tfo,
-                     b.interface);
+  (void)svc;  // the backlog is not part of it: listen() again changes it in place
+  return fmt::format("{}|v6only={}|defer={}|tfo={}|if={}", b.addr.toString(),
+                     static_cast<int>(b.v6only), b.deferAccept, b.tfo, b.interface);
 }
 
 Result<BoundListener> openListener(const model::Config& config, int service, int bind,
@@ -72,6 +72,7 @@ Result<BoundListener> openListener(const model::Config& config, int service, int
   bl.addr = b.addr;
   bl.key = listenerKey(svc, b);
   const int backlog = backlogOf(svc, b);
+  bl.backlog = backlog;
   for (int w = 0; w < workers; ++w) {
     auto fd = openOne(bl.addr, b, backlog);
     if (!fd)
@@ -87,6 +88,12 @@ Result<BoundListener> openListener(const model::Config& config, int service, int
     bl.perWorker.push_back(std::move(*fd));
   }
   return bl;
+}
+
+void setBacklog(BoundListener& bl, int backlog) {
+  if (bl.backlog == backlog) return;
+  for (UniqueFd& fd : bl.perWorker) listen(fd.get(), backlog);  // a listening socket takes a new backlog
+  bl.backlog = backlog;
 }
 
 Result<std::vector<BoundListener>> openListeners(const model::Config& config, int workers) {

@@ -17,6 +17,7 @@ struct BoundListener {
   int bind = -1;                 // index into the service's binds
   SockAddr addr;                 // the address actually bound (port 0 resolved)
   std::string key;               // listenerKey() of the bind it was opened for
+  int backlog = 0;
   std::vector<UniqueFd> perWorker;
 };
 
@@ -25,6 +26,10 @@ bool proxyListened(const model::Service& svc);
 // What identifies a listening socket across reloads: the address and every option that
 // is set on the socket itself. Two binds with the same key can share the same sockets.
 std::string listenerKey(const model::Service& svc, const model::Bind& b);
+// The listen() backlog of a bind: its own, else the frontend's maxconn (HAProxy).
+int backlogOf(const model::Service& svc, const model::Bind& b);
+// Changes the backlog of an open listener in place (listen() again on each socket).
+void setBacklog(BoundListener& bl, int backlog);
 // Opens one bind's listener, `workers` SO_REUSEPORT sockets.
 Result<BoundListener> openListener(const model::Config& config, int service, int bind, int workers);
 // Opens every TCP proxy listener of the config, `workers` sockets per bind.
