@@ -26,7 +26,9 @@ class FulcrumProcess {
     argv.push_back(cfgPath_);
     proc_.setNofile(nofile);
     proc_.start(argv, dir_.path());
-    ready_ = waitForListening(probe, 10s);
+    // Both: the port answers, and it is this process that answers (a port reserved by one
+    // test process can, in rare cases, be listened on by another one running alongside).
+    ready_ = waitForListening(probe, 10s) && proc_.waitForErr("fulcrum started", 10s);
   }
   ~FulcrumProcess() {
     if (proc_.running()) {
