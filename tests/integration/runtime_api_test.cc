@@ -266,3 +266,53 @@ TEST_F(RuntimeApi, InteractiveModeAndLongLines) {
 
 }  // namespace
 }  // namespace fulcrum::test
+
+namespace fulcrum::test {
+namespace {
+
+// "disable health": the check's verdict is ignored (the server counts as UP) and the
+// check state reads "configured, not enabled"; "enable health" brings the checks back.
+TEST(RuntimeApiHealth, DisableAndEnableHealthOnALiveServer) {
+  TempDir dir;
+  const std::string sock = dir.path() + "/api.sock";
+  ReservedPort front;
+  Backend b1{Backend::banner("b1")};
+  RefusingPort checkPort;  // s1's check goes here and fails; its traffic port works
+  const std::string cfg =
+      "global\n  stats socket " + sock + " level admin\n"
+      "defaults\n  mode tcp\n  timeout connect 2s\n  timeout client 30s\n  timeout server 30s\n"
+      "listen app\n  bind 127.0.0.1:" + std::to_string(front.port()) + "\n"
+      "  server s1 " + b1.addrString() + " check port " + std::to_string(checkPort.port()) +
+      " inter 100ms fall 1 rise 1\n";
+  FulcrumProcess f(cfg, SockAddr::loopback4(front.port()));
+  ASSERT_TRUE(f.ready()) << f.logs();
+  ASSERT_TRUE(eventually([&] { return statusOf(api(sock, "show stat"), "app", "s1").rfind("DOWN", 0) == 0; }))
+      << f.logs();
+  EXPECT_NE(who(front.port()), "b1");  // no server to take it
+
+  EXPECT_EQ(api(sock, "disable health app/s1"), "\n");
+  ASSERT_TRUE(eventually([&] { return statusOf(api(sock, "show stat"), "app", "s1").rfind("UP", 0) == 0; }))
+      << f.logs();
+  EXPECT_EQ(who(front.port()), "b1");
+  const std::string state = api(sock, "show servers state app");
+  // be_id be_name srv_id srv_name srv_addr op admin uweight iweight time check_status
+  // check_result check_health srv_check_state ...: the 14th field.
+  std::istringstream lines(state);
+  std::string line, row;
+  while (std::getline(lines, line))
+    if (line.find(" s1 ") != std::string::npos) row = line;
+  std::istringstream fields(row);
+  std::vector<std::string> v;
+  for (std::string x; fields >> x;) v.push_back(x);
+  ASSERT_GT(v.size(), 13u) << state;
+  EXPECT_EQ(v[13], "2") << state;
+
+  EXPECT_EQ(api(sock, "enable health app/s1"), "\n");
+  EXPECT_TRUE(eventually([&] { return statusOf(api(sock, "show stat"), "app", "s1").rfind("DOWN", 0) == 0; }))
+      << f.logs();
+  // A server without a check cannot have its health enabled.
+  EXPECT_NE(api(sock, "enable agent app/s1").find("not configured"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace fulcrum::test
