@@ -98,6 +98,24 @@ std::vector<const StatRow*> statOrder(const std::vector<StatRow>& rows, const St
   return out;
 }
 
+// The cells backend and server rows have in common.
+static void backSideCells(const StatRow& row, nlohmann::json& c) {
+  c["qcur"] = row.queueCurrent;
+  c["qmax"] = row.queueMax;
+  if (row.limit != 0) c["slim"] = row.limit;
+  c["dresp"] = 0;
+  c["econ"] = row.connectErrors;
+  c["eresp"] = 0;
+  c["wretr"] = row.retries;
+  c["wredis"] = row.redispatches;
+  c["weight"] = row.weight;
+  c["uweight"] = row.userWeight;
+  c["act"] = row.activeServers;
+  c["bck"] = row.backupServers;
+  c["lbtot"] = row.total;
+  c["ctime"] = row.total > 0 ? row.connectTimeSumUs / row.total / 1000 : 0;
+}
+
 nlohmann::json statCells(const StatRow& row, bool showAddr) {
   nlohmann::json c = nlohmann::json::object();
   c["pxname"] = row.proxy;
@@ -129,38 +147,13 @@ nlohmann::json statCells(const StatRow& row, bool showAddr) {
       c["dses"] = 0;
       break;
     case RowType::kBackend:
-      c["qcur"] = row.queueCurrent;
-      c["qmax"] = row.queueMax;
-      if (row.limit != 0) c["slim"] = row.limit;
+      backSideCells(row, c);
       c["dreq"] = 0;
-      c["dresp"] = 0;
-      c["econ"] = row.connectErrors;
-      c["eresp"] = 0;
-      c["wretr"] = row.retries;
-      c["wredis"] = row.redispatches;
-      c["weight"] = row.weight;
-      c["uweight"] = row.userWeight;
-      c["act"] = row.activeServers;
-      c["bck"] = row.backupServers;
-      c["lbtot"] = row.total;
       c["algo"] = row.algo;
-      c["ctime"] = row.total > 0 ? row.connectTimeSumUs / row.total / 1000 : 0;
       break;
     case RowType::kServer:
-      c["qcur"] = row.queueCurrent;
-      c["qmax"] = row.queueMax;
-      if (row.limit != 0) c["slim"] = row.limit;
+      backSideCells(row, c);
       if (row.queueLimit != 0) c["qlimit"] = row.queueLimit;
-      c["dresp"] = 0;
-      c["econ"] = row.connectErrors;
-      c["eresp"] = 0;
-      c["wretr"] = row.retries;
-      c["wredis"] = row.redispatches;
-      c["weight"] = row.weight;
-      c["uweight"] = row.userWeight;
-      c["act"] = row.activeServers;
-      c["bck"] = row.backupServers;
-      c["lbtot"] = row.total;
       if (row.sinceChange >= 0) c["lastchg"] = row.sinceChange / kSeconds;
       if (!row.checkStatus.empty()) {
         c["chkfail"] = row.checkFailures;
@@ -176,7 +169,6 @@ nlohmann::json statCells(const StatRow& row, bool showAddr) {
         if (!row.agentDesc.empty()) c["last_agt"] = row.agentDesc;
       }
       if (showAddr) c["addr"] = row.addr;
-      c["ctime"] = row.total > 0 ? row.connectTimeSumUs / row.total / 1000 : 0;
       break;
   }
   return c;
