@@ -475,7 +475,7 @@ std::string onServer(Ctx& ctx, const Args& args, Fn fn) {
 
 std::string enableServer(Ctx& ctx, const Args& args) {
   return onServer(ctx, args, [&](const ServerRef& r) {
-    return statusText(ctx.control.setServerAdmin(r.pool, r.server, health::AdminRequest::kReady));
+    return statusText(ctx.control.setServerAdmin(r.pool, r.server, health::AdminRequest::kEnable));
   });
 }
 std::string disableServer(Ctx& ctx, const Args& args) {
@@ -579,8 +579,7 @@ std::string delServer(Ctx& ctx, const Args& args) {
   if (p < snap->runtime.size() && s < snap->runtime[p].size()) state = snap->runtime[p][s].state;
   if (state != model::ServerState::kMaint)
     return "Only servers in maintenance mode can be deleted.\n";
-  if (p < snap->serverStats.size() && s < snap->serverStats[p].size() && snap->serverStats[p][s] &&
-      snap->serverStats[p][s]->active.load(std::memory_order_relaxed) > 0)
+  if (p < snap->loads.size() && snap->loads[p] && snap->loads[p]->active(s) > 0)
     return "Server still has connections attached to it, cannot remove it.\n";
   auto next = std::make_shared<model::Config>(*snap->config);
   auto& servers = next->pools[p].servers;

@@ -95,7 +95,7 @@ void RateTracker::sample(const model::Snapshot& snap, Micros now) {
       const auto& st = *snap.serverStats[p][s];
       total += load(st.connections);
       update(entryKey(RowType::kServer, pool.name, pool.servers[s].name), load(st.connections),
-             load(st.active), 0);
+             p < snap.loads.size() && snap.loads[p] ? snap.loads[p]->active(s) : 0, 0);
     }
     const auto& ps = *snap.poolStats[p];
     update(entryKey(RowType::kBackend, pool.name, "BACKEND"), total, load(ps.active),
@@ -228,7 +228,9 @@ std::vector<StatRow> collectStats(const Control& control, const RateTracker* rat
       if (p < snap->serverStats.size() && s < snap->serverStats[p].size() &&
           snap->serverStats[p][s]) {
         const auto& st = *snap->serverStats[p][s];
-        row.current = load(st.active);
+        // The connections holding a slot of this server (connecting or established), over
+        // every snapshot: the pool's load slots carry them across reloads.
+        row.current = p < snap->loads.size() && snap->loads[p] ? snap->loads[p]->active(s) : 0;
         row.total = load(st.connections);
         row.bytesIn = load(st.bytesIn);
         row.bytesOut = load(st.bytesOut);

@@ -595,6 +595,10 @@ admin::ReloadOutcome Daemon::reload() {
     out.messages.push_back(fmt::format("reload failed: {}; the running configuration stays", st.error()));
     return out;
   }
+  // A changed global maxconn applies (an unchanged one leaves a runtime "set maxconn
+  // global" in force).
+  if (next->global.maxconn != fileConfig_->global.maxconn)
+    setGlobalMaxconn(effectiveMaxconn(*next, &hardMaxconn_));
   fileConfig_ = next;
   ++reloads_;
   out.ok = true;

@@ -78,8 +78,10 @@ std::string checkKeyOf(const model::Pool& pool, const model::Server& srv) {
   std::string key = fmt::format("{}|{}|{}|{}|{}|{}|{}|{}", checkTarget(pool, srv).addr.toString(),
                                 srv.check.enabled, srv.observe.mode == model::Observe::kLayer4,
                                 pool.checkTimeout, srv.check.inter, pool.tcpCheck,
+                                // pool.connectTimeout bounds the check's connect too
+                                
                                 srv.agent.enabled, agentTarget(pool, srv).addr.toString());
-  key += fmt::format("|{}|{}", srv.agent.send, srv.agent.inter);
+  key += fmt::format("|{}|{}|{}", srv.agent.send, srv.agent.inter, pool.connectTimeout);
   for (const model::TcpCheckRule& r : pool.tcpCheckRules)
     key += fmt::format("|{}:{}:{}:{}:{}", static_cast<int>(r.kind), r.port, static_cast<int>(r.match),
                        r.negate, r.data);

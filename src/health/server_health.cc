@@ -206,6 +206,10 @@ std::optional<Transition> ServerHealth::setAdmin(AdminRequest req, Micros now) {
       adminMaint_ = true;
       reason = "administratively set to maintenance";
       break;
+    case AdminRequest::kEnable:
+      adminMaint_ = configMaint_ = false;
+      reason = "administratively enabled";
+      break;
   }
   return settle(now, reason, "", -1);
 }
@@ -255,9 +259,12 @@ std::optional<Transition> ServerHealth::reconfigure(const HealthParams& params, 
   // "disabled" follows the configuration only when the configuration changed it: a server
   // added at run time in maintenance ("disabled") and enabled since stays enabled.
   if (params.disabled != params_.disabled) configMaint_ = params.disabled;
+  // A healthy server stays healthy under a new rise/fall (or newly enabled checks): its
+  // counter moves to the new scale, it is not re-judged by a setting it never failed.
+  const bool wasHealthy = !tracksHealth() || status_.health >= params_.rise;
   params_ = params;
   status_.health = std::min(status_.health, top());
-  if (status_.health >= params_.rise) status_.health = std::max(status_.health, params_.rise);
+  if (wasHealthy) status_.health = std::max(status_.health, params_.rise);
   return settle(now, "configuration changed", "", -1);
 }
 

@@ -68,7 +68,9 @@ struct Transition {
 };
 
 // Administrative requests (the runtime API's "set server ... state").
-enum class AdminRequest : uint8_t { kReady, kDrain, kMaint };
+// kReady clears drain and maintenance ("set server ... state ready"); kEnable clears
+// maintenance only ("enable server").
+enum class AdminRequest : uint8_t { kReady, kDrain, kMaint, kEnable };
 
 // What the control plane can read about a server's health (runtime API, metrics).
 struct HealthStatus {

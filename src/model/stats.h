@@ -57,7 +57,7 @@ struct ConnectTimeHistogram {
 };
 
 struct alignas(64) ServerStats {
-  Gauge active{0};          // current connections to this server
+  // Current connections: see PoolLoad (load.h), which counts them for the schedulers.
   Counter connections{0};   // connections established
   Counter connectErrors{0}; // failed connection attempts (refused, timeout, error)
   Counter retries{0};       // attempts that moved on to another server after failing here

@@ -61,6 +61,7 @@ Status Worker::init(ListenerPlan plan) {
     listeners_.push_back(std::move(l));
   }
   listenersApplied_.store(plan.generation, std::memory_order_release);
+  listenersConfig_ = plan.config;
   loadSnapshot();
   return Ok{};
 }
@@ -99,6 +100,7 @@ void Worker::applyListeners(ListenerPlan& plan) {
     retiredListeners_.push_back(std::move(l));  // freed after the batch (see afterBatch)
   }
   listeners_ = std::move(next);
+  listenersConfig_ = plan.config;
   listenersApplied_.store(plan.generation, std::memory_order_release);
 }
 
@@ -184,6 +186,10 @@ void Worker::loadSnapshot() {
     }
   }
   if (plan) applyListeners(*plan);
+  // A snapshot of a config whose listener plan has not arrived (it was replaced by a
+  // newer one before this worker looked) waits: the listeners' service indices would not
+  // match it. The newer snapshot's publication wakes this worker again.
+  if (snap->config != listenersConfig_ && listenersConfig_ != nullptr) return;
   if (!snaps_.empty() && snaps_.back()->snap == snap) return;
   auto st = std::make_unique<SnapState>();
   st->snap = snap;

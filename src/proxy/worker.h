@@ -205,6 +205,9 @@ class Worker {
   std::vector<std::shared_ptr<SessionDump>> dumps_;
   std::atomic<bool> dumpPending_{false};
   std::atomic<uint64_t> listenersApplied_{0};
+  // The config the listeners' service indices belong to: a snapshot of another config is
+  // not used until its plan has been applied (see loadSnapshot).
+  std::shared_ptr<const model::Config> listenersConfig_;
   std::thread thread_;
 };
 

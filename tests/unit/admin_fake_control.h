@@ -106,6 +106,7 @@ class FakeControl final : public Control, public health::RuntimePublisher {
   model::ServiceStats& serviceStats(int svc) {
     return *snap_->serviceStats.at(static_cast<size_t>(svc));
   }
+  model::PoolLoad& load(int pool) { return *snap_->loads.at(static_cast<size_t>(pool)); }
   model::PoolStats& poolStats(int pool) { return *snap_->poolStats.at(static_cast<size_t>(pool)); }
   const model::Config& config() const { return *snap_->config; }
   const model::Config* configPtr() const { return snap_->config.get(); }

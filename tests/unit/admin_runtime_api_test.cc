@@ -157,7 +157,8 @@ TEST_F(AdminRuntimeApi, ShowStatCsvHasHaproxysHeaderOrderAndFigures) {
   ctl.serviceStats(0).accepted = 40;
   ctl.serviceStats(0).bytesIn = 1000;
   ctl.serviceStats(0).badProxyHeader = 2;
-  ctl.serverStats(0, 0).active = 2;
+  ctl.load(0).acquire(0);
+  ctl.load(0).acquire(0);
   ctl.serverStats(0, 0).connections = 25;
   ctl.serverStats(0, 0).bytesIn = 600;
   ctl.serverStats(0, 0).connectErrors = 4;
@@ -479,10 +480,10 @@ TEST_F(AdminRuntimeApi, AddServerStartsInMaintenance) {
 TEST_F(AdminRuntimeApi, DelServerOnlyInMaintenanceAndIdle) {
   expectRefused("del server app/s3", "Only servers in maintenance mode can be deleted.\n");
   ASSERT_EQ(run("disable server app/s3"), "\n");
-  ctl.serverStats(0, 2).active = 1;
+  ctl.load(0).acquire(2);  // one connection on s3
   expectRefused("del server app/s3",
                 "Server still has connections attached to it, cannot remove it.\n");
-  ctl.serverStats(0, 2).active = 0;
+  ctl.load(0).release(2);
   EXPECT_EQ(run("del server app/s3"), "Server deleted.\n\n");
   EXPECT_EQ(ctl.config().pools[0].servers.size(), 2u);
   EXPECT_EQ(ctl.calls.back(), "apply del server app/s3");

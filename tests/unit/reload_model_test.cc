@@ -133,6 +133,43 @@ TEST(HealthReconfigure, KeepsStateAndAdminAndTakesTheNewWeight) {
   EXPECT_EQ(t->to, model::ServerState::kMaint);
 }
 
+TEST(HealthReconfigure, AHealthyServerStaysUpWhenRiseGrowsOrChecksAppear) {
+  constexpr Micros t0 = 100 * kSeconds;
+  health::ServerHealth h(params(10), t0);  // rise 2, fall 3: healthy at the top, 4
+  health::HealthParams stricter = params(10);
+  stricter.rise = 5;
+  EXPECT_FALSE(h.reconfigure(stricter, t0 + 1));
+  EXPECT_EQ(h.state(), model::ServerState::kUp);
+  EXPECT_GE(h.status().health, 5u);
+
+  health::HealthParams unchecked = params(10);
+  unchecked.check = false;
+  health::ServerHealth u(unchecked, t0);
+  health::HealthParams nowChecked = params(10);
+  nowChecked.rise = 4;
+  EXPECT_FALSE(u.reconfigure(nowChecked, t0 + 1));
+  EXPECT_EQ(u.state(), model::ServerState::kUp);
+
+  // A DOWN server stays DOWN.
+  health::ServerHealth d(params(10), t0);
+  ASSERT_TRUE(d.onCheckResult(failed(), t0));
+  EXPECT_FALSE(d.reconfigure(stricter, t0 + 1));
+  EXPECT_EQ(d.state(), model::ServerState::kDown);
+}
+
+TEST(HealthAdmin, EnableLeavesMaintenanceOnlyAndReadyClearsDrainToo) {
+  constexpr Micros t0 = 100 * kSeconds;
+  health::ServerHealth h(params(10), t0);
+  ASSERT_TRUE(h.setAdmin(health::AdminRequest::kDrain, t0));
+  ASSERT_TRUE(h.setAdmin(health::AdminRequest::kMaint, t0 + 1));
+  auto t = h.setAdmin(health::AdminRequest::kEnable, t0 + 2);  // "enable server"
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->to, model::ServerState::kDrain);
+  t = h.setAdmin(health::AdminRequest::kReady, t0 + 3);  // "set server ... state ready"
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->to, model::ServerState::kUp);
+}
+
 TEST(HealthReconfigure, StoppedChecksIgnoreTheHealthCounter) {
   constexpr Micros t0 = 100 * kSeconds;
   health::ServerHealth h(params(10), t0);
