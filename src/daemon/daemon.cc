@@ -265,7 +265,7 @@ Status Daemon::apply(std::shared_ptr<const model::Config> next, std::string_view
       Listener l;
       if (reuse[k] >= 0) {
         l = std::move(listeners_[static_cast<size_t>(reuse[k])]);  // same sockets, same count
-        setBacklog(l.bound, backlogOf(svc, svc.binds[b]));
+        updateListener(l.bound, svc, svc.binds[b]);
       } else {
         l = std::move(fresh[freshAt++]);
         log::notice("frontend '{}' listening on {}", svc.name, l.bound.addr.toString());

@@ -57,9 +57,11 @@ bool proxyListened(const model::Service& svc) {
 }
 
 std::string listenerKey(const model::Service& svc, const model::Bind& b) {
-  (void)svc;  // the backlog is not part of it: listen() again changes it in place
-  return fmt::format("{}|v6only={}|defer={}|tfo={}|if={}", b.addr.toString(),
-                     static_cast<int>(b.v6only), b.deferAccept, b.tfo, b.interface);
+  // Not part of it: the backlog, defer-accept and tfo, which updateListener() changes on
+  // the open sockets.
+  (void)svc;
+  return fmt::format("{}|v6only={}|if={}", b.addr.toString(), static_cast<int>(b.v6only),
+                     b.interface);
 }
 
 Result<BoundListener> openListener(const model::Config& config, int service, int bind,
@@ -90,9 +92,17 @@ Result<BoundListener> openListener(const model::Config& config, int service, int
   return bl;
 }
 
-void setBacklog(BoundListener& bl, int backlog) {
-  if (bl.backlog == backlog) return;
-  for (UniqueFd& fd : bl.perWorker) listen(fd.get(), backlog);  // a listening socket takes a new backlog
+void updateListener(BoundListener& bl, const model::Service& svc, const model::Bind& b) {
+  const int backlog = backlogOf(svc, b);
+  for (UniqueFd& fd : bl.perWorker) {
+    // A listening socket takes a new backlog from listen() again; the TCP options are
+    // read at each new connection.
+    if (backlog != bl.backlog) listen(fd.get(), backlog);
+    int defer = b.deferAccept ? 1 : 0;
+    setsockopt(fd.get(), IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer, sizeof(defer));
+    int tfo = b.tfo ? backlog : 0;
+    setsockopt(fd.get(), IPPROTO_TCP, TCP_FASTOPEN, &tfo, sizeof(tfo));
+  }
   bl.backlog = backlog;
 }
 

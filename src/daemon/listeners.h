@@ -23,13 +23,13 @@ struct BoundListener {
 
 // Whether a bind is served by the TCP proxy listeners (not UDP, not the packet path).
 bool proxyListened(const model::Service& svc);
-// What identifies a listening socket across reloads: the address and every option that
-// is set on the socket itself. Two binds with the same key can share the same sockets.
+// What identifies a listening socket across reloads: the address and the options fixed
+// when it is bound (v6only, interface). Two binds with the same key share the sockets.
 std::string listenerKey(const model::Service& svc, const model::Bind& b);
 // The listen() backlog of a bind: its own, else the frontend's maxconn (HAProxy).
 int backlogOf(const model::Service& svc, const model::Bind& b);
-// Changes the backlog of an open listener in place (listen() again on each socket).
-void setBacklog(BoundListener& bl, int backlog);
+// Applies a bind's backlog, defer-accept and tfo to an open listener, in place.
+void updateListener(BoundListener& bl, const model::Service& svc, const model::Bind& b);
 // Opens one bind's listener, `workers` SO_REUSEPORT sockets.
 Result<BoundListener> openListener(const model::Config& config, int service, int bind, int workers);
 // Opens every TCP proxy listener of the config, `workers` sockets per bind.

@@ -405,3 +405,40 @@ TEST(Shutdown, SecondSigtermStopsAtOnce) {
 
 }  // namespace
 }  // namespace fulcrum::test
+
+namespace fulcrum::test {
+namespace {
+
+// A bind whose backlog, defer-accept or tfo changes keeps its sockets (and the clients in
+// their accept queue); one whose address changes gets new ones.
+TEST(Reload, ChangedSocketOptionsKeepTheListener) {
+  Backend be(Backend::echo());
+  ReservedPort port, other;
+  TempDir sockDir;
+  const std::string sock = sockDir.path() + "/api.sock";
+  auto cfg = [&](const std::string& bindOpts, uint16_t p) {
+    return fmt::format(
+        "global\n    stats socket {}\n"
+        "defaults\n    mode tcp\n    timeout connect 2s\n    timeout client 30s\n    timeout server 30s\n"
+        "listen app\n    bind 127.0.0.1:{}{}\n    server s {}\n",
+        sock, p, bindOpts, be.addrString());
+  };
+  FulcrumProcess f(cfg("", port.port()), SockAddr::loopback4(port.port()));
+  ASSERT_TRUE(f.ready()) << f.logs();
+  rewrite(f, cfg(" backlog 64 defer-accept tfo", port.port()));
+  ASSERT_NE(apiRequest(sock, "reload").find("Success=1"), std::string::npos) << f.logs();
+  EXPECT_EQ(countOf(f.logs(), "listening on"), 1u) << f.logs();
+  int fd = connectTcp(SockAddr::loopback4(port.port()), 5s);
+  ASSERT_GE(fd, 0);
+  std::string line;
+  EXPECT_TRUE(sendAll(fd, std::string("x\n")) && readLine(fd, line, 5s) && line == "x");
+  closeFd(fd);
+  // A new address: a new listener, and the old one closes.
+  rewrite(f, cfg("", other.port()));
+  ASSERT_NE(apiRequest(sock, "reload").find("Success=1"), std::string::npos) << f.logs();
+  EXPECT_EQ(countOf(f.logs(), "listening on"), 2u) << f.logs();
+  EXPECT_TRUE(waitForListening(SockAddr::loopback4(other.port()), 5s));
+}
+
+}  // namespace
+}  // namespace fulcrum::test
