@@ -101,6 +101,9 @@ void RateTracker::sample(const model::Snapshot& snap, Micros now) {
     update(entryKey(RowType::kBackend, pool.name, "BACKEND"), total, load(ps.active),
            load(ps.queued));
   }
+  // Objects gone from the configuration (a reload, "del server") are forgotten, so the
+  // table stays as large as the configuration.
+  std::erase_if(entries_, [&](const auto& kv) { return kv.second.lastAt != now; });
 }
 
 void RateTracker::apply(StatRow& row) const {
