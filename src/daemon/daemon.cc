@@ -193,7 +193,9 @@ Status Daemon::start() {
   }
   for (auto& w : workers_) w->start();
   if (auto st = health_->start(); !st) return st;
-  applyAdminEndpoints(*config_);
+  // At start a runtime API socket or admin listener that cannot open is fatal (as in
+  // HAProxy); at a reload it is logged and the rest applies.
+  if (auto st = applyAdminEndpoints(*config_); !st) return st;
   control_.timers().arm(&rateTick_, control_.now() + kSeconds);
 
   for (const Listener& l : listeners_)
@@ -294,7 +296,7 @@ Status Daemon::apply(std::shared_ptr<const model::Config> next, std::string_view
     retired_.push_back(std::move(dropped));
     control_.timers().arm(&retireTick_, control_.now() + kRetirePoll);
   }
-  applyAdminEndpoints(*config_);
+  (void)applyAdminEndpoints(*config_);
   log::notice("configuration applied ({}): {} frontend(s), {} backend(s), {} listener(s)", what,
               config_->services.size(), config_->pools.size(), listeners_.size());
   return Ok{};
@@ -305,7 +307,8 @@ Status Daemon::apply(std::shared_ptr<const model::Config> next, std::string_view
 // does not undo the rest of a reload. Dropped ones are destroyed on the next tick, not
 // here: the request being served (a "reload" on the runtime API) may come from one of
 // them; one whose path or address a dropped one still holds opens on that tick.
-void Daemon::applyAdminEndpoints(const model::Config& next) {
+Status Daemon::applyAdminEndpoints(const model::Config& next) {
+  Status result = Ok{};
   std::vector<std::unique_ptr<admin::ApiServer>> apis;
   for (const model::StatsSocket& sock : next.global.statsSockets) {
     for (auto& a : apiServers_) {
@@ -332,7 +335,9 @@ void Daemon::applyAdminEndpoints(const model::Config& next) {
     auto server = std::make_unique<admin::ApiServer>(control_, api_, sock, next.global.statsTimeout,
                                                      next.global.statsMaxconn);
     if (auto st = server->open(); !st) {
-      log::error("{}:{}: stats socket {}: {}", sock.loc.file, sock.loc.line, sock.path, st.error());
+      std::string why = fmt::format("{}:{}: {}", sock.loc.file, sock.loc.line, st.error());
+      log::error("{}", why);
+      if (result) result = Error{why};
       continue;
     }
     log::notice("runtime API on {}", sock.path);
@@ -362,7 +367,10 @@ void Daemon::applyAdminEndpoints(const model::Config& next) {
     }
     auto server = std::make_unique<admin::AdminHttpServer>(control_, *this, &rates_, b);
     if (auto st = server->open(); !st) {
-      log::error("{}:{}: stats bind {}: {}", b.loc.file, b.loc.line, b.text, st.error());
+      std::string why =
+          fmt::format("{}:{}: stats bind {}: {}", b.loc.file, b.loc.line, b.text, st.error());
+      log::error("{}", why);
+      if (result) result = Error{why};
       continue;
     }
     log::notice("admin HTTP (metrics, stats page) on {}", server->boundAddr().toString());
@@ -371,13 +379,14 @@ void Daemon::applyAdminEndpoints(const model::Config& next) {
   adminPending_ = pending;
   if (!retiredApis_.empty() || !retiredHttp_.empty())
     control_.timers().arm(&retireTick_, control_.now());
+  return result;
 }
 
 void Daemon::closeRetired() {
   const bool reopen = adminPending_ && !stopping_;
   retiredApis_.clear();
   retiredHttp_.clear();
-  if (reopen) applyAdminEndpoints(*config_);
+  if (reopen) (void)applyAdminEndpoints(*config_);
   uint64_t applied = UINT64_MAX;
   for (auto& w : workers_) applied = std::min(applied, w->listenersApplied());
   std::erase_if(retired_, [&](const Retired& r) { return r.generation <= applied; });

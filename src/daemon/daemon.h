@@ -94,7 +94,7 @@ class Daemon final : public admin::Control {
 
   void onSignal(int signo);
   Status apply(std::shared_ptr<const model::Config> next, std::string_view what);
-  void applyAdminEndpoints(const model::Config& next);
+  Status applyAdminEndpoints(const model::Config& next);
   std::vector<proxy::ListenerSpec> specsFor(size_t worker) const;
   // Hands every worker its listeners for `config` (call before publishing its snapshot).
   void planListeners(const std::shared_ptr<const model::Config>& config);

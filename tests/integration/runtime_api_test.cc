@@ -316,3 +316,97 @@ TEST(RuntimeApiHealth, DisableAndEnableHealthOnALiveServer) {
 
 }  // namespace
 }  // namespace fulcrum::test
+
+namespace fulcrum::test {
+namespace {
+
+std::string apiConfig(const std::string& global, uint16_t port, const Backend& be) {
+  return "global\n" + global +
+         "defaults\n  mode tcp\n  timeout connect 2s\n  timeout client 30s\n  timeout server 30s\n"
+         "listen app\n  bind 127.0.0.1:" + std::to_string(port) + "\n  server s1 " +
+         be.addrString() + "\n";
+}
+
+int connectUnix(const std::string& path) {
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un sun{};
+  sun.sun_family = AF_UNIX;
+  std::snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path.c_str());
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&sun), sizeof(sun)) != 0) {
+    closeFd(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// stats maxconn bounds the clients (the extra one is closed unanswered, and logged);
+// stats timeout closes idle ones.
+TEST(RuntimeApiSocket, MaxconnAndTimeout) {
+  TempDir dir;
+  const std::string sock = dir.path() + "/api.sock";
+  ReservedPort front;
+  Backend be{Backend::banner("b1")};
+  FulcrumProcess f(apiConfig("  stats socket " + sock + "\n  stats maxconn 2\n  stats timeout 300ms\n",
+                             front.port(), be),
+                   SockAddr::loopback4(front.port()));
+  ASSERT_TRUE(f.ready()) << f.logs();
+  // Two clients in interactive mode hold both slots.
+  int a = connectUnix(sock), b = connectUnix(sock);
+  ASSERT_GE(a, 0);
+  ASSERT_GE(b, 0);
+  std::string got;
+  ASSERT_TRUE(sendAll(a, std::string("prompt\n")) && readExactly(a, got, 2, 5s)) << got;
+  ASSERT_TRUE(sendAll(b, std::string("prompt\n")) && readExactly(b, got, 2, 5s)) << got;
+  int c = connectUnix(sock);
+  ASSERT_GE(c, 0);
+  sendAll(c, std::string("show info\n"));
+  std::string rest;
+  const auto tc = std::chrono::steady_clock::now();
+  (void)readToEof(c, rest, 5s);  // EOF, or a reset (the request was never read)
+  EXPECT_LT(std::chrono::steady_clock::now() - tc, 4s) << "the extra client was kept open";
+  EXPECT_EQ(rest, "") << "a client over stats maxconn was served";
+  closeFd(c);
+  EXPECT_TRUE(f.proc().waitForErr("stats maxconn", 5s)) << f.logs();
+  // Idle past stats timeout: both are closed by the server, and a new client is served.
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_TRUE(readToEof(a, rest, 5s));
+  EXPECT_TRUE(readToEof(b, rest, 5s));
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, 200ms);
+  closeFd(a);
+  closeFd(b);
+  EXPECT_TRUE(eventually([&] { return api(sock, "show info").find("Name: Fulcrum") == 0; }));
+}
+
+// A stale socket file (nobody listening) is replaced; a regular file is never removed and
+// stops the start with a message naming the file and line.
+TEST(RuntimeApiSocket, StaleSocketReplacedRegularFileKept) {
+  TempDir dir;
+  const std::string sock = dir.path() + "/api.sock";
+  {
+    int s = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un sun{};
+    sun.sun_family = AF_UNIX;
+    std::snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", sock.c_str());
+    ASSERT_EQ(::bind(s, reinterpret_cast<sockaddr*>(&sun), sizeof(sun)), 0);
+    closeFd(s);  // the file stays, nobody listens: stale
+  }
+  ReservedPort front;
+  Backend be{Backend::banner("b1")};
+  {
+    FulcrumProcess f(apiConfig("  stats socket " + sock + "\n", front.port(), be),
+                     SockAddr::loopback4(front.port()));
+    ASSERT_TRUE(f.ready()) << f.logs();
+    EXPECT_EQ(api(sock, "show info").find("Name: Fulcrum"), 0u) << f.logs();
+  }
+  const std::string file = dir.write("notasocket", "precious\n");
+  RunResult r = run({fulcrumBin(), "-f",
+                     dir.write("bad.cfg", apiConfig("  stats socket " + file + "\n", front.port(), be))},
+                    20s);
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.err.find("bad.cfg:2:"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("not a socket"), std::string::npos) << r.err;
+  EXPECT_EQ(readFile(file), "precious\n");
+}
+
+}  // namespace
+}  // namespace fulcrum::test
