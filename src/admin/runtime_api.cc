@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "admin/stat_csv.h"
+#include "admin/typed_field.h"
 #include "common/net.h"
 #include "config/server_line.h"
 
@@ -124,13 +125,22 @@ std::string statusText(const Status& s) { return s ? std::string() : s.error() +
 
 // ---- show ----
 
+// "show info" fields: HAProxy's names, positions and tags where it has the figure, in its
+// order; Fulcrum's own after HAProxy 2.6's last position (71).
+struct InfoField {
+  FieldId id;
+  nlohmann::json value;
+};
+
 std::string showInfo(Ctx& ctx, const Args& args) {
-  bool json = false;
+  enum class Form { kText, kTyped, kJson } form = Form::kText;
   for (const auto& a : args) {
     if (a == "json") {
-      json = true;
+      form = Form::kJson;
+    } else if (a == "typed") {
+      form = Form::kTyped;
     } else {
-      return fmt::format("Unknown option '{}': 'show info' accepts 'json'.\n", a);
+      return fmt::format("Unknown option '{}': 'show info' accepts 'typed' or 'json'.\n", a);
     }
   }
   const ProcessInfo info = ctx.control.processInfo();
@@ -146,50 +156,64 @@ std::string showInfo(Ctx& ctx, const Args& args) {
   }
   const int64_t up = info.uptime / kSeconds;
   const auto rateInt = [](double r) { return static_cast<uint64_t>(r + 0.5); };
-  // HAProxy's fields first, in its order; Fulcrum's own after them.
-  std::vector<std::pair<std::string, nlohmann::json>> f = {
-      {"Name", "Fulcrum"},
-      {"Version", info.version},
-      {"Nbthread", info.threads},
-      {"Nbproc", 1},
-      {"Process_num", 1},
-      {"Pid", info.pid},
-      {"Uptime", fmt::format("{}d {}h{:02}m{:02}s", up / 86400, (up / 3600) % 24, (up / 60) % 60,
-                             up % 60)},
-      {"Uptime_sec", up},
-      {"Maxconn", info.maxconn},
-      {"Hard_maxconn", info.hardMaxconn},
-      {"CurrConns", std::max<int64_t>(0, ps.active.load(std::memory_order_relaxed))},
-      {"CumConns", ps.accepted.load(std::memory_order_relaxed)},
-      {"Maxpipes", snap->config->global.maxpipes},
-      {"ConnRate", rateInt(rate)},
-      {"MaxConnRate", rateInt(rateMax)},
-      {"SessRate", rateInt(rate)},
-      {"MaxSessRate", rateInt(rateMax)},
-      {"node", info.node},
-      {"Stopping", info.stopping ? 1 : 0},
-      {"Start_time_sec", info.startedWall / kSeconds},
-      {"Reloads", info.reloads},
-      {"FailedReloads", info.failedReloads},
-      {"OpenFds", info.openFds},
-      {"AcceptErrors", ps.acceptErrors.load(std::memory_order_relaxed)},
-      {"FdExhausted", ps.fdExhausted.load(std::memory_order_relaxed)},
-      {"Timeouts", ps.timeouts.load(std::memory_order_relaxed)},
+  const auto relaxed = [](const auto& counter) { return counter.load(std::memory_order_relaxed); };
+  // clang-format off
+  const std::vector<InfoField> f = {
+      {{0, "Name", {"POS:str"}}, "Fulcrum"},
+      {{1, "Version", {"POS:str"}}, info.version},
+      {{3, "Nbthread", {"CGS:u32"}}, info.threads},
+      {{4, "Nbproc", {"CGS:u32"}}, 1},
+      {{5, "Process_num", {"KGP:u32"}}, 1},
+      {{6, "Pid", {"SGP:u32"}}, info.pid},
+      {{7, "Uptime", {"MDP:str"}}, fmt::format("{}d {}h{:02}m{:02}s", up / 86400, (up / 3600) % 24,
+                                               (up / 60) % 60, up % 60)},
+      {{8, "Uptime_sec", {"MDP:u32"}}, up},
+      {{15, "Maxconn", {"CLP:u32"}}, info.maxconn},
+      {{16, "Hard_maxconn", {"CLP:u32"}}, info.hardMaxconn},
+      {{17, "CurrConns", {"MGP:u32"}}, std::max<int64_t>(0, relaxed(ps.active))},
+      {{18, "CumConns", {"MCP:u32"}}, relaxed(ps.accepted)},
+      {{23, "Maxpipes", {"CLP:u32"}}, snap->config->global.maxpipes},
+      {{26, "ConnRate", {"MRP:u32"}}, rateInt(rate)},
+      {{28, "MaxConnRate", {"MMP:u32"}}, rateInt(rateMax)},
+      {{29, "SessRate", {"MRP:u32"}}, rateInt(rate)},
+      {{31, "MaxSessRate", {"MRP:u32"}}, rateInt(rateMax)},
+      {{50, "node", {"COS:str"}}, info.node},
+      {{52, "Stopping", {"MGP:u32"}}, info.stopping ? 1 : 0},
+      {{70, "Start_time_sec", {"MDP:u32"}}, info.startedWall / kSeconds},
+      {{72, "Reloads", {"MCP:u32"}}, info.reloads},
+      {{73, "FailedReloads", {"MCP:u32"}}, info.failedReloads},
+      {{74, "OpenFds", {"MGP:u32"}}, info.openFds},
+      {{75, "AcceptErrors", {"MCP:u64"}}, relaxed(ps.acceptErrors)},
+      {{76, "FdExhausted", {"MCP:u64"}}, relaxed(ps.fdExhausted)},
+      {{77, "Timeouts", {"MCP:u64"}}, relaxed(ps.timeouts)},
   };
-  if (json) {
-    nlohmann::json o = nlohmann::json::object();
-    for (auto& [k, v] : f) o[k] = v;
-    return o.dump() + "\n";
-  }
+  // clang-format on
   std::string out;
-  for (auto& [k, v] : f)
-    out += fmt::format("{}: {}\n", k, v.is_string() ? v.get<std::string>() : v.dump());
+  switch (form) {
+    case Form::kJson: {
+      nlohmann::ordered_json arr = nlohmann::ordered_json::array();
+      for (const auto& [id, v] : f) {
+        nlohmann::ordered_json field = nlohmann::ordered_json::object();
+        appendTypedFieldJson(field, id, v);
+        arr.push_back(std::move(field));
+      }
+      return arr.dump() + "\n";
+    }
+    case Form::kTyped:
+      for (const auto& [id, v] : f) out += typedFieldText("", id, v) + "\n";
+      return out;
+    case Form::kText:
+      for (const auto& [id, v] : f)
+        out += fmt::format("{}: {}\n", id.name, v.is_string() ? v.get<std::string>() : v.dump());
+      return out;
+  }
   return out;
 }
 
 std::string showStat(Ctx& ctx, const Args& args) {
   StatFilter filter;
   bool json = false;
+  bool typed = false;
   size_t i = 0;
   // Optional "{IID|PROXY} TYPE SID" first.
   if (args.size() >= 3 && args[0] != "json" && args[0] != "up" && args[0] != "no-maint" &&
@@ -203,7 +227,7 @@ std::string showStat(Ctx& ctx, const Args& args) {
     int type = 0;
     int64_t sid = 0;
     if (!parseNumber(args[1], type) || !parseNumber(args[2], sid))
-      return "Usage: show stat [{<iid>|<proxy>} <type> <sid>] [json|up|no-maint]\n";
+      return "Usage: show stat [{<iid>|<proxy>} <type> <sid>] [typed|json|up|no-maint]\n";
     filter.typeMask = type;
     filter.serverId = sid;
     i = 3;
@@ -211,18 +235,21 @@ std::string showStat(Ctx& ctx, const Args& args) {
   for (; i < args.size(); ++i) {
     if (args[i] == "json") {
       json = true;
+    } else if (args[i] == "typed") {
+      typed = true;
     } else if (args[i] == "up") {
       filter.upOnly = true;
     } else if (args[i] == "no-maint") {
       filter.noMaint = true;
     } else {
-      return "Usage: show stat [{<iid>|<proxy>} <type> <sid>] [json|up|no-maint]\n";
+      return "Usage: show stat [{<iid>|<proxy>} <type> <sid>] [typed|json|up|no-maint]\n";
     }
   }
   const auto rows = collectStats(ctx.control, ctx.rates);
   const auto ordered = statOrder(rows, filter);
   const bool showAddr = ctx.level >= ApiLevel::kOperator;
   if (json) return renderStatJson(ordered, showAddr) + "\n";
+  if (typed) return renderStatTyped(ordered, showAddr);
   return renderStatCsv(ordered, showAddr);
 }
 
@@ -637,10 +664,10 @@ const std::vector<Command>& commands() {
       {{"set", "weight"}, ApiLevel::kAdmin, "set weight <bk>/<srv> <weight>[%]", "change a server's weight (as 'set server ... weight')", setWeightCmd},
       {{"show", "backend"}, ApiLevel::kUser, "show backend", "list the backends", showBackend},
       {{"show", "cli", "level"}, ApiLevel::kUser, "show cli level", "report the level of this socket", showCliLevel},
-      {{"show", "info"}, ApiLevel::kUser, "show info [json]", "report information about the running process", showInfo},
+      {{"show", "info"}, ApiLevel::kUser, "show info [typed|json]", "report information about the running process", showInfo},
       {{"show", "servers", "state"}, ApiLevel::kUser, "show servers state [<backend>]", "dump the servers' state (all or one backend)", showServersState},
       {{"show", "sess"}, ApiLevel::kOperator, "show sess [<id>|all]", "list the current sessions", showSess},
-      {{"show", "stat"}, ApiLevel::kUser, "show stat [json|up|no-maint]", "report counters for each proxy and server", showStat},
+      {{"show", "stat"}, ApiLevel::kUser, "show stat [typed|json|up|no-maint]", "report counters for each proxy and server", showStat},
       {{"show", "version"}, ApiLevel::kUser, "show version", "report the version of the running process", showVersion},
       {{"shutdown", "sessions", "server"}, ApiLevel::kAdmin, "shutdown sessions server <bk>/<srv>", "close the sessions established to a server", shutdownSessions},
       {{"help"}, ApiLevel::kUser, "help [<command>]", "list matching or all commands", helpCmd},

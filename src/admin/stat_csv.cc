@@ -1,5 +1,7 @@
 #include "admin/stat_csv.h"
 
+#include "admin/typed_field.h"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -11,31 +13,146 @@ namespace fulcrum::admin {
 
 namespace {
 
-// HAProxy 2.6's "show stat" columns, in order.
-// clang-format off
-constexpr std::array<std::string_view, 128> kColumns = {
-    "pxname", "svname", "qcur", "qmax", "scur", "smax", "slim", "stot", "bin", "bout", "dreq",
-    "dresp", "ereq", "econ", "eresp", "wretr", "wredis", "status", "weight", "act", "bck",
-    "chkfail", "chkdown", "lastchg", "downtime", "qlimit", "pid", "iid", "sid", "throttle",
-    "lbtot", "tracked", "type", "rate", "rate_lim", "rate_max", "check_status", "check_code",
-    "check_duration", "hrsp_1xx", "hrsp_2xx", "hrsp_3xx", "hrsp_4xx", "hrsp_5xx", "hrsp_other",
-    "hanafail", "req_rate", "req_rate_max", "req_tot", "cli_abrt", "srv_abrt", "comp_in",
-    "comp_out", "comp_byp", "comp_rsp", "lastsess", "last_chk", "last_agt", "qtime", "ctime",
-    "rtime", "ttime", "agent_status", "agent_code", "agent_duration", "check_desc", "agent_desc",
-    "check_rise", "check_fall", "check_health", "agent_rise", "agent_fall", "agent_health",
-    "addr", "cookie", "mode", "algo", "conn_rate", "conn_rate_max", "conn_tot", "intercepted",
-    "dcon", "dses", "wrew", "connect", "reuse", "cache_lookups", "cache_hits", "srv_icur",
-    "src_ilim", "qtime_max", "ctime_max", "rtime_max", "ttime_max", "eint", "idle_conn_cur",
-    "safe_conn_cur", "used_conn_cur", "need_conn_est", "uweight", "agg_server_status",
-    "agg_server_check_status", "agg_check_status", "-", "ssl_sess", "ssl_reused_sess",
-    "ssl_failed_handshake", "h2_headers_rcvd", "h2_data_rcvd", "h2_settings_rcvd",
-    "h2_rst_stream_rcvd", "h2_goaway_rcvd", "h2_detected_conn_protocol_errors",
-    "h2_detected_strm_protocol_errors", "h2_rst_stream_resp", "h2_goaway_resp",
-    "h2_open_connections", "h2_backend_open_streams", "h2_total_connections",
-    "h2_backend_total_streams", "h1_open_connections", "h1_open_streams", "h1_total_connections",
-    "h1_total_streams", "h1_bytes_in", "h1_bytes_out", "h1_spliced_bytes_in",
-    "h1_spliced_bytes_out",
+// HAProxy 2.6's "show stat" columns, in order, with the tags and value type HAProxy gives
+// each in its typed output (a second set where a backend's differs). "-" separates the
+// general fields from the modules' and has no typed form. Fulcrum fills only some of them;
+// the others are kept so that the CSV has HAProxy's shape.
+struct Column {
+  std::string_view name;
+  std::string_view tags;
+  std::string_view backendTags = {};
 };
+// clang-format off
+constexpr std::array<Column, 128> kColumns = {{
+    {"pxname", "KNS:str"},
+    {"svname", "KNS:str"},
+    {"qcur", "MGP:u32"},
+    {"qmax", "MMP:u32"},
+    {"scur", "MGP:u32"},
+    {"smax", "MMP:u32"},
+    {"slim", "CLP:u32"},
+    {"stot", "MCP:u64"},
+    {"bin", "MCP:u64"},
+    {"bout", "MCP:u64"},
+    {"dreq", "MCP:u64"},
+    {"dresp", "MCP:u64"},
+    {"ereq", "MCP:u64"},
+    {"econ", "MCP:u64"},
+    {"eresp", "MCP:u64"},
+    {"wretr", "MCP:u64"},
+    {"wredis", "MCP:u64"},
+    {"status", "SGP:str"},
+    {"weight", "MaP:u32"},
+    {"act", "SGP:u32", "MGP:u32"},
+    {"bck", "SGP:u32", "MGP:u32"},
+    {"chkfail", "MCP:u64"},
+    {"chkdown", "MCP:u64"},
+    {"lastchg", "MAP:u32"},
+    {"downtime", "MCP:u32"},
+    {"qlimit", "CGS:u32"},
+    {"pid", "KGP:u32"},
+    {"iid", "KGS:u32"},
+    {"sid", "KGS:u32"},
+    {"throttle", "MaP:u32"},
+    {"lbtot", "MCP:u64"},
+    {"tracked", "CNS:str"},
+    {"type", "CGS:u32"},
+    {"rate", "MRP:u32", "MGP:u32"},
+    {"rate_lim", "CLP:u32"},
+    {"rate_max", "MMP:u32", "MGP:u32"},
+    {"check_status", "MOP:str"},
+    {"check_code", "MOP:u32"},
+    {"check_duration", "MDP:u64"},
+    {"hrsp_1xx", "MCP:u64"},
+    {"hrsp_2xx", "MCP:u64"},
+    {"hrsp_3xx", "MCP:u64"},
+    {"hrsp_4xx", "MCP:u64"},
+    {"hrsp_5xx", "MCP:u64"},
+    {"hrsp_other", "MCP:u64"},
+    {"hanafail", "MCP:u64"},
+    {"req_rate", "MRP:u32"},
+    {"req_rate_max", "MMP:u32"},
+    {"req_tot", "MCP:u64"},
+    {"cli_abrt", "MCP:u64"},
+    {"srv_abrt", "MCP:u64"},
+    {"comp_in", "MCP:u64"},
+    {"comp_out", "MCP:u64"},
+    {"comp_byp", "MCP:u64"},
+    {"comp_rsp", "MCP:u64"},
+    {"lastsess", "MAP:s32"},
+    {"last_chk", "MOP:str"},
+    {"last_agt", "MOP:str"},
+    {"qtime", "MaP:u32"},
+    {"ctime", "MaP:u32"},
+    {"rtime", "MaP:u32"},
+    {"ttime", "MaP:u32"},
+    {"agent_status", "MOP:str"},
+    {"agent_code", "MOP:u32"},
+    {"agent_duration", "MDP:u64"},
+    {"check_desc", "MOP:str"},
+    {"agent_desc", "MOP:str"},
+    {"check_rise", "CGS:u32"},
+    {"check_fall", "CGS:u32"},
+    {"check_health", "CGS:u32"},
+    {"agent_rise", "CGS:u32"},
+    {"agent_fall", "CGS:u32"},
+    {"agent_health", "CGS:u32"},
+    {"addr", "CGS:str"},
+    {"cookie", "CNS:str"},
+    {"mode", "CGS:str"},
+    {"algo", "CGS:str"},
+    {"conn_rate", "MRP:u32"},
+    {"conn_rate_max", "MMP:u32"},
+    {"conn_tot", "MCP:u64"},
+    {"intercepted", "MCP:u64"},
+    {"dcon", "MCP:u64"},
+    {"dses", "MCP:u64"},
+    {"wrew", "MCP:u64"},
+    {"connect", "MCP:u64"},
+    {"reuse", "MCP:u64"},
+    {"cache_lookups", "MCP:u64"},
+    {"cache_hits", "MCP:u64"},
+    {"srv_icur", "MGP:u32"},
+    {"src_ilim", "CLP:u32"},
+    {"qtime_max", "MMP:u32"},
+    {"ctime_max", "MMP:u32"},
+    {"rtime_max", "MMP:u32"},
+    {"ttime_max", "MMP:u32"},
+    {"eint", "MCP:u64"},
+    {"idle_conn_cur", "MGP:u32"},
+    {"safe_conn_cur", "MGP:u32"},
+    {"used_conn_cur", "MGP:u32"},
+    {"need_conn_est", "MGP:u32"},
+    {"uweight", "MaP:u32"},
+    {"agg_server_status", "MGP:u32"},
+    {"agg_server_check_status", "MGP:u32"},
+    {"agg_check_status", "MGP:u32"},
+    {"-", ""},
+    {"ssl_sess", "MCP:u64"},
+    {"ssl_reused_sess", "MCP:u64"},
+    {"ssl_failed_handshake", "MCP:u64"},
+    {"h2_headers_rcvd", "MCP:u64"},
+    {"h2_data_rcvd", "MCP:u64"},
+    {"h2_settings_rcvd", "MCP:u64"},
+    {"h2_rst_stream_rcvd", "MCP:u64"},
+    {"h2_goaway_rcvd", "MCP:u64"},
+    {"h2_detected_conn_protocol_errors", "MCP:u64"},
+    {"h2_detected_strm_protocol_errors", "MCP:u64"},
+    {"h2_rst_stream_resp", "MCP:u64"},
+    {"h2_goaway_resp", "MCP:u64"},
+    {"h2_open_connections", "MGP:u64"},
+    {"h2_backend_open_streams", "MGP:u64"},
+    {"h2_total_connections", "MCP:u64"},
+    {"h2_backend_total_streams", "MCP:u64"},
+    {"h1_open_connections", "MGP:u64"},
+    {"h1_open_streams", "MGP:u64"},
+    {"h1_total_connections", "MCP:u64"},
+    {"h1_total_streams", "MCP:u64"},
+    {"h1_bytes_in", "MCP:u64"},
+    {"h1_bytes_out", "MCP:u64"},
+    {"h1_spliced_bytes_in", "MCP:u64"},
+    {"h1_spliced_bytes_out", "MCP:u64"},
+}};
 // clang-format on
 
 // CSV cell: quoted when it holds a comma, a quote or a line break.
@@ -80,8 +197,8 @@ bool StatFilter::matches(const StatRow& row) const {
 
 std::string statCsvHeader() {
   std::string out = "# ";
-  for (auto c : kColumns) {
-    out += c;
+  for (const Column& c : kColumns) {
+    out += c.name;
     out += ',';
   }
   return out;
@@ -179,8 +296,8 @@ std::string renderStatCsv(const std::vector<const StatRow*>& rows, bool showAddr
   out += '\n';
   for (const StatRow* r : rows) {
     const nlohmann::json c = statCells(*r, showAddr);
-    for (auto col : kColumns) {
-      auto it = c.find(col);
+    for (const Column& col : kColumns) {
+      auto it = c.find(col.name);
       if (it != c.end()) out += csvCell(*it);
       out += ',';
     }
@@ -189,9 +306,62 @@ std::string renderStatCsv(const std::vector<const StatRow*>& rows, bool showAddr
   return out;
 }
 
+namespace {
+
+// Calls fn(FieldId, value) for each filled cell of a row, in column order, with HAProxy's
+// positions (the "-" separator has none).
+template <typename Fn>
+void forEachTypedField(const StatRow& row, bool showAddr, Fn&& fn) {
+  const nlohmann::json cells = statCells(row, showAddr);
+  int pos = 0;
+  for (const Column& col : kColumns) {
+    if (col.tags.empty()) continue;
+    if (auto it = cells.find(col.name); it != cells.end()) {
+      const bool backend = row.type == RowType::kBackend && !col.backendTags.empty();
+      fn(FieldId{pos, col.name, FieldTags{backend ? col.backendTags : col.tags}}, *it);
+    }
+    ++pos;
+  }
+}
+
+std::string_view objectType(RowType t) {
+  switch (t) {
+    case RowType::kFrontend: return "Frontend";
+    case RowType::kBackend: return "Backend";
+    case RowType::kServer: return "Server";
+  }
+  return "?";
+}
+
+uint64_t objectId(const StatRow& row) { return row.type == RowType::kServer ? row.serverId : 0; }
+
+}  // namespace
+
+std::string renderStatTyped(const std::vector<const StatRow*>& rows, bool showAddr) {
+  std::string out;
+  for (const StatRow* r : rows) {
+    const std::string prefix =
+        fmt::format("{}.{}.{}.", objectType(r->type)[0], r->proxyId, objectId(*r));
+    forEachTypedField(*r, showAddr, [&](const FieldId& f, const nlohmann::json& v) {
+      out += typedFieldText(prefix, f, v);
+      out += '\n';
+    });
+  }
+  return out;
+}
+
 std::string renderStatJson(const std::vector<const StatRow*>& rows, bool showAddr) {
-  nlohmann::json arr = nlohmann::json::array();
-  for (const StatRow* r : rows) arr.push_back(statCells(*r, showAddr));
+  nlohmann::ordered_json arr = nlohmann::ordered_json::array();
+  for (const StatRow* r : rows) {
+    nlohmann::ordered_json object = nlohmann::ordered_json::array();
+    forEachTypedField(*r, showAddr, [&](const FieldId& f, const nlohmann::json& v) {
+      nlohmann::ordered_json field = {
+          {"objType", objectType(r->type)}, {"proxyId", r->proxyId}, {"id", objectId(*r)}};
+      appendTypedFieldJson(field, f, v);
+      object.push_back(std::move(field));
+    });
+    arr.push_back(std::move(object));
+  }
   return arr.dump();
 }
 

@@ -1,6 +1,7 @@
 // HAProxy's "show stat" output forms of the StatsView rows: the CSV (HAProxy 2.6's column
-// order, the columns Fulcrum has no figure for left empty) and a JSON array of one object
-// per row (the same column names as keys, only the filled ones; numbers as numbers).
+// order, the columns Fulcrum has no figure for left empty), and the typed forms ("typed"
+// text and "json"), which hold only the filled fields, each with HAProxy's position, tags
+// and value type (admin/typed_field.h).
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -32,7 +33,9 @@ std::vector<const StatRow*> statOrder(const std::vector<StatRow>& rows, const St
 nlohmann::json statCells(const StatRow& row, bool showAddr);
 // Header line and one line per row, each ending in '\n'.
 std::string renderStatCsv(const std::vector<const StatRow*>& rows, bool showAddr);
-// A JSON array of statCells() objects.
+// "show stat typed": one "F.IID.SID.POS.NAME.1:TAGS:TYPE:VALUE" line per filled field.
+std::string renderStatTyped(const std::vector<const StatRow*>& rows, bool showAddr);
+// "show stat json": an array per row of typed field objects, as HAProxy prints it.
 std::string renderStatJson(const std::vector<const StatRow*>& rows, bool showAddr);
 
 }  // namespace fulcrum::admin

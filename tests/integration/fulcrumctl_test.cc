@@ -48,11 +48,8 @@ class FakeApi {
  public:
   using Reply = std::function<std::string(const std::string&)>;
   FakeApi(std::string path, Reply reply) : path_(std::move(path)), reply_(std::move(reply)) {
-    fd_ = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_un sun{};
-    sun.sun_family = AF_UNIX;
-    std::snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path_.c_str());
-    if (bind(fd_, reinterpret_cast<sockaddr*>(&sun), sizeof(sun)) != 0 || listen(fd_, 16) != 0)
+    fd_ = bindUnix(path_);
+    if (fd_ < 0 || listen(fd_, 16) != 0)
       throw std::runtime_error("fake api: bind/listen failed");
     if (pipe2(stop_, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
     thread_ = std::thread([this] { loop(); });

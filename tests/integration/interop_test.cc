@@ -9,6 +9,9 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
 
 #include "fulcrum_fixture.h"
 #include "proxy/proxy_protocol.h"
@@ -220,6 +223,113 @@ TEST_F(Interop, FulcrumAcceptsNginxProxyProtocol) {
   uint16_t clientPort = 0;
   std::string answer = askThrough(SockAddr::loopback4(nport.port()), &clientPort);
   EXPECT_EQ(answer, fmt::format("127.0.0.1 {} v2 hello", clientPort)) << f.logs();
+}
+
+// The runtime API's statistics as HAProxy 2.6 prints them: the same config run by HAProxy
+// and by Fulcrum, traffic through both, then "show stat" (CSV header), "show stat json" and
+// "show info json" compared field by field: every field Fulcrum prints has HAProxy's name,
+// position, tags and value type, on the same kind of object.
+TEST_F(Interop, RuntimeApiStatFormatsMatchHaproxys) {
+  Backend be(Backend::echo());
+  ReservedPort hport, fport;
+  TempDir dir;
+  auto config = [&](uint16_t port, const std::string& sock) {
+    return fmt::format(
+        "global\n  stats socket {} level admin\n  maxconn 500\n"
+        "defaults\n  mode tcp\n  timeout connect 2s\n  timeout client 10s\n"
+        "  timeout server 10s\n"
+        "frontend fe\n  bind 127.0.0.1:{}\n  maxconn 50\n  rate-limit sessions 100\n"
+        "  default_backend be\n"
+        "backend be\n  balance roundrobin\n"
+        "  server s1 {} check inter 100ms maxconn 10 maxqueue 5\n"
+        "  server s2 {} backup\n",
+        sock, port, be.addrString(), be.addrString());
+  };
+  const std::string hsock = dir.path() + "/haproxy.sock";
+  const std::string fsock = dir.path() + "/fulcrum.sock";
+  HaproxyProcess h(config(hport.port(), hsock), SockAddr::loopback4(hport.port()));
+  ASSERT_TRUE(h.ready()) << h.logs();
+  FulcrumProcess f(config(fport.port(), fsock), SockAddr::loopback4(fport.port()));
+  ASSERT_TRUE(f.ready()) << f.logs();
+  for (uint16_t port : {hport.port(), fport.port()}) {
+    int fd = connectTcp(SockAddr::loopback4(port));
+    ASSERT_GE(fd, 0);
+    std::string line;
+    EXPECT_TRUE(sendAll(fd, std::string("x\n")) && readLine(fd, line) && line == "x");
+    closeFd(fd);
+  }
+  // Both have run a health check of s1 (its check_status is set).
+  auto checked = [](const std::string& csv) { return csv.find(",L4OK,") != std::string::npos; };
+  const auto deadline = Clock::now() + 10s;
+  while (Clock::now() < deadline &&
+         !(checked(apiRequest(hsock, "show stat")) && checked(apiRequest(fsock, "show stat"))))
+    std::this_thread::sleep_for(20ms);
+
+  // The CSV header, byte for byte.
+  auto firstLine = [](const std::string& text) { return text.substr(0, text.find('\n')); };
+  const std::string hcsv = apiRequest(hsock, "show stat");
+  ASSERT_EQ(hcsv.rfind("# pxname,", 0), 0u) << hcsv;
+  EXPECT_EQ(firstLine(apiRequest(fsock, "show stat")), firstLine(hcsv));
+
+  // A field's identity: the object it is on, its name; what must agree: position, tags and
+  // value type.
+  using Key = std::pair<std::string, std::string>;  // "Frontend fe/FRONTEND", "pxname"
+  auto fieldsOf = [](const std::string& json, bool stat) {
+    std::map<Key, std::string> out;
+    const auto doc = nlohmann::json::parse(json);
+    auto add = [&](const std::string& object, const nlohmann::json& fld) {
+      out[{object, fld["field"]["name"].get<std::string>()}] =
+          fmt::format("pos {} {}/{}/{} {}", fld["field"]["pos"].get<int>(),
+                      fld["tags"]["origin"].get<std::string>(),
+                      fld["tags"]["nature"].get<std::string>(),
+                      fld["tags"]["scope"].get<std::string>(),
+                      fld["value"]["type"].get<std::string>());
+    };
+    if (!stat) {
+      for (const auto& fld : doc) add("info", fld);
+      return out;
+    }
+    for (const auto& object : doc) {
+      std::string px, sv;
+      for (const auto& fld : object) {
+        if (fld["field"]["name"] == "pxname") px = fld["value"]["value"];
+        if (fld["field"]["name"] == "svname") sv = fld["value"]["value"];
+      }
+      for (const auto& fld : object)
+        add(fmt::format("{} {}/{}", fld["objType"].get<std::string>(), px, sv), fld);
+    }
+    return out;
+  };
+  const auto hstat = fieldsOf(apiRequest(hsock, "show stat json"), true);
+  const auto fstat = fieldsOf(apiRequest(fsock, "show stat json"), true);
+  ASSERT_GT(hstat.size(), 100u);
+  ASSERT_GT(fstat.size(), 50u);
+  // Fields HAProxy prints for an object only in circumstances this run does not create.
+  const std::set<std::string> situational = {"last_agt", "agent_status", "check_health"};
+  std::set<std::string> objects;
+  for (const auto& [key, meta] : fstat) {
+    objects.insert(key.first);
+    auto it = hstat.find(key);
+    if (it == hstat.end()) {
+      EXPECT_TRUE(situational.count(key.second)) << key.first << " " << key.second
+                                                 << ": HAProxy has no such field there";
+      continue;
+    }
+    EXPECT_EQ(meta, it->second) << key.first << " " << key.second;
+  }
+  EXPECT_EQ(objects, (std::set<std::string>{"Frontend fe/FRONTEND", "Server be/s1",
+                                            "Server be/s2", "Backend be/BACKEND"}));
+
+  const auto hinfo = fieldsOf(apiRequest(hsock, "show info json"), false);
+  const auto finfo = fieldsOf(apiRequest(fsock, "show info json"), false);
+  size_t shared = 0;
+  for (const auto& [key, meta] : finfo) {
+    auto it = hinfo.find(key);
+    if (it == hinfo.end()) continue;  // Fulcrum's own (Reloads, OpenFds, ...)
+    ++shared;
+    EXPECT_EQ(meta, it->second) << "show info " << key.second;
+  }
+  EXPECT_GE(shared, 20u);
 }
 
 }  // namespace

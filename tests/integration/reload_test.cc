@@ -50,24 +50,6 @@ bool waitForCount(FulcrumProcess& f, const std::string& text, size_t n,
   return countOf(f.logs(), text) >= n;
 }
 
-// One runtime API request over the UNIX socket; the whole response.
-std::string apiRequest(const std::string& path, const std::string& line) {
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return "<socket failed>";
-  sockaddr_un sa{};
-  sa.sun_family = AF_UNIX;
-  std::snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path.c_str());
-  if (connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0) {
-    closeFd(fd);
-    return "<connect failed>";
-  }
-  sendAll(fd, line + "\n");
-  std::string out;
-  readToEof(fd, out, 10s);
-  closeFd(fd);
-  return out;
-}
-
 struct Ports {
   ReservedPort main;
   ReservedPort extra;

@@ -15,23 +15,8 @@
 namespace fulcrum::test {
 namespace {
 
-// Sends one line on the UNIX socket and reads the answer until the server closes.
 std::string api(const std::string& path, const std::string& line, bool newline = true) {
-  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return "<socket failed>";
-  sockaddr_un sun{};
-  sun.sun_family = AF_UNIX;
-  snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path.c_str());
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&sun), sizeof(sun)) != 0) {
-    closeFd(fd);
-    return "<connect failed>";
-  }
-  std::string out;
-  if (!sendAll(fd, newline ? line + "\n" : line)) out = "<send failed>";
-  if (!newline) ::shutdown(fd, SHUT_WR);
-  if (!readToEof(fd, out, 10s)) out += "<no EOF>";
-  closeFd(fd);
-  return out;
+  return apiRequest(path, line, newline);
 }
 
 std::string viaSocat(const std::string& path, const std::string& line) {
@@ -244,11 +229,8 @@ TEST_F(RuntimeApi, UserLevelAndMalformedCommandsChangeNothing) {
 }
 
 TEST_F(RuntimeApi, InteractiveModeAndLongLines) {
-  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_un sun{};
-  sun.sun_family = AF_UNIX;
-  snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", sock.c_str());
-  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&sun), sizeof(sun)), 0);
+  int fd = connectUnix(sock);
+  ASSERT_GE(fd, 0);
   ASSERT_TRUE(sendAll(fd, std::string("prompt\nshow cli level\n")));
   std::string out;
   ASSERT_TRUE(readExactly(fd, out, std::string("\n> admin\n\n> ").size()));
@@ -327,18 +309,6 @@ std::string apiConfig(const std::string& global, uint16_t port, const Backend& b
          be.addrString() + "\n";
 }
 
-int connectUnix(const std::string& path) {
-  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_un sun{};
-  sun.sun_family = AF_UNIX;
-  std::snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path.c_str());
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&sun), sizeof(sun)) != 0) {
-    closeFd(fd);
-    return -1;
-  }
-  return fd;
-}
-
 // stats maxconn bounds the clients (the extra one is closed unanswered, and logged);
 // stats timeout closes idle ones.
 TEST(RuntimeApiSocket, MaxconnAndTimeout) {
@@ -383,11 +353,8 @@ TEST(RuntimeApiSocket, StaleSocketReplacedRegularFileKept) {
   TempDir dir;
   const std::string sock = dir.path() + "/api.sock";
   {
-    int s = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_un sun{};
-    sun.sun_family = AF_UNIX;
-    std::snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", sock.c_str());
-    ASSERT_EQ(::bind(s, reinterpret_cast<sockaddr*>(&sun), sizeof(sun)), 0);
+    int s = bindUnix(sock);
+    ASSERT_GE(s, 0);
     closeFd(s);  // the file stays, nobody listens: stale
   }
   ReservedPort front;

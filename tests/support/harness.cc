@@ -7,10 +7,12 @@
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -167,6 +169,49 @@ ReservedPort::ReservedPort(bool v6) {
 }
 
 ReservedPort::~ReservedPort() { ::close(fd_); }
+
+namespace {
+sockaddr_un unixAddr(const std::string& path) {
+  sockaddr_un sun{};
+  sun.sun_family = AF_UNIX;
+  std::snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path.c_str());
+  return sun;
+}
+}  // namespace
+
+int connectUnix(const std::string& path) {
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  const sockaddr_un sun = unixAddr(path);
+  if (::connect(fd, reinterpret_cast<const sockaddr*>(&sun), sizeof(sun)) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+int bindUnix(const std::string& path) {
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  const sockaddr_un sun = unixAddr(path);
+  if (::bind(fd, reinterpret_cast<const sockaddr*>(&sun), sizeof(sun)) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+std::string apiRequest(const std::string& path, const std::string& line, bool newline,
+                       std::chrono::milliseconds timeout) {
+  int fd = connectUnix(path);
+  if (fd < 0) return "<connect failed>";
+  std::string out;
+  if (!sendAll(fd, newline ? line + "\n" : line)) out = "<send failed>";
+  if (!newline) ::shutdown(fd, SHUT_WR);
+  if (!readToEof(fd, out, timeout)) out += "<no EOF>";
+  ::close(fd);
+  return out;
+}
 
 int connectTcp(const SockAddr& addr, std::chrono::milliseconds timeout) {
   int fd = socket(addr.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);

@@ -97,6 +97,16 @@ bool readExactly(int fd, std::string& out, size_t n, std::chrono::milliseconds t
 bool readLine(int fd, std::string& line, std::chrono::milliseconds timeout = 10s);
 void closeFd(int fd);
 
+// UNIX stream sockets (the runtime API). connectUnix: -1 on failure. A socket bound to
+// `path` (not listening): -1 on failure.
+int connectUnix(const std::string& path);
+int bindUnix(const std::string& path);
+// One runtime API request: sends `line` (with a newline, or without one and then a
+// half-close, as socat does) and returns everything until the server closes; "<connect
+// failed>" or a "<no EOF>" suffix when it does not answer in time.
+std::string apiRequest(const std::string& path, const std::string& line, bool newline = true,
+                       std::chrono::milliseconds timeout = 10s);
+
 // A TCP server on 127.0.0.1 (or [::1]), port 0, one thread per connection running the
 // handler with the connected fd (the handler must not close it; the backend does).
 class Backend {

@@ -2,6 +2,7 @@
 // chaining, and that a refused command changes nothing.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -146,10 +147,38 @@ TEST_F(AdminRuntimeApi, ShowInfo) {
   EXPECT_TRUE(has("node: testhost"));
   EXPECT_TRUE(has("Stopping: 0"));
   EXPECT_TRUE(has("Start_time_sec: 1700000000"));
-  auto j = nlohmann::json::parse(run("show info json"));
-  EXPECT_EQ(j["Pid"], 4242);
-  EXPECT_EQ(j["Name"], "Fulcrum");
   EXPECT_NE(run("show info bogus").find("Unknown option 'bogus'"), std::string::npos);
+}
+
+// HAProxy's typed forms: one element per field with its position, tags and value type.
+TEST_F(AdminRuntimeApi, ShowInfoJsonAndTypedAreHaproxysTypedFields) {
+  ctl.mutableProcessStats().accepted = 17;
+  auto j = nlohmann::json::parse(run("show info json"));
+  ASSERT_TRUE(j.is_array());
+  std::map<std::string, nlohmann::json> byName;
+  for (const auto& f : j) byName[f["field"]["name"].get<std::string>()] = f;
+  ASSERT_TRUE(byName.count("Pid") && byName.count("Name") && byName.count("CurrConns"));
+  EXPECT_EQ(byName["Name"]["field"]["pos"], 0);
+  EXPECT_EQ(byName["Name"]["value"], (nlohmann::json{{"type", "str"}, {"value", "Fulcrum"}}));
+  EXPECT_EQ(byName["Pid"]["field"]["pos"], 6);
+  EXPECT_EQ(byName["Pid"]["processNum"], 1);
+  EXPECT_EQ(byName["Pid"]["value"]["value"], 4242);
+  EXPECT_EQ(byName["Pid"]["value"]["type"], "u32");
+  EXPECT_EQ(byName["Pid"]["tags"], (nlohmann::json{{"origin", "Status"}, {"nature", "Gauge"},
+                                                    {"scope", "Process"}}));
+  EXPECT_EQ(byName["CumConns"]["tags"]["nature"], "Counter");
+  EXPECT_EQ(byName["CumConns"]["value"]["value"], 17);
+  EXPECT_EQ(byName["Maxconn"]["tags"]["origin"], "Config");
+  EXPECT_EQ(byName["Maxconn"]["tags"]["nature"], "Limit");
+  // Positions rise in the order of the fields.
+  for (size_t i = 1; i < j.size(); ++i) EXPECT_LT(j[i - 1]["field"]["pos"], j[i]["field"]["pos"]);
+
+  const auto typed = lines(run("show info typed"));
+  ASSERT_FALSE(typed.empty());
+  EXPECT_EQ(typed[0], "0.Name.1:POS:str:Fulcrum");
+  EXPECT_NE(std::find(typed.begin(), typed.end(), "6.Pid.1:SGP:u32:4242"), typed.end());
+  EXPECT_NE(std::find(typed.begin(), typed.end(), "18.CumConns.1:MCP:u32:17"), typed.end());
+  EXPECT_EQ(typed.size(), j.size() + 1);  // and the empty line that ends the reply
 }
 
 TEST_F(AdminRuntimeApi, ShowStatCsvHasHaproxysHeaderOrderAndFigures) {
@@ -251,17 +280,65 @@ TEST_F(AdminRuntimeApi, ShowStatHidesAddressesFromUsersAndFilters) {
   EXPECT_NE(run("show stat app x y").find("Usage: show stat"), std::string::npos);
 }
 
-TEST_F(AdminRuntimeApi, ShowStatJsonIsAnArrayOfRowObjects) {
+// The field named `name` of one "show stat json" object (an array of typed fields).
+nlohmann::json typedField(const nlohmann::json& object, std::string_view name) {
+  for (const auto& f : object)
+    if (f["field"]["name"] == name) return f;
+  return nullptr;
+}
+
+TEST_F(AdminRuntimeApi, ShowStatJsonIsHaproxysArrayOfTypedFieldsPerRow) {
   ctl.serverStats(0, 0).connections = 7;
   auto j = nlohmann::json::parse(run("show stat json"));
   ASSERT_TRUE(j.is_array());
-  ASSERT_EQ(j.size(), 7u);
-  EXPECT_EQ(j[0]["pxname"], "web");
-  EXPECT_EQ(j[0]["svname"], "FRONTEND");
-  EXPECT_EQ(j[1]["svname"], "s1");
-  EXPECT_EQ(j[1]["stot"], 7);
-  EXPECT_EQ(j[1]["status"], "no check");
-  EXPECT_FALSE(j[1].contains("hrsp_1xx"));  // only the filled columns
+  ASSERT_EQ(j.size(), 7u);  // web FRONTEND, app s1 s2 s3 BACKEND, other o1 BACKEND
+  const auto fePx = typedField(j[0], "pxname");
+  ASSERT_FALSE(fePx.is_null()) << j[0];
+  EXPECT_EQ(fePx["objType"], "Frontend");
+  EXPECT_EQ(fePx["proxyId"], 1);
+  EXPECT_EQ(fePx["id"], 0);
+  EXPECT_EQ(fePx["field"], (nlohmann::json{{"pos", 0}, {"name", "pxname"}}));
+  EXPECT_EQ(fePx["tags"], (nlohmann::json{{"origin", "Key"}, {"nature", "Name"},
+                                          {"scope", "Service"}}));
+  EXPECT_EQ(fePx["value"], (nlohmann::json{{"type", "str"}, {"value", "web"}}));
+  EXPECT_EQ(typedField(j[0], "svname")["value"]["value"], "FRONTEND");
+  EXPECT_EQ(typedField(j[0], "slim")["value"]["value"], 300);
+  EXPECT_EQ(typedField(j[0], "slim")["tags"]["nature"], "Limit");
+
+  const auto s1 = j[1];
+  EXPECT_EQ(typedField(s1, "svname")["value"]["value"], "s1");
+  EXPECT_EQ(typedField(s1, "stot")["objType"], "Server");
+  EXPECT_EQ(typedField(s1, "stot")["proxyId"], 2);
+  EXPECT_EQ(typedField(s1, "stot")["id"], 1);  // the server id
+  EXPECT_EQ(typedField(s1, "stot")["value"], (nlohmann::json{{"type", "u64"}, {"value", 7}}));
+  EXPECT_EQ(typedField(s1, "stot")["field"]["pos"], 7);
+  EXPECT_EQ(typedField(s1, "stot")["tags"]["nature"], "Counter");
+  EXPECT_EQ(typedField(s1, "status")["value"]["value"], "no check");
+  EXPECT_EQ(typedField(s1, "act")["tags"]["origin"], "Status");
+  EXPECT_TRUE(typedField(s1, "hrsp_1xx").is_null());  // only the filled columns
+  // A backend's "act" is a metric (HAProxy tags it so), and its id is 0.
+  EXPECT_EQ(typedField(j[4], "svname")["value"]["value"], "BACKEND");
+  EXPECT_EQ(typedField(j[4], "act")["tags"]["origin"], "Metric");
+  EXPECT_EQ(typedField(j[4], "act")["id"], 0);
+  // Each object's fields in rising positions.
+  for (const auto& object : j)
+    for (size_t i = 1; i < object.size(); ++i)
+      EXPECT_LT(object[i - 1]["field"]["pos"], object[i]["field"]["pos"]);
+}
+
+TEST_F(AdminRuntimeApi, ShowStatTypedIsOneLinePerField) {
+  ctl.serverStats(0, 0).connections = 7;
+  const auto ls = lines(run("show stat typed"));
+  ASSERT_GT(ls.size(), 20u);
+  EXPECT_EQ(ls[0], "F.1.0.0.pxname.1:KNS:str:web");
+  EXPECT_EQ(ls[1], "F.1.0.1.svname.1:KNS:str:FRONTEND");
+  EXPECT_NE(std::find(ls.begin(), ls.end(), "S.2.1.7.stot.1:MCP:u64:7"), ls.end());
+  EXPECT_NE(std::find(ls.begin(), ls.end(), "S.2.1.17.status.1:SGP:str:no check"), ls.end());
+  EXPECT_NE(std::find(ls.begin(), ls.end(), "B.2.0.1.svname.1:KNS:str:BACKEND"), ls.end());
+  // The filter applies as to the CSV: only the servers of "other".
+  const auto other = lines(run("show stat other 4 -1 typed"));
+  ASSERT_FALSE(other.empty());
+  for (size_t i = 0; i + 1 < other.size(); ++i) EXPECT_EQ(other[i].rfind("S.3.1.", 0), 0u) << other[i];
 }
 
 TEST_F(AdminRuntimeApi, ShowServersState) {
