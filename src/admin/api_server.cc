@@ -177,6 +177,15 @@ class ApiServer::Impl final : public IoHandler {
       }
     }
 
+    // A request line over kMaxLine: answered, and the client closed.
+    void tooLong() {
+      out_ = "Request too long.\n\n";
+      log::warning("stats socket '{}': request line over {} bytes; client closed",
+                   srv_.sock_.path, kMaxLine);
+      in_.clear();
+      closing_ = true;
+    }
+
     void touch() {
       if (draining_) return;
       if (srv_.idle_ > 0) srv_.loop_.timers().arm(this, monotonicNow() + srv_.idle_);
@@ -191,11 +200,7 @@ class ApiServer::Impl final : public IoHandler {
           in_.append(buf, static_cast<size_t>(n));
           touch();
           if (in_.size() > kMaxLine && in_.find('\n') == std::string::npos) {
-            out_ = "Request too long.\n\n";
-            log::warning("stats socket '{}': request line over {} bytes; client closed",
-                         srv_.sock_.path, kMaxLine);
-            in_.clear();
-            closing_ = true;
+            tooLong();
             return true;
           }
           if (static_cast<size_t>(n) < sizeof(buf)) return true;
@@ -228,6 +233,10 @@ class ApiServer::Impl final : public IoHandler {
         }
         std::string line;
         if (size_t nl = in_.find('\n'); nl != std::string::npos) {
+          if (nl > kMaxLine) {
+            tooLong();
+            continue;
+          }
           line = in_.substr(0, nl);
           in_.erase(0, nl + 1);
         } else if (eof_ && !in_.empty()) {
@@ -245,7 +254,10 @@ class ApiServer::Impl final : public IoHandler {
         std::string resp = srv_.api_.execute(line, srv_.sock_.level, &interactive_, &quit);
         if (alive.expired() || dead_) return;
         out_ = std::move(resp);
-        if (quit || !interactive_) closing_ = true;
+        // Outside prompt mode the connection ends after the lines the client has sent
+        // so far (HAProxy runs them all: "printf 'a\nb\n' | socat" gets both answers).
+        const bool more = in_.find('\n') != std::string::npos || (eof_ && !in_.empty());
+        if (quit || (!interactive_ && !more)) closing_ = true;
       }
       updateInterest();
     }

@@ -32,7 +32,7 @@ struct ProcessInfo {
   Micros uptime = 0;
   uint32_t threads = 0;      // worker threads
   uint32_t maxconn = 0;      // global maxconn in force (set maxconn global changes it)
-  uint32_t hardMaxconn = 0;  // what the open-file limit allows
+  uint32_t hardMaxconn = 0;  // the configuration's maxconn: the ceiling of set maxconn global
   uint64_t reloads = 0;      // successful reloads since start
   uint64_t failedReloads = 0;
   uint64_t openFds = 0;      // descriptors open now

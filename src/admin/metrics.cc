@@ -140,7 +140,7 @@ void processFamilies(Writer& w, const ProcessInfo& info, const model::ProcessSta
       "Global maxconn in force (0: unlimited); set maxconn global changes it.",
       num(info.maxconn));
   one("fulcrum_process_hard_max_connections", "gauge",
-      "Connections the open-file limit allows.", num(info.hardMaxconn));
+      "The configuration's global maxconn, the ceiling of set maxconn global.", num(info.hardMaxconn));
   one("fulcrum_process_current_connections", "gauge",
       "Client connections open now, over all frontends.",
       num(ps.active.load(std::memory_order_relaxed)));

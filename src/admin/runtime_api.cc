@@ -26,6 +26,7 @@ using Args = std::vector<std::string>;
 
 // Splits a request line into commands (on ';') and words (on blanks). A backslash takes
 // the next character literally (so "\;" and "\ " stay in a word), as HAProxy's CLI does.
+// Always at least one command, possibly empty.
 std::vector<Args> splitLine(std::string_view line) {
   std::vector<Args> cmds;
   Args words;
@@ -36,9 +37,10 @@ std::vector<Args> splitLine(std::string_view line) {
     word.clear();
     inWord = false;
   };
+  // Empty commands (an empty line, ";;", a trailing ';') are kept: HAProxy answers them.
   auto endCmd = [&] {
     endWord();
-    if (!words.empty()) cmds.push_back(std::move(words));
+    cmds.push_back(std::move(words));
     words.clear();
   };
   for (size_t i = 0; i < line.size(); ++i) {
@@ -73,6 +75,19 @@ bool parseNumber(std::string_view s, T& out) {
   if (s.empty()) return false;
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
   return ec == std::errc() && p == s.data() + s.size();
+}
+
+// HAProxy's complaints about a number argument: `empty` when nothing numeric starts it,
+// `trailing` when something follows the digits ("10x", "5.5"). Empty when it is a plain
+// integer (in `out`).
+template <typename T>
+std::string integerError(std::string_view s, T& out, std::string_view empty,
+                         std::string_view trailing) {
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  if (s.empty() || p == s.data()) return fmt::format("{}\n", empty);
+  if (ec == std::errc::result_out_of_range) return "Value out of range.\n";
+  if (p != s.data() + s.size()) return fmt::format("{}\n", trailing);
+  return {};
 }
 
 // "3s", "1m05s", "2h03m", "4d05h": HAProxy's compact durations.
@@ -246,6 +261,13 @@ std::string showStat(Ctx& ctx, const Args& args) {
     }
   }
   const auto rows = collectStats(ctx.control, ctx.rates);
+  if (!filter.proxyName.empty() || filter.proxyId >= 0) {
+    const bool exists = std::any_of(rows.begin(), rows.end(), [&](const StatRow& r) {
+      return filter.proxyName.empty() ? r.proxyId == static_cast<uint64_t>(filter.proxyId)
+                                      : r.proxy == filter.proxyName;
+    });
+    if (!exists) return "No such proxy.\n";
+  }
   const auto ordered = statOrder(rows, filter);
   const bool showAddr = ctx.level >= ApiLevel::kOperator;
   if (json) return renderStatJson(ordered, showAddr) + "\n";
@@ -308,20 +330,19 @@ std::string showServersState(Ctx& ctx, const Args& args) {
       if (p < snap->runtime.size() && s < snap->runtime[p].size()) rt = snap->runtime[p][s];
       const bool known = p < hm.poolCount() && s < hm.serverCount(pi);
       const health::HealthStatus* hs = known ? &hm.status(pi, si) : nullptr;
-      int admin = 0;
-      if (rt.state == model::ServerState::kMaint) admin = srv.disabled ? 0x05 : 0x01;
-      if (rt.state == model::ServerState::kDrain) admin = 0x08;
+      const int admin = known ? hm.adminFlags(pi, si) : 0;
       int checkResult = 0;  // unknown
       if (hs != nullptr && srv.check.enabled && hs->lastCheck != health::CheckStatus::kNone)
         checkResult = health::passed(hs->lastCheck) ? 3 : 2;
       const uint32_t healthCounter =
           hs != nullptr && srv.check.enabled ? hs->health : srv.check.rise;
       // HAProxy's flags: 0x02 configured, 0x04 enabled (cleared by "disable health" /
-      // "disable agent"), 0x10 agent.
+      // "disable agent"), 0x08 paused (in maintenance), 0x10 agent.
       const bool checksOn = !(known && hm.checksStopped(pi, si));
       const bool agentOn = !(known && hm.agentStopped(pi, si));
-      const int checkState = srv.check.enabled ? (checksOn ? 0x06 : 0x02) : 0;
-      const int agentState = srv.agent.enabled ? (agentOn ? 0x16 : 0x12) : 0;
+      const int paused = rt.state == model::ServerState::kMaint ? 0x08 : 0;
+      const int checkState = srv.check.enabled ? (checksOn ? 0x06 : 0x02) | paused : 0;
+      const int agentState = srv.agent.enabled ? (agentOn ? 0x16 : 0x12) | paused : 0;
       out += fmt::format(
           "{} {} {} {} {} {} {} {} {} {} {} {} {} {} {} 0 0 - {} - 0 {} {} {} {}\n", pool.id,
           pool.name, srv.id, srv.name, srv.addr.hostString(), opState(rt.state), admin,
@@ -403,7 +424,8 @@ std::string setWeight(Ctx& ctx, const ServerRef& ref, std::string_view arg,
   const bool relative = !num.empty() && num.back() == '%';
   if (relative) num.remove_suffix(1);
   int64_t v = 0;
-  if (!parseNumber(num, v)) return "Empty weight string empty or preceded by garbage\n";
+  if (auto err = integerError(num, v, "Empty weight string empty or preceded by garbage",
+                                "Trailing garbage in weight string"); !err.empty()) return err;
   uint32_t weight = 0;
   if (relative) {
     if (v < 0) return "Relative weight must be positive.\n";
@@ -421,31 +443,38 @@ std::string setWeight(Ctx& ctx, const ServerRef& ref, std::string_view arg,
   return applied(ctx, std::move(next), what, "");
 }
 
+// HAProxy's reply: what happened to the address, then to the port when one was given,
+// then " by 'stats socket command'"; nothing changes unless both parts are valid.
 std::string setAddr(Ctx& ctx, const ServerRef& ref, const Args& args, std::string_view what) {
   // args: IP [port PORT]
   if (args.empty() || (args.size() != 1 && args.size() != 3) ||
       (args.size() == 3 && args[1] != "port"))
     return "set server <b>/<s> addr requires an address and optionally a port.\n";
+  constexpr std::string_view kBy = " by 'stats socket command'\n";
   auto next = configCopy(ctx.control);
   model::Server& srv =
       next->pools[static_cast<size_t>(ref.pool)].servers[static_cast<size_t>(ref.server)];
-  uint16_t port = srv.addr.port();
+  const SockAddr old = srv.addr;
+  auto addr = SockAddr::parseHost(args[0], old.port());
+  if (!addr) return fmt::format("Invalid addr '{}'{}", args[0], kBy);
+  const bool ipChanged = addr->hostString() != old.hostString();
+  std::string msg = ipChanged ? fmt::format("IP changed from '{}' to '{}'", old.hostString(),
+                                            addr->hostString())
+                              : std::string("no need to change the addr");
   if (args.size() == 3) {
     auto p = parsePort(args[2]);
-    if (!p) return fmt::format("problem converting port '{}' to an int\n", args[2]);
-    port = *p;
+    if (!p) {
+      // The address alone is not applied: a half-done change is worse than none.
+      return fmt::format("{}problem converting port '{}' to an int{}",
+                         ipChanged ? "" : "no need to change the addr, ", args[2], kBy);
+    }
+    addr->setPort(*p);
+    msg += *p == old.port()
+               ? std::string(", no need to change the port")
+               : fmt::format(", port changed from '{}' to '{}'", old.port(), *p);
   }
-  auto addr = SockAddr::parseHost(args[0], port);
-  if (!addr) return fmt::format("Invalid addr '{}'\n", args[0]);
-  const SockAddr old = srv.addr;
-  if (*addr == old) return "no need to change the addr\n";
-  std::string msg;
-  if (addr->hostString() != old.hostString())
-    msg = fmt::format("IP changed from '{}' to '{}'", old.hostString(), addr->hostString());
-  if (addr->port() != old.port())
-    msg += fmt::format("{}port changed from '{}' to '{}'", msg.empty() ? "" : ", ", old.port(),
-                       addr->port());
-  msg += " by 'stats socket command'\n";
+  msg += kBy;
+  if (*addr == old) return msg;
   srv.addr = *addr;
   srv.addrText = addr->toString();
   return applied(ctx, std::move(next), what, msg);
@@ -477,7 +506,7 @@ std::string setServer(Ctx& ctx, const Args& args) {
     return statusText(ctx.control.setServerAdmin(ref->pool, ref->server, req));
   }
   if (what == "weight") {
-    if (args.size() != 3) return "set server <b>/<s> weight requires a weight.\n";
+    if (args.size() != 3) return "Require <weight> or <weight%>.\n";
     return setWeight(ctx, *ref, args[2], label);
   }
   if (what == "addr") return setAddr(ctx, *ref, Args(args.begin() + 2, args.end()), label);
@@ -488,7 +517,7 @@ std::string setWeightCmd(Ctx& ctx, const Args& args) {
   if (args.empty()) return std::string(kRequireServer);
   auto ref = findServer(*ctx.control.snapshot()->config, args[0]);
   if (!ref) return ref.error();
-  if (args.size() != 2) return "Require <weight>.\n";
+  if (args.size() != 2) return "Require <weight> or <weight%>.\n";
   return setWeight(ctx, *ref, args[1], fmt::format("set weight {}", args[0]));
 }
 
@@ -502,7 +531,7 @@ std::string onServer(Ctx& ctx, const Args& args, Fn fn) {
 
 std::string enableServer(Ctx& ctx, const Args& args) {
   return onServer(ctx, args, [&](const ServerRef& r) {
-    return statusText(ctx.control.setServerAdmin(r.pool, r.server, health::AdminRequest::kEnable));
+    return statusText(ctx.control.setServerAdmin(r.pool, r.server, health::AdminRequest::kReady));
   });
 }
 std::string disableServer(Ctx& ctx, const Args& args) {
@@ -541,9 +570,11 @@ std::string setMaxconnServer(Ctx& ctx, const Args& args) {
   if (args.empty()) return std::string(kRequireServer);
   auto ref = findServer(*ctx.control.snapshot()->config, args[0]);
   if (!ref) return ref.error();
+  if (args.size() < 2) return "Require <maxconn>.\n";
   uint32_t v = 0;
-  if (args.size() != 2 || !parseNumber(args[1], v))
-    return "maxconn string empty or preceded by garbage\n";
+  if (auto err = integerError(args[1], v, "maxconn string empty or preceded by garbage",
+                                "Trailing garbage in maxconn string"); !err.empty()) return err;
+  if (args.size() != 2) return "Require <maxconn>.\n";
   auto next = configCopy(ctx.control);
   next->pools[static_cast<size_t>(ref->pool)].servers[static_cast<size_t>(ref->server)].maxconn = v;
   return applied(ctx, std::move(next), fmt::format("set maxconn server {}", args[0]), "");
@@ -554,8 +585,9 @@ std::string setMaxconnFrontend(Ctx& ctx, const Args& args) {
   auto next = configCopy(ctx.control);
   const int svc = next->findService(args[0]);
   if (svc < 0) return "No such frontend.\n";
-  uint32_t v = 0;
+  int64_t v = 0;
   if (args.size() != 2 || !parseNumber(args[1], v)) return "Integer value expected.\n";
+  if (v < 0 || v > UINT32_MAX) return "Value out of range.\n";
   next->services[static_cast<size_t>(svc)].maxconn = v;
   return applied(ctx, std::move(next), fmt::format("set maxconn frontend {}", args[0]), "");
 }
@@ -564,8 +596,9 @@ std::string setMaxconnGlobal(Ctx& ctx, const Args& args) {
   int64_t v = 0;
   if (args.size() != 1 || !parseNumber(args[0], v)) return "Expects an integer value.\n";
   const uint32_t hard = ctx.control.processInfo().hardMaxconn;
-  if (v <= 0 || v > UINT32_MAX || (hard != 0 && v > hard)) return "Value out of range.\n";
-  ctx.control.setGlobalMaxconn(static_cast<uint32_t>(v));
+  if (v < 0 || v > UINT32_MAX || (hard != 0 && v > hard)) return "Value out of range.\n";
+  // 0: back to the configuration's value (HAProxy's Hard_maxconn).
+  ctx.control.setGlobalMaxconn(v == 0 ? hard : static_cast<uint32_t>(v));
   return "";
 }
 
@@ -573,7 +606,8 @@ std::string addServer(Ctx& ctx, const Args& args) {
   if (args.empty()) return std::string(kRequireServer);
   const std::string& spec = args[0];
   const size_t slash = spec.find('/');
-  if (slash == std::string::npos) return std::string(kRequireServer);
+  if (slash == std::string::npos || slash == 0 || slash + 1 == spec.size())
+    return std::string(kRequireServer);
   auto next = configCopy(ctx.control);
   const int p = next->findPool(std::string_view(spec).substr(0, slash));
   if (p < 0) return std::string(kNoBackend);
@@ -588,9 +622,9 @@ std::string addServer(Ctx& ctx, const Args& args) {
   uint32_t id = 0;
   for (const auto& s : pool.servers) id = std::max(id, s.id);
   srv->id = id + 1;
-  // As in HAProxy, a server added at run time starts in maintenance: "enable server" or
-  // "set server ... state ready" puts it in service once the operator is ready.
-  srv->disabled = true;
+  // As in HAProxy, a server added at run time starts in maintenance with its checks
+  // stopped: "enable server" puts it in service, "enable health" starts its checks.
+  srv->dynamic = true;
   pool.servers.push_back(std::move(*srv));
   return applied(ctx, std::move(next), fmt::format("add server {}", spec),
                  "New server registered.\n");
@@ -680,18 +714,24 @@ const std::vector<Command>& commands() {
 
 std::string helpLine(const Command& c) { return fmt::format("  {:<39} : {}\n", c.usage, c.help); }
 
-// Help lines at the client's level whose first word is `first` (every line when empty or
-// when nothing matches).
+bool isSessionCommand(const Command& c) {
+  return c.words[0] == "help" || c.words[0] == "prompt" || c.words[0] == "quit";
+}
+
+// Help lines at the client's level whose first word is `first`, then help, prompt and
+// quit, as HAProxy suggests them; every line when `first` is empty or nothing matches.
 std::string helpList(const Ctx& ctx, std::string_view first) {
-  std::string out;
-  for (int pass = 0; pass < 2 && out.empty(); ++pass) {
-    for (const auto& c : commands()) {
-      if (c.level > ctx.level) continue;
-      if (pass == 0 && !first.empty() && c.words[0] != first) continue;
-      out += helpLine(c);
+  std::string matching, session, all;
+  for (const auto& c : commands()) {
+    if (c.level > ctx.level) continue;
+    all += helpLine(c);
+    if (isSessionCommand(c)) {
+      session += helpLine(c);
+    } else if (c.words[0] == first) {
+      matching += helpLine(c);
     }
   }
-  return out;
+  return matching.empty() ? all : matching + session;
 }
 
 std::string helpCmd(Ctx& ctx, const Args& args) {
@@ -715,13 +755,13 @@ const Command* match(const Args& words) {
 std::string RuntimeApi::execute(std::string_view line, model::ApiLevel level, bool* interactive,
                                 bool* quit) {
   Ctx ctx{control_, rates_, level, interactive != nullptr && *interactive, false};
-  const auto cmds = splitLine(line);
   std::string out;
-  for (size_t i = 0; i < cmds.size() && !ctx.quit; ++i) {
-    const Args& words = cmds[i];
-    const Command* c = match(words);
+  for (const Args& words : splitLine(line)) {
     std::string text;
-    if (c == nullptr) {
+    if (words.empty()) {
+      text = "Unknown command. Please enter one of the following commands only:\n" +
+             helpList(ctx, {});
+    } else if (const Command* c = match(words); c == nullptr) {
       text = "Unknown command, but maybe one of the following ones is a better match:\n" +
              helpList(ctx, words[0]);
     } else if (c->level > level) {
@@ -732,12 +772,11 @@ std::string RuntimeApi::execute(std::string_view line, model::ApiLevel level, bo
     }
     if (ctx.quit) break;
     if (!text.empty() && text.back() != '\n') text += '\n';
+    // Each command's output ends with an empty line; in interactive mode a prompt follows.
     out += text;
-    // Each command's output ends with an empty line; in interactive mode the last one is
-    // followed by the prompt instead.
-    if (i + 1 < cmds.size() || !ctx.interactive) out += "\n";
+    out += '\n';
+    if (ctx.interactive) out += "> ";
   }
-  if (ctx.interactive && !ctx.quit) out += cmds.empty() ? "> " : "\n> ";
   if (interactive != nullptr) *interactive = ctx.interactive;
   if (quit != nullptr) *quit = ctx.quit;
   return out;

@@ -248,6 +248,7 @@ nlohmann::json statCells(const StatRow& row, bool showAddr) {
   c["bout"] = row.bytesOut;
   c["status"] = row.status;
   c["mode"] = row.mode;
+  c["-"] = "-";  // HAProxy's separator before the modules' columns
   c["rate"] = roundRate(row.rate);
   c["rate_max"] = roundRate(row.rateMax);
   switch (row.type) {
@@ -272,14 +273,19 @@ nlohmann::json statCells(const StatRow& row, bool showAddr) {
       backSideCells(row, c);
       if (row.queueLimit != 0) c["qlimit"] = row.queueLimit;
       if (row.sinceChange >= 0) c["lastchg"] = row.sinceChange / kSeconds;
-      if (!row.checkStatus.empty()) {
+      if (row.checkRise != 0) {  // the server has a health check
+        if (row.downtime >= 0) c["downtime"] = row.downtime / kSeconds;
         c["chkfail"] = row.checkFailures;
         c["chkdown"] = row.checkDowns;
+        c["check_rise"] = row.checkRise;
+        c["check_fall"] = row.checkFall;
+        if (row.checkHealth >= 0) c["check_health"] = row.checkHealth;
+      }
+      if (!row.checkStatus.empty()) {
         c["check_status"] = row.checkStatus;
         c["check_desc"] = row.checkDesc;
         if (row.checkDuration >= 0) c["check_duration"] = row.checkDuration / kMillis;
         if (!row.checkDetail.empty()) c["last_chk"] = row.checkDetail;
-        if (row.checkHealth >= 0) c["check_health"] = row.checkHealth;
       }
       if (!row.agentStatus.empty()) {
         c["agent_status"] = row.agentStatus;

@@ -210,19 +210,29 @@ std::vector<StatRow> collectStats(const Control& control, const RateTracker* rat
       if (hasHealth(health, p, s)) {
         const int pi = static_cast<int>(p), si = static_cast<int>(s);
         hs = &health.status(pi, si);
-        row.checked = health.checked(pi, si);
+        // Checks stopped by "disable health" (or "disable agent") do not count, and a
+        // server in maintenance shows no check result, as in HAProxy.
+        const bool checkRuns = srv.check.enabled && !health.checksStopped(pi, si);
+        const bool agentRuns = srv.agent.enabled && !health.agentStopped(pi, si);
+        const bool maint = rt.state == ServerState::kMaint;
+        row.checked = health.checked(pi, si) && (checkRuns || agentRuns);
         row.userWeight = hs->userWeight;
-        row.checkFailures = hs->failedChecks;
+        row.checkFailures = hs->failedChecksWhileUp;
         row.checkDowns = hs->markedDown;
         row.sinceChange = std::max<Micros>(0, now - hs->lastChange);
+        row.downtime = health.downTime(pi, si);
         if (srv.check.enabled) {
+          row.checkRise = srv.check.rise;
+          row.checkFall = srv.check.fall;
+          row.checkHealth = hs->health;
+        }
+        if (checkRuns && !maint) {
           row.checkStatus = checkCode(hs->lastCheck);
           row.checkDesc = health::describe(hs->lastCheck);
           row.checkDetail = hs->lastCheckDetail;
           row.checkDuration = hs->lastCheckDuration;
-          row.checkHealth = hs->health;
         }
-        if (srv.agent.enabled) {
+        if (agentRuns && !maint) {
           row.agentStatus = checkCode(hs->lastAgent);
           row.agentDesc = hs->lastAgentReply;
         }

@@ -66,9 +66,10 @@ struct StatRow {
   bool backup = false;         // server
   uint32_t activeServers = 0;  // act: backend, usable non-backup servers; server: 1 or 0
   uint32_t backupServers = 0;  // bck
-  uint64_t checkFailures = 0;  // chkfail: failed checks
+  uint64_t checkFailures = 0;  // chkfail: failed checks while the server was up (HAProxy's)
   uint64_t checkDowns = 0;     // chkdown: transitions to DOWN
   Micros sinceChange = -1;     // lastchg: time in the current state; -1: unknown
+  Micros downtime = -1;        // downtime: time DOWN or in MAINT since start; -1: unknown
   bool checked = false;        // server has an active check or agent
   std::string checkStatus;     // HAProxy's short code: "L4OK", "L4CON", "L4TOUT", "L7OK",
                                // "L7RSP", "L7STS", "SOCKERR", "INI", ... empty: none
@@ -77,6 +78,8 @@ struct StatRow {
   std::string agentStatus;     // same codes for the agent; empty: none
   std::string checkDetail;     // last_chk: the last check's detail ("Connection refused")
   int64_t checkHealth = -1;    // check_health: the health counter; -1: not checked
+  uint32_t checkRise = 0;      // check_rise, check_fall: 0 when not checked
+  uint32_t checkFall = 0;
   std::string agentDesc;       // agent_desc: summary of the agent's last reply
   std::string addr;            // server "IP:PORT"
   std::string algo;            // backend: balance algorithm

@@ -483,7 +483,10 @@ LoadResult Parser::finish() {
     int ownPool;
   };
   std::vector<Front> fronts;
-  uint32_t proxyId = 0;  // HAProxy numbers proxies from 1 in declaration order
+  // HAProxy numbers proxies from 1 in declaration order, after the runtime API's own
+  // proxy, which takes id 1 when a stats socket is declared: the ids (show stat's iid,
+  // show servers state's be_id) are the ones HAProxy gives the same configuration.
+  uint32_t proxyId = global_.statsSockets.empty() ? 0 : 1;
   for (const auto& px : proxies_) {
     int ownPool = -1;
     ++proxyId;

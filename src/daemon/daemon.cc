@@ -93,14 +93,18 @@ uint32_t effectiveMaxconn(const model::Config& config, uint32_t* hard) {
     }
     fds = rl.rlim_cur;
   }
-  uint64_t allowed = fds > 2 * kReservedFds ? (fds - kReservedFds) / 2 : 1;
-  if (hard != nullptr) *hard = static_cast<uint32_t>(std::min<uint64_t>(allowed, UINT32_MAX));
-  if (config.global.maxconn == 0) return static_cast<uint32_t>(std::min<uint64_t>(allowed, UINT32_MAX));
-  if (config.global.maxconn > allowed)
+  const uint64_t allowed = fds > 2 * kReservedFds ? (fds - kReservedFds) / 2 : 1;
+  uint32_t maxconn = config.global.maxconn;
+  if (maxconn == 0) {
+    maxconn = static_cast<uint32_t>(std::min<uint64_t>(allowed, UINT32_MAX));
+  } else if (maxconn > allowed) {
     log::warning("global maxconn {} exceeds what the open-file limit {} allows ({}); "
                  "accepts will pause on EMFILE beyond that",
-                 config.global.maxconn, fds, allowed);
-  return config.global.maxconn;
+                 maxconn, fds, allowed);
+  }
+  // HAProxy's Hard_maxconn: the configuration's value, the ceiling of "set maxconn global".
+  if (hard != nullptr) *hard = maxconn;
+  return maxconn;
 }
 
 std::vector<int> cpusOfThread(const model::Config& config, uint32_t thread) {
@@ -546,16 +550,21 @@ Status Daemon::setServerAdmin(int pool, int server, health::AdminRequest req) {
 Status Daemon::setHealthChecks(int pool, int server, bool enabled) {
   if (auto st = checkIndices(*config_, pool, server); !st) return st;
   const model::Server& srv = at(at(config_->pools, pool).servers, server);
-  if (!srv.check.enabled && srv.observe.mode == model::Observe::kNone)
-    return Error{"Health checks are not configured on this server, cannot enable."};
+  // As HAProxy: enabling what is not configured is refused, disabling it is a no-op.
+  if (!srv.check.enabled && srv.observe.mode == model::Observe::kNone) {
+    if (!enabled) return Ok{};
+    return Error{"Health check was not configured on this server, cannot enable."};
+  }
   health_->setChecksStopped(pool, server, !enabled);
   return Ok{};
 }
 
 Status Daemon::setAgentChecks(int pool, int server, bool enabled) {
   if (auto st = checkIndices(*config_, pool, server); !st) return st;
-  if (!at(at(config_->pools, pool).servers, server).agent.enabled)
+  if (!at(at(config_->pools, pool).servers, server).agent.enabled) {
+    if (!enabled) return Ok{};
     return Error{"Agent was not configured on this server, cannot enable."};
+  }
   health_->setAgentStopped(pool, server, !enabled);
   return Ok{};
 }

@@ -5,13 +5,13 @@ namespace fulcrum::health {
 const char* describe(CheckStatus s) {
   switch (s) {
     case CheckStatus::kNone:
-      return "not checked yet";
+      return "Initializing";
     case CheckStatus::kL4Ok:
       return "Layer4 check passed";
     case CheckStatus::kL4Timeout:
       return "Layer4 timeout";
-    case CheckStatus::kL4Refused:
-      return "Layer4 connection refused";
+    case CheckStatus::kL4Refused:  // HAProxy's words: L4CON covers both
+      return "Layer4 connection problem";
     case CheckStatus::kL4Error:
       return "Layer4 connection problem";
     case CheckStatus::kL7Ok:
@@ -19,7 +19,7 @@ const char* describe(CheckStatus s) {
     case CheckStatus::kL7Timeout:
       return "Layer7 timeout";
     case CheckStatus::kL7Response:
-      return "Layer7 wrong response";
+      return "Layer7 invalid response";
     case CheckStatus::kSocketError:
       return "Socket error";
     case CheckStatus::kPassive:

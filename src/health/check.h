@@ -25,11 +25,11 @@ enum class CheckStatus : uint8_t {
   kNone,         // never checked
   kL4Ok,         // "Layer4 check passed": connected (plain TCP check)
   kL4Timeout,    // "Layer4 timeout": no connection within the connect timeout
-  kL4Refused,    // "Layer4 connection refused"
+  kL4Refused,    // refused (RST): "Layer4 connection problem", as kL4Error
   kL4Error,      // "Layer4 connection problem": reset, unreachable, ...
   kL7Ok,         // "Layer7 check passed": a tcp-check sequence or an agent answered
   kL7Timeout,    // "Layer7 timeout": connected, no (complete) answer in time
-  kL7Response,   // "Layer7 wrong response": the answer did not match / closed early
+  kL7Response,   // "Layer7 invalid response": the answer did not match / closed early
   kSocketError,  // "Socket error": a local failure (no socket, no descriptor)
   kPassive,      // "Health analyze": observed connection errors (observe layer4)
 };

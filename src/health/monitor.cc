@@ -47,7 +47,7 @@ struct HealthMonitor::Entry {
   };
 
   Entry(HealthMonitor* m, int p, int s, const model::Server& srv, Micros now)
-      : mon(m), pool(p), server(s), sm(HealthParams::of(srv), now) {}
+      : mon(m), pool(p), server(s), sm(HealthParams::of(srv), now), agentStopped(srv.dynamic) {}
   ~Entry() {
     check.reset();
     agent.reset();
@@ -466,6 +466,14 @@ bool HealthMonitor::agentStopped(int pool, int server) const { return entry(pool
 
 bool HealthMonitor::checksStopped(int pool, int server) const {
   return entry(pool, server).sm.checksStopped();
+}
+
+uint8_t HealthMonitor::adminFlags(int pool, int server) const {
+  return entry(pool, server).sm.adminFlags();
+}
+
+Micros HealthMonitor::downTime(int pool, int server) const {
+  return entry(pool, server).sm.downTime(loop_.now());
 }
 
 const HealthStatus& HealthMonitor::status(int pool, int server) const {

@@ -71,6 +71,8 @@ class HealthMonitor {
   void setAgentStopped(int pool, int server, bool stopped);
   bool agentStopped(int pool, int server) const;
   bool checksStopped(int pool, int server) const;
+  uint8_t adminFlags(int pool, int server) const;  // HAProxy's srv_admin_state bits
+  Micros downTime(int pool, int server) const;     // DOWN or MAINT so far
 
   // A reload or runtime change: `next` replaces the snapshot (config and counters).
   // Servers that keep their backend and name keep their health state, counters and

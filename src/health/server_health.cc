@@ -33,11 +33,14 @@ HealthParams HealthParams::of(const model::Server& s) {
   p.errorLimit = std::max<uint32_t>(1, s.observe.errorLimit);
   p.onError = s.observe.onError;
   p.disabled = s.disabled;
+  p.dynamic = s.dynamic;
   return p;
 }
 
 ServerHealth::ServerHealth(const HealthParams& params, Micros now) : params_(params) {
   configMaint_ = params.disabled;
+  adminMaint_ = params.dynamic;
+  checksStopped_ = params.dynamic;
   status_.userWeight = params.weight;
   status_.health = params.rise;  // up, but the first failed check takes it down
   status_.state = computeState();
@@ -61,7 +64,7 @@ void ServerHealth::failCheck() {
 model::ServerState ServerHealth::computeState() const {
   using model::ServerState;
   if (configMaint_ || agentMaint_ || adminMaint_) return ServerState::kMaint;
-  const bool checkOk = checksStopped_ || !tracksHealth() || status_.health >= params_.rise;
+  const bool checkOk = !tracksHealth() || status_.health >= params_.rise;
   if (!checkOk || agentDown_) return ServerState::kDown;
   if (agentDrain_ || adminDrain_) return ServerState::kDrain;
   return ServerState::kUp;
@@ -85,6 +88,8 @@ std::optional<Transition> ServerHealth::settle(Micros now, std::string reason, s
   t.detail = std::move(detail);
   t.checkDuration = duration;
   if (t.to == prev) return std::nullopt;
+  if (prev == ServerState::kDown || prev == ServerState::kMaint)
+    status_.downTime += std::max<Micros>(0, now - status_.lastChange);
   status_.state = t.to;
   status_.lastChange = now;
   status_.lastReason = t.reason;
@@ -111,6 +116,7 @@ std::optional<Transition> ServerHealth::onCheckResult(const CheckResult& r, Micr
     passCheck();
   } else {
     ++status_.failedChecks;
+    if (status_.state != model::ServerState::kDown) ++status_.failedChecksWhileUp;
     failCheck();
   }
   return settle(now, describe(r.status), r.detail, r.duration);
@@ -204,11 +210,8 @@ std::optional<Transition> ServerHealth::setAdmin(AdminRequest req, Micros now) {
       break;
     case AdminRequest::kMaint:
       adminMaint_ = true;
+      adminDrain_ = false;
       reason = "administratively set to maintenance";
-      break;
-    case AdminRequest::kEnable:
-      adminMaint_ = configMaint_ = false;
-      reason = "administratively enabled";
       break;
   }
   return settle(now, reason, "", -1);
@@ -246,10 +249,6 @@ std::optional<Transition> ServerHealth::setChecksStopped(bool stopped, Micros no
   weightChanged_ = false;
   if (stopped == checksStopped_) return std::nullopt;
   checksStopped_ = stopped;
-  if (!stopped && tracksHealth()) {
-    // Resumed: considered up, but the first failed check takes it down.
-    status_.health = std::max(status_.health, params_.rise);
-  }
   return settle(now, stopped ? "health check disabled" : "health check enabled", "", -1);
 }
 
@@ -266,6 +265,20 @@ std::optional<Transition> ServerHealth::reconfigure(const HealthParams& params, 
   status_.health = std::min(status_.health, top());
   if (wasHealthy) status_.health = std::max(status_.health, params_.rise);
   return settle(now, "configuration changed", "", -1);
+}
+
+uint8_t ServerHealth::adminFlags() const {
+  uint8_t f = 0;
+  if (adminMaint_ || agentMaint_ || configMaint_) f |= kAdminForcedMaint;
+  if (configMaint_) f |= kAdminConfigMaint;
+  if (adminDrain_ || agentDrain_) f |= kAdminForcedDrain;
+  return f;
+}
+
+Micros ServerHealth::downTime(Micros now) const {
+  const bool down =
+      status_.state == model::ServerState::kDown || status_.state == model::ServerState::kMaint;
+  return status_.downTime + (down ? std::max<Micros>(0, now - status_.lastChange) : 0);
 }
 
 bool ServerHealth::activeChecksWanted() const {

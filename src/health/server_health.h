@@ -54,6 +54,7 @@ struct HealthParams {
   uint32_t errorLimit = 10;
   model::OnError onError = model::OnError::kFailCheck;
   bool disabled = false;  // "disabled": MAINT from the start
+  bool dynamic = false;   // added by "add server": MAINT, checks stopped, until enabled
 
   static HealthParams of(const model::Server& s);
 };
@@ -62,15 +63,21 @@ struct HealthParams {
 struct Transition {
   model::ServerState from = model::ServerState::kUp;
   model::ServerState to = model::ServerState::kUp;
-  std::string reason;         // "Layer4 connection refused", "agent reports drain", ...
+  std::string reason;         // "Layer4 connection problem", "agent reports drain", ...
   std::string detail;         // the check's detail, the agent's description, ...
   Micros checkDuration = -1;  // when a check caused it
 };
 
-// Administrative requests (the runtime API's "set server ... state").
-// kReady clears drain and maintenance ("set server ... state ready"); kEnable clears
-// maintenance only ("enable server").
-enum class AdminRequest : uint8_t { kReady, kDrain, kMaint, kEnable };
+// Administrative requests (the runtime API's "set server ... state"), as HAProxy applies
+// them: kReady clears drain and maintenance ("state ready", "enable server"), kDrain sets
+// drain and clears maintenance, kMaint sets maintenance and clears drain ("state maint",
+// "disable server").
+enum class AdminRequest : uint8_t { kReady, kDrain, kMaint };
+
+// HAProxy's administrative state bits ("show servers state" srv_admin_state).
+inline constexpr uint8_t kAdminForcedMaint = 0x01;  // runtime API or agent
+inline constexpr uint8_t kAdminConfigMaint = 0x04;  // "disabled" in the configuration
+inline constexpr uint8_t kAdminForcedDrain = 0x08;  // runtime API or agent
 
 // What the control plane can read about a server's health (runtime API, metrics).
 struct HealthStatus {
@@ -91,6 +98,8 @@ struct HealthStatus {
   uint64_t markedUp = 0;     // transitions to UP from DOWN or MAINT
   uint64_t checks = 0;       // active check results
   uint64_t failedChecks = 0;
+  uint64_t failedChecksWhileUp = 0;  // HAProxy's chkfail: failed while UP or DRAIN
+  Micros downTime = 0;               // time spent DOWN or in MAINT before the current state
   uint64_t agentChecks = 0;
   uint64_t passiveTriggers = 0;  // times error-limit was reached
 };
@@ -106,8 +115,8 @@ class ServerHealth {
   std::optional<Transition> onPassiveErrors(uint32_t errors, Micros now);
   std::optional<Transition> setAdmin(AdminRequest req, Micros now);
   // The runtime API's "disable health" / "enable health": while stopped, no active check
-  // runs and the health counter is ignored (the server counts as UP unless something
-  // else holds it down), as in HAProxy.
+  // runs and the server keeps the state its last checks gave it (a DOWN server stays
+  // DOWN, as in HAProxy); enabling resumes the checks from there.
   std::optional<Transition> setChecksStopped(bool stopped, Micros now);
   bool checksStopped() const { return checksStopped_; }
   // A reload or a runtime change gave the server new settings: state, counters and
@@ -119,6 +128,10 @@ class ServerHealth {
   bool weightChangedByLastInput() const { return weightChanged_; }
 
   model::ServerState state() const { return status_.state; }
+  // HAProxy's srv_admin_state bits (kAdmin*).
+  uint8_t adminFlags() const;
+  // Time spent DOWN or in MAINT, the current period included.
+  Micros downTime(Micros now) const;
   // State and effective weight at `now` (the slow start ramp applies).
   model::ServerRuntime runtime(Micros now) const;
   // When the effective weight is next due to move by slow start alone (the ramp moves in

@@ -169,6 +169,13 @@ std::string StreamCheck::stepLabel() const {
   return s;
 }
 
+std::string StreamCheck::detailAt(std::string_view what) const {
+  const bool plainConnect = steps_.size() == 1 && steps_[0].kind == CheckStep::Kind::kConnect &&
+                            steps_[0].comment.empty();
+  if (plainConnect) return std::string(what);
+  return what.empty() ? stepLabel() : fmt::format("{} {}", what, stepLabel());
+}
+
 void StreamCheck::finish(CheckStatus status, std::string detail,
                          std::shared_ptr<const AgentReply> agent) {
   closeConnection();
@@ -238,7 +245,7 @@ bool StreamCheck::beginConnect(const CheckStep& step) {
   int rc = ::connect(fd, addr.sa(), addr.len());
   if (rc != 0 && errno != EINPROGRESS) {
     int err = errno;
-    finish(connectStatus(err), fmt::format("{} {}", strerror(err), stepLabel()));
+    finish(connectStatus(err), detailAt(strerror(err)));
     return false;
   }
   if (auto st = loop_.add(fd, EPOLLOUT, this); !st) {
@@ -274,7 +281,7 @@ bool StreamCheck::flushOutput() {
         return false;
       }
       int err = errno;
-      finish(CheckStatus::kL4Error, fmt::format("{} {}", strerror(err), stepLabel()));
+      finish(CheckStatus::kL4Error, detailAt(strerror(err)));
       return false;
     }
     outOff_ += static_cast<size_t>(n);
@@ -301,7 +308,7 @@ bool StreamCheck::readInput() {
     if (errno == EINTR) continue;
     if (wouldBlock(errno)) return true;
     int err = errno;
-    finish(CheckStatus::kL4Error, fmt::format("{} {}", strerror(err), stepLabel()));
+    finish(CheckStatus::kL4Error, detailAt(strerror(err)));
     return false;
   }
 }
@@ -375,7 +382,7 @@ void StreamCheck::onIo(uint32_t) {
       socklen_t len = sizeof(err);
       if (getsockopt(fd_.get(), SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
       if (err != 0) {
-        finish(connectStatus(err), fmt::format("{} {}", strerror(err), stepLabel()));
+        finish(connectStatus(err), detailAt(strerror(err)));
         return;
       }
       // A stale event (from an earlier connection of this check) must not pass for a
@@ -413,7 +420,7 @@ void StreamCheck::onTimer() {
   const bool totalExpired = target_.totalTimeout > 0 && now >= startedAt_ + target_.totalTimeout;
   if (phase_ == Phase::kConnecting) {
     if (totalExpired || (connectDeadline_ >= 0 && now >= connectDeadline_)) {
-      finish(CheckStatus::kL4Timeout, stepLabel());
+      finish(CheckStatus::kL4Timeout, detailAt(""));
       return;
     }
   } else if (totalExpired || (readDeadline_ >= 0 && now >= readDeadline_)) {

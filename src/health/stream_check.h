@@ -67,6 +67,9 @@ class StreamCheck final : public Check, private IoHandler, private Timer {
   void finish(CheckStatus status, std::string detail, std::shared_ptr<const AgentReply> agent = {});
   void closeConnection();
   std::string stepLabel() const;
+  // `what` (e.g. "Connection refused") and the step it happened at; only `what` for a plain
+  // connect check, which has a single step (HAProxy words its detail so).
+  std::string detailAt(std::string_view what) const;
 
   EventLoop& loop_;
   CheckObserver& observer_;

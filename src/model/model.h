@@ -114,6 +114,9 @@ struct Server {
   uint32_t maxqueue = 0;  // 0: unlimited queue (bounded by timeout queue)
   bool backup = false;
   bool disabled = false;
+  // Added at run time ("add server"), as HAProxy's dynamic servers: it starts in
+  // maintenance with its health checks and agent stopped, until enabled.
+  bool dynamic = false;
   ProxyProtocol sendProxy = ProxyProtocol::kNone;  // send-proxy / send-proxy-v2
   std::optional<SockAddr> source;                  // "source ADDR[:PORT]" for connections
   Timeout slowstart = 0;                           // weight ramp after recovery (health)

@@ -162,10 +162,25 @@ TEST_F(RuntimeApi, WeightAndAddrChangeWhereTrafficGoes) {
   auto seen = spread(front.port(), 6);
   EXPECT_EQ(seen["b1"], 6);
   EXPECT_EQ(api(sock, "get weight app/s2"), "0 (initial 1)\n\n");
-  const std::string reply =
-      api(sock, "set server app/s1 addr 127.0.0.1 port " + std::to_string(b3.port()));
-  EXPECT_EQ(reply.find("port changed from"), 0u) << reply;
+  const std::string oldPort = std::to_string(b1.addr().port());
+  const std::string b3Port = std::to_string(b3.addr().port());
+  EXPECT_EQ(api(sock, "set server app/s1 addr 127.0.0.1 port " + b3Port),
+            "no need to change the addr, port changed from '" + oldPort + "' to '" + b3Port +
+                "' by 'stats socket command'\n\n");
   EXPECT_TRUE(eventually([&] { return spread(front.port(), 4)["b3"] == 4; })) << proc->logs();
+  // A new IP (IPv6 loopback) and port.
+  Backend v6{Backend::banner("v6"), true};
+  const std::string v6Port = std::to_string(v6.addr().port());
+  EXPECT_EQ(api(sock, "set server app/s1 addr ::1 port " + v6Port),
+            "IP changed from '127.0.0.1' to '::1', port changed from '" + b3Port + "' to '" +
+                v6Port + "' by 'stats socket command'\n\n");
+  EXPECT_TRUE(eventually([&] { return spread(front.port(), 4)["v6"] == 4; })) << proc->logs();
+  // Refused: nothing moves.
+  EXPECT_EQ(api(sock, "set server app/s1 addr 999.1.1.1"),
+            "Invalid addr '999.1.1.1' by 'stats socket command'\n\n");
+  EXPECT_EQ(api(sock, "set server app/s1 addr 127.0.0.1 port abc"),
+            "problem converting port 'abc' to an int by 'stats socket command'\n\n");
+  EXPECT_EQ(spread(front.port(), 4)["v6"], 4);
   EXPECT_EQ(api(sock, "set server app/s2 weight 100%"), "\n");
   EXPECT_TRUE(eventually([&] { return spread(front.port(), 6)["b2"] > 0; }));
 }
@@ -193,10 +208,15 @@ TEST_F(RuntimeApi, ShutdownSessionsClosesALiveConnection) {
   std::string line;
   ASSERT_TRUE(readLine(fd, line));
   ASSERT_EQ(line, "b1");
+  const auto t0 = Clock::now();
   EXPECT_EQ(api(sock, "shutdown sessions server app/s1"), "\n");
   std::string rest;
-  EXPECT_TRUE(readToEof(fd, rest, 10s)) << "the session stayed open";
+  // The banner backend would hold the connection for 10 s: an end well before that is
+  // Fulcrum's doing.
+  EXPECT_TRUE(readToEof(fd, rest, 5s)) << "the session stayed open\n" << proc->logs();
+  EXPECT_LT(Clock::now() - t0, 5s);
   closeFd(fd);
+  EXPECT_TRUE(eventually([&] { return cellOf(api(sock, "show stat"), "app", "s1", 4) == "0"; }));
 }
 
 TEST_F(RuntimeApi, MaxconnCommands) {
@@ -252,48 +272,73 @@ TEST_F(RuntimeApi, InteractiveModeAndLongLines) {
 namespace fulcrum::test {
 namespace {
 
-// "disable health": the check's verdict is ignored (the server counts as UP) and the
-// check state reads "configured, not enabled"; "enable health" brings the checks back.
-TEST(RuntimeApiHealth, DisableAndEnableHealthOnALiveServer) {
+// The 14th field of a server's "show servers state" line (srv_check_state).
+std::string checkStateOf(const std::string& state, const std::string& server) {
+  std::istringstream lines(state);
+  for (std::string line; std::getline(lines, line);) {
+    std::istringstream fields(line);
+    std::vector<std::string> v;
+    for (std::string x; fields >> x;) v.push_back(x);
+    if (v.size() > 13 && v[3] == server) return v[13];
+  }
+  return "<absent>";
+}
+
+// As HAProxy: "disable health" stops the checks and freezes the state they gave (a DOWN
+// server stays DOWN, an UP one stays UP and reads "no check", whatever its health does
+// meanwhile); "enable health" resumes them from there.
+TEST(RuntimeApiHealth, DisableHealthFreezesTheStateAndEnableResumes) {
   TempDir dir;
   const std::string sock = dir.path() + "/api.sock";
   ReservedPort front;
-  Backend b1{Backend::banner("b1")};
-  RefusingPort checkPort;  // s1's check goes here and fails; its traffic port works
+  Backend b1{Backend::banner("b1")}, b2{Backend::banner("b2")};
+  RefusingPort refusing;                      // s1's check port: always fails
+  auto s2Check = std::make_unique<Backend>(Backend::banner("chk"));  // s2's: until stopped
   const std::string cfg =
       "global\n  stats socket " + sock + " level admin\n"
       "defaults\n  mode tcp\n  timeout connect 2s\n  timeout client 30s\n  timeout server 30s\n"
       "listen app\n  bind 127.0.0.1:" + std::to_string(front.port()) + "\n"
-      "  server s1 " + b1.addrString() + " check port " + std::to_string(checkPort.port()) +
+      "  server s1 " + b1.addrString() + " check port " + std::to_string(refusing.port()) +
+      " inter 100ms fall 1 rise 1\n"
+      "  server s2 " + b2.addrString() + " check port " + std::to_string(s2Check->addr().port()) +
       " inter 100ms fall 1 rise 1\n";
-  FulcrumProcess f(cfg, SockAddr::loopback4(front.port()));
+  FulcrumProcess f(cfg, SockAddr::loopback4(front.port()), {"-d"});
   ASSERT_TRUE(f.ready()) << f.logs();
-  ASSERT_TRUE(eventually([&] { return statusOf(api(sock, "show stat"), "app", "s1").rfind("DOWN", 0) == 0; }))
+  auto status = [&](const std::string& srv) { return statusOf(api(sock, "show stat"), "app", srv); };
+  ASSERT_TRUE(eventually([&] { return status("s1") == "DOWN" && status("s2") == "UP"; }))
       << f.logs();
-  EXPECT_NE(who(front.port()), "b1");  // no server to take it
 
-  EXPECT_EQ(api(sock, "disable health app/s1"), "\n");
-  ASSERT_TRUE(eventually([&] { return statusOf(api(sock, "show stat"), "app", "s1").rfind("UP", 0) == 0; }))
-      << f.logs();
-  EXPECT_EQ(who(front.port()), "b1");
+  EXPECT_EQ(api(sock, "disable health app/s1; disable health app/s2"), "\n\n");
   const std::string state = api(sock, "show servers state app");
-  // be_id be_name srv_id srv_name srv_addr op admin uweight iweight time check_status
-  // check_result check_health srv_check_state ...: the 14th field.
-  std::istringstream lines(state);
-  std::string line, row;
-  while (std::getline(lines, line))
-    if (line.find(" s1 ") != std::string::npos) row = line;
-  std::istringstream fields(row);
-  std::vector<std::string> v;
-  for (std::string x; fields >> x;) v.push_back(x);
-  ASSERT_GT(v.size(), 13u) << state;
-  EXPECT_EQ(v[13], "2") << state;
-
+  EXPECT_EQ(checkStateOf(state, "s1"), "2") << state;  // configured, not enabled
+  EXPECT_EQ(checkStateOf(state, "s2"), "2") << state;
+  EXPECT_EQ(status("s1"), "DOWN");
+  EXPECT_EQ(status("s2"), "no check");
+  EXPECT_EQ(cellOf(api(sock, "show stat"), "app", "s2", 36), "");  // check_status: none
+  // s2's check port goes away: with its checks stopped, s2 stays in service. s1's checks,
+  // enabled again, mark time: five more of its results and s2 is still UP.
+  s2Check.reset();
+  const size_t before = f.logs().size();
   EXPECT_EQ(api(sock, "enable health app/s1"), "\n");
-  EXPECT_TRUE(eventually([&] { return statusOf(api(sock, "show stat"), "app", "s1").rfind("DOWN", 0) == 0; }))
-      << f.logs();
-  // A server without a check cannot have its health enabled.
-  EXPECT_NE(api(sock, "enable agent app/s1").find("not configured"), std::string::npos);
+  auto s1Results = [&] {
+    const std::string tail = f.logs().substr(before);
+    size_t n = 0;
+    for (size_t at = tail.find("health check of app/s1:"); at != std::string::npos;
+         at = tail.find("health check of app/s1:", at + 1))
+      ++n;
+    return n;
+  };
+  ASSERT_TRUE(eventually([&] { return s1Results() >= 5; })) << f.logs();
+  EXPECT_EQ(status("s1"), "DOWN");  // enabling did not make it UP
+  EXPECT_EQ(status("s2"), "no check");
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(who(front.port()), "b2");
+  // s2's checks resume and find its check port closed.
+  EXPECT_EQ(api(sock, "enable health app/s2"), "\n");
+  EXPECT_TRUE(eventually([&] { return status("s2") == "DOWN"; })) << f.logs();
+  // Nothing to enable without an agent; disabling what is not there is a no-op.
+  EXPECT_EQ(api(sock, "enable agent app/s1"),
+            "Agent was not configured on this server, cannot enable.\n\n");
+  EXPECT_EQ(api(sock, "disable agent app/s1"), "\n");
 }
 
 }  // namespace

@@ -63,9 +63,10 @@ class FakeControl final : public Control, public health::RuntimePublisher {
   }
   Status setHealthChecks(int pool, int server, bool enabled) override {
     calls.push_back(fmt::format("health {} {} {}", pool, server, enabled));
-    if (!snap_->config->pools[static_cast<size_t>(pool)].servers[static_cast<size_t>(server)]
+    if (enabled &&
+        !snap_->config->pools[static_cast<size_t>(pool)].servers[static_cast<size_t>(server)]
              .check.enabled)
-      return Error{"Health checks are not configured on this server, cannot enable."};
+      return Error{"Health check was not configured on this server, cannot enable."};
     return Ok{};
   }
   Status setAgentChecks(int pool, int server, bool enabled) override {

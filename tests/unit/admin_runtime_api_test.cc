@@ -121,6 +121,9 @@ TEST_F(AdminRuntimeApi, UnknownCommandSuggestsAndChangesNothing) {
             0u);
   EXPECT_NE(r.find("show stat"), std::string::npos);
   EXPECT_EQ(r.find("set server"), std::string::npos);  // same first word only
+  // ... then help, prompt and quit, as HAProxy ends its suggestions.
+  EXPECT_NE(r.find("\n  help [<command>]"), std::string::npos) << r;
+  EXPECT_NE(r.find("\n  quit "), std::string::npos) << r;
   r = run("frobnicate");
   EXPECT_NE(r.find("set server"), std::string::npos);  // nothing matches: every command
   EXPECT_EQ(ctl.configPtr(), before);
@@ -447,7 +450,11 @@ TEST_F(AdminRuntimeApi, SetServerWeight) {
   expectRefused("set server app/s1 weight -5%", "Relative weight must be positive.\n");
   expectRefused("set server app/s1 weight abc",
                 "Empty weight string empty or preceded by garbage\n");
-  expectRefused("set server app/s1 weight", "set server <b>/<s> weight requires a weight.\n");
+  expectRefused("set server app/s1 weight", "Require <weight> or <weight%>.\n");
+  expectRefused("set server app/s1 weight 10x", "Trailing garbage in weight string\n");
+  expectRefused("set server app/s1 weight 5.5%", "Trailing garbage in weight string\n");
+  expectRefused("set weight app/s1", "Require <weight> or <weight%>.\n");
+  expectRefused("set weight app/s1 x1", "Empty weight string empty or preceded by garbage\n");
   expectRefused("get weight app/zz", "No such server.\n");
 
   ctl.applyError = "the daemon said no";
@@ -466,17 +473,25 @@ TEST_F(AdminRuntimeApi, SetServerAddr) {
   EXPECT_EQ(server(0, 0).addr.toString(), "127.0.0.3:9050");
   EXPECT_EQ(server(0, 0).addrText, "127.0.0.3:9050");
   EXPECT_EQ(run("set server app/s1 addr 127.0.0.3 port 9051"),
-            "port changed from '9050' to '9051' by 'stats socket command'\n\n");
+            "no need to change the addr, port changed from '9050' to '9051' by 'stats socket "
+            "command'\n\n");
   EXPECT_EQ(run("set server app/s1 addr ::1"),
             "IP changed from '127.0.0.3' to '::1' by 'stats socket command'\n\n");
   EXPECT_EQ(server(0, 0).addr.toString(), "[::1]:9051");
 
-  expectRefused("set server app/s1 addr ::1", "no need to change the addr\n");
-  expectRefused("set server app/s1 addr bad", "Invalid addr 'bad'\n");
+  // HAProxy's words, each ending "by 'stats socket command'"; an address is not applied
+  // when its port is wrong.
+  expectRefused("set server app/s1 addr ::1", "no need to change the addr by 'stats socket command'\n");
+  expectRefused("set server app/s1 addr ::1 port 9051",
+                "no need to change the addr, no need to change the port by 'stats socket command'\n");
+  expectRefused("set server app/s1 addr bad", "Invalid addr 'bad' by 'stats socket command'\n");
   expectRefused("set server app/s1 addr 127.0.0.9 port abc",
-                "problem converting port 'abc' to an int\n");
+                "problem converting port 'abc' to an int by 'stats socket command'\n");
+  expectRefused("set server app/s1 addr ::1 port abc",
+                "no need to change the addr, problem converting port 'abc' to an int by 'stats "
+                "socket command'\n");
   expectRefused("set server app/s1 addr 127.0.0.9 port 0",
-                "problem converting port '0' to an int\n");
+                "problem converting port '0' to an int by 'stats socket command'\n");
   expectRefused("set server app/s1 addr 127.0.0.9 prt 9",
                 "set server <b>/<s> addr requires an address and optionally a port.\n");
   expectRefused("set server app/s1 addr",
@@ -490,7 +505,7 @@ TEST_F(AdminRuntimeApi, HealthAndAgentChecks) {
   EXPECT_EQ(ctl.calls.back(), "health 0 1 true");
   // The Control's error goes back as it is.
   EXPECT_EQ(run("enable health app/s1"),
-            "Health checks are not configured on this server, cannot enable.\n\n");
+            "Health check was not configured on this server, cannot enable.\n\n");
   EXPECT_EQ(run("disable agent other/o1"), "\n");
   EXPECT_EQ(ctl.calls.back(), "agent 1 0 false");
   EXPECT_EQ(run("enable agent other/o1"), "\n");
@@ -510,13 +525,18 @@ TEST_F(AdminRuntimeApi, SetMaxconn) {
   EXPECT_EQ(ctl.info.maxconn, 800u);
 
   expectRefused("set maxconn server app/s2 lots", "maxconn string empty or preceded by garbage\n");
-  expectRefused("set maxconn server app/s2", "maxconn string empty or preceded by garbage\n");
+  expectRefused("set maxconn server app/s2", "Require <maxconn>.\n");
+  expectRefused("set maxconn server app/s2 10x", "Trailing garbage in maxconn string\n");
   expectRefused("set maxconn server app/zz 5", "No such server.\n");
   expectRefused("set maxconn frontend nope 5", "No such frontend.\n");
-  expectRefused("set maxconn frontend web -3", "Integer value expected.\n");
+  expectRefused("set maxconn frontend web -3", "Value out of range.\n");
+  expectRefused("set maxconn frontend web x", "Integer value expected.\n");
   expectRefused("set maxconn global abc", "Expects an integer value.\n");
-  expectRefused("set maxconn global 0", "Value out of range.\n");
+  expectRefused("set maxconn global -1", "Value out of range.\n");
   expectRefused("set maxconn global 5001", "Value out of range.\n");  // above hard_maxconn
+  // 0: back to Hard_maxconn, the configuration's value.
+  EXPECT_EQ(run("set maxconn global 0"), "\n");
+  EXPECT_EQ(ctl.calls.back(), "maxconn 5000");
 }
 
 TEST_F(AdminRuntimeApi, AddServerStartsInMaintenance) {
@@ -607,7 +627,12 @@ TEST_F(AdminRuntimeApi, SemicolonsChainCommands) {
   EXPECT_EQ(state(0, 0), model::ServerState::kUp);
   // A backslash keeps a ';' in a word.
   EXPECT_EQ(run("get weight app/s1\\;x"), "No such server.\n\n");
-  EXPECT_EQ(run(""), "");
+  // An empty command (an empty line, ";;") gets HAProxy's complaint and the whole help.
+  const std::string empty = run("");
+  EXPECT_EQ(empty.rfind("Unknown command. Please enter one of the following commands only:\n", 0),
+            0u) << empty;
+  EXPECT_NE(empty.find("  show stat "), std::string::npos);
+  EXPECT_EQ(run("show cli level;;show cli level"), "admin\n\n" + empty + "admin\n\n");
 }
 
 TEST_F(AdminRuntimeApi, PromptAndQuit) {
@@ -616,9 +641,11 @@ TEST_F(AdminRuntimeApi, PromptAndQuit) {
   EXPECT_TRUE(interactive);
   EXPECT_FALSE(quit);
   EXPECT_EQ(api.execute("show cli level", ApiLevel::kAdmin, &interactive, &quit), "admin\n\n> ");
-  EXPECT_EQ(api.execute("", ApiLevel::kAdmin, &interactive, &quit), "> ");
+  // A prompt after each command of a line, as HAProxy.
+  EXPECT_EQ(api.execute("show cli level; get weight app/zz", ApiLevel::kAdmin, &interactive, &quit),
+            "admin\n\n> No such server.\n\n> ");
   EXPECT_EQ(api.execute("show cli level; quit; show info", ApiLevel::kAdmin, &interactive, &quit),
-            "admin\n\n");
+            "admin\n\n> ");
   EXPECT_TRUE(quit);
   quit = false;
   EXPECT_EQ(api.execute("prompt", ApiLevel::kAdmin, &interactive, &quit), "\n");

@@ -48,12 +48,12 @@ TEST(HealthState, StartsUpAndTheFirstFailureTakesItDown) {
   ASSERT_TRUE(t);
   EXPECT_EQ(t->from, ServerState::kUp);
   EXPECT_EQ(t->to, ServerState::kDown);
-  EXPECT_EQ(t->reason, "Layer4 connection refused");
+  EXPECT_EQ(t->reason, "Layer4 connection problem");
   EXPECT_EQ(t->detail, "Connection refused");
   EXPECT_EQ(t->checkDuration, 2 * kMillis);
   EXPECT_EQ(h.status().markedDown, 1u);
   EXPECT_EQ(h.status().lastChange, kT0 + 1);
-  EXPECT_EQ(h.status().lastReason, "Layer4 connection refused");
+  EXPECT_EQ(h.status().lastReason, "Layer4 connection problem");
 }
 
 TEST(HealthState, FallConsecutiveFailuresMarkAHealthyServerDown) {

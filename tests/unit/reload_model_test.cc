@@ -112,6 +112,12 @@ health::CheckResult failed() {
   return r;
 }
 
+health::CheckResult passed() {
+  health::CheckResult r;
+  r.status = health::CheckStatus::kL4Ok;
+  return r;
+}
+
 TEST(HealthReconfigure, KeepsStateAndAdminAndTakesTheNewWeight) {
   constexpr Micros t0 = 100 * kSeconds;
   health::ServerHealth h(params(10), t0);
@@ -157,35 +163,95 @@ TEST(HealthReconfigure, AHealthyServerStaysUpWhenRiseGrowsOrChecksAppear) {
   EXPECT_EQ(d.state(), model::ServerState::kDown);
 }
 
-TEST(HealthAdmin, EnableLeavesMaintenanceOnlyAndReadyClearsDrainToo) {
+// HAProxy's administrative requests: maintenance clears drain and drain clears
+// maintenance, so "enable server" (ready) after drain then maint is UP.
+TEST(HealthAdmin, MaintClearsDrainAndReadyClearsBoth) {
   constexpr Micros t0 = 100 * kSeconds;
   health::ServerHealth h(params(10), t0);
   ASSERT_TRUE(h.setAdmin(health::AdminRequest::kDrain, t0));
+  EXPECT_EQ(h.adminFlags(), health::kAdminForcedDrain);
   ASSERT_TRUE(h.setAdmin(health::AdminRequest::kMaint, t0 + 1));
-  auto t = h.setAdmin(health::AdminRequest::kEnable, t0 + 2);  // "enable server"
-  ASSERT_TRUE(t);
-  EXPECT_EQ(t->to, model::ServerState::kDrain);
-  t = h.setAdmin(health::AdminRequest::kReady, t0 + 3);  // "set server ... state ready"
+  EXPECT_EQ(h.adminFlags(), health::kAdminForcedMaint);
+  auto t = h.setAdmin(health::AdminRequest::kReady, t0 + 2);  // "enable server"
   ASSERT_TRUE(t);
   EXPECT_EQ(t->to, model::ServerState::kUp);
+  EXPECT_EQ(h.adminFlags(), 0);
+  // Drain from maintenance: DRAIN.
+  ASSERT_TRUE(h.setAdmin(health::AdminRequest::kMaint, t0 + 3));
+  t = h.setAdmin(health::AdminRequest::kDrain, t0 + 4);
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->to, model::ServerState::kDrain);
 }
 
-TEST(HealthReconfigure, StoppedChecksIgnoreTheHealthCounter) {
+// A DOWN server put in drain is still DOWN, but its drain flag is there to report (and
+// applies once it comes back).
+TEST(HealthAdmin, DrainOfADownServerIsKeptInTheFlags) {
+  constexpr Micros t0 = 100 * kSeconds;
+  health::ServerHealth h(params(10), t0);
+  ASSERT_TRUE(h.onCheckResult(failed(), t0));
+  EXPECT_FALSE(h.setAdmin(health::AdminRequest::kDrain, t0 + 1));
+  EXPECT_EQ(h.state(), model::ServerState::kDown);
+  EXPECT_EQ(h.adminFlags(), health::kAdminForcedDrain);
+  health::HealthParams disabled = params(10);
+  disabled.disabled = true;
+  EXPECT_EQ(health::ServerHealth(disabled, t0).adminFlags(),
+            health::kAdminForcedMaint | health::kAdminConfigMaint);
+}
+
+// As HAProxy: stopping the checks keeps the state the last checks gave (a DOWN server
+// stays DOWN), and resuming them starts from there.
+TEST(HealthReconfigure, StoppedChecksKeepTheLastState) {
   constexpr Micros t0 = 100 * kSeconds;
   health::ServerHealth h(params(10), t0);
   ASSERT_TRUE(h.onCheckResult(failed(), t0));
   ASSERT_EQ(h.state(), model::ServerState::kDown);
-  auto up = h.setChecksStopped(true, t0 + 1);
-  ASSERT_TRUE(up);
-  EXPECT_EQ(up->to, model::ServerState::kUp);
+  EXPECT_FALSE(h.setChecksStopped(true, t0 + 1));
+  EXPECT_EQ(h.state(), model::ServerState::kDown);
   EXPECT_FALSE(h.activeChecksWanted());
   EXPECT_TRUE(h.checksStopped());
-  // Resumed: up until the next failed check says otherwise.
   EXPECT_FALSE(h.setChecksStopped(false, t0 + 2));
+  EXPECT_EQ(h.state(), model::ServerState::kDown);
   EXPECT_TRUE(h.activeChecksWanted());
-  auto down = h.onCheckResult(failed(), t0 + 3);
-  ASSERT_TRUE(down);
-  EXPECT_EQ(down->to, model::ServerState::kDown);
+  ASSERT_FALSE(h.onCheckResult(passed(), t0 + 3));  // rise 2: one more
+  auto up = h.onCheckResult(passed(), t0 + 4);
+  ASSERT_TRUE(up);
+  EXPECT_EQ(up->to, model::ServerState::kUp);
+  // An UP server whose checks stop stays UP, whatever the server does meanwhile.
+  EXPECT_FALSE(h.setChecksStopped(true, t0 + 5));
+  EXPECT_EQ(h.state(), model::ServerState::kUp);
+}
+
+// HAProxy's chkfail counts the failures seen while the server was up; downtime adds up
+// the periods DOWN or in MAINT.
+TEST(HealthCounters, FailuresWhileUpAndDowntime) {
+  constexpr Micros t0 = 100 * kSeconds;
+  health::ServerHealth h(params(10), t0);
+  ASSERT_TRUE(h.onCheckResult(failed(), t0 + kSeconds));       // UP -> DOWN
+  EXPECT_FALSE(h.onCheckResult(failed(), t0 + 2 * kSeconds));  // while DOWN
+  EXPECT_EQ(h.status().failedChecks, 2u);
+  EXPECT_EQ(h.status().failedChecksWhileUp, 1u);
+  EXPECT_EQ(h.downTime(t0 + 3 * kSeconds), 2 * kSeconds);  // down since t0+1s
+  EXPECT_FALSE(h.onCheckResult(passed(), t0 + 4 * kSeconds));
+  ASSERT_TRUE(h.onCheckResult(passed(), t0 + 5 * kSeconds));  // UP again at t0+5s
+  EXPECT_EQ(h.downTime(t0 + 9 * kSeconds), 4 * kSeconds);
+  ASSERT_TRUE(h.setAdmin(health::AdminRequest::kMaint, t0 + 10 * kSeconds));
+  EXPECT_EQ(h.downTime(t0 + 11 * kSeconds), 5 * kSeconds);
+}
+
+// "add server": in maintenance, checks stopped, until "enable server" / "enable health".
+TEST(HealthAdmin, DynamicServerStartsInMaintWithChecksStopped) {
+  constexpr Micros t0 = 100 * kSeconds;
+  health::HealthParams p = params(10);
+  p.dynamic = true;
+  health::ServerHealth h(p, t0);
+  EXPECT_EQ(h.state(), model::ServerState::kMaint);
+  EXPECT_EQ(h.adminFlags(), health::kAdminForcedMaint);
+  EXPECT_TRUE(h.checksStopped());
+  ASSERT_TRUE(h.setAdmin(health::AdminRequest::kReady, t0 + 1));
+  EXPECT_EQ(h.state(), model::ServerState::kUp);
+  EXPECT_FALSE(h.activeChecksWanted());
+  h.setChecksStopped(false, t0 + 2);
+  EXPECT_TRUE(h.activeChecksWanted());
 }
 
 }  // namespace
