@@ -24,13 +24,7 @@ using namespace std::chrono_literals;
 
 // Replaces the config file atomically (a reload must never read half a file).
 void rewrite(const FulcrumProcess& f, const std::string& text) {
-  const std::string path = f.dir() + "/fulcrum.cfg";
-  const std::string tmp = path + ".new";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << text;
-  }
-  ASSERT_EQ(std::rename(tmp.c_str(), path.c_str()), 0);
+  ASSERT_TRUE(f.rewriteConfig(text)) << f.configPath();
 }
 
 size_t countOf(const std::string& hay, const std::string& needle) {
