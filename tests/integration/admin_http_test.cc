@@ -646,8 +646,7 @@ TEST(AdminHttp, GracefulStopKeepsTheApiAndMetricsUpUntilTheLastConnectionEnds) {
                           fmt::format("    server alpha {}\n", alpha.addrString()), true,
                           fmt::format("    stats socket {} level admin\n", sock)),
                    SockAddr::loopback4(stats.port()));
-  ASSERT_TRUE(f.ready()) << f.logs();
-  ASSERT_TRUE(waitForListening(SockAddr::loopback4(front.port())));
+  ASSERT_TRUE(f.ready()) << f.logs();  // the frontend listens before "fulcrum started"
   ASSERT_TRUE(eventually([&] { return apiRequest(sock, "show info").starts_with("Name: Fulcrum"); }));
   EXPECT_NE(apiRequest(sock, "show info").find("\nStopping: 0\n"), std::string::npos);
   EXPECT_EQ(statCell(apiRequest(sock, "show stat"), "web", "FRONTEND", "status"), "OPEN");
@@ -659,12 +658,16 @@ TEST(AdminHttp, GracefulStopKeepsTheApiAndMetricsUpUntilTheLastConnectionEnds) {
   ASSERT_TRUE(readLine(held, banner, 5s));
   ASSERT_EQ(banner, "alpha");
   f.proc().signal(SIGTERM);
-  ASSERT_TRUE(f.proc().waitForErr("waiting for 1 connection", 5s)) << f.logs();
+  ASSERT_TRUE(f.proc().waitForErr("received SIGTERM, stopping", 5s)) << f.logs();
 
-  // Stopping, with one connection left: the runtime API and the admin listener answer.
-  const std::string info = apiRequest(sock, "show info");
+  // Stopping, with one connection left (once the readiness probe's has ended too): the
+  // runtime API and the admin listener answer.
+  std::string info;
+  EXPECT_TRUE(eventually([&] {
+    info = apiRequest(sock, "show info");
+    return info.find("\nCurrConns: 1\n") != std::string::npos;
+  })) << info;
   EXPECT_NE(info.find("\nStopping: 1\n"), std::string::npos) << info;
-  EXPECT_NE(info.find("\nCurrConns: 1\n"), std::string::npos) << info;
   EXPECT_EQ(statCell(apiRequest(sock, "show stat"), "web", "FRONTEND", "status"), "STOP");
   HttpReply metrics = get(stats.port(), "/metrics");
   ASSERT_EQ(metrics.status, 200);
