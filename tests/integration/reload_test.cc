@@ -321,7 +321,7 @@ TEST(Shutdown, SigtermStopsAcceptingAndWaitsForConnections) {
   std::string line;
   ASSERT_TRUE(sendAll(fd, std::string("one\n")) && readLine(fd, line, 5s));
   f.proc().signal(SIGTERM);
-  ASSERT_TRUE(f.proc().waitForErr("waiting for 1 connection", 5s)) << f.logs();
+  ASSERT_TRUE(f.proc().waitForErr("received SIGTERM, stopping", 5s)) << f.logs();
   // No new connections once the listeners have closed.
   bool refused = false;
   const auto deadline = std::chrono::steady_clock::now() + 5s;
@@ -370,7 +370,7 @@ TEST(Shutdown, SecondSigtermStopsAtOnce) {
   std::string line;
   ASSERT_TRUE(sendAll(fd, std::string("one\n")) && readLine(fd, line, 5s));
   f.proc().signal(SIGTERM);
-  ASSERT_TRUE(f.proc().waitForErr("waiting for 1 connection", 5s)) << f.logs();
+  ASSERT_TRUE(f.proc().waitForErr("received SIGTERM, stopping", 5s)) << f.logs();
   EXPECT_TRUE(f.proc().running());
   f.proc().signal(SIGTERM);
   EXPECT_EQ(f.proc().wait(10s), 0) << f.logs();
