@@ -181,8 +181,9 @@ class AdminHttpServer::Impl : public IoHandler {
   }
 
   void onClientTimeout(Client& c) {
-    if (c.phase == Client::Phase::kReading && !c.in.empty()) {
-      // A partial request: say why the connection closes.
+    if (c.phase == Client::Phase::kReading) {
+      // No complete request in time (a partial one, or nothing at all): say why the
+      // connection closes, as documented and as HAProxy does by default.
       log::debug("admin HTTP {}: request not complete after {} s", c.peer.toString(),
                  kRequestTimeout / kSeconds);
       respond(c, httpResponse(408, kTextType, "408 Request Timeout\n", false));

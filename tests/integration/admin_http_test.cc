@@ -101,11 +101,11 @@ bool oneConnection(uint16_t frontPort) {
 }
 
 std::string config(uint16_t statsPort, uint16_t frontPort, const std::string& servers,
-                   bool withStats = true) {
+                   bool withStats = true, const std::string& extraGlobal = "") {
   return fmt::format(
       "global\n"
       "    nbthread 2\n"
-      "{}"
+      "{}{}"
       "defaults\n"
       "    mode tcp\n"
       "    timeout connect 2s\n"
@@ -118,7 +118,7 @@ std::string config(uint16_t statsPort, uint16_t frontPort, const std::string& se
       "    balance roundrobin\n"
       "{}",
       withStats ? fmt::format("    stats bind 127.0.0.1:{}\n", statsPort) : std::string(),
-      frontPort, servers);
+      extraGlobal, frontPort, servers);
 }
 
 std::string sk(const std::string& family, const std::string& server) {
@@ -478,6 +478,206 @@ TEST(AdminHttp, StatsPageInChromiumShowsLiveFiguresAndRefreshes) {
   EXPECT_EQ(cell(d, "status"), "MAINT") << d;
   EXPECT_EQ(cell(a, "status"), "no check") << a;
   EXPECT_NE(dom.find("<span data-p=\"stot\">10</span>"), std::string::npos);
+}
+
+
+// ---- the stats page's policy, request timeouts, live changes, graceful stop ----
+
+// The directives of a Content-Security-Policy header: name -> its sources.
+std::map<std::string, std::set<std::string>> cspDirectives(const std::string& header) {
+  std::map<std::string, std::set<std::string>> out;
+  std::istringstream in(header);
+  for (std::string directive; std::getline(in, directive, ';');) {
+    std::istringstream words(directive);
+    std::string name;
+    if (!(words >> name)) continue;
+    auto& sources = out[name];
+    for (std::string src; words >> src;) sources.insert(src);
+  }
+  return out;
+}
+
+TEST(AdminHttp, StatsPageContentSecurityPolicyForbidsExternalLoads) {
+  Backend alpha(Backend::banner("alpha"));
+  ReservedPort stats, front;
+  FulcrumProcess f(config(stats.port(), front.port(),
+                          fmt::format("    server alpha {}\n", alpha.addrString())),
+                   SockAddr::loopback4(stats.port()));
+  ASSERT_TRUE(f.ready()) << f.logs();
+  using Sources = std::set<std::string>;
+  for (const auto& [method, target] : {std::pair{"GET", "/"}, std::pair{"GET", "/stats"},
+                                       std::pair{"HEAD", "/"}}) {
+    HttpReply page = get(stats.port(), target, method);
+    ASSERT_EQ(page.status, 200) << method << " " << target;
+    const std::string csp = header(page, "Content-Security-Policy");
+    auto d = cspDirectives(csp);
+    // Nothing by default (fonts, images, frames, ... fall back to it); the page's own
+    // inline script and style; its script may fetch stats.json from this listener only.
+    EXPECT_EQ(d["default-src"], Sources{"'none'"}) << csp;
+    EXPECT_EQ(d["script-src"], Sources{"'unsafe-inline'"}) << csp;
+    EXPECT_EQ(d["style-src"], Sources{"'unsafe-inline'"}) << csp;
+    EXPECT_EQ(d["connect-src"], Sources{"'self'"}) << csp;
+    // No other directive opens anything: no host, scheme or wildcard anywhere.
+    for (const auto& [name, sources] : d) {
+      for (const std::string& src : sources)
+        EXPECT_TRUE(src == "'none'" || src == "'self'" || src == "'unsafe-inline'")
+            << name << " allows " << src << ": " << csp;
+    }
+    EXPECT_EQ(d.size(), 4u) << csp;
+  }
+  // The page itself loads nothing: no src attribute, style sheet link, @import or url().
+  const std::string body = get(stats.port(), "/").body;
+  ASSERT_NE(body.find("<script"), std::string::npos) << "not the stats page";
+  std::smatch m;
+  EXPECT_FALSE(std::regex_search(body, m, std::regex(R"((\ssrc\s*=|<link|@import|url\())", std::regex::icase)))
+      << m.str();
+}
+
+TEST(AdminHttp, ClientsThatDoNotCompleteARequestGet408) {
+  Backend alpha(Backend::banner("alpha"));
+  ReservedPort stats, front;
+  FulcrumProcess f(config(stats.port(), front.port(),
+                          fmt::format("    server alpha {}\n", alpha.addrString())),
+                   SockAddr::loopback4(stats.port()));
+  ASSERT_TRUE(f.ready()) << f.logs();
+  // The documented limit is 10 s (not configurable): both clients wait at once, each
+  // with a deadline of 15 s.
+  int silent = connectTcp(SockAddr::loopback4(stats.port()));
+  int partial = connectTcp(SockAddr::loopback4(stats.port()));
+  ASSERT_GE(silent, 0);
+  ASSERT_GE(partial, 0);
+  ASSERT_TRUE(sendAll(partial, std::string("GET /metrics HTTP/1.1\r\nHost: x\r\n")));
+  EXPECT_EQ(get(stats.port(), "/metrics").status, 200) << "the waiting clients block others";
+  std::string partialReply, silentReply;
+  EXPECT_TRUE(readToEof(partial, partialReply, 15s)) << "not closed within 15 s";
+  EXPECT_TRUE(readToEof(silent, silentReply, 15s)) << "not closed within 15 s";
+  closeFd(partial);
+  closeFd(silent);
+  EXPECT_TRUE(partialReply.starts_with("HTTP/1.1 408 ")) << partialReply.substr(0, 100);
+  EXPECT_TRUE(silentReply.starts_with("HTTP/1.1 408 "))
+      << "a client that sent nothing: " << ::testing::PrintToString(silentReply.substr(0, 100));
+}
+
+// The status cell of a "show stat" row, found by its header name.
+std::string statCell(const std::string& csv, const std::string& px, const std::string& sv,
+                     const std::string& column) {
+  std::istringstream in(csv);
+  std::string line;
+  std::vector<std::string> names;
+  auto split = [](const std::string& l) {
+    std::vector<std::string> cells;
+    std::istringstream cs(l);
+    for (std::string c; std::getline(cs, c, ',');) cells.push_back(c);
+    return cells;
+  };
+  while (std::getline(in, line)) {
+    if (line.starts_with("# ")) {
+      names = split(line.substr(2));
+      continue;
+    }
+    auto cells = split(line);
+    if (cells.size() < 2 || cells[0] != px || cells[1] != sv) continue;
+    for (size_t i = 0; i < names.size() && i < cells.size(); ++i)
+      if (names[i] == column) return cells[i];
+  }
+  return "<absent>";
+}
+
+TEST(AdminHttp, MetricsAndShowInfoFollowStateChangesAndReloads) {
+  Backend alpha(Backend::banner("alpha")), beta(Backend::banner("beta"));
+  ReservedPort stats, front;
+  TempDir sockDir;
+  const std::string sock = sockDir.path() + "/api.sock";
+  const std::string global = fmt::format("    stats socket {} level admin\n", sock);
+  const std::string cfg = config(stats.port(), front.port(),
+                                 fmt::format("    server alpha {}\n", alpha.addrString()), true, global);
+  FulcrumProcess f(cfg, SockAddr::loopback4(stats.port()));
+  ASSERT_TRUE(f.ready()) << f.logs();
+  ASSERT_TRUE(eventually([&] { return apiRequest(sock, "show info").starts_with("Name: Fulcrum"); }))
+      << f.logs();
+  const uint16_t p = stats.port();
+  std::string text = get(p, "/metrics").body;
+  ASSERT_EQ(sample(text, stateKey("alpha", "UP")), "1") << text;
+  ASSERT_EQ(sample(text, stateKey("alpha", "MAINT")), "0") << text;
+  ASSERT_EQ(sample(text, "fulcrum_process_reloads_total"), "0") << text;
+  ASSERT_EQ(sample(text, "fulcrum_process_failed_reloads_total"), "0") << text;
+
+  // A state set through the runtime API.
+  ASSERT_EQ(apiRequest(sock, "set server pool/alpha state maint"), "\n");
+  std::map<std::string, std::string> maint = {{stateKey("alpha", "MAINT"), "1"},
+                                              {stateKey("alpha", "UP"), "0"}};
+  text = scrapeUntil(p, maint);
+  for (const auto& [k, v] : maint) EXPECT_EQ(sample(text, k), v) << k << "\n" << text;
+
+  // A successful reload (it adds beta; alpha stays in maintenance).
+  ASSERT_TRUE(f.rewriteConfig(config(stats.port(), front.port(),
+                                     fmt::format("    server alpha {}\n    server beta {}\n",
+                                                 alpha.addrString(), beta.addrString()),
+                                     true, global)));
+  std::string reply = apiRequest(sock, "reload");
+  ASSERT_TRUE(reply.starts_with("Success=1\n")) << reply;
+  std::map<std::string, std::string> reloaded = {{"fulcrum_process_reloads_total", "1"},
+                                                 {"fulcrum_process_failed_reloads_total", "0"},
+                                                 {stateKey("beta", "UP"), "1"},
+                                                 {stateKey("alpha", "MAINT"), "1"}};
+  text = scrapeUntil(p, reloaded);
+  for (const auto& [k, v] : reloaded) EXPECT_EQ(sample(text, k), v) << k << "\n" << text;
+
+  // A refused one.
+  ASSERT_TRUE(f.rewriteConfig(cfg + "    bogus-keyword 1\n"));
+  reply = apiRequest(sock, "reload");
+  ASSERT_TRUE(reply.starts_with("Success=0\n")) << reply;
+  std::map<std::string, std::string> refused = {{"fulcrum_process_reloads_total", "1"},
+                                                {"fulcrum_process_failed_reloads_total", "1"},
+                                                {stateKey("beta", "UP"), "1"}};
+  text = scrapeUntil(p, refused);
+  for (const auto& [k, v] : refused) EXPECT_EQ(sample(text, k), v) << k << "\n" << text;
+  const std::string info = apiRequest(sock, "show info");
+  EXPECT_NE(info.find("\nReloads: 1\n"), std::string::npos) << info;
+  EXPECT_NE(info.find("\nFailedReloads: 1\n"), std::string::npos) << info;
+}
+
+TEST(AdminHttp, GracefulStopKeepsTheApiAndMetricsUpUntilTheLastConnectionEnds) {
+  Backend alpha(Backend::banner("alpha"));
+  ReservedPort stats, front;
+  TempDir sockDir;
+  const std::string sock = sockDir.path() + "/api.sock";
+  FulcrumProcess f(config(stats.port(), front.port(),
+                          fmt::format("    server alpha {}\n", alpha.addrString()), true,
+                          fmt::format("    stats socket {} level admin\n", sock)),
+                   SockAddr::loopback4(stats.port()));
+  ASSERT_TRUE(f.ready()) << f.logs();  // the frontend listens before "fulcrum started"
+  ASSERT_TRUE(eventually([&] { return apiRequest(sock, "show info").starts_with("Name: Fulcrum"); }));
+  EXPECT_NE(apiRequest(sock, "show info").find("\nStopping: 0\n"), std::string::npos);
+  EXPECT_EQ(statCell(apiRequest(sock, "show stat"), "web", "FRONTEND", "status"), "OPEN");
+  EXPECT_EQ(sample(get(stats.port(), "/metrics").body, "fulcrum_process_stopping"), "0");
+
+  int held = connectTcp(SockAddr::loopback4(front.port()));
+  ASSERT_GE(held, 0);
+  std::string banner;
+  ASSERT_TRUE(readLine(held, banner, 5s));
+  ASSERT_EQ(banner, "alpha");
+  f.proc().signal(SIGTERM);
+  ASSERT_TRUE(f.proc().waitForErr("received SIGTERM, stopping", 5s)) << f.logs();
+
+  // Stopping, with one connection left (once the readiness probe's has ended too): the
+  // runtime API and the admin listener answer.
+  std::string info;
+  EXPECT_TRUE(eventually([&] {
+    info = apiRequest(sock, "show info");
+    return info.find("\nCurrConns: 1\n") != std::string::npos;
+  })) << info;
+  EXPECT_NE(info.find("\nStopping: 1\n"), std::string::npos) << info;
+  EXPECT_EQ(statCell(apiRequest(sock, "show stat"), "web", "FRONTEND", "status"), "STOP");
+  HttpReply metrics = get(stats.port(), "/metrics");
+  ASSERT_EQ(metrics.status, 200);
+  EXPECT_EQ(sample(metrics.body, "fulcrum_process_stopping"), "1") << metrics.body;
+  EXPECT_EQ(sample(metrics.body, "fulcrum_frontend_open{frontend=\"web\"}"), "0") << metrics.body;
+  EXPECT_TRUE(f.proc().running());
+
+  // The last connection ends: the process exits, 0.
+  closeFd(held);
+  EXPECT_EQ(f.proc().wait(10s), 0) << f.logs();
 }
 
 }  // namespace

@@ -41,6 +41,11 @@ class FulcrumProcess {
   std::string logs() const { return proc_.err(); }
   std::string out() const { return proc_.out(); }
   const std::string& dir() const { return dir_.path(); }
+  const std::string& configPath() const { return cfgPath_; }
+  // Replaces the config file atomically (a reload must never read half a file).
+  bool rewriteConfig(const std::string& config) const {
+    return writeFileAtomically(cfgPath_, config);
+  }
 
  private:
   TempDir dir_;

@@ -8,6 +8,7 @@
 #include <fmt/core.h>
 #include <fmt/ranges.h>
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -423,8 +424,9 @@ class FulcrumctlLive : public ::testing::Test {
   }
 
   // One client: connects, reads the backend's name, closes.
-  std::string hit() {
-    int fd = connectTcp(SockAddr::loopback4(front_.port()));
+  std::string hit() { return hitOn(front_.port()); }
+  static std::string hitOn(uint16_t port) {
+    int fd = connectTcp(SockAddr::loopback4(port));
     if (fd < 0) return "<connect failed>";
     std::string name;
     if (!readLine(fd, name, 5s)) name = "<no reply>";
@@ -454,6 +456,66 @@ class FulcrumctlLive : public ::testing::Test {
     if (!std::regex_search(l, m, std::regex(R"(^\s*\S+\s+\S+\s+.+?\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s)")))
       return -1;
     return std::stol(m[4].str());
+  }
+
+  // The cells of a row of a fulcrumctl table (columns are at least two spaces apart; a
+  // cell such as "no check" or "1.0 KiB" has one). Empty when no row starts with `first`.
+  static std::vector<std::string> cells(const std::string& out, const std::string& first) {
+    std::string l = lineStarting(out, first);
+    std::vector<std::string> v;
+    static const std::regex kGap(R"(\s{2,})");
+    std::sregex_token_iterator it(l.begin(), l.end(), kGap, -1), end;
+    for (; it != end; ++it)
+      if (!it->str().empty() && it->str().find_first_not_of(' ') != std::string::npos)
+        v.push_back(trimmed(*it));
+    return v;
+  }
+  static std::string trimmed(std::string s) {
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\r')) s.pop_back();
+    while (!s.empty() && s.front() == ' ') s.erase(s.begin());
+    return s;
+  }
+  // STATE of a server in `fulcrumctl stat` (SERVER ADDRESS STATE ...), "" when absent.
+  static std::string stateIn(const std::string& out, const std::string& server) {
+    auto c = cells(out, server);
+    return c.size() > 2 ? c[2] : "";
+  }
+
+  // A client connection held open: the server that answered and its source port (the
+  // `src` of its session).
+  struct Held {
+    int fd = -1;
+    std::string server;
+    uint16_t srcPort = 0;
+  };
+  static Held hold(uint16_t port) {
+    Held h;
+    h.fd = connectTcp(SockAddr::loopback4(port));
+    if (h.fd < 0) return h;
+    if (!readLine(h.fd, h.server, 5s)) h.server = "<no reply>";
+    SockAddr local;
+    *local.lenPtr() = local.capacity();
+    if (::getsockname(h.fd, local.sa(), local.lenPtr()) == 0) h.srcPort = local.port();
+    return h;
+  }
+
+  // Each server's status, weight and address from the runtime API's "show stat json"
+  // (read directly, not through fulcrumctl): what a refused command must leave alone.
+  std::map<std::string, std::string> serverSettings() {
+    std::map<std::string, std::string> out;
+    auto rows = nlohmann::json::parse(apiRequest(sock_, "show stat json"), nullptr, false);
+    if (!rows.is_array()) return {{"<error>", "show stat json does not parse"}};
+    for (const auto& row : rows) {
+      std::map<std::string, std::string> f;
+      for (const auto& field : row) {
+        const auto& v = field["value"]["value"];
+        f[field["field"]["name"].get<std::string>()] = v.is_string() ? v.get<std::string>() : v.dump();
+      }
+      if (f["type"] == "2")
+        out[f["pxname"] + "/" + f["svname"]] =
+            fmt::format("status={} weight={} addr={}", f["status"], f["weight"], f["addr"]);
+    }
+    return out;
   }
 
   TempDir dir_;
@@ -584,10 +646,342 @@ TEST_F(FulcrumctlLive, IpvsadmAddEditDelete) {
   EXPECT_EQ(after.out.find(b3.addrString()), std::string::npos) << after.out;
   for (int i = 0; i < 4; ++i) EXPECT_EQ(hit(), "s1");
   // The VIP form needs bind addresses from the API; when it gives none, exit 2 and say so.
+  // Fulcrum's show stat has no listener rows (type 3), so a VIP never maps: exit 2, the
+  // reason on stderr, and nothing added.
   RunResult vip = ctl(sock_, {"-a", "-t", fmt::format("127.0.0.1:{}", front_.port()), "-r", b3.addrString()});
-  EXPECT_TRUE(vip.code == 0 || vip.code == 2) << describe(vip);
-  if (vip.code == 2) {
-    EXPECT_NE(vip.err.find("-t BACKEND"), std::string::npos) << vip.err;
+  EXPECT_EQ(vip.code, 2) << describe(vip);
+  EXPECT_NE(vip.err.find("reports no bind addresses"), std::string::npos) << vip.err;
+  EXPECT_NE(vip.err.find("-t BACKEND"), std::string::npos) << vip.err;
+  RunResult unchanged = ctl(sock_, {"-L", "-n"});
+  EXPECT_EQ(unchanged.out.find(b3.addrString()), std::string::npos) << unchanged.out;
+}
+
+
+// The number of the line of `text` that holds `needle` (1-based), 0 when absent.
+int lineNumberOf(const std::string& text, const std::string& needle) {
+  size_t at = text.find(needle);
+  if (at == std::string::npos) return 0;
+  return 1 + static_cast<int>(std::count(text.begin(), text.begin() + static_cast<long>(at), '\n'));
+}
+
+TEST_F(FulcrumctlLive, ReloadAppliesARewrittenConfigAndRejectsABrokenOne) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  Backend b3(Backend::banner("s3"));
+  const std::string withS3 = cfg_ + fmt::format("    server s3 {}\n", b3.addrString());
+  ASSERT_TRUE(fulcrum_->rewriteConfig(withS3));
+  RunResult ok = ctl(sock_, {"reload"});
+  ASSERT_EQ(ok.code, 0) << describe(ok);
+  EXPECT_NE(ok.out.find("configuration reloaded"), std::string::npos) << ok.out;
+  EXPECT_EQ(ok.err, "");
+  statUntil([](const std::string& o) { return !lineStarting(o, "s3").empty(); });
+  bool reached = false;
+  for (int i = 0; i < 12 && !reached; ++i) reached = hit() == "s3";
+  EXPECT_TRUE(reached) << "the server added by the reload takes no traffic";
+
+  // A broken file: exit 1, the error names the file, the line and the keyword.
+  const std::string broken = withS3 + "    bogus-keyword 1\n";
+  ASSERT_TRUE(fulcrum_->rewriteConfig(broken));
+  RunResult bad = ctl(sock_, {"reload"});
+  EXPECT_EQ(bad.code, 1) << describe(bad);
+  EXPECT_EQ(bad.out, "");
+  const std::string where =
+      fmt::format("{}:{}:", fulcrum_->configPath(), lineNumberOf(broken, "bogus-keyword"));
+  EXPECT_NE(bad.err.find(where), std::string::npos) << where << "\n" << bad.err;
+  EXPECT_NE(bad.err.find("'bogus-keyword'"), std::string::npos) << bad.err;
+
+  // The running configuration (with s3) stays, and traffic flows.
+  RunResult st = ctl(sock_, {"stat"});
+  EXPECT_FALSE(lineStarting(st.out, "s3").empty()) << st.out;
+  for (int i = 0; i < 6; ++i) {
+    std::string who = hit();
+    EXPECT_TRUE(who == "s1" || who == "s2" || who == "s3") << who;
+  }
+}
+
+TEST_F(FulcrumctlLive, AddrMovesAServersTrafficToAnotherBackend) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  Backend b3(Backend::banner("s3"));
+  ASSERT_EQ(ctl(sock_, {"disable", "app/s2"}).code, 0);
+  statUntil([](const std::string& o) { return stateIn(o, "s2") == "MAINT"; });
+  for (int i = 0; i < 4; ++i) ASSERT_EQ(hit(), "s1");
+
+  RunResult r = ctl(sock_, {"addr", "app/s1", "127.0.0.1", std::to_string(b3.port())});
+  ASSERT_EQ(r.code, 0) << describe(r);
+  EXPECT_EQ(r.out, fmt::format("port changed from '{}' to '{}' by 'stats socket command'\n",
+                               b1_.port(), b3.port()));
+  statUntil([&](const std::string& o) { return cells(o, "s1").at(1) == b3.addrString(); });
+  EXPECT_TRUE(eventually([&] { return hit() == "s3"; })) << fulcrum_->logs();
+  const int b1Before = b1_.accepted();
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(hit(), "s3");
+  EXPECT_EQ(b1_.accepted(), b1Before) << "s1's old address still gets connections";
+}
+
+TEST_F(FulcrumctlLive, HealthAndAgentTogglesShowInStat) {
+  RefusingPort checkPort;          // s3's health check connects here and fails
+  Backend agent(Backend::banner("drain"));  // s4's agent answers "drain"
+  Backend b3(Backend::banner("s3")), b4(Backend::banner("s4"));
+  ASSERT_NO_FATAL_FAILURE(start(fmt::format(
+      "    server s3 {} check port {} inter 100ms fall 1 rise 1\n"
+      "    server s4 {} agent-check agent-port {} agent-inter 100ms\n",
+      b3.addrString(), checkPort.port(), b4.addrString(), agent.port())));
+  statUntil([](const std::string& o) { return stateIn(o, "s3") == "DOWN" && stateIn(o, "s4") == "DRAIN"; });
+
+  // Health checks off: the failing check no longer holds s3 down.
+  RunResult off = ctl(sock_, {"health", "app/s3", "off"});
+  ASSERT_EQ(off.code, 0) << describe(off);
+  EXPECT_EQ(off.out + off.err, "");
+  statUntil([](const std::string& o) { return stateIn(o, "s3") == "UP"; });
+  ASSERT_EQ(ctl(sock_, {"health", "app/s3", "on"}).code, 0);
+  statUntil([](const std::string& o) { return stateIn(o, "s3") == "DOWN"; });
+
+  // The agent: HAProxy's srv_agent_state 22 (configured, enabled), 18 once disabled.
+  auto agentState = [&]() -> int {
+    RunResult sv = ctl(sock_, {"--json", "servers", "app"});
+    auto j = nlohmann::json::parse(sv.out, nullptr, false);
+    if (sv.code != 0 || !j.is_array()) return -1;
+    for (const auto& row : j)
+      if (row.value("srv_name", "") == "s4") return row.value("srv_agent_state", -1);
+    return -2;
+  };
+  EXPECT_EQ(agentState(), 22);
+  ASSERT_EQ(ctl(sock_, {"agent", "app/s4", "off"}).code, 0);
+  EXPECT_EQ(agentState(), 18);
+  ASSERT_EQ(ctl(sock_, {"agent", "app/s4", "on"}).code, 0);
+  EXPECT_EQ(agentState(), 22);
+
+  // Refused where nothing is configured: exit 1, the server's words, no change.
+  const auto before = serverSettings();
+  RunResult noAgent = ctl(sock_, {"agent", "app/s3", "on"});
+  EXPECT_EQ(noAgent.code, 1) << describe(noAgent);
+  EXPECT_NE(noAgent.err.find("Agent was not configured"), std::string::npos) << noAgent.err;
+  RunResult noCheck = ctl(sock_, {"health", "app/s1", "on"});
+  EXPECT_EQ(noCheck.code, 1) << describe(noCheck);
+  EXPECT_NE(noCheck.err.find("Health checks are not configured"), std::string::npos) << noCheck.err;
+  EXPECT_EQ(serverSettings(), before);
+}
+
+TEST_F(FulcrumctlLive, AddEnableAndDeleteOnlyInMaintenance) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  Backend b3(Backend::banner("s3"));
+  ASSERT_EQ(ctl(sock_, {"disable", "app/s1"}).code, 0);
+  ASSERT_EQ(ctl(sock_, {"disable", "app/s2"}).code, 0);
+
+  RunResult add = ctl(sock_, {"add", "app/s3", b3.addrString(), "weight", "3"});
+  ASSERT_EQ(add.code, 0) << describe(add);
+  EXPECT_EQ(add.out, "New server registered.\n");
+  std::string st = statUntil([](const std::string& o) { return stateIn(o, "s3") == "MAINT"; });
+  EXPECT_EQ(cells(st, "s3").at(1), b3.addrString()) << st;
+  EXPECT_NE(hit(), "s3") << "a server added at run time must start in maintenance";
+
+  ASSERT_EQ(ctl(sock_, {"enable", "app/s3"}).code, 0);
+  EXPECT_TRUE(eventually([&] { return hit() == "s3"; })) << fulcrum_->logs();
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(hit(), "s3");
+
+  // Not in maintenance: refused, and the server stays.
+  RunResult early = ctl(sock_, {"del", "app/s3"});
+  EXPECT_EQ(early.code, 1) << describe(early);
+  EXPECT_NE(early.err.find("Only servers in maintenance mode can be deleted."), std::string::npos)
+      << early.err;
+  EXPECT_EQ(stateIn(ctl(sock_, {"stat"}).out, "s3"), "no check");
+
+  // In maintenance with no connection left: deleted.
+  ASSERT_EQ(ctl(sock_, {"disable", "app/s3"}).code, 0);
+  statUntil([](const std::string& o) {
+    auto c = cells(o, "s3");
+    return c.size() > 4 && c[2] == "MAINT" && c[4] == "0";  // STATE, CUR
+  });
+  RunResult del = ctl(sock_, {"del", "app/s3"});
+  ASSERT_EQ(del.code, 0) << describe(del);
+  EXPECT_EQ(del.out, "Server deleted.\n");
+  statUntil([](const std::string& o) { return lineStarting(o, "s3").empty(); });
+}
+
+TEST_F(FulcrumctlLive, RawPrintsTheAnswerVerbatim) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  RunResult info = ctl(sock_, {"raw", "show info"});
+  ASSERT_EQ(info.code, 0) << describe(info);
+  // HAProxy's "Name: value" lines as sent (not fulcrumctl's aligned table), and the empty
+  // line that ends the reply.
+  EXPECT_TRUE(info.out.starts_with("Name: Fulcrum\n")) << info.out;
+  EXPECT_NE(info.out.find(fmt::format("\nPid: {}\n", fulcrum_->proc().pid())), std::string::npos)
+      << info.out;
+  EXPECT_TRUE(info.out.ends_with("\n\n")) << info.out;
+  // Answers that do not change between two requests are the same byte for byte, several
+  // commands on one line included.
+  for (const char* line : {"show backend", "show cli level; show version"}) {
+    RunResult r = ctl(sock_, {"raw", line});
+    EXPECT_EQ(r.code, 0) << describe(r);
+    EXPECT_EQ(r.out, apiRequest(sock_, line)) << line;
+  }
+  // Whatever the answer, raw prints it and exits 0.
+  RunResult unknown = ctl(sock_, {"raw", "frobnicate"});
+  EXPECT_EQ(unknown.code, 0) << describe(unknown);
+  EXPECT_TRUE(unknown.out.starts_with("Unknown command")) << unknown.out;
+}
+
+TEST_F(FulcrumctlLive, NoColorVersionAndServersOfEveryBackend) {
+  Backend o1(Backend::banner("o1"));
+  ASSERT_NO_FATAL_FAILURE(start(fmt::format("backend other\n    server o1 {}\n", o1.addrString())));
+
+  // On a terminal (`script` gives one): colours, unless --no-color.
+  const std::string cmd = fmt::format("{} -s {} stat", ctlBin(), sock_);
+  RunResult tty = run({"/usr/bin/script", "-qec", cmd, "/dev/null"});
+  ASSERT_EQ(tty.code, 0) << describe(tty);
+  EXPECT_NE(tty.out.find("\033[32mOPEN"), std::string::npos) << tty.out;
+  RunResult plain = run({"/usr/bin/script", "-qec",
+                         fmt::format("{} -s {} --no-color stat", ctlBin(), sock_), "/dev/null"});
+  ASSERT_EQ(plain.code, 0) << describe(plain);
+  EXPECT_NE(plain.out.find("OPEN"), std::string::npos) << plain.out;
+  EXPECT_EQ(plain.out.find('\033'), std::string::npos) << plain.out;
+
+  // --version: fulcrumctl's version is the daemon's.
+  std::string version = apiRequest(sock_, "show version");
+  version = version.substr(0, version.find('\n'));
+  ASSERT_FALSE(version.empty());
+  RunResult v = run({ctlBin(), "--version"});
+  EXPECT_EQ(v.code, 0) << describe(v);
+  EXPECT_EQ(v.out, "fulcrumctl " + version + "\n");
+
+  // servers: every backend without an argument, one with.
+  RunResult all = ctl(sock_, {"servers"});
+  ASSERT_EQ(all.code, 0) << describe(all);
+  EXPECT_EQ(cells(all.out, "app").size(), 7u) << all.out;
+  EXPECT_TRUE(std::regex_search(all.out, std::regex(fmt::format(R"(app\s+s1\s+{}\s)", b1_.addrString()))))
+      << all.out;
+  EXPECT_TRUE(std::regex_search(all.out, std::regex(fmt::format(R"(app\s+s2\s+{}\s)", b2_.addrString()))))
+      << all.out;
+  EXPECT_TRUE(std::regex_search(all.out, std::regex(fmt::format(R"(other\s+o1\s+{}\s+UP\s)", o1.addrString()))))
+      << all.out;
+  RunResult one = ctl(sock_, {"servers", "other"});
+  ASSERT_EQ(one.code, 0) << describe(one);
+  EXPECT_NE(one.out.find("o1"), std::string::npos) << one.out;
+  EXPECT_EQ(one.out.find("app"), std::string::npos) << one.out;
+}
+
+TEST_F(FulcrumctlLive, SessionsFilteredByFrontendAndServerAndAsJson) {
+  ReservedPort edge;
+  ASSERT_NO_FATAL_FAILURE(start(fmt::format(
+      "frontend edge\n    bind 127.0.0.1:{}\n    default_backend app\n", edge.port())));
+  ASSERT_TRUE(waitForListening(SockAddr::loopback4(edge.port())));
+  // One connection through frontend app to s1, one through frontend edge to s2 (the other
+  // server in maintenance while each is made).
+  ASSERT_EQ(ctl(sock_, {"disable", "app/s2"}).code, 0);
+  statUntil([](const std::string& o) { return stateIn(o, "s2") == "MAINT"; });
+  Held a = hold(front_.port());
+  ASSERT_EQ(ctl(sock_, {"enable", "app/s2"}).code, 0);
+  ASSERT_EQ(ctl(sock_, {"disable", "app/s1"}).code, 0);
+  statUntil([](const std::string& o) { return stateIn(o, "s1") == "MAINT"; });
+  Held b = hold(edge.port());
+  ASSERT_EQ(ctl(sock_, {"enable", "app/s1"}).code, 0);
+  ASSERT_EQ(a.server, "s1");
+  ASSERT_EQ(b.server, "s2");
+  const std::string srcA = fmt::format("127.0.0.1:{}", a.srcPort);
+  const std::string srcB = fmt::format("127.0.0.1:{}", b.srcPort);
+
+  // --json sessions [FILTER]: the sessions shown, by source, checked field by field.
+  auto sessions = [&](const std::string& filter) {
+    std::vector<std::string> args = {"--json", "sessions"};
+    if (!filter.empty()) args.push_back(filter);
+    RunResult r = ctl(sock_, args);
+    auto j = nlohmann::json::parse(r.out, nullptr, false);
+    EXPECT_EQ(r.code, 0) << describe(r);
+    EXPECT_TRUE(j.is_array()) << r.out;
+    std::map<std::string, nlohmann::json> bySrc;
+    if (j.is_array())
+      for (const auto& s : j) bySrc[s.value("src", "")] = s;
+    return bySrc;
+  };
+  ASSERT_TRUE(eventually([&] {
+    auto all = sessions("");
+    return all.count(srcA) && all.count(srcB);
+  })) << describe(ctl(sock_, {"sessions"}));
+
+  auto s1 = sessions("app/s1");
+  ASSERT_TRUE(s1.count(srcA)) << ::testing::PrintToString(s1);
+  EXPECT_FALSE(s1.count(srcB));
+  const auto& sa = s1[srcA];
+  EXPECT_EQ(sa.value("fe", ""), "app");
+  EXPECT_EQ(sa.value("be", ""), "app");
+  EXPECT_EQ(sa.value("srv", ""), "s1");
+  EXPECT_EQ(sa.value("state", ""), "relaying");
+  EXPECT_TRUE(sa["id"].is_string() && sa["id"].get<std::string>().starts_with("0x")) << sa.dump();
+  EXPECT_TRUE(sa["bytes_out"].is_number()) << sa.dump();
+  EXPECT_EQ(sa.value("bytes_out", -1), 3) << sa.dump();  // "s1\n" from the server
+  for (const auto& [src, s] : s1) EXPECT_EQ(s.value("srv", ""), "s1") << s.dump();
+
+  auto s2 = sessions("app/s2");
+  EXPECT_TRUE(s2.count(srcB));
+  EXPECT_FALSE(s2.count(srcA));
+  auto viaEdge = sessions("edge");
+  ASSERT_TRUE(viaEdge.count(srcB));
+  EXPECT_FALSE(viaEdge.count(srcA));
+  EXPECT_EQ(viaEdge[srcB].value("fe", ""), "edge");
+  EXPECT_EQ(viaEdge[srcB].value("srv", ""), "s2");
+  for (const auto& [src, s] : viaEdge) EXPECT_EQ(s.value("fe", ""), "edge") << s.dump();
+  auto backend = sessions("app");  // the backend (and the listen section's frontend)
+  EXPECT_TRUE(backend.count(srcA) && backend.count(srcB));
+  EXPECT_TRUE(sessions("nosuch").empty());
+
+  // The table, with the same filter.
+  RunResult t = ctl(sock_, {"sessions", "edge"});
+  ASSERT_EQ(t.code, 0) << describe(t);
+  EXPECT_TRUE(std::regex_search(t.out, std::regex(srcB + R"(\s+edge\s+app\s+s2\s)"))) << t.out;
+  EXPECT_EQ(t.out.find(srcA), std::string::npos) << t.out;
+
+  // --json servers: every column, numbers as numbers.
+  RunResult sv = ctl(sock_, {"--json", "servers"});
+  ASSERT_EQ(sv.code, 0) << describe(sv);
+  auto servers = nlohmann::json::parse(sv.out, nullptr, false);
+  ASSERT_TRUE(servers.is_array()) << sv.out;
+  std::map<std::string, nlohmann::json> byName;
+  for (const auto& row : servers) byName[row.value("srv_name", "")] = row;
+  ASSERT_EQ(byName.size(), 2u) << sv.out;
+  for (const auto& [name, be] : {std::pair{"s1", &b1_}, std::pair{"s2", &b2_}}) {
+    const auto& row = byName[name];
+    EXPECT_EQ(row.value("be_name", ""), "app") << row.dump();
+    EXPECT_EQ(row.value("srv_addr", ""), "127.0.0.1") << row.dump();
+    EXPECT_EQ(row.value("srv_port", -1), be->port()) << row.dump();
+    EXPECT_EQ(row.value("srv_admin_state", -1), 0) << row.dump();  // both enabled again
+    EXPECT_TRUE(row["srv_op_state"].is_number()) << row.dump();
+  }
+  closeFd(a.fd);
+  closeFd(b.fd);
+}
+
+TEST_F(FulcrumctlLive, BadArgumentsAreRefusedAndChangeNothing) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  const auto before = serverSettings();
+  ASSERT_EQ(before.size(), 2u) << ::testing::PrintToString(before);
+  struct Case {
+    std::vector<std::string> args;
+    int code;
+    std::string err;  // expected in stderr
+  };
+  const std::vector<Case> cases = {
+      // Checked by fulcrumctl before anything is sent: usage, exit 2.
+      {{"addr", "app/s1", "127.0.0.1", "http"}, 2, "bad port 'http'"},
+      {{"add", "app/s9"}, 2, "addr is required"},
+      {{"weight", "app/s1", "heavy"}, 2, "weight wants N or N%"},
+      {{"weight", "app/s1", "-1"}, 2, "weight wants N or N%"},
+      {{"addr", "app/s1"}, 2, "ip is required"},
+      // Sent, and refused by the server: exit 1 and its words.
+      {{"addr", "app/s1", "not-an-ip"}, 1, "Invalid addr 'not-an-ip'"},
+      {{"addr", "app/s1", "127.0.0.1", "70000"}, 1, "problem converting port '70000'"},
+      {{"weight", "app/s1", "300"}, 1, "Absolute weight can only be between 0 and 256 inclusive."},
+      {{"add", "app/s9", "127.0.0.1"}, 1, "has no port"},  // a runtime-added server needs one
+      {{"add", "app/s9", "127.0.0.1:99999"}, 1, "invalid port '99999'"},
+  };
+  for (const Case& c : cases) {
+    RunResult r = ctl(sock_, c.args);
+    const std::string what = fmt::format("{}", fmt::join(c.args, " "));
+    EXPECT_EQ(r.code, c.code) << what << "\n" << describe(r);
+    EXPECT_NE(r.err.find(c.err), std::string::npos) << what << "\n" << r.err;
+    EXPECT_EQ(r.out, "") << what;
+  }
+  EXPECT_EQ(serverSettings(), before);
+  for (int i = 0; i < 4; ++i) {
+    std::string who = hit();
+    EXPECT_TRUE(who == "s1" || who == "s2") << who;
   }
 }
 

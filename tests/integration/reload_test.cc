@@ -24,13 +24,7 @@ using namespace std::chrono_literals;
 
 // Replaces the config file atomically (a reload must never read half a file).
 void rewrite(const FulcrumProcess& f, const std::string& text) {
-  const std::string path = f.dir() + "/fulcrum.cfg";
-  const std::string tmp = path + ".new";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << text;
-  }
-  ASSERT_EQ(std::rename(tmp.c_str(), path.c_str()), 0);
+  ASSERT_TRUE(f.rewriteConfig(text)) << f.configPath();
 }
 
 size_t countOf(const std::string& hay, const std::string& needle) {
@@ -327,7 +321,7 @@ TEST(Shutdown, SigtermStopsAcceptingAndWaitsForConnections) {
   std::string line;
   ASSERT_TRUE(sendAll(fd, std::string("one\n")) && readLine(fd, line, 5s));
   f.proc().signal(SIGTERM);
-  ASSERT_TRUE(f.proc().waitForErr("waiting for 1 connection", 5s)) << f.logs();
+  ASSERT_TRUE(f.proc().waitForErr("received SIGTERM, stopping", 5s)) << f.logs();
   // No new connections once the listeners have closed.
   bool refused = false;
   const auto deadline = std::chrono::steady_clock::now() + 5s;
@@ -376,7 +370,7 @@ TEST(Shutdown, SecondSigtermStopsAtOnce) {
   std::string line;
   ASSERT_TRUE(sendAll(fd, std::string("one\n")) && readLine(fd, line, 5s));
   f.proc().signal(SIGTERM);
-  ASSERT_TRUE(f.proc().waitForErr("waiting for 1 connection", 5s)) << f.logs();
+  ASSERT_TRUE(f.proc().waitForErr("received SIGTERM, stopping", 5s)) << f.logs();
   EXPECT_TRUE(f.proc().running());
   f.proc().signal(SIGTERM);
   EXPECT_EQ(f.proc().wait(10s), 0) << f.logs();

@@ -41,17 +41,6 @@ std::map<std::string, int> spread(uint16_t port, int n) {
   return seen;
 }
 
-// Polls until pred() holds (deadline 10 s).
-template <typename Pred>
-bool eventually(Pred pred) {
-  const auto deadline = Clock::now() + 10s;
-  while (Clock::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return pred();
-}
-
 // A cell of "show stat" CSV by column number (17: status).
 std::string cellOf(const std::string& csv, const std::string& px, const std::string& sv,
                    size_t column) {

@@ -77,6 +77,16 @@ std::string readFile(const std::string& path) {
   return ss.str();
 }
 
+bool writeFileAtomically(const std::string& path, const std::string& content) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << content;
+    if (!out.flush()) return false;
+  }
+  return std::rename(tmp.c_str(), path.c_str()) == 0;
+}
+
 Process::~Process() {
   if (pid_ > 0 && running()) {
     ::kill(pid_, SIGKILL);

@@ -34,6 +34,21 @@ class TempDir {
 };
 
 std::string readFile(const std::string& path);
+// Replaces a file atomically (writes PATH.tmp, then renames it over PATH), so a process
+// reading the file never sees half of it. False when either step fails.
+bool writeFileAtomically(const std::string& path, const std::string& content);
+
+// Polls pred() every `every` until it holds or `timeout` passes; returns its last value.
+template <typename Pred>
+bool eventually(Pred pred, std::chrono::milliseconds timeout = 10s,
+                std::chrono::milliseconds every = 20ms) {
+  const auto deadline = Clock::now() + timeout;
+  while (Clock::now() < deadline) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(every);  // the poll interval, bounded by the deadline
+  }
+  return pred();
+}
 
 // A child process with stdout and stderr captured to files.
 class Process {
