@@ -707,7 +707,8 @@ TEST_F(FulcrumctlLive, AddrMovesAServersTrafficToAnotherBackend) {
 
   RunResult r = ctl(sock_, {"addr", "app/s1", "127.0.0.1", std::to_string(b3.port())});
   ASSERT_EQ(r.code, 0) << describe(r);
-  EXPECT_EQ(r.out, fmt::format("port changed from '{}' to '{}' by 'stats socket command'\n",
+  EXPECT_EQ(r.out, fmt::format("no need to change the addr, port changed from '{}' to '{}' by "
+                               "'stats socket command'\n",
                                b1_.port(), b3.port()));
   statUntil([&](const std::string& o) { return cells(o, "s1").at(1) == b3.addrString(); });
   EXPECT_TRUE(eventually([&] { return hit() == "s3"; })) << fulcrum_->logs();
@@ -726,23 +727,29 @@ TEST_F(FulcrumctlLive, HealthAndAgentTogglesShowInStat) {
       b3.addrString(), checkPort.port(), b4.addrString(), agent.port())));
   statUntil([](const std::string& o) { return stateIn(o, "s3") == "DOWN" && stateIn(o, "s4") == "DRAIN"; });
 
-  // Health checks off: the failing check no longer holds s3 down.
-  RunResult off = ctl(sock_, {"health", "app/s3", "off"});
-  ASSERT_EQ(off.code, 0) << describe(off);
-  EXPECT_EQ(off.out + off.err, "");
-  statUntil([](const std::string& o) { return stateIn(o, "s3") == "UP"; });
-  ASSERT_EQ(ctl(sock_, {"health", "app/s3", "on"}).code, 0);
-  statUntil([](const std::string& o) { return stateIn(o, "s3") == "DOWN"; });
-
-  // The agent: HAProxy's srv_agent_state 22 (configured, enabled), 18 once disabled.
-  auto agentState = [&]() -> int {
+  // HAProxy's srv_check_state / srv_agent_state of a server, from `servers --json`.
+  auto stateField = [&](const std::string& server, const char* field) -> int {
     RunResult sv = ctl(sock_, {"--json", "servers", "app"});
     auto j = nlohmann::json::parse(sv.out, nullptr, false);
     if (sv.code != 0 || !j.is_array()) return -1;
     for (const auto& row : j)
-      if (row.value("srv_name", "") == "s4") return row.value("srv_agent_state", -1);
+      if (row.value("srv_name", "") == server) return row.value(field, -1);
     return -2;
   };
+  // Health checks off: stopped (6 -> 2), and s3 keeps the state they gave it (DOWN), as
+  // in HAProxy; on again: they run (6) and s3 is still DOWN.
+  EXPECT_EQ(stateField("s3", "srv_check_state"), 6);
+  RunResult off = ctl(sock_, {"health", "app/s3", "off"});
+  ASSERT_EQ(off.code, 0) << describe(off);
+  EXPECT_EQ(off.out + off.err, "");
+  EXPECT_EQ(stateField("s3", "srv_check_state"), 2);
+  EXPECT_EQ(stateIn(ctl(sock_, {"stat"}).out, "s3"), "DOWN");
+  ASSERT_EQ(ctl(sock_, {"health", "app/s3", "on"}).code, 0);
+  EXPECT_EQ(stateField("s3", "srv_check_state"), 6);
+  statUntil([](const std::string& o) { return stateIn(o, "s3") == "DOWN"; });
+
+  // The agent: HAProxy's srv_agent_state 22 (configured, enabled), 18 once disabled.
+  auto agentState = [&] { return stateField("s4", "srv_agent_state"); };
   EXPECT_EQ(agentState(), 22);
   ASSERT_EQ(ctl(sock_, {"agent", "app/s4", "off"}).code, 0);
   EXPECT_EQ(agentState(), 18);
@@ -756,7 +763,7 @@ TEST_F(FulcrumctlLive, HealthAndAgentTogglesShowInStat) {
   EXPECT_NE(noAgent.err.find("Agent was not configured"), std::string::npos) << noAgent.err;
   RunResult noCheck = ctl(sock_, {"health", "app/s1", "on"});
   EXPECT_EQ(noCheck.code, 1) << describe(noCheck);
-  EXPECT_NE(noCheck.err.find("Health checks are not configured"), std::string::npos) << noCheck.err;
+  EXPECT_NE(noCheck.err.find("Health check was not configured"), std::string::npos) << noCheck.err;
   EXPECT_EQ(serverSettings(), before);
 }
 

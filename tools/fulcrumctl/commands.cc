@@ -42,8 +42,12 @@ std::optional<std::string> ask(const Context& ctx, const std::string& line, int*
 
 bool startsWith(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
 
-// HAProxy's messages for commands that succeed with words rather than silence.
+// HAProxy's messages for commands that succeed with words rather than silence ("set
+// server addr" words its failures the same way: "no need to change the addr, problem
+// converting port ...").
 bool isSuccessMessage(std::string_view text) {
+  for (std::string_view bad : {"problem converting port", "Invalid addr"})
+    if (text.find(bad) != std::string_view::npos) return false;
   for (std::string_view p : {"New server registered.", "Server deleted.", "IP changed from",
                              "port changed from", "no need to change", "Done."})
     if (startsWith(text, p)) return true;
