@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <thread>
 
 #include "common/index.h"
 #include "common/log.h"
@@ -21,10 +22,10 @@ namespace {
 
 // Descriptors kept aside for the control plane (config files, sockets, checks).
 constexpr uint32_t kReservedFds = 64;
+// How long a change waits for the workers to apply it (see awaitWorkers).
+constexpr auto kAwaitWorkers = std::chrono::seconds(1);
 // How often a graceful stop looks whether the last connection has ended.
 constexpr Micros kDrainPoll = 50 * kMillis;
-// How often dropped listeners are looked at until every worker has let go of them.
-constexpr Micros kRetirePoll = 10 * kMillis;
 // How long "show sess" waits for the workers.
 constexpr auto kSessionDumpWait = std::chrono::seconds(2);
 
@@ -220,10 +221,35 @@ std::vector<proxy::ListenerSpec> Daemon::specsFor(size_t worker) const {
   return specs;
 }
 
-void Daemon::planListeners(const std::shared_ptr<const model::Config>& config) {
+void Daemon::planListeners(const std::shared_ptr<const model::Config>& config,
+                           std::vector<Listener> dropped) {
   ++planGeneration_;
-  for (size_t w = 0; w < workers_.size(); ++w)
-    workers_[w]->setListeners(proxy::ListenerPlan{config, specsFor(w), planGeneration_});
+  for (size_t w = 0; w < workers_.size(); ++w) {
+    proxy::ListenerPlan plan{config, specsFor(w), planGeneration_, {}};
+    for (Listener& l : dropped) plan.closing.push_back(std::move(l.bound.perWorker[w]));
+    workers_[w]->setListeners(std::move(plan));
+  }
+}
+
+void Daemon::awaitWorkers() {
+  // Workers apply a plan at their next wake-up, within microseconds unless the machine
+  // is starved. Waiting for them here means that a change is in force when its caller
+  // hears "applied" (a new listener accepts), and that no plan is replaced before it was
+  // applied: a listener opened by one reload and dropped by the next is then drained by
+  // its worker like any other. Bounded, so that a stuck worker cannot hang the control
+  // plane.
+  const auto deadline = std::chrono::steady_clock::now() + kAwaitWorkers;
+  for (;;) {
+    bool all = true;
+    for (auto& w : workers_) all = all && w->listenersApplied() >= planGeneration_;
+    if (all) return;
+    if (std::chrono::steady_clock::now() >= deadline) {
+      log::warning("workers have not applied the new configuration after {} ms; going on",
+                   std::chrono::duration_cast<std::chrono::milliseconds>(kAwaitWorkers).count());
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(50));
+  }
 }
 
 void Daemon::publish(std::shared_ptr<model::Snapshot> snap) {
@@ -282,24 +308,21 @@ Status Daemon::apply(std::shared_ptr<const model::Config> next, std::string_view
       listeners.push_back(std::move(l));
     }
   }
-  Retired dropped;
+  std::vector<Listener> dropped;
   for (size_t i = 0; i < listeners_.size(); ++i) {
     if (taken[i]) continue;
     log::notice("listener {} closed (no longer in the configuration)",
                 listeners_[i].bound.addr.toString());
-    for (UniqueFd& fd : listeners_[i].bound.perWorker) dropped.fds.push_back(std::move(fd));
+    dropped.push_back(std::move(listeners_[i]));
   }
   listeners_ = std::move(listeners);
   const std::shared_ptr<const model::Config> prev = config_;
   config_ = next;
   snap->runtime = health_->reconfigure(snap);
-  planListeners(config_);
+  // Each worker drains and closes its sockets of the dropped listeners.
+  planListeners(config_, std::move(dropped));
   publish(std::move(snap));
-  if (!dropped.fds.empty()) {
-    dropped.generation = planGeneration_;
-    retired_.push_back(std::move(dropped));
-    control_.timers().arm(&retireTick_, control_.now() + kRetirePoll);
-  }
+  awaitWorkers();
   (void)applyAdminEndpoints(*config_);
   log::notice("configuration applied ({}): {} frontend(s), {} backend(s), {} listener(s)", what,
               config_->services.size(), config_->pools.size(), listeners_.size());
@@ -391,10 +414,6 @@ void Daemon::closeRetired() {
   retiredApis_.clear();
   retiredHttp_.clear();
   if (reopen) (void)applyAdminEndpoints(*config_);
-  uint64_t applied = UINT64_MAX;
-  for (auto& w : workers_) applied = std::min(applied, w->listenersApplied());
-  std::erase_if(retired_, [&](const Retired& r) { return r.generation <= applied; });
-  if (!retired_.empty()) control_.timers().arm(&retireTick_, control_.now() + kRetirePoll);
 }
 
 void Daemon::sampleRates() {
@@ -433,16 +452,11 @@ void Daemon::beginGracefulStop() {
   log::notice("received SIGTERM, stopping: listeners closed, waiting for {} connection(s) to end{}",
               active, limit > 0 ? fmt::format(" (hard-stop-after {} ms)", limit / kMillis)
                                 : std::string(" (no hard-stop-after: as long as they last)"));
-  // The workers stop accepting; the sockets close once they all let go of them.
-  planListeners(config_);
-  for (auto& w : workers_) w->snapshotChanged();
-  Retired all;
-  all.generation = planGeneration_;
-  for (Listener& l : listeners_)
-    for (UniqueFd& fd : l.bound.perWorker) all.fds.push_back(std::move(fd));
+  // The workers stop accepting: each drains its sockets (clients already connected are
+  // served) and closes them.
+  planListeners(config_, std::move(listeners_));
   listeners_.clear();
-  retired_.push_back(std::move(all));
-  control_.timers().arm(&retireTick_, control_.now() + kRetirePoll);
+  for (auto& w : workers_) w->snapshotChanged();
   if (limit > 0) control_.timers().arm(&hardStopTick_, control_.now() + limit);
   checkDrained();
 }

@@ -87,18 +87,17 @@ class Daemon final : public admin::Control {
     std::shared_ptr<proxy::BindShared> shared;
   };
   // Listener sockets dropped by a reload, closed once every worker applied `generation`.
-  struct Retired {
-    uint64_t generation = 0;
-    std::vector<UniqueFd> fds;
-  };
-
   void onSignal(int signo);
   Status apply(std::shared_ptr<const model::Config> next, std::string_view what);
   Status applyAdminEndpoints(const model::Config& next);
   std::vector<proxy::ListenerSpec> specsFor(size_t worker) const;
-  // Hands every worker its listeners for `config` (call before publishing its snapshot).
-  void planListeners(const std::shared_ptr<const model::Config>& config);
+  // Hands every worker its listeners for `config` (call before publishing its snapshot),
+  // and its sockets of the `dropped` listeners, which it drains and closes.
+  void planListeners(const std::shared_ptr<const model::Config>& config,
+                     std::vector<Listener> dropped = {});
   void publish(std::shared_ptr<model::Snapshot> snap);
+  // Waits (bounded) until every worker has applied the latest listener plan.
+  void awaitWorkers();
   void beginGracefulStop();
   void sampleRates();
   void closeRetired();
@@ -111,7 +110,6 @@ class Daemon final : public admin::Control {
   model::SnapshotBox box_;
   model::ProcessStats stats_;
   std::vector<Listener> listeners_;
-  std::vector<Retired> retired_;
   uint64_t planGeneration_ = 0;
   std::vector<std::unique_ptr<proxy::Worker>> workers_;
   int nworkers_ = 0;

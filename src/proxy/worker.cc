@@ -18,6 +18,9 @@ namespace {
 
 // Accepts per listener wake-up, so that one busy listener does not starve sessions.
 constexpr int kAcceptBatch = 64;
+// A dropped listener's queue is at most its backlog; the bound keeps a flood from
+// holding the thread.
+constexpr int kDrainBatch = 65536;
 // How long accepting pauses when the process is out of file descriptors.
 constexpr Micros kFdExhaustedPause = 100 * kMillis;
 // How often a listener paused at maxconn looks again when the slot that frees up is on
@@ -68,6 +71,9 @@ Status Worker::init(ListenerPlan plan) {
 
 void Worker::setListeners(ListenerPlan plan) {
   std::lock_guard<std::mutex> lock(planMu_);
+  if (pendingPlan_) {
+    for (UniqueFd& fd : pendingPlan_->closing) plan.closing.push_back(std::move(fd));
+  }
   pendingPlan_ = std::move(plan);
 }
 
@@ -94,11 +100,15 @@ void Worker::applyListeners(ListenerPlan& plan) {
   }
   for (auto& l : listeners_) {
     if (!l) continue;
+    acceptOn(*l, /*draining=*/true);  // still on the snapshot of its config
     l->retire();
     loop_.timers().cancel(l.get());
     loop_.remove(l->spec().fd);
     retiredListeners_.push_back(std::move(l));  // freed after the batch (see afterBatch)
   }
+  // Closed right after their last accept: the window in which the kernel can still
+  // complete a connection on them (and then reset it) is that of two system calls.
+  plan.closing.clear();
   listeners_ = std::move(next);
   listenersConfig_ = plan.config;
   listenersApplied_.store(plan.generation, std::memory_order_release);
@@ -260,6 +270,11 @@ Micros Worker::admissionDelay(const Listener& l) {
 }
 
 void Worker::Listener::onIo(uint32_t) {
+  // A change published before this client arrived applies to it: its wake-up may come
+  // later in this batch, so a pending snapshot (and listener plan) is loaded first.
+  if (worker_->snapshotPending_.load(std::memory_order_relaxed) &&
+      worker_->snapshotPending_.exchange(false))
+    worker_->loadSnapshot();
   if (!retired_) worker_->acceptOn(*this);
 }
 
@@ -283,13 +298,14 @@ void Worker::Listener::resume() {
   (void)worker_->loop_.modify(spec_.fd, EPOLLIN, this);  // level-triggered: pending accepts fire
 }
 
-void Worker::acceptOn(Listener& l) {
+void Worker::acceptOn(Listener& l, bool draining) {
   SnapState* cur = snaps_.back().get();
   const ListenerSpec& spec = l.spec();
   const model::Service& svc = cur->snap->config->services[static_cast<size_t>(spec.service)];
   auto& svcStats = *cur->snap->serviceStats[static_cast<size_t>(spec.service)];
-  for (int i = 0; i < kAcceptBatch; ++i) {
-    if (Micros wait = admissionDelay(l); wait > 0) {
+  const int batch = draining ? kDrainBatch : kAcceptBatch;
+  for (int i = 0; i < batch; ++i) {
+    if (Micros wait = draining ? 0 : admissionDelay(l); wait > 0) {
       svcStats.deniedMaxconn.fetch_add(1, std::memory_order_relaxed);
       l.pause(wait, /*untilTimer=*/false);
       return;

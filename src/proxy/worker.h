@@ -17,6 +17,7 @@
 #include <fmt/format.h>
 
 #include "common/event_loop.h"
+#include "common/fd.h"
 #include "model/session_info.h"
 #include "model/snapshot.h"
 #include "model/stats.h"
@@ -69,6 +70,10 @@ struct ListenerPlan {
   std::shared_ptr<const model::Config> config;
   std::vector<ListenerSpec> listeners;
   uint64_t generation = 0;
+  // This worker's sockets that the plan drops, handed over by the control plane: the
+  // worker accepts what is left in their queues (on the old snapshot) and closes them at
+  // once, so that no client the kernel has already connected is reset.
+  std::vector<UniqueFd> closing;
 };
 
 // "show sess": filled by every worker on its own thread; the asker waits on `cv`.
@@ -100,7 +105,8 @@ class Worker {
   void join();
   // Any thread: the listeners to use from the first snapshot of plan.config on. Call
   // before publishing that snapshot. listenersApplied() reaches plan.generation once the
-  // worker no longer uses the listeners the plan dropped (their fds may then be closed).
+  // worker has applied it. A plan replaced before it was applied passes its `closing`
+  // sockets on to the next one.
   void setListeners(ListenerPlan plan);
   uint64_t listenersApplied() const { return listenersApplied_.load(std::memory_order_acquire); }
   // Any thread: adds this worker's live sessions to the dump and decrements its pending.
@@ -169,7 +175,9 @@ class Worker {
   void loadSnapshot();
   void applyListeners(ListenerPlan& plan);
   void answerSessionDumps();
-  void acceptOn(Listener& l);
+  // Accepts a batch (or, `draining` a listener a plan drops, everything in its queue,
+  // limits aside: those clients are already connected).
+  void acceptOn(Listener& l, bool draining = false);
   // 0 when a new connection may be accepted now, else how long to wait before looking
   // again (maxconn, rate limit).
   Micros admissionDelay(const Listener& l);

@@ -425,8 +425,8 @@ int cmdWatch(const Context& ctx, double interval, int count) {
     int code = kExitOk;
     auto t = fetchStat(ctx, &code);
     if (!t) return code;
-    auto now = Clock::now();
-    double dt = frame == 1 ? 0 : std::chrono::duration<double>(now - prevAt).count();
+    // The interval between the starts of two fetches: the one the frames are scheduled by.
+    double dt = frame == 1 ? 0 : std::chrono::duration<double>(started - prevAt).count();
     std::map<std::string, Sample> cur;
 
     TextTable tb({"PROXY", "NAME", "STATE", "WEIGHT", "CUR", "CONN/S", "IN/S", "OUT/S", "TOTAL"},
@@ -467,7 +467,7 @@ int cmdWatch(const Context& ctx, double interval, int count) {
     s += header + "\n" + tb.render(ctx.colour);
     out(s);
     prev = std::move(cur);
-    prevAt = now;
+    prevAt = started;
     if (count > 0 && frame == count) break;
     auto next = started + std::chrono::duration_cast<Clock::duration>(
                               std::chrono::duration<double>(interval));
