@@ -553,6 +553,24 @@ TEST(RuntimeApiSocket, StaleSocketReplacedRegularFileKept) {
     ASSERT_TRUE(f.ready()) << f.logs();
     EXPECT_EQ(api(sock, "show info").find("Name: Fulcrum"), 0u) << f.logs();
   }
+  struct stat st {};
+  EXPECT_NE(::lstat(sock.c_str(), &st), 0) << "the socket file is left after exit";
+  // A socket another process listens on is not taken over: the start fails, and the
+  // other process keeps its socket.
+  const std::string taken = dir.path() + "/taken.sock";
+  int other = bindUnix(taken);
+  ASSERT_GE(other, 0);
+  ASSERT_EQ(::listen(other, 4), 0);
+  RunResult busy = run({fulcrumBin(), "-f",
+                        dir.write("busy.cfg", apiConfig("  stats socket " + taken + "\n",
+                                                        front.port(), be))},
+                       20s);
+  EXPECT_NE(busy.code, 0);
+  EXPECT_NE(busy.err.find("busy.cfg:2:"), std::string::npos) << busy.err;
+  int probe = connectUnix(taken);
+  EXPECT_GE(probe, 0) << "the other process lost its socket";
+  if (probe >= 0) closeFd(probe);
+  closeFd(other);
   const std::string file = dir.write("notasocket", "precious\n");
   RunResult r = run({fulcrumBin(), "-f",
                      dir.write("bad.cfg", apiConfig("  stats socket " + file + "\n", front.port(), be))},
