@@ -27,6 +27,17 @@ void rewrite(const FulcrumProcess& f, const std::string& text) {
   ASSERT_TRUE(f.rewriteConfig(text)) << f.configPath();
 }
 
+// Stops and joins load threads on every way out of a test, failed assertions included.
+struct Joiner {
+  std::atomic<bool>& stop;
+  std::vector<std::thread>& threads;
+  ~Joiner() {
+    stop = true;
+    for (auto& t : threads)
+      if (t.joinable()) t.join();
+  }
+};
+
 size_t countOf(const std::string& hay, const std::string& needle) {
   size_t n = 0;
   for (size_t at = hay.find(needle); at != std::string::npos; at = hay.find(needle, at + 1)) ++n;
@@ -98,15 +109,7 @@ TEST(Reload, TwentyReloadsUnderLoadLoseNothing) {
   };
   // Continuous short connections: connect, one line, its echo, close.
   std::vector<std::thread> threads;
-  struct Joiner {  // stops and joins the load on every way out, failed assertions included
-    std::atomic<bool>& stop;
-    std::vector<std::thread>& threads;
-    ~Joiner() {
-      stop = true;
-      for (auto& t : threads)
-        if (t.joinable()) t.join();
-    }
-  } joiner{stop, threads};
+  Joiner joiner{stop, threads};
   for (int t = 0; t < 2; ++t) {
     threads.emplace_back([&, t] {
       // Bounded and paced: the test backends run a thread per connection.
@@ -521,15 +524,7 @@ TEST(Reload, ListenerRemovedAndAddedBackUnderLoadResetsNobody) {
   std::string firstReset;
   std::mutex mu;
   std::vector<std::thread> clients;
-  struct Joiner {
-    std::atomic<bool>& stop;
-    std::vector<std::thread>& threads;
-    ~Joiner() {
-      stop = true;
-      for (auto& t : threads)
-        if (t.joinable()) t.join();
-    }
-  } joiner{stop, clients};
+  Joiner joiner{stop, clients};
   for (int t = 0; t < 2; ++t) {
     clients.emplace_back([&, t] {
       for (int i = 0; !stop.load() && i < 20000; ++i) {
