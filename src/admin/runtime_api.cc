@@ -337,12 +337,12 @@ std::string showServersState(Ctx& ctx, const Args& args) {
       const uint32_t healthCounter =
           hs != nullptr && srv.check.enabled ? hs->health : srv.check.rise;
       // HAProxy's flags: 0x02 configured, 0x04 enabled (cleared by "disable health" /
-      // "disable agent"), 0x08 paused (in maintenance), 0x10 agent.
+      // "disable agent"), 0x08 paused (the check, in maintenance), 0x10 agent.
       const bool checksOn = !(known && hm.checksStopped(pi, si));
       const bool agentOn = !(known && hm.agentStopped(pi, si));
       const int paused = rt.state == model::ServerState::kMaint ? 0x08 : 0;
       const int checkState = srv.check.enabled ? (checksOn ? 0x06 : 0x02) | paused : 0;
-      const int agentState = srv.agent.enabled ? (agentOn ? 0x16 : 0x12) | paused : 0;
+      const int agentState = srv.agent.enabled ? (agentOn ? 0x16 : 0x12) : 0;
       out += fmt::format(
           "{} {} {} {} {} {} {} {} {} {} {} {} {} {} {} 0 0 - {} - 0 {} {} {} {}\n", pool.id,
           pool.name, srv.id, srv.name, srv.addr.hostString(), opState(rt.state), admin,
