@@ -3,6 +3,8 @@
 // shows its effect on real connections.
 #include <fmt/core.h>
 #include <gtest/gtest.h>
+
+#include <memory>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -14,6 +16,7 @@
 #include <filesystem>
 #include <regex>
 
+#include "common/fd.h"
 #include "fulcrum_fixture.h"
 
 namespace fulcrum::test {
@@ -107,7 +110,19 @@ TEST(BindOptions, DefaultBacklogIsTheFrontendMaxconn) {
 
 TEST(BindOptions, V6onlyRefusesIpv4AndV4v6AcceptsIt) {
   {
-    ReservedPort port(/*v6=*/true);
+    // The same port number on IPv4 is held by a plain bound socket of ours (no
+    // SO_REUSEPORT, not listening), so that no other test can listen there: an IPv4
+    // client that connects could only have reached Fulcrum.
+    std::unique_ptr<ReservedPort> reserved;
+    UniqueFd v4hold;
+    for (int attempt = 0; attempt < 20 && !v4hold.valid(); ++attempt) {
+      reserved = std::make_unique<ReservedPort>(/*v6=*/true);
+      UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+      const SockAddr four = SockAddr::loopback4(reserved->port());
+      if (::bind(fd.get(), four.sa(), four.len()) == 0) v4hold = std::move(fd);
+    }
+    ASSERT_TRUE(v4hold.valid()) << "no port free on both IPv4 and IPv6";
+    const ReservedPort& port = *reserved;
     SockAddr six = *SockAddr::parse(fmt::format("[::1]:{}", port.port()));
     FulcrumProcess f(config(fmt::format(":::{} v6only", port.port()), 1), six);
     ASSERT_TRUE(f.ready()) << f.logs();
