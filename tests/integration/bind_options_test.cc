@@ -3,8 +3,6 @@
 // shows its effect on real connections.
 #include <fmt/core.h>
 #include <gtest/gtest.h>
-
-#include <memory>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -14,6 +12,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <memory>
 #include <regex>
 
 #include "common/fd.h"
