@@ -20,6 +20,8 @@ namespace {
 
 // A request line longer than this is refused and the client closed.
 constexpr size_t kMaxLine = 64 * 1024;
+// Request lines one client runs per wake-up of the control thread.
+constexpr int kLinesPerWake = 16;
 // Accepting pauses this long when the process is out of descriptors.
 constexpr Micros kAcceptPause = 100 * kMillis;
 // How long a closing client may keep sending before it is cut off.
@@ -222,6 +224,7 @@ class ApiServer::Impl final : public IoHandler {
     // closes when done. A command may destroy the server (a reload that drops this
     // socket): nothing of it is touched after that.
     void progress() {
+      int ran = 0;
       for (;;) {
         if (!out_.empty()) {
           if (!flush()) return;
@@ -231,6 +234,9 @@ class ApiServer::Impl final : public IoHandler {
           linger();
           return;
         }
+        // A bounded number of lines per wake-up, so that a client pipelining many
+        // commands shares the control thread; the rest runs when its socket is writable.
+        if (ran == kLinesPerWake) break;
         std::string line;
         if (size_t nl = in_.find('\n'); nl != std::string::npos) {
           if (nl > kMaxLine) {
@@ -241,6 +247,10 @@ class ApiServer::Impl final : public IoHandler {
           in_.erase(0, nl + 1);
         } else if (eof_ && !in_.empty()) {
           // socat and "echo -n" half-close after the last line, newline or not.
+          if (in_.size() > kMaxLine) {
+            tooLong();
+            continue;
+          }
           line = std::move(in_);
           in_.clear();
         } else if (eof_) {
@@ -249,6 +259,7 @@ class ApiServer::Impl final : public IoHandler {
         } else {
           break;
         }
+        ++ran;
         bool quit = false;
         std::weak_ptr<int> alive = srv_.life_;
         std::string resp = srv_.api_.execute(line, srv_.sock_.level, &interactive_, &quit);
@@ -256,11 +267,14 @@ class ApiServer::Impl final : public IoHandler {
         out_ = std::move(resp);
         // Outside prompt mode the connection ends after the lines the client has sent
         // so far (HAProxy runs them all: "printf 'a\nb\n' | socat" gets both answers).
-        const bool more = in_.find('\n') != std::string::npos || (eof_ && !in_.empty());
-        if (quit || (!interactive_ && !more)) closing_ = true;
+        // What did not fit in the first read is read now, before deciding.
+        if (!quit && !interactive_ && !hasLine() && !eof_ && !readSome()) return;
+        if (quit || (!interactive_ && !hasLine())) closing_ = true;
       }
       updateInterest();
     }
+
+    bool hasLine() const { return in_.find('\n') != std::string::npos || (eof_ && !in_.empty()); }
 
     // Writes what it can of the pending response; false when the client was dropped.
     bool flush() {
@@ -280,7 +294,8 @@ class ApiServer::Impl final : public IoHandler {
     }
 
     void updateInterest() {
-      const uint32_t want = out_.empty() ? (closing_ ? 0u : uint32_t{EPOLLIN}) : uint32_t{EPOLLOUT};
+      uint32_t want = out_.empty() ? (closing_ ? 0u : uint32_t{EPOLLIN}) : uint32_t{EPOLLOUT};
+      if (out_.empty() && !closing_ && hasLine()) want |= EPOLLOUT;  // lines left to run
       if (want != interest_) {
         if (auto s = srv_.loop_.modify(fd_.get(), want, this); !s) {
           srv_.drop(this);

@@ -457,6 +457,7 @@ void Daemon::beginGracefulStop() {
   planListeners(config_, std::move(listeners_));
   listeners_.clear();
   for (auto& w : workers_) w->snapshotChanged();
+  awaitWorkers();  // the drained clients count as active before checkDrained() looks
   if (limit > 0) control_.timers().arm(&hardStopTick_, control_.now() + limit);
   checkDrained();
 }

@@ -116,7 +116,7 @@ std::optional<Transition> ServerHealth::onCheckResult(const CheckResult& r, Micr
     passCheck();
   } else {
     ++status_.failedChecks;
-    if (status_.state != model::ServerState::kDown) ++status_.failedChecksWhileUp;
+    if (status_.health >= params_.rise) ++status_.failedChecksWhileUp;  // the check side was up
     failCheck();
   }
   return settle(now, describe(r.status), r.detail, r.duration);

@@ -98,8 +98,11 @@ void Worker::applyListeners(ListenerPlan& plan) {
     }
     next.push_back(std::move(kept));
   }
-  for (auto& l : listeners_) {
-    if (!l) continue;
+  std::vector<std::unique_ptr<Listener>> dropped;
+  for (auto& l : listeners_)
+    if (l) dropped.push_back(std::move(l));
+  listeners_ = std::move(next);  // no empty slots while draining (accepts may pause them)
+  for (auto& l : dropped) {
     acceptOn(*l, /*draining=*/true);  // still on the snapshot of its config
     l->retire();
     loop_.timers().cancel(l.get());
@@ -107,9 +110,10 @@ void Worker::applyListeners(ListenerPlan& plan) {
     retiredListeners_.push_back(std::move(l));  // freed after the batch (see afterBatch)
   }
   // Closed right after their last accept: the window in which the kernel can still
-  // complete a connection on them (and then reset it) is that of two system calls.
+  // complete a connection on them (and then reset it) is that of two system calls. A
+  // socket of a plan that was replaced before this worker applied it (possible only
+  // when a reload's wait for the workers timed out) closes here without a drain.
   plan.closing.clear();
-  listeners_ = std::move(next);
   listenersConfig_ = plan.config;
   listenersApplied_.store(plan.generation, std::memory_order_release);
 }

@@ -357,6 +357,27 @@ TEST_F(RuntimeApi, EveryCommandAnswersThroughTheSocket) {
   EXPECT_GT(seen["b2"], 0);
 }
 
+// Many commands pipelined on one connection (more than one read's worth, more than one
+// line limit's worth): every one is answered, in order, then the connection closes.
+TEST_F(RuntimeApi, PipelinedCommandsAreAllAnswered) {
+  constexpr int kLines = 6000;  // "show cli level\n" x 6000: about 90 KB
+  std::string in;
+  for (int i = 0; i < kLines; ++i) in += i % 2 == 0 ? "show cli level\n" : "show backend\n";
+  int fd = connectUnix(sock);
+  ASSERT_GE(fd, 0);
+  std::string out;
+  std::thread writer([&] { sendAll(fd, in.data(), in.size(), 20s); });
+  EXPECT_TRUE(readToEof(fd, out, 20s));
+  writer.join();
+  closeFd(fd);
+  std::string expected;
+  for (int i = 0; i < kLines; ++i) expected += i % 2 == 0 ? "admin\n\n" : "# name\napp\n\n";
+  EXPECT_EQ(out.size(), expected.size());
+  EXPECT_TRUE(out == expected) << "replies differ or are missing";
+  // The server stayed responsive.
+  EXPECT_EQ(api(sock, "show cli level"), "admin\n\n");
+}
+
 // del server refuses a server in maintenance that still has a connection, and takes it
 // once the connection has ended.
 TEST_F(RuntimeApi, DelServerWaitsForItsConnections) {
