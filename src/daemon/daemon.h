@@ -86,7 +86,6 @@ class Daemon final : public admin::Control {
     BoundListener bound;
     std::shared_ptr<proxy::BindShared> shared;
   };
-  // Listener sockets dropped by a reload, closed once every worker applied `generation`.
   void onSignal(int signo);
   Status apply(std::shared_ptr<const model::Config> next, std::string_view what);
   Status applyAdminEndpoints(const model::Config& next);
