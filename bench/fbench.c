@@ -54,9 +54,12 @@
 enum { REQ_SIZE = 64, RESP_SIZE = 64, MSG_SIZE = 64, MAX_EVENTS = 256 };
 
 static volatile sig_atomic_t stop_flag;
-static void on_signal(int sig) { (void)sig; stop_flag = 1; }
+static void on_signal(int sig) {
+  (void)sig;
+  stop_flag = 1;
+}
 
-static void die(const char *what) {
+static void die(const char* what) {
   perror(what);
   exit(2);
 }
@@ -93,7 +96,7 @@ static long raise_nofile(void) {
   return (long)rl.rlim_cur;
 }
 
-static struct sockaddr_in make_addr(const char *host, int port) {
+static struct sockaddr_in make_addr(const char* host, int port) {
   struct sockaddr_in a;
   memset(&a, 0, sizeof a);
   a.sin_family = AF_INET;
@@ -111,12 +114,12 @@ static struct sockaddr_in make_addr(const char *host, int port) {
 }
 
 /* Starts a non-blocking connect; returns the fd or -1. */
-static int start_connect(const struct sockaddr_in *dst) {
+static int start_connect(const struct sockaddr_in* dst) {
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return -1;
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  if (connect(fd, (const struct sockaddr *)dst, sizeof *dst) != 0 && errno != EINPROGRESS) {
+  if (connect(fd, (const struct sockaddr*)dst, sizeof *dst) != 0 && errno != EINPROGRESS) {
     close(fd);
     return -1;
   }
@@ -134,13 +137,13 @@ static int epoll_set(int ep, int op, int fd, uint32_t events) {
 /* ---------------------------------------------------------------- ports */
 
 static int cmd_ports(int n) {
-  int *fds = calloc((size_t)n, sizeof *fds);
+  int* fds = calloc((size_t)n, sizeof *fds);
   for (int i = 0; i < n; i++) {
     struct sockaddr_in a = make_addr("127.0.0.1", 0);
     fds[i] = socket(AF_INET, SOCK_STREAM, 0);
-    if (fds[i] < 0 || bind(fds[i], (struct sockaddr *)&a, sizeof a) != 0) die("ports: bind");
+    if (fds[i] < 0 || bind(fds[i], (struct sockaddr*)&a, sizeof a) != 0) die("ports: bind");
     socklen_t len = sizeof a;
-    getsockname(fds[i], (struct sockaddr *)&a, &len);
+    getsockname(fds[i], (struct sockaddr*)&a, &len);
     printf("%d\n", ntohs(a.sin_port));
   }
   for (int i = 0; i < n; i++) close(fds[i]);
@@ -151,15 +154,15 @@ static int cmd_ports(int n) {
 /* --------------------------------------------------------------- server */
 
 typedef struct {
-  int got;          /* close mode: request bytes received */
-  int pending_len;  /* echo mode: bytes still to write back */
+  int got;         /* close mode: request bytes received */
+  int pending_len; /* echo mode: bytes still to write back */
   int pending_off;
-  char *buf;        /* echo mode: allocated on first use */
+  char* buf; /* echo mode: allocated on first use */
 } server_conn;
 
 enum { ECHO_BUF = 16384 };
 
-static void server_close(int ep, server_conn *conns, int fd) {
+static void server_close(int ep, server_conn* conns, int fd) {
   epoll_ctl(ep, EPOLL_CTL_DEL, fd, NULL);
   free(conns[fd].buf);
   memset(&conns[fd], 0, sizeof conns[fd]);
@@ -167,7 +170,7 @@ static void server_close(int ep, server_conn *conns, int fd) {
 }
 
 /* Echo mode: write what is pending; returns -1 on error, 0 if all written, 1 if blocked. */
-static int echo_flush(int fd, server_conn *c) {
+static int echo_flush(int fd, server_conn* c) {
   while (c->pending_len > 0) {
     ssize_t w = send(fd, c->buf + c->pending_off, (size_t)c->pending_len, MSG_NOSIGNAL);
     if (w < 0) return (errno == EAGAIN || errno == EWOULDBLOCK) ? 1 : -1;
@@ -178,14 +181,14 @@ static int echo_flush(int fd, server_conn *c) {
   return 0;
 }
 
-static int cmd_server(int port, const char *mode, int max_seconds) {
+static int cmd_server(int port, const char* mode, int max_seconds) {
   int echo = strcmp(mode, "echo") == 0;
   if (!echo && strcmp(mode, "close") != 0) {
     fprintf(stderr, "fbench server: mode must be echo or close\n");
     return 2;
   }
   long maxfd = raise_nofile();
-  server_conn *conns = calloc((size_t)maxfd + 1, sizeof *conns);
+  server_conn* conns = calloc((size_t)maxfd + 1, sizeof *conns);
   setup_signals();
   alarm((unsigned)max_seconds);
 
@@ -193,7 +196,7 @@ static int cmd_server(int port, const char *mode, int max_seconds) {
   int lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   int one = 1;
   setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  if (bind(lfd, (struct sockaddr *)&a, sizeof a) != 0) die("server: bind");
+  if (bind(lfd, (struct sockaddr*)&a, sizeof a) != 0) die("server: bind");
   if (listen(lfd, 4096) != 0) die("server: listen");
   int ep = epoll_create1(EPOLL_CLOEXEC);
   epoll_set(ep, EPOLL_CTL_ADD, lfd, EPOLLIN);
@@ -223,11 +226,14 @@ static int cmd_server(int port, const char *mode, int max_seconds) {
         }
         continue;
       }
-      server_conn *c = &conns[fd];
+      server_conn* c = &conns[fd];
       if (echo) {
         if (c->pending_len > 0) { /* blocked writer woke up */
           int r = echo_flush(fd, c);
-          if (r < 0) { server_close(ep, conns, fd); continue; }
+          if (r < 0) {
+            server_close(ep, conns, fd);
+            continue;
+          }
           if (r > 0) continue;
           epoll_set(ep, EPOLL_CTL_MOD, fd, EPOLLIN);
         }
@@ -241,12 +247,17 @@ static int cmd_server(int port, const char *mode, int max_seconds) {
         c->pending_len = (int)r;
         c->pending_off = 0;
         int w = echo_flush(fd, c);
-        if (w < 0) server_close(ep, conns, fd);
-        else if (w > 0) epoll_set(ep, EPOLL_CTL_MOD, fd, EPOLLOUT);
+        if (w < 0)
+          server_close(ep, conns, fd);
+        else if (w > 0)
+          epoll_set(ep, EPOLL_CTL_MOD, fd, EPOLLOUT);
       } else {
         ssize_t r = recv(fd, rbuf, sizeof rbuf, 0);
         if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) continue;
-        if (r <= 0) { server_close(ep, conns, fd); continue; }
+        if (r <= 0) {
+          server_close(ep, conns, fd);
+          continue;
+        }
         c->got += (int)r;
         if (c->got >= REQ_SIZE) {
           send(fd, resp, sizeof resp, MSG_NOSIGNAL); /* 64 bytes on a fresh socket: never short */
@@ -265,10 +276,10 @@ typedef struct {
   int got;
 } churn_conn;
 
-static int cmd_churn(const char *host, int port, double seconds, long max_conns, int conc) {
+static int cmd_churn(const char* host, int port, double seconds, long max_conns, int conc) {
   struct sockaddr_in dst = make_addr(host, port);
   long maxfd = raise_nofile();
-  churn_conn *st = calloc((size_t)maxfd + 1, sizeof *st);
+  churn_conn* st = calloc((size_t)maxfd + 1, sizeof *st);
   setup_signals();
   int ep = epoll_create1(EPOLL_CLOEXEC);
   char req[REQ_SIZE];
@@ -278,19 +289,19 @@ static int cmd_churn(const char *host, int port, double seconds, long max_conns,
   int active = 0;
   double t0 = now_s(), deadline = t0 + seconds;
 
-#define CHURN_START()                                                   \
-  do {                                                                  \
-    int nfd = start_connect(&dst);                                      \
-    started++;                                                          \
-    if (nfd < 0 || nfd > maxfd) {                                       \
-      if (nfd >= 0) close(nfd);                                         \
-      errors++;                                                         \
-      break;                                                            \
-    }                                                                   \
-    st[nfd].state = 1;                                                  \
-    st[nfd].got = 0;                                                    \
-    epoll_set(ep, EPOLL_CTL_ADD, nfd, EPOLLOUT);                        \
-    active++;                                                           \
+#define CHURN_START()                            \
+  do {                                           \
+    int nfd = start_connect(&dst);               \
+    started++;                                   \
+    if (nfd < 0 || nfd > maxfd) {                \
+      if (nfd >= 0) close(nfd);                  \
+      errors++;                                  \
+      break;                                     \
+    }                                            \
+    st[nfd].state = 1;                           \
+    st[nfd].got = 0;                             \
+    epoll_set(ep, EPOLL_CTL_ADD, nfd, EPOLLOUT); \
+    active++;                                    \
   } while (0)
 
   for (int i = 0; i < conc && started < max_conns; i++) CHURN_START();
@@ -306,7 +317,7 @@ static int cmd_churn(const char *host, int port, double seconds, long max_conns,
     now = now_s();
     for (int i = 0; i < n; i++) {
       int fd = evs[i].data.fd;
-      churn_conn *c = &st[fd];
+      churn_conn* c = &st[fd];
       int finished = 0, failed = 0;
       if (c->state == 1) {
         int err = 0;
@@ -321,9 +332,15 @@ static int cmd_churn(const char *host, int port, double seconds, long max_conns,
       } else if (c->state == 2) {
         for (;;) {
           ssize_t r = recv(fd, rbuf, sizeof rbuf, 0);
-          if (r > 0) { c->got += (int)r; continue; }
-          if (r == 0) { finished = 1; failed = c->got != RESP_SIZE; }
-          else if (errno != EAGAIN && errno != EWOULDBLOCK) failed = 1;
+          if (r > 0) {
+            c->got += (int)r;
+            continue;
+          }
+          if (r == 0) {
+            finished = 1;
+            failed = c->got != RESP_SIZE;
+          } else if (errno != EAGAIN && errno != EWOULDBLOCK)
+            failed = 1;
           break;
         }
       }
@@ -332,8 +349,10 @@ static int cmd_churn(const char *host, int port, double seconds, long max_conns,
         close(fd);
         c->state = 0;
         active--;
-        if (failed) errors++;
-        else done++;
+        if (failed)
+          errors++;
+        else
+          done++;
         if (now < deadline && started < max_conns) CHURN_START();
       }
     }
@@ -347,7 +366,7 @@ static int cmd_churn(const char *host, int port, double seconds, long max_conns,
 
 /* ----------------------------------------------------------------- idle */
 
-static int cmd_idle(const char *host, int port, int n, int hold_seconds, const char *ready_file) {
+static int cmd_idle(const char* host, int port, int n, int hold_seconds, const char* ready_file) {
   struct sockaddr_in dst = make_addr(host, port);
   long maxfd = raise_nofile();
   if (n + 16 > maxfd) {
@@ -355,8 +374,8 @@ static int cmd_idle(const char *host, int port, int n, int hold_seconds, const c
     return 2;
   }
   setup_signals();
-  char *state = calloc((size_t)maxfd + 1, 1); /* 1 connecting, 2 waiting echo, 3 idle */
-  int *fds = calloc((size_t)n, sizeof *fds);
+  char* state = calloc((size_t)maxfd + 1, 1); /* 1 connecting, 2 waiting echo, 3 idle */
+  int* fds = calloc((size_t)n, sizeof *fds);
   int ep = epoll_create1(EPOLL_CLOEXEC);
   int opened = 0, ok = 0, errors = 0, inflight = 0;
   const int window = 256;
@@ -385,7 +404,8 @@ static int cmd_idle(const char *host, int port, int n, int hold_seconds, const c
         int err = 0;
         socklen_t len = sizeof err;
         getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
-        if (err != 0 || send(fd, &b, 1, MSG_NOSIGNAL) != 1) failed = 1;
+        if (err != 0 || send(fd, &b, 1, MSG_NOSIGNAL) != 1)
+          failed = 1;
         else {
           state[fd] = 2;
           epoll_set(ep, EPOLL_CTL_MOD, fd, EPOLLIN);
@@ -409,7 +429,7 @@ static int cmd_idle(const char *host, int port, int n, int hold_seconds, const c
       }
     }
   }
-  FILE *f = fopen(ready_file, "w");
+  FILE* f = fopen(ready_file, "w");
   if (f) {
     fprintf(f, "ok=%d errors=%d\n", ok, n - ok);
     fclose(f);
@@ -425,25 +445,25 @@ static int cmd_idle(const char *host, int port, int n, int hold_seconds, const c
 
 /* -------------------------------------------------------------- latency */
 
-static int cmp_i64(const void *a, const void *b) {
-  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+static int cmp_i64(const void* a, const void* b) {
+  int64_t x = *(const int64_t*)a, y = *(const int64_t*)b;
   return (x > y) - (x < y);
 }
 
-static int cmd_latency(const char *host, int port, double rate, double seconds) {
+static int cmd_latency(const char* host, int port, double rate, double seconds) {
   struct sockaddr_in dst = make_addr(host, port);
   setup_signals();
   prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0); /* wake up on time, not up to 50 us late */
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  if (connect(fd, (struct sockaddr *)&dst, sizeof dst) != 0) die("latency: connect");
+  if (connect(fd, (struct sockaddr*)&dst, sizeof dst) != 0) die("latency: connect");
   fcntl(fd, F_SETFL, O_NONBLOCK);
 
   long total = (long)(rate * seconds);
   if (total < 10) total = 10;
-  int64_t *sent_at = calloc((size_t)total, sizeof *sent_at);
-  int64_t *rtt = calloc((size_t)total, sizeof *rtt);
+  int64_t* sent_at = calloc((size_t)total, sizeof *sent_at);
+  int64_t* rtt = calloc((size_t)total, sizeof *rtt);
   int64_t interval = (int64_t)(1e9 / rate);
   int64_t t0 = now_ns(), next = t0;
   int64_t give_up = t0 + (int64_t)((seconds + 5) * 1e9);
@@ -494,7 +514,7 @@ static int cmd_latency(const char *host, int port, double rate, double seconds) 
     fprintf(stderr, "latency: no samples\n");
     return 1;
   }
-  int64_t *s = rtt + skip;
+  int64_t* s = rtt + skip;
   qsort(s, (size_t)m, sizeof *s, cmp_i64);
 #define PCT(q) ((double)s[(long)((double)(m - 1) * (q))] / 1000.0)
   printf("samples=%ld p50=%.1f p90=%.1f p99=%.1f p999=%.1f max=%.1f late=%ld lost=%ld\n", m,
@@ -516,9 +536,9 @@ static void usage(void) {
   exit(2);
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
   if (argc < 2) usage();
-  const char *cmd = argv[1];
+  const char* cmd = argv[1];
   if (!strcmp(cmd, "ports") && argc == 3) return cmd_ports(atoi(argv[2]));
   if (!strcmp(cmd, "server") && argc == 5) return cmd_server(atoi(argv[2]), argv[3], atoi(argv[4]));
   if (!strcmp(cmd, "churn") && argc == 7)

@@ -6,6 +6,7 @@ set -euo pipefail
 
 packages=(
   build-essential g++ cmake ninja-build pkg-config
+  clang-format                        # scripts/check-format (run by scripts/test)
   libfmt-dev libgtest-dev libgmock-dev
   netcat-openbsd curl procps
   haproxy nginx libnginx-mod-stream   # interop tests (PROXY protocol with real peers)

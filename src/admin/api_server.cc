@@ -71,9 +71,10 @@ class ApiServer::Impl final : public IoHandler {
     struct stat st {};
     if (::lstat(path.c_str(), &st) == 0) {
       if (!S_ISSOCK(st.st_mode))
-        return Error{fmt::format("stats socket '{}': the path exists and is not a socket; "
-                                 "not replacing it",
-                                 path)};
+        return Error{
+            fmt::format("stats socket '{}': the path exists and is not a socket; "
+                        "not replacing it",
+                        path)};
       // A socket file: stale when nobody accepts on it.
       UniqueFd probe(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
       if (!probe.valid())
@@ -99,8 +100,8 @@ class ApiServer::Impl final : public IoHandler {
       device_ = st.st_dev;
     }
     if (sock_.mode != 0 && ::chmod(path.c_str(), static_cast<mode_t>(sock_.mode)) != 0)
-      return Error{fmt::format("stats socket '{}': chmod {:o}: {}", path, sock_.mode,
-                               strerror(errno))};
+      return Error{
+          fmt::format("stats socket '{}': chmod {:o}: {}", path, sock_.mode, strerror(errno))};
     if (::listen(fd.get(), 64) != 0)
       return Error{fmt::format("stats socket '{}': listen: {}", path, strerror(errno))};
     listen_ = std::move(fd);
@@ -182,8 +183,8 @@ class ApiServer::Impl final : public IoHandler {
     // A request line over kMaxLine: answered, and the client closed.
     void tooLong() {
       out_ = "Request too long.\n\n";
-      log::warning("stats socket '{}': request line over {} bytes; client closed",
-                   srv_.sock_.path, kMaxLine);
+      log::warning("stats socket '{}': request line over {} bytes; client closed", srv_.sock_.path,
+                   kMaxLine);
       in_.clear();
       closing_ = true;
     }
@@ -330,8 +331,7 @@ class ApiServer::Impl final : public IoHandler {
    public:
     explicit Resume(Impl& s) : s_(s) {}
     void onTimer() override {
-      if (s_.listen_.valid() && !s_.registered_ &&
-          s_.loop_.add(s_.listen_.get(), EPOLLIN, &s_))
+      if (s_.listen_.valid() && !s_.registered_ && s_.loop_.add(s_.listen_.get(), EPOLLIN, &s_))
         s_.registered_ = true;
     }
 
@@ -374,9 +374,10 @@ class ApiServer::Impl final : public IoHandler {
       if (maxClients_ != 0 && clients_.size() >= maxClients_) {
         ++refused_;
         if (!overLimitLogged_) {
-          log::warning("stats socket '{}': {} clients already connected (stats maxconn); "
-                       "closing new ones until one leaves",
-                       sock_.path, clients_.size());
+          log::warning(
+              "stats socket '{}': {} clients already connected (stats maxconn); "
+              "closing new ones until one leaves",
+              sock_.path, clients_.size());
           overLimitLogged_ = true;
         }
         continue;  // fd closes here

@@ -27,16 +27,16 @@ namespace fulcrum::admin {
 struct ProcessInfo {
   pid_t pid = 0;
   std::string version;
-  std::string node;          // host name
-  Micros startedWall = 0;    // wall clock at start, microseconds since the epoch
+  std::string node;        // host name
+  Micros startedWall = 0;  // wall clock at start, microseconds since the epoch
   Micros uptime = 0;
   uint32_t threads = 0;      // worker threads
   uint32_t maxconn = 0;      // global maxconn in force (set maxconn global changes it)
   uint32_t hardMaxconn = 0;  // the configuration's maxconn: the ceiling of set maxconn global
   uint64_t reloads = 0;      // successful reloads since start
   uint64_t failedReloads = 0;
-  uint64_t openFds = 0;      // descriptors open now
-  bool stopping = false;     // a graceful stop is in progress
+  uint64_t openFds = 0;   // descriptors open now
+  bool stopping = false;  // a graceful stop is in progress
 };
 
 struct ReloadOutcome {

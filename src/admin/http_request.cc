@@ -10,11 +10,22 @@ namespace {
 bool isTokenChar(char c) {
   if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
   switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+': case '-':
-    case '.': case '^': case '_': case '`': case '|': case '~':
-      return true;
-    default:
-      return false;
+    case '!':
+    case '#':
+    case '$':
+    case '%':
+    case '&':
+    case '\'':
+    case '*':
+    case '+':
+    case '-':
+    case '.':
+    case '^':
+    case '_':
+    case '`':
+    case '|':
+    case '~': return true;
+    default: return false;
   }
 }
 
@@ -138,8 +149,8 @@ std::string_view httpReason(int status) {
   }
 }
 
-std::string httpResponse(int status, std::string_view contentType, std::string_view body,
-                         bool head, std::string_view extraHeaders) {
+std::string httpResponse(int status, std::string_view contentType, std::string_view body, bool head,
+                         std::string_view extraHeaders) {
   std::string out = fmt::format(
       "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nCache-Control: no-store\r\n"
       "X-Content-Type-Options: nosniff\r\nConnection: close\r\n{}\r\n",

@@ -34,8 +34,8 @@ std::optional<std::string_view> queryParam(std::string_view query, std::string_v
 
 // A complete response with Content-Length and "Connection: close"; `head` leaves the body
 // out (HEAD) but keeps its length. `extraHeaders` are full lines, each ending in "\r\n".
-std::string httpResponse(int status, std::string_view contentType, std::string_view body,
-                         bool head, std::string_view extraHeaders = {});
+std::string httpResponse(int status, std::string_view contentType, std::string_view body, bool head,
+                         std::string_view extraHeaders = {});
 
 std::string_view httpReason(int status);
 

@@ -22,7 +22,7 @@ namespace fulcrum::admin {
 namespace {
 
 constexpr size_t kMaxClients = 64;
-constexpr size_t kMaxHead = 8192;             // request line and headers
+constexpr size_t kMaxHead = 8192;                  // request line and headers
 constexpr Micros kRequestTimeout = 10 * kSeconds;  // to receive the request, and per write
 constexpr Micros kLingerTimeout = 2 * kSeconds;    // reading what follows, after the reply
 constexpr Micros kAcceptPause = 200 * kMillis;     // out of descriptors: retry accepting
@@ -54,7 +54,8 @@ class AdminHttpServer::Impl : public IoHandler {
   Status open() {
     const SockAddr& addr = bind_.addr;
     UniqueFd fd(::socket(addr.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-    if (!fd.valid()) return Error{fmt::format("stats bind {}: socket: {}", bind_.text, strerror(errno))};
+    if (!fd.valid())
+      return Error{fmt::format("stats bind {}: socket: {}", bind_.text, strerror(errno))};
     int one = 1;
     // SO_REUSEPORT as for the proxy listeners: a port reserved by its owner (tests, a
     // process being replaced) can still be bound.
@@ -213,10 +214,10 @@ class AdminHttpServer::Impl : public IoHandler {
       case HttpParse::Outcome::kIncomplete: return;
       case HttpParse::Outcome::kError:
         log::debug("admin HTTP {}: {} ({})", c.peer.toString(), p.status, p.reason);
-        return respond(c, httpResponse(p.status, kTextType,
-                                       fmt::format("{} {}: {}\n", p.status, httpReason(p.status),
-                                                   p.reason),
-                                       false));
+        return respond(
+            c, httpResponse(p.status, kTextType,
+                            fmt::format("{} {}: {}\n", p.status, httpReason(p.status), p.reason),
+                            false));
       case HttpParse::Outcome::kComplete: break;
     }
     respond(c, serve(p.request));

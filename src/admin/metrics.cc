@@ -52,10 +52,8 @@ std::string seconds(int64_t us) { return num(static_cast<double>(us) / 1e6); }
 
 std::string labelsOf(const StatRow& r) {
   switch (r.type) {
-    case RowType::kFrontend:
-      return fmt::format("frontend=\"{}\"", escapeLabelValue(r.proxy));
-    case RowType::kBackend:
-      return fmt::format("backend=\"{}\"", escapeLabelValue(r.proxy));
+    case RowType::kFrontend: return fmt::format("frontend=\"{}\"", escapeLabelValue(r.proxy));
+    case RowType::kBackend: return fmt::format("backend=\"{}\"", escapeLabelValue(r.proxy));
     case RowType::kServer:
       return fmt::format("backend=\"{}\",server=\"{}\"", escapeLabelValue(r.proxy),
                          escapeLabelValue(r.name));
@@ -107,9 +105,7 @@ void histogramFamily(Writer& w, const std::vector<StatRow>& rows, RowType type,
 }
 
 // Check codes that mean the last check succeeded (L4OK, L6OK, L7OK, L7OKC).
-bool checkPassed(std::string_view code) {
-  return code.ends_with("OK") || code.ends_with("OKC");
-}
+bool checkPassed(std::string_view code) { return code.ends_with("OK") || code.ends_with("OKC"); }
 
 const char* stateName(model::ServerState s) {
   switch (s) {
@@ -137,10 +133,10 @@ void processFamilies(Writer& w, const ProcessInfo& info, const model::ProcessSta
   one("fulcrum_process_worker_threads", "gauge", "Worker threads of the proxy data plane.",
       num(info.threads));
   one("fulcrum_process_max_connections", "gauge",
-      "Global maxconn in force (0: unlimited); set maxconn global changes it.",
-      num(info.maxconn));
+      "Global maxconn in force (0: unlimited); set maxconn global changes it.", num(info.maxconn));
   one("fulcrum_process_hard_max_connections", "gauge",
-      "The configuration's global maxconn, the ceiling of set maxconn global.", num(info.hardMaxconn));
+      "The configuration's global maxconn, the ceiling of set maxconn global.",
+      num(info.hardMaxconn));
   one("fulcrum_process_current_connections", "gauge",
       "Client connections open now, over all frontends.",
       num(ps.active.load(std::memory_order_relaxed)));
@@ -256,8 +252,7 @@ std::string renderPrometheus(const std::vector<StatRow>& rows, const ProcessInfo
   rowFamily(w, rows, B, "fulcrum_backend_weight", "gauge",
             "Sum of the effective weights of the usable servers.",
             [](const StatRow& r) { return some(num(r.weight)); });
-  rowFamily(w, rows, B, "fulcrum_backend_active_servers", "gauge",
-            "Usable non-backup servers.",
+  rowFamily(w, rows, B, "fulcrum_backend_active_servers", "gauge", "Usable non-backup servers.",
             [](const StatRow& r) { return some(num(r.activeServers)); });
   rowFamily(w, rows, B, "fulcrum_backend_backup_servers", "gauge", "Usable backup servers.",
             [](const StatRow& r) { return some(num(r.backupServers)); });
@@ -276,8 +271,8 @@ std::string renderPrometheus(const std::vector<StatRow>& rows, const ProcessInfo
         started = true;
       }
       std::string labels = labelsOf(r);
-      for (auto s : {model::ServerState::kUp, model::ServerState::kDown,
-                     model::ServerState::kDrain, model::ServerState::kMaint}) {
+      for (auto s : {model::ServerState::kUp, model::ServerState::kDown, model::ServerState::kDrain,
+                     model::ServerState::kMaint}) {
         w.sample("", fmt::format("{},state=\"{}\"", labels, stateName(s)),
                  r.state == s ? "1" : "0");
       }

@@ -343,15 +343,15 @@ std::string showServersState(Ctx& ctx, const Args& args) {
       const int paused = rt.state == model::ServerState::kMaint ? 0x08 : 0;
       const int checkState = srv.check.enabled ? (checksOn ? 0x06 : 0x02) | paused : 0;
       const int agentState = srv.agent.enabled ? (agentOn ? 0x16 : 0x12) : 0;
-      out += fmt::format(
-          "{} {} {} {} {} {} {} {} {} {} {} {} {} {} {} 0 0 - {} - 0 {} {} {} {}\n", pool.id,
-          pool.name, srv.id, srv.name, srv.addr.hostString(), opState(rt.state), admin,
-          hs != nullptr ? hs->userWeight : srv.weight, ctx.control.initialWeight(pi, si),
-          hs != nullptr ? std::max<Micros>(0, now - hs->lastChange) / kSeconds : 0,
-          hs != nullptr && srv.check.enabled ? checkStatusNumber(hs->lastCheck) : 1, checkResult,
-          healthCounter, checkState, agentState, srv.addr.port(), srv.check.port,
-          srv.check.addr ? srv.check.addr->hostString() : "-",
-          srv.agent.addr ? srv.agent.addr->hostString() : "-", srv.agent.port);
+      out += fmt::format("{} {} {} {} {} {} {} {} {} {} {} {} {} {} {} 0 0 - {} - 0 {} {} {} {}\n",
+                         pool.id, pool.name, srv.id, srv.name, srv.addr.hostString(),
+                         opState(rt.state), admin, hs != nullptr ? hs->userWeight : srv.weight,
+                         ctx.control.initialWeight(pi, si),
+                         hs != nullptr ? std::max<Micros>(0, now - hs->lastChange) / kSeconds : 0,
+                         hs != nullptr && srv.check.enabled ? checkStatusNumber(hs->lastCheck) : 1,
+                         checkResult, healthCounter, checkState, agentState, srv.addr.port(),
+                         srv.check.port, srv.check.addr ? srv.check.addr->hostString() : "-",
+                         srv.agent.addr ? srv.agent.addr->hostString() : "-", srv.agent.port);
     }
   }
   return out;
@@ -393,9 +393,7 @@ std::string showBackend(Ctx& ctx, const Args& args) {
 
 std::string showCliLevel(Ctx& ctx, const Args&) { return std::string(levelName(ctx.level)) + "\n"; }
 
-std::string showVersion(Ctx& ctx, const Args&) {
-  return ctx.control.processInfo().version + "\n";
-}
+std::string showVersion(Ctx& ctx, const Args&) { return ctx.control.processInfo().version + "\n"; }
 
 // ---- servers ----
 
@@ -412,26 +410,26 @@ std::string getWeight(Ctx& ctx, const Args& args) {
   const auto snap = ctx.control.snapshot();
   auto ref = findServer(*snap->config, args[0]);
   if (!ref) return ref.error();
-  const auto& srv = snap->config->pools[static_cast<size_t>(ref->pool)]
-                        .servers[static_cast<size_t>(ref->server)];
+  const auto& srv =
+      snap->config->pools[static_cast<size_t>(ref->pool)].servers[static_cast<size_t>(ref->server)];
   return fmt::format("{} (initial {})\n", currentUserWeight(ctx.control, *ref, srv),
                      ctx.control.initialWeight(ref->pool, ref->server));
 }
 
-std::string setWeight(Ctx& ctx, const ServerRef& ref, std::string_view arg,
-                      std::string_view what) {
+std::string setWeight(Ctx& ctx, const ServerRef& ref, std::string_view arg, std::string_view what) {
   std::string_view num = arg;
   const bool relative = !num.empty() && num.back() == '%';
   if (relative) num.remove_suffix(1);
   int64_t v = 0;
   if (auto err = integerError(num, v, "Empty weight string empty or preceded by garbage",
-                                "Trailing garbage in weight string"); !err.empty()) return err;
+                              "Trailing garbage in weight string");
+      !err.empty())
+    return err;
   uint32_t weight = 0;
   if (relative) {
     if (v < 0) return "Relative weight must be positive.\n";
-    const uint64_t w =
-        static_cast<uint64_t>(ctx.control.initialWeight(ref.pool, ref.server)) *
-        static_cast<uint64_t>(std::min<int64_t>(v, 100000)) / 100;
+    const uint64_t w = static_cast<uint64_t>(ctx.control.initialWeight(ref.pool, ref.server)) *
+                       static_cast<uint64_t>(std::min<int64_t>(v, 100000)) / 100;
     weight = static_cast<uint32_t>(std::min<uint64_t>(w, 256));
   } else {
     if (v < 0 || v > 256) return "Absolute weight can only be between 0 and 256 inclusive.\n";
@@ -458,9 +456,9 @@ std::string setAddr(Ctx& ctx, const ServerRef& ref, const Args& args, std::strin
   auto addr = SockAddr::parseHost(args[0], old.port());
   if (!addr) return fmt::format("Invalid addr '{}'{}", args[0], kBy);
   const bool ipChanged = addr->hostString() != old.hostString();
-  std::string msg = ipChanged ? fmt::format("IP changed from '{}' to '{}'", old.hostString(),
-                                            addr->hostString())
-                              : std::string("no need to change the addr");
+  std::string msg =
+      ipChanged ? fmt::format("IP changed from '{}' to '{}'", old.hostString(), addr->hostString())
+                : std::string("no need to change the addr");
   if (args.size() == 3) {
     auto p = parsePort(args[2]);
     if (!p) {
@@ -469,9 +467,8 @@ std::string setAddr(Ctx& ctx, const ServerRef& ref, const Args& args, std::strin
                          ipChanged ? "" : "no need to change the addr, ", args[2], kBy);
     }
     addr->setPort(*p);
-    msg += *p == old.port()
-               ? std::string(", no need to change the port")
-               : fmt::format(", port changed from '{}' to '{}'", old.port(), *p);
+    msg += *p == old.port() ? std::string(", no need to change the port")
+                            : fmt::format(", port changed from '{}' to '{}'", old.port(), *p);
   }
   msg += kBy;
   if (*addr == old) return msg;
@@ -481,7 +478,8 @@ std::string setAddr(Ctx& ctx, const ServerRef& ref, const Args& args, std::strin
 }
 
 std::string setServer(Ctx& ctx, const Args& args) {
-  constexpr std::string_view kUsage = "usage: set server <backend>/<server> addr | state | weight\n";
+  constexpr std::string_view kUsage =
+      "usage: set server <backend>/<server> addr | state | weight\n";
   if (args.empty()) return std::string(kRequireServer);
   const auto snap = ctx.control.snapshot();
   auto ref = findServer(*snap->config, args[0]);
@@ -573,7 +571,9 @@ std::string setMaxconnServer(Ctx& ctx, const Args& args) {
   if (args.size() < 2) return "Require <maxconn>.\n";
   uint32_t v = 0;
   if (auto err = integerError(args[1], v, "maxconn string empty or preceded by garbage",
-                                "Trailing garbage in maxconn string"); !err.empty()) return err;
+                              "Trailing garbage in maxconn string");
+      !err.empty())
+    return err;
   if (args.size() != 2) return "Require <maxconn>.\n";
   auto next = configCopy(ctx.control);
   next->pools[static_cast<size_t>(ref->pool)].servers[static_cast<size_t>(ref->server)].maxconn = v;
@@ -612,8 +612,7 @@ std::string addServer(Ctx& ctx, const Args& args) {
   const int p = next->findPool(std::string_view(spec).substr(0, slash));
   if (p < 0) return std::string(kNoBackend);
   const std::string name = spec.substr(slash + 1);
-  if (args.size() < 2)
-    return "'server' expects <name> and <addr>[:<port>] as arguments.\n";
+  if (args.size() < 2) return "'server' expects <name> and <addr>[:<port>] as arguments.\n";
   model::Pool& pool = next->pools[static_cast<size_t>(p)];
   for (const auto& s : pool.servers)
     if (s.name == name) return "Already exists a server with the same name in backend.\n";
@@ -759,16 +758,16 @@ std::string RuntimeApi::execute(std::string_view line, model::ApiLevel level, bo
   for (const Args& words : splitLine(line)) {
     std::string text;
     if (words.empty()) {
-      text = "Unknown command. Please enter one of the following commands only:\n" +
-             helpList(ctx, {});
+      text =
+          "Unknown command. Please enter one of the following commands only:\n" + helpList(ctx, {});
     } else if (const Command* c = match(words); c == nullptr) {
       text = "Unknown command, but maybe one of the following ones is a better match:\n" +
              helpList(ctx, words[0]);
     } else if (c->level > level) {
       text = std::string(kPermissionDenied);
     } else {
-      text = c->fn(ctx, Args(words.begin() + static_cast<std::ptrdiff_t>(c->words.size()),
-                             words.end()));
+      text = c->fn(ctx,
+                   Args(words.begin() + static_cast<std::ptrdiff_t>(c->words.size()), words.end()));
     }
     if (ctx.quit) break;
     if (!text.empty() && text.back() != '\n') text += '\n';

@@ -1,13 +1,13 @@
 #include "admin/stat_csv.h"
 
-#include "admin/typed_field.h"
-
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <array>
 #include <cmath>
 #include <string_view>
+
+#include "admin/typed_field.h"
 
 namespace fulcrum::admin {
 

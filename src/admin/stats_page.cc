@@ -110,7 +110,9 @@ const Column kColumns[] = {
      }},
     {"check", "Server", "Check", checkCell},
     {"chkfail", "Server", "Chk",
-     [](const StatRow& r) { return isServer(r) && r.checked ? num(r.checkFailures) : std::string(); }},
+     [](const StatRow& r) {
+       return isServer(r) && r.checked ? num(r.checkFailures) : std::string();
+     }},
     {"chkdown", "Server", "Dwn",
      [](const StatRow& r) { return isServer(r) ? num(r.checkDowns) : std::string(); }},
 };

@@ -15,7 +15,9 @@ std::string entryKey(RowType type, std::string_view proxy, std::string_view name
 }
 
 uint64_t load(const model::Counter& c) { return c.load(std::memory_order_relaxed); }
-int64_t load(const model::Gauge& g) { return std::max<int64_t>(0, g.load(std::memory_order_relaxed)); }
+int64_t load(const model::Gauge& g) {
+  return std::max<int64_t>(0, g.load(std::memory_order_relaxed));
+}
 
 bool hasHealth(const health::HealthMonitor& h, size_t pool, size_t server) {
   return pool < h.poolCount() && server < h.serverCount(static_cast<int>(pool));
@@ -25,13 +27,10 @@ bool hasHealth(const health::HealthMonitor& h, size_t pool, size_t server) {
 std::string serverStatus(const model::Server& srv, ServerState state, bool checked,
                          const health::HealthStatus* hs) {
   switch (state) {
-    case ServerState::kMaint:
-      return "MAINT";
-    case ServerState::kDrain:
-      return "DRAIN";
+    case ServerState::kMaint: return "MAINT";
+    case ServerState::kDrain: return "DRAIN";
     case ServerState::kUp:
-    case ServerState::kDown:
-      break;
+    case ServerState::kDown: break;
   }
   const bool up = state == ServerState::kUp;
   if (!checked) return up ? "no check" : "DOWN";

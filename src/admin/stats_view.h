@@ -26,21 +26,21 @@ enum class RowType : uint8_t { kFrontend = 0, kBackend = 1, kServer = 2 };
 
 struct StatRow {
   RowType type = RowType::kFrontend;
-  int service = -1;  // index in the snapshot's config (frontend rows)
-  int pool = -1;     // backend and server rows
-  int server = -1;   // server rows
-  std::string proxy;  // pxname
-  std::string name;   // svname: "FRONTEND", "BACKEND" or the server's name
+  int service = -1;       // index in the snapshot's config (frontend rows)
+  int pool = -1;          // backend and server rows
+  int server = -1;        // server rows
+  std::string proxy;      // pxname
+  std::string name;       // svname: "FRONTEND", "BACKEND" or the server's name
   uint32_t proxyId = 0;   // iid
   uint32_t serverId = 0;  // sid (server rows)
 
   // Connections (sessions, in HAProxy's words).
-  int64_t current = 0;   // scur
-  int64_t max = 0;       // smax (sampled)
-  uint32_t limit = 0;    // slim; 0: none
-  uint64_t total = 0;    // stot
-  uint64_t bytesIn = 0;  // bin: client to server
-  uint64_t bytesOut = 0; // bout: server to client
+  int64_t current = 0;         // scur
+  int64_t max = 0;             // smax (sampled)
+  uint32_t limit = 0;          // slim; 0: none
+  uint64_t total = 0;          // stot
+  uint64_t bytesIn = 0;        // bin: client to server
+  uint64_t bytesOut = 0;       // bout: server to client
   uint64_t denied = 0;         // dreq: frontend, tcp-request connection rejects
   uint64_t requestErrors = 0;  // ereq: frontend, bad or missing PROXY headers
   uint64_t connectErrors = 0;  // econ: backend and server
@@ -80,9 +80,9 @@ struct StatRow {
   int64_t checkHealth = -1;    // check_health: the health counter; -1: not checked
   uint32_t checkRise = 0;      // check_rise, check_fall: 0 when not checked
   uint32_t checkFall = 0;
-  std::string agentDesc;       // agent_desc: summary of the agent's last reply
-  std::string addr;            // server "IP:PORT"
-  std::string algo;            // backend: balance algorithm
+  std::string agentDesc;  // agent_desc: summary of the agent's last reply
+  std::string addr;       // server "IP:PORT"
+  std::string algo;       // backend: balance algorithm
   std::string mode = "tcp";
 
   // Connect times of established connections (server; backend: sum of its servers).

@@ -1,12 +1,11 @@
 #include "common/event_loop.h"
 
+#include <fmt/core.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-
-#include <fmt/core.h>
 
 namespace fulcrum {
 

@@ -1,7 +1,7 @@
-// EventLoop: one per thread (each worker, and the control thread). epoll for readiness, an intrusive binary heap for
-// timers, an eventfd for wake-ups from other threads. Handlers are registered once per
-// fd; sessions use edge-triggered registration so that no epoll_ctl is needed while
-// data flows, listeners use level-triggered registration so they can be paused.
+// EventLoop: one per thread (each worker, and the control thread). epoll for readiness, an
+// intrusive binary heap for timers, an eventfd for wake-ups from other threads. Handlers are
+// registered once per fd; sessions use edge-triggered registration so that no epoll_ctl is needed
+// while data flows, listeners use level-triggered registration so they can be paused.
 #pragma once
 
 #include <sys/epoll.h>

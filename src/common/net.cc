@@ -1,12 +1,11 @@
 #include "common/net.h"
 
 #include <arpa/inet.h>
+#include <fmt/core.h>
 #include <netdb.h>
 
 #include <charconv>
 #include <cstring>
-
-#include <fmt/core.h>
 
 namespace fulcrum {
 

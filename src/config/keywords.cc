@@ -123,7 +123,8 @@ Status globalStats(Parser& p, const Statement& st) {
                                                       "(the admin HTTP listener is 'stats bind')",
                                                       sock.path));
     if (sock.path.size() >= sizeof(sockaddr_un{}.sun_path))
-      return keywordError("stats socket", fmt::format("path '{}' is too long for a UNIX socket", sock.path));
+      return keywordError("stats socket",
+                          fmt::format("path '{}' is too long for a UNIX socket", sock.path));
     for (size_t i = 3; i < st.args.size(); ++i) {
       const std::string& opt = st.args[i];
       const bool hasValue = i + 1 < st.args.size();
@@ -132,18 +133,24 @@ Status globalStats(Parser& p, const Statement& st) {
         char* end = nullptr;
         unsigned long m = std::strtoul(v.c_str(), &end, 8);
         if (v.empty() || *end != '\0' || m > 07777)
-          return keywordError("stats socket", fmt::format("'mode' expects an octal mode, not '{}'", v));
+          return keywordError("stats socket",
+                              fmt::format("'mode' expects an octal mode, not '{}'", v));
         sock.mode = static_cast<uint32_t>(m);
       } else if (opt == "level" && hasValue) {
         const std::string& v = st.args[++i];
-        if (v == "user") sock.level = model::ApiLevel::kUser;
-        else if (v == "operator") sock.level = model::ApiLevel::kOperator;
-        else if (v == "admin") sock.level = model::ApiLevel::kAdmin;
+        if (v == "user")
+          sock.level = model::ApiLevel::kUser;
+        else if (v == "operator")
+          sock.level = model::ApiLevel::kOperator;
+        else if (v == "admin")
+          sock.level = model::ApiLevel::kAdmin;
         else
           return keywordError("stats socket", fmt::format("'level' expects 'user', 'operator' or "
-                                                          "'admin', not '{}'", v));
+                                                          "'admin', not '{}'",
+                                                          v));
       } else if ((opt == "user" || opt == "group" || opt == "uid" || opt == "gid" ||
-                  opt == "process" || opt == "thread") && hasValue) {
+                  opt == "process" || opt == "thread") &&
+                 hasValue) {
         p.warn(st, fmt::format("keyword 'stats socket': '{} {}' is not supported; ignored", opt,
                                st.args[i + 1]));
         ++i;
@@ -162,11 +169,13 @@ Status globalStats(Parser& p, const Statement& st) {
       return keywordError("stats bind", "expects one address (e.g. 'stats bind 127.0.0.1:8404')");
     auto addrs = parseBindAddresses(st.args[2]);
     if (!addrs) return keywordError("stats bind", addrs.error());
-    for (auto& a : *addrs) p.global().statsHttp.push_back(model::StatsHttpBind{a.text, a.addr, st.loc});
+    for (auto& a : *addrs)
+      p.global().statsHttp.push_back(model::StatsHttpBind{a.text, a.addr, st.loc});
     return Ok{};
   }
   if (what == "timeout") {
-    auto t = st.args.size() == 3 ? timerValue(st.args[2], false) : Result<Micros>(Error{"expects one time value"});
+    auto t = st.args.size() == 3 ? timerValue(st.args[2], false)
+                                 : Result<Micros>(Error{"expects one time value"});
     if (!t) return keywordError("stats timeout", t.error());
     p.global().statsTimeout = *t;
     return Ok{};
@@ -183,7 +192,8 @@ Status globalStats(Parser& p, const Statement& st) {
     return Ok{};
   }
   return keywordError("stats", fmt::format("unknown option '{}' (expected socket, bind, timeout or "
-                                           "maxconn)", what));
+                                           "maxconn)",
+                                           what));
 }
 
 // "hard-stop-after T": how long a graceful stop (SIGTERM) waits for connections to end.
@@ -689,9 +699,10 @@ constexpr ServerParam kServerParams[] = {
        else if (v == "mark-down")
          s.observe.onError = model::OnError::kMarkDown;
        else
-         return Error{fmt::format("unknown mode '{}' (expected 'fastinter', 'fail-check', "
-                                  "'sudden-death' or 'mark-down')",
-                                  v)};
+         return Error{
+             fmt::format("unknown mode '{}' (expected 'fastinter', 'fail-check', "
+                         "'sudden-death' or 'mark-down')",
+                         v)};
        return Ok{};
      }},
     {"on-marked-down", true,
@@ -823,8 +834,8 @@ Status proxyServer(Parser& p, const Statement& st) {
   if (auto s = applyServerParams(st, 3, srv); !s)
     return keywordError("server", fmt::format("server '{}': {}", name, s.error()));
   if (srv.agent.enabled && srv.agent.port == 0) {
-    return keywordError("server", fmt::format("server '{}': 'agent-check' needs 'agent-port'",
-                                              name));
+    return keywordError("server",
+                        fmt::format("server '{}': 'agent-check' needs 'agent-port'", name));
   }
   p.proxy().servers.push_back(std::move(srv));
   return Ok{};
@@ -1065,14 +1076,12 @@ Status optionStatement(Parser& p, const Statement& st, size_t optionAt) {
     if (o.name == name) spec = &o;
   if (spec == nullptr) return Error{fmt::format("unknown option '{}' (in '{}')", name, keyword)};
   switch (spec->kind) {
-    case OptionKind::kSupported:
-      break;
+    case OptionKind::kSupported: break;
     case OptionKind::kUnsupported:
       return Error{fmt::format("keyword '{}' is not supported yet", keyword)};
     case OptionKind::kHttpOnly:
       return Error{fmt::format("keyword '{}' requires HTTP mode: {}", keyword, kNoHttp)};
-    case OptionKind::kIgnored:
-      break;
+    case OptionKind::kIgnored: break;
   }
   const size_t first = optionAt + 2;  // the first argument after the option name
   if (spec->kind == OptionKind::kSupported) {
@@ -1530,8 +1539,9 @@ Status parseTcpCheck(const Statement& st, model::TcpCheckRule& r) {
       ++i;
     }
     if (i >= st.args.size())
-      return Error{"'expect' expects a match ('string', 'rstring', 'binary' or 'rbinary') and a "
-                   "pattern"};
+      return Error{
+          "'expect' expects a match ('string', 'rstring', 'binary' or 'rbinary') and a "
+          "pattern"};
     std::string_view match = st.args[i];
     if (match == "string")
       r.match = Match::kString;
@@ -1544,9 +1554,10 @@ Status parseTcpCheck(const Statement& st, model::TcpCheckRule& r) {
     else if (match == "string-lf" || match == "binary-lf")
       return Error{fmt::format("match '{}' is not supported yet", match)};
     else
-      return Error{fmt::format("unknown match '{}' (expected 'string', 'rstring', 'binary' or "
-                               "'rbinary')",
-                               match)};
+      return Error{
+          fmt::format("unknown match '{}' (expected 'string', 'rstring', 'binary' or "
+                      "'rbinary')",
+                      match)};
     if (i + 1 >= st.args.size() || st.args[i + 1].empty())
       return Error{fmt::format("'{}' expects a pattern", match)};
     std::string_view pattern = st.args[i + 1];
@@ -1573,9 +1584,10 @@ Status parseTcpCheck(const Statement& st, model::TcpCheckRule& r) {
     return Error{fmt::format("action '{}' is not supported yet", action)};
   if (action.empty())
     return Error{"expects an action ('connect', 'send', 'send-binary', 'expect' or 'comment')"};
-  return Error{fmt::format("unknown action '{}' (expected 'connect', 'send', 'send-binary', "
-                           "'expect' or 'comment')",
-                           action)};
+  return Error{
+      fmt::format("unknown action '{}' (expected 'connect', 'send', 'send-binary', "
+                  "'expect' or 'comment')",
+                  action)};
 }
 
 Status proxyTcpCheck(Parser& p, const Statement& st) {

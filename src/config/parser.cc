@@ -16,38 +16,26 @@ namespace fulcrum::config {
 
 SectionMask maskOf(SectionKind kind) {
   switch (kind) {
-    case SectionKind::kGlobal:
-      return kInGlobal;
-    case SectionKind::kDefaults:
-      return kInDefaults;
-    case SectionKind::kFrontend:
-      return kInFrontend;
-    case SectionKind::kListen:
-      return kInListen;
-    case SectionKind::kBackend:
-      return kInBackend;
+    case SectionKind::kGlobal: return kInGlobal;
+    case SectionKind::kDefaults: return kInDefaults;
+    case SectionKind::kFrontend: return kInFrontend;
+    case SectionKind::kListen: return kInListen;
+    case SectionKind::kBackend: return kInBackend;
     case SectionKind::kNone:
-    case SectionKind::kSkipped:
-      return 0;
+    case SectionKind::kSkipped: return 0;
   }
   return 0;
 }
 
 const char* sectionKindName(SectionKind kind) {
   switch (kind) {
-    case SectionKind::kGlobal:
-      return "global";
-    case SectionKind::kDefaults:
-      return "defaults";
-    case SectionKind::kFrontend:
-      return "frontend";
-    case SectionKind::kListen:
-      return "listen";
-    case SectionKind::kBackend:
-      return "backend";
+    case SectionKind::kGlobal: return "global";
+    case SectionKind::kDefaults: return "defaults";
+    case SectionKind::kFrontend: return "frontend";
+    case SectionKind::kListen: return "listen";
+    case SectionKind::kBackend: return "backend";
     case SectionKind::kNone:
-    case SectionKind::kSkipped:
-      return "?";
+    case SectionKind::kSkipped: return "?";
   }
   return "?";
 }
@@ -207,10 +195,8 @@ void Parser::statement(Statement st) {
                                 "with global, defaults, frontend, backend or listen)",
                                 kw));
       return;
-    case SectionKind::kSkipped:
-      return;
-    default:
-      dispatch(st);
+    case SectionKind::kSkipped: return;
+    default: dispatch(st);
   }
 }
 

@@ -96,17 +96,11 @@ Result<uint64_t> parseSize(std::string_view text) {
   if (!unit.empty()) {
     switch (unit[0]) {
       case 'k':
-      case 'K':
-        mult = uint64_t{1} << 10;
-        break;
+      case 'K': mult = uint64_t{1} << 10; break;
       case 'm':
-      case 'M':
-        mult = uint64_t{1} << 20;
-        break;
+      case 'M': mult = uint64_t{1} << 20; break;
       case 'g':
-      case 'G':
-        mult = uint64_t{1} << 30;
-        break;
+      case 'G': mult = uint64_t{1} << 30; break;
       default:
         return Error{
             fmt::format("invalid size unit '{}' in '{}' (expected k, m or g)", unit, text)};

@@ -68,7 +68,8 @@ class Daemon::SignalHandler final : public IoHandler {
   }
   void onIo(uint32_t) override {
     signalfd_siginfo si;
-    while (::read(fd_.get(), &si, sizeof(si)) == sizeof(si)) d_->onSignal(static_cast<int>(si.ssi_signo));
+    while (::read(fd_.get(), &si, sizeof(si)) == sizeof(si))
+      d_->onSignal(static_cast<int>(si.ssi_signo));
   }
 
  private:
@@ -99,9 +100,10 @@ uint32_t effectiveMaxconn(const model::Config& config, uint32_t* hard) {
   if (maxconn == 0) {
     maxconn = static_cast<uint32_t>(std::min<uint64_t>(allowed, UINT32_MAX));
   } else if (maxconn > allowed) {
-    log::warning("global maxconn {} exceeds what the open-file limit {} allows ({}); "
-                 "accepts will pause on EMFILE beyond that",
-                 maxconn, fds, allowed);
+    log::warning(
+        "global maxconn {} exceeds what the open-file limit {} allows ({}); "
+        "accepts will pause on EMFILE beyond that",
+        maxconn, fds, allowed);
   }
   // HAProxy's Hard_maxconn: the configuration's value, the ceiling of "set maxconn global".
   if (hard != nullptr) *hard = maxconn;
@@ -440,8 +442,7 @@ void Daemon::onSignal(int signo) {
       (void)reload();
       break;
     }
-    default:
-      break;
+    default: break;
   }
 }
 
@@ -450,8 +451,9 @@ void Daemon::beginGracefulStop() {
   const int64_t active = stats_.active.load();
   const Micros limit = config_->global.hardStopAfter;
   log::notice("received SIGTERM, stopping: listeners closed, waiting for {} connection(s) to end{}",
-              active, limit > 0 ? fmt::format(" (hard-stop-after {} ms)", limit / kMillis)
-                                : std::string(" (no hard-stop-after: as long as they last)"));
+              active,
+              limit > 0 ? fmt::format(" (hard-stop-after {} ms)", limit / kMillis)
+                        : std::string(" (no hard-stop-after: as long as they last)"));
   // The workers stop accepting: each drains its sockets (clients already connected are
   // served) and closes them.
   planListeners(config_, std::move(listeners_));
@@ -549,7 +551,8 @@ namespace {
 
 Status checkIndices(const model::Config& cfg, int pool, int server) {
   if (pool < 0 || static_cast<size_t>(pool) >= cfg.pools.size()) return Error{"No such backend."};
-  if (server < 0 || static_cast<size_t>(server) >= cfg.pools[static_cast<size_t>(pool)].servers.size())
+  if (server < 0 ||
+      static_cast<size_t>(server) >= cfg.pools[static_cast<size_t>(pool)].servers.size())
     return Error{"No such server."};
   return Ok{};
 }
@@ -625,7 +628,8 @@ admin::ReloadOutcome Daemon::reload() {
   if (auto st = apply(next, "reload"); !st) {
     ++failedReloads_;
     log::error("reload failed: {}; the running configuration stays", st.error());
-    out.messages.push_back(fmt::format("reload failed: {}; the running configuration stays", st.error()));
+    out.messages.push_back(
+        fmt::format("reload failed: {}; the running configuration stays", st.error()));
     return out;
   }
   // A changed global maxconn applies (an unchanged one leaves a runtime "set maxconn

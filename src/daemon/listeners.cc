@@ -1,13 +1,12 @@
 #include "daemon/listeners.h"
 
+#include <fmt/core.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include <cerrno>
 #include <cstring>
-
-#include <fmt/core.h>
 
 namespace fulcrum::daemon {
 namespace {
@@ -47,7 +46,7 @@ Result<UniqueFd> openOne(const SockAddr& addr, const model::Bind& b, int backlog
 
 int backlogOf(const model::Service& svc, const model::Bind& b) {
   // HAProxy: the backlog defaults to the frontend's maxconn.
-  return static_cast<int>(b.backlog > 0      ? b.backlog
+  return static_cast<int>(b.backlog > 0     ? b.backlog
                           : svc.maxconn > 0 ? svc.maxconn
                                             : static_cast<uint32_t>(SOMAXCONN));
 }

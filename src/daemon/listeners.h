@@ -14,9 +14,9 @@ namespace fulcrum::daemon {
 
 struct BoundListener {
   int service = -1;
-  int bind = -1;                 // index into the service's binds
-  SockAddr addr;                 // the address actually bound (port 0 resolved)
-  std::string key;               // listenerKey() of the bind it was opened for
+  int bind = -1;    // index into the service's binds
+  SockAddr addr;    // the address actually bound (port 0 resolved)
+  std::string key;  // listenerKey() of the bind it was opened for
   int backlog = 0;
   std::vector<UniqueFd> perWorker;
 };

@@ -1,6 +1,7 @@
 #include "daemon/log_sinks.h"
 
 #include <fcntl.h>
+#include <fmt/core.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -10,18 +11,16 @@
 #include <ctime>
 #include <string>
 
-#include <fmt/core.h>
-
 #include "common/clock.h"
 #include "common/fd.h"
 
 namespace fulcrum::daemon {
 namespace {
 
-constexpr const char* kFacilities[] = {
-    "kern",   "user",   "mail",   "daemon", "auth",   "syslog", "lpr",    "news",
-    "uucp",   "cron",   "auth2",  "ftp",    "ntp",    "audit",  "alert",  "cron2",
-    "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7"};
+constexpr const char* kFacilities[] = {"kern",   "user",   "mail",   "daemon", "auth",   "syslog",
+                                       "lpr",    "news",   "uucp",   "cron",   "auth2",  "ftp",
+                                       "ntp",    "audit",  "alert",  "cron2",  "local0", "local1",
+                                       "local2", "local3", "local4", "local5", "local6", "local7"};
 constexpr int kSeverityInfo = 6;
 
 // stdout, stderr or a file: lines are written as they are, in batches.
@@ -86,11 +85,14 @@ int syslogFacility(std::string_view name) {
 Result<std::shared_ptr<model::LogSink>> openLogSink(const model::LogTarget& t) {
   using Kind = model::LogTarget::Kind;
   switch (t.kind) {
-    case Kind::kStdout: return std::shared_ptr<model::LogSink>(std::make_shared<StreamSink>(1, false));
-    case Kind::kStderr: return std::shared_ptr<model::LogSink>(std::make_shared<StreamSink>(2, false));
+    case Kind::kStdout:
+      return std::shared_ptr<model::LogSink>(std::make_shared<StreamSink>(1, false));
+    case Kind::kStderr:
+      return std::shared_ptr<model::LogSink>(std::make_shared<StreamSink>(2, false));
     case Kind::kFile: {
       int fd = ::open(t.path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-      if (fd < 0) return Error{fmt::format("cannot open log file '{}': {}", t.path, strerror(errno))};
+      if (fd < 0)
+        return Error{fmt::format("cannot open log file '{}': {}", t.path, strerror(errno))};
       return std::shared_ptr<model::LogSink>(std::make_shared<StreamSink>(fd, true));
     }
     case Kind::kSyslogUnix:
@@ -110,8 +112,8 @@ Result<std::shared_ptr<model::LogSink>> openLogSink(const model::LogTarget& t) {
       } else {
         fd.reset(socket(t.addr.family(), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
         if (connect(fd.get(), t.addr.sa(), t.addr.len()) != 0)
-          return Error{fmt::format("cannot use syslog address {}: {}", t.addr.toString(),
-                                   strerror(errno))};
+          return Error{
+              fmt::format("cannot use syslog address {}: {}", t.addr.toString(), strerror(errno))};
       }
       return std::shared_ptr<model::LogSink>(std::make_shared<SyslogSink>(std::move(fd), facility));
     }

@@ -100,17 +100,10 @@ std::string AgentReply::summary() const {
     s += w;
   };
   switch (admin) {
-    case Admin::kReady:
-      add("ready");
-      break;
-    case Admin::kDrain:
-      add("drain");
-      break;
-    case Admin::kMaint:
-      add("maint");
-      break;
-    case Admin::kNone:
-      break;
+    case Admin::kReady: add("ready"); break;
+    case Admin::kDrain: add("drain"); break;
+    case Admin::kMaint: add("maint"); break;
+    case Admin::kNone: break;
   }
   if (weightPercent) add(fmt::format("{}%", *weightPercent));
   if (maxconn) add(fmt::format("maxconn:{}", *maxconn));

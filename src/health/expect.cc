@@ -14,14 +14,10 @@ int hexValue(char c) {
 
 const char* matchName(model::TcpCheckRule::Match m) {
   switch (m) {
-    case model::TcpCheckRule::Match::kString:
-      return "string";
-    case model::TcpCheckRule::Match::kRstring:
-      return "rstring";
-    case model::TcpCheckRule::Match::kBinary:
-      return "binary";
-    case model::TcpCheckRule::Match::kRbinary:
-      return "rbinary";
+    case model::TcpCheckRule::Match::kString: return "string";
+    case model::TcpCheckRule::Match::kRstring: return "rstring";
+    case model::TcpCheckRule::Match::kBinary: return "binary";
+    case model::TcpCheckRule::Match::kRbinary: return "rbinary";
   }
   return "?";
 }
@@ -92,9 +88,7 @@ Expectation::Verdict Expectation::evaluate(std::string_view data, bool final) co
       if (!final && data.size() < literal_.size()) return Verdict::kNeedMore;
       found = data.find(literal_) != std::string_view::npos;
       break;
-    case Match::kRstring:
-      found = std::regex_search(data.begin(), data.end(), regex_);
-      break;
+    case Match::kRstring: found = std::regex_search(data.begin(), data.end(), regex_); break;
     case Match::kRbinary: {
       std::string hex = encodeHex(data);
       found = std::regex_search(hex, regex_);

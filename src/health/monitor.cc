@@ -79,12 +79,12 @@ std::string checkKeyOf(const model::Pool& pool, const model::Server& srv) {
                                 srv.check.enabled, srv.observe.mode == model::Observe::kLayer4,
                                 pool.checkTimeout, srv.check.inter, pool.tcpCheck,
                                 // pool.connectTimeout bounds the check's connect too
-                                
+
                                 srv.agent.enabled, agentTarget(pool, srv).addr.toString());
   key += fmt::format("|{}|{}|{}", srv.agent.send, srv.agent.inter, pool.connectTimeout);
   for (const model::TcpCheckRule& r : pool.tcpCheckRules)
-    key += fmt::format("|{}:{}:{}:{}:{}", static_cast<int>(r.kind), r.port, static_cast<int>(r.match),
-                       r.negate, r.data);
+    key += fmt::format("|{}:{}:{}:{}:{}", static_cast<int>(r.kind), r.port,
+                       static_cast<int>(r.match), r.negate, r.data);
   return key;
 }
 
@@ -462,7 +462,9 @@ void HealthMonitor::setAgentStopped(int pool, int server, bool stopped) {
   }
 }
 
-bool HealthMonitor::agentStopped(int pool, int server) const { return entry(pool, server).agentStopped; }
+bool HealthMonitor::agentStopped(int pool, int server) const {
+  return entry(pool, server).agentStopped;
+}
 
 bool HealthMonitor::checksStopped(int pool, int server) const {
   return entry(pool, server).sm.checksStopped();

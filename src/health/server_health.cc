@@ -132,17 +132,10 @@ std::optional<Transition> ServerHealth::onAgentResult(const CheckResult& r, Micr
   status_.lastAgentReply = a.summary();
   // As HAProxy: the administrative state first, then the weight, then the health.
   switch (a.admin) {
-    case AgentReply::Admin::kDrain:
-      agentDrain_ = true;
-      break;
-    case AgentReply::Admin::kMaint:
-      agentMaint_ = true;
-      break;
-    case AgentReply::Admin::kReady:
-      agentDrain_ = agentMaint_ = false;
-      break;
-    case AgentReply::Admin::kNone:
-      break;
+    case AgentReply::Admin::kDrain: agentDrain_ = true; break;
+    case AgentReply::Admin::kMaint: agentMaint_ = true; break;
+    case AgentReply::Admin::kReady: agentDrain_ = agentMaint_ = false; break;
+    case AgentReply::Admin::kNone: break;
   }
   if (a.weightPercent) {
     uint64_t w = static_cast<uint64_t>(params_.weight) * *a.weightPercent / 100;
@@ -161,8 +154,7 @@ std::optional<Transition> ServerHealth::onAgentResult(const CheckResult& r, Micr
       agentDown_ = true;
       if (tracksHealth()) status_.health = 0;
       break;
-    case AgentReply::Health::kNone:
-      break;
+    case AgentReply::Health::kNone: break;
   }
   return settle(now, "agent reports " + status_.lastAgentReply, a.description, r.duration);
 }
@@ -179,9 +171,7 @@ std::optional<Transition> ServerHealth::onPassiveErrors(uint32_t errors, Micros 
       if (status_.health > params_.rise) status_.health = params_.rise + 1;
       failCheck();
       break;
-    case model::OnError::kFailCheck:
-      failCheck();
-      break;
+    case model::OnError::kFailCheck: failCheck(); break;
     case model::OnError::kMarkDown:
       status_.health = params_.rise;
       failCheck();

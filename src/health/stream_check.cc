@@ -21,12 +21,9 @@ bool wouldBlock(int err) { return err == EAGAIN || err == EWOULDBLOCK; }
 
 CheckStatus connectStatus(int err) {
   switch (err) {
-    case ECONNREFUSED:
-      return CheckStatus::kL4Refused;
-    case ETIMEDOUT:
-      return CheckStatus::kL4Timeout;
-    default:
-      return CheckStatus::kL4Error;
+    case ECONNREFUSED: return CheckStatus::kL4Refused;
+    case ETIMEDOUT: return CheckStatus::kL4Timeout;
+    default: return CheckStatus::kL4Error;
   }
 }
 
@@ -87,8 +84,7 @@ Result<std::vector<CheckStep>> tcpCheckSteps(const std::vector<model::TcpCheckRu
         s.expect = std::move(*e);
         break;
       }
-      case Kind::kComment:
-        break;
+      case Kind::kComment: break;
     }
     if (steps.empty() && s.kind != CheckStep::Kind::kConnect) steps.push_back(CheckStep{});
     steps.push_back(std::move(s));
@@ -154,15 +150,9 @@ std::string StreamCheck::stepLabel() const {
       case CheckStep::Kind::kConnect:
         s += st.port != 0 ? fmt::format(" (connect port {})", st.port) : " (connect)";
         break;
-      case CheckStep::Kind::kSend:
-        s += " (send)";
-        break;
-      case CheckStep::Kind::kExpect:
-        s += " (" + st.expect->describe() + ")";
-        break;
-      case CheckStep::Kind::kAgentLine:
-        s += " (agent reply)";
-        break;
+      case CheckStep::Kind::kSend: s += " (send)"; break;
+      case CheckStep::Kind::kExpect: s += " (" + st.expect->describe() + ")"; break;
+      case CheckStep::Kind::kAgentLine: s += " (agent reply)"; break;
     }
     if (!st.comment.empty()) s += fmt::format(" comment: '{}'", st.comment);
   }
@@ -350,17 +340,14 @@ void StreamCheck::runSteps() {
           }
         } else {
           switch (s.expect->evaluate(in_, final)) {
-            case Expectation::Verdict::kPass:
-              ++step_;
-              continue;
+            case Expectation::Verdict::kPass: ++step_; continue;
             case Expectation::Verdict::kFail: {
               std::string detail = fmt::format("TCPCHK {} {}; received '{}'", s.expect->describe(),
                                                stepLabel(), printable(in_));
               finish(CheckStatus::kL7Response, std::move(detail));
               return;
             }
-            case Expectation::Verdict::kNeedMore:
-              break;
+            case Expectation::Verdict::kNeedMore: break;
           }
         }
         if (in_.size() == before && peerClosed_ == wasClosed) {
@@ -399,12 +386,9 @@ void StreamCheck::onIo(uint32_t) {
       ++step_;
       runSteps();
       return;
-    case Phase::kReading:
-      runSteps();
-      return;
+    case Phase::kReading: runSteps(); return;
     case Phase::kIdle:
-    case Phase::kReporting:
-      return;
+    case Phase::kReporting: return;
   }
 }
 

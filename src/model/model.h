@@ -59,7 +59,7 @@ struct CheckParams {
   Timeout downinter = 0;  // 0: same as inter
   uint32_t rise = 2;
   uint32_t fall = 3;
-  uint16_t port = 0;          // 0: the server's port
+  uint16_t port = 0;  // 0: the server's port
   std::optional<SockAddr> addr;
 };
 
@@ -123,8 +123,8 @@ struct Server {
   CheckParams check;
   AgentCheckParams agent;
   ObserveParams observe;
-  bool shutdownOnDown = false;         // on-marked-down shutdown-sessions
-  bool shutdownBackupsOnUp = false;    // on-marked-up shutdown-backup-sessions
+  bool shutdownOnDown = false;       // on-marked-down shutdown-sessions
+  bool shutdownBackupsOnUp = false;  // on-marked-up shutdown-backup-sessions
   SourceLoc loc;
 };
 
@@ -152,9 +152,9 @@ struct Pool {
   // interval of a bare "option redispatch"); 0: none ("no option redispatch"). Fulcrum's
   // default when the option is absent is 1: every retry moves on (HAProxy's: 0).
   int redispatchInterval = 1;
-  bool allBackups = false;       // option allbackups
-  bool tcpKeepalive = false;     // option tcpka / srvtcpka
-  bool noLinger = false;         // option nolinger: reset server connections on close
+  bool allBackups = false;    // option allbackups
+  bool tcpKeepalive = false;  // option tcpka / srvtcpka
+  bool noLinger = false;      // option nolinger: reset server connections on close
   SpliceOptions splice;
   // Health checks: "timeout check" (0: inter bounds the whole check), and the
   // "option tcp-check" sequence (tcpCheck false: a plain TCP connect check).
@@ -167,13 +167,13 @@ struct Pool {
 struct Bind {
   std::string text;  // the address as written
   SockAddr addr;
-  bool acceptProxy = false;    // accept-proxy: a PROXY v1/v2 header is required
+  bool acceptProxy = false;            // accept-proxy: a PROXY v1/v2 header is required
   Tristate v6only = Tristate::kUnset;  // v6only (on) / v4v6 (off) for IPv6 addresses
-  uint32_t backlog = 0;        // 0: the frontend's maxconn, or SOMAXCONN
-  uint32_t maxconn = 0;        // 0: unlimited (per listener)
-  bool deferAccept = false;    // TCP_DEFER_ACCEPT
-  bool tfo = false;            // TCP fast open
-  std::string interface;       // SO_BINDTODEVICE
+  uint32_t backlog = 0;                // 0: the frontend's maxconn, or SOMAXCONN
+  uint32_t maxconn = 0;                // 0: unlimited (per listener)
+  bool deferAccept = false;            // TCP_DEFER_ACCEPT
+  bool tfo = false;                    // TCP fast open
+  std::string interface;               // SO_BINDTODEVICE
   SourceLoc loc;
 };
 
@@ -212,8 +212,8 @@ struct TcpRequestRule {
 struct LogTarget {
   enum class Kind : uint8_t { kStdout, kStderr, kFile, kSyslogUnix, kSyslogUdp };
   Kind kind = Kind::kStderr;
-  std::string path;     // kFile, kSyslogUnix
-  SockAddr addr;        // kSyslogUdp
+  std::string path;  // kFile, kSyslogUnix
+  SockAddr addr;     // kSyslogUdp
   std::string facility = "local0";
   SourceLoc loc;
 };
@@ -224,8 +224,8 @@ struct Service {
   Protocol protocol = Protocol::kTcp;
   Forwarding forwarding = Forwarding::kProxy;
   std::vector<Bind> binds;
-  int defaultPool = -1;  // index into Config::pools; -1: none (connections are closed)
-  uint32_t maxconn = 0;  // 0: unlimited (bounded by the global maxconn)
+  int defaultPool = -1;            // index into Config::pools; -1: none (connections are closed)
+  uint32_t maxconn = 0;            // 0: unlimited (bounded by the global maxconn)
   uint32_t rateLimitSessions = 0;  // rate-limit sessions: new sessions per second, 0: none
   Timeout clientTimeout = 0;
   Timeout clientFinTimeout = 0;  // timeout client-fin: client side half-closed
@@ -234,8 +234,8 @@ struct Service {
   bool tcpKeepalive = false;  // option tcpka / clitcpka
   bool noLinger = false;      // option nolinger: reset client connections on close
   SpliceOptions splice;
-  bool tcplog = false;       // option tcplog: one line per connection
-  bool dontlognull = false;  // option dontlognull: no line for connections without data
+  bool tcplog = false;          // option tcplog: one line per connection
+  bool dontlognull = false;     // option dontlognull: no line for connections without data
   std::vector<LogTarget> logs;  // "log global" copies the global targets here
   SourceLoc loc;
 };
@@ -266,10 +266,10 @@ struct StatsHttpBind {
 };
 
 struct Global {
-  uint32_t nbthread = 0;  // 0: one per CPU
-  uint32_t maxconn = 0;   // 0: derived from the open-file limit at start
-  bool nosplice = false;  // nosplice: never use splice()
-  uint32_t maxpipes = 0;  // 0: maxconn / 4, as in HAProxy
+  uint32_t nbthread = 0;      // 0: one per CPU
+  uint32_t maxconn = 0;       // 0: derived from the open-file limit at start
+  bool nosplice = false;      // nosplice: never use splice()
+  uint32_t maxpipes = 0;      // 0: maxconn / 4, as in HAProxy
   uint32_t spreadChecks = 0;  // spread-checks: +/- this percentage of random check jitter
   std::vector<CpuMap> cpuMaps;
   std::vector<LogTarget> logs;

@@ -11,13 +11,13 @@
 namespace fulcrum::model {
 
 struct SessionInfo {
-  uint64_t id = 0;       // unique in the process while the session lives
-  int worker = -1;       // the thread that owns it
-  SockAddr client;       // the client's address (as a PROXY header announced it, if any)
-  SockAddr local;        // the address the client connected to
-  std::string frontend;  // service name
-  std::string backend;   // pool name; empty: none chosen
-  std::string server;    // server name; empty: not connected yet
+  uint64_t id = 0;         // unique in the process while the session lives
+  int worker = -1;         // the thread that owns it
+  SockAddr client;         // the client's address (as a PROXY header announced it, if any)
+  SockAddr local;          // the address the client connected to
+  std::string frontend;    // service name
+  std::string backend;     // pool name; empty: none chosen
+  std::string server;      // server name; empty: not connected yet
   const char* state = "";  // "header", "queued", "connecting", "relaying"
   Micros age = 0;          // since accept
   Micros idle = 0;         // since the last byte moved either way

@@ -8,9 +8,9 @@
 #include <memory>
 #include <vector>
 
-#include "model/model.h"
 #include "model/load.h"
 #include "model/log_sink.h"
+#include "model/model.h"
 #include "model/stats.h"
 
 namespace fulcrum::model {
@@ -64,7 +64,7 @@ struct Snapshot {
   // A snapshot with every server UP (or MAINT when `disabled`) at its configured weight,
   // and fresh counters.
   static std::shared_ptr<Snapshot> initial(std::shared_ptr<const Config> config,
-                                                 uint64_t generation = 1);
+                                           uint64_t generation = 1);
   // A snapshot of a new config (a reload, a runtime change) that keeps, for every service,
   // pool and server whose name persists, `prev`'s counters and connection counts; the
   // health signal and shutdown sequence carry over too. Log sinks are left empty and the

@@ -14,25 +14,25 @@ using Counter = std::atomic<uint64_t>;
 using Gauge = std::atomic<int64_t>;
 
 struct alignas(64) ServiceStats {
-  Gauge active{0};             // current client connections
-  Counter accepted{0};         // client connections accepted
-  Counter denied{0};           // rejected by tcp-request connection rules
-  Counter badProxyHeader{0};   // closed for a missing, malformed or late PROXY header
-  Counter rateLimited{0};      // times accepting paused at rate-limit sessions
-  Counter deniedMaxconn{0};    // times accepting paused at maxconn
-  Counter noServer{0};         // clients closed because no server could take them
-  Counter bytesIn{0};          // client to server
-  Counter bytesOut{0};         // server to client
+  Gauge active{0};            // current client connections
+  Counter accepted{0};        // client connections accepted
+  Counter denied{0};          // rejected by tcp-request connection rules
+  Counter badProxyHeader{0};  // closed for a missing, malformed or late PROXY header
+  Counter rateLimited{0};     // times accepting paused at rate-limit sessions
+  Counter deniedMaxconn{0};   // times accepting paused at maxconn
+  Counter noServer{0};        // clients closed because no server could take them
+  Counter bytesIn{0};         // client to server
+  Counter bytesOut{0};        // server to client
   // rate-limit sessions: sessions accepted in the current one-second window.
   std::atomic<int64_t> rateWindow{0};
   std::atomic<uint32_t> rateCount{0};
 };
 
 struct alignas(64) PoolStats {
-  Gauge active{0};          // current connections to the pool's servers
-  Gauge queued{0};          // clients waiting for a server slot
-  Counter queueTimeouts{0}; // clients closed at timeout queue
-  Counter queueFull{0};     // clients refused because the queue was full
+  Gauge active{0};           // current connections to the pool's servers
+  Gauge queued{0};           // clients waiting for a server slot
+  Counter queueTimeouts{0};  // clients closed at timeout queue
+  Counter queueFull{0};      // clients refused because the queue was full
   Counter connectErrors{0};
   Counter retries{0};
   Counter redispatches{0};
@@ -58,9 +58,9 @@ struct ConnectTimeHistogram {
 
 struct alignas(64) ServerStats {
   // Current connections: see PoolLoad (load.h), which counts them for the schedulers.
-  Counter connections{0};   // connections established
-  Counter connectErrors{0}; // failed connection attempts (refused, timeout, error)
-  Counter retries{0};       // attempts that moved on to another server after failing here
+  Counter connections{0};    // connections established
+  Counter connectErrors{0};  // failed connection attempts (refused, timeout, error)
+  Counter retries{0};        // attempts that moved on to another server after failing here
   Counter bytesIn{0};
   Counter bytesOut{0};
   ConnectTimeHistogram connectTime;  // established connections: connect() to established
@@ -75,11 +75,11 @@ struct alignas(64) ServerStats {
 };
 
 struct alignas(64) ProcessStats {
-  Gauge active{0};           // current client connections over all services
+  Gauge active{0};  // current client connections over all services
   Counter accepted{0};
-  Counter acceptErrors{0};   // accept() failures other than "nothing to accept"
-  Counter fdExhausted{0};    // times accepting paused for EMFILE/ENFILE
-  Counter timeouts{0};       // sessions closed by a timeout
+  Counter acceptErrors{0};  // accept() failures other than "nothing to accept"
+  Counter fdExhausted{0};   // times accepting paused for EMFILE/ENFILE
+  Counter timeouts{0};      // sessions closed by a timeout
   // The global maxconn in force, read by the workers at accept (the runtime API's
   // "set maxconn global" changes it); 0: unlimited.
   std::atomic<uint32_t> maxconn{0};

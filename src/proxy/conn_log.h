@@ -14,13 +14,13 @@ namespace fulcrum::proxy {
 
 struct ConnLogRecord {
   const SockAddr* client = nullptr;
-  Micros acceptedWall = 0;        // wall-clock accept time, µs since the epoch
+  Micros acceptedWall = 0;  // wall-clock accept time, µs since the epoch
   std::string_view frontend;
   std::string_view backend = "<NOSRV>";
   std::string_view server = "<NOSRV>";
-  int64_t tw = -1;  // ms waiting in the queue, -1: never reached
-  int64_t tc = -1;  // ms to connect to the server, -1: never connected
-  int64_t tt = 0;   // ms from accept to close
+  int64_t tw = -1;         // ms waiting in the queue, -1: never reached
+  int64_t tc = -1;         // ms to connect to the server, -1: never connected
+  int64_t tt = 0;          // ms from accept to close
   uint64_t bytesRead = 0;  // bytes from the server to the client
   char term[2] = {'-', '-'};
   int64_t actconn = 0, feconn = 0, beconn = 0, srvconn = 0;

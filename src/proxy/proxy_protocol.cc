@@ -286,14 +286,10 @@ ParseStatus parseV1(const uint8_t* data, size_t len, ProxyHeader& out, const cha
 
 size_t v2AddressLength(Family family) {
   switch (family) {
-    case Family::kInet:
-      return kV2Inet4AddrLength;
-    case Family::kInet6:
-      return kV2Inet6AddrLength;
-    case Family::kUnix:
-      return kV2UnixAddrLength;
-    case Family::kUnspec:
-      break;
+    case Family::kInet: return kV2Inet4AddrLength;
+    case Family::kInet6: return kV2Inet6AddrLength;
+    case Family::kUnix: return kV2UnixAddrLength;
+    case Family::kUnspec: break;
   }
   return 0;
 }

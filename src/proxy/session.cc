@@ -42,7 +42,6 @@ void setNoLinger(int fd) {
 
 bool wouldBlock(int err) { return err == EAGAIN || err == EWOULDBLOCK; }
 
-
 }  // namespace
 
 void Session::start(Worker* worker, SnapState* snap, const ListenerSpec& listener, int clientFd,
@@ -141,11 +140,8 @@ void Session::onEndpointIo(Endpoint& ep, uint32_t events) {
         onConnectResult(err);
       }
       return;  // client bytes wait in the kernel until the server side is ready
-    case State::kRelaying:
-      progress();
-      return;
-    default:
-      return;
+    case State::kRelaying: progress(); return;
+    default: return;
   }
 }
 
@@ -294,8 +290,8 @@ void Session::connectTo(int server) {
     if (srv.source->port() == 0) setIntOpt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, 1);
     if (bind(fd, srv.source->sa(), srv.source->len()) != 0) {
       int err = errno;
-      log::warning("cannot bind source {} for server {}/{}: {}", srv.source->toString(),
-                   pool.name, srv.name, strerror(err));
+      log::warning("cannot bind source {} for server {}/{}: {}", srv.source->toString(), pool.name,
+                   srv.name, strerror(err));
       onConnectResult(err);
       return;
     }
@@ -366,8 +362,8 @@ void Session::onConnectResult(int err) {
       return;
     }
     // Not redispatching on this retry: it goes to the same server.
-    if (at(snap_->snap->loads, pool_)->tryAcquire(static_cast<size_t>(failed),
-                                                 at(pool.servers, failed).maxconn)) {
+    if (at(snap_->snap->loads, pool_)
+            ->tryAcquire(static_cast<size_t>(failed), at(pool.servers, failed).maxconn)) {
       slotHeld_ = true;
       connectTo(failed);
       return;
@@ -382,8 +378,8 @@ void Session::abortIfServerShutdown() {
   const auto& stats = *at(at(snap_->snap->serverStats, pool_), server_);
   if (stats.shutdownEpoch.load(std::memory_order_relaxed) == shutdownEpoch_) return;
   const bool backup = at(at(snap_->snap->config->pools, pool_).servers, server_).backup;
-  close(backup ? 'U' : 'D', backup ? "backup server preempted (on-marked-up)"
-                                   : "server marked down (on-marked-down)");
+  close(backup ? 'U' : 'D',
+        backup ? "backup server preempted (on-marked-up)" : "server marked down (on-marked-down)");
 }
 
 void Session::onConnected() {
@@ -527,8 +523,7 @@ void Session::progress() {
   if (up == Pump::kDone && down == Pump::kDone) return close('-', nullptr);
   // A direction that used all its rounds with its sockets still ready gets no new edge:
   // come back on the next loop iteration through an immediate timer.
-  bool more = (c2s_.len > 0 && back_.writable) ||
-              (c2s_.len == 0 && !c2s_.eof && front_.readable) ||
+  bool more = (c2s_.len > 0 && back_.writable) || (c2s_.len == 0 && !c2s_.eof && front_.readable) ||
               (s2c_.len > 0 && front_.writable) || (s2c_.len == 0 && !s2c_.eof && back_.readable);
   if (more) {
     worker_->loop().timers().arm(this, worker_->loop().now());
@@ -556,10 +551,8 @@ Micros Session::dueAt(char* side) const {
       *side = 's';
       return pool.connectTimeout > 0 ? connectStart_ + pool.connectTimeout : -1;
     }
-    case State::kRelaying:
-      break;
-    default:
-      return -1;
+    case State::kRelaying: break;
+    default: return -1;
   }
   const model::Pool& pool = at(cfg.pools, pool_);
   const bool halfClosed = c2s_.eof || s2c_.eof;
@@ -608,15 +601,14 @@ void Session::onTimer() {
   worker_->stats().timeouts.fetch_add(1, std::memory_order_relaxed);
   switch (state_) {
     case State::kHeader:
-      at(snap_->snap->serviceStats, service_)->badProxyHeader.fetch_add(1, std::memory_order_relaxed);
+      at(snap_->snap->serviceStats, service_)
+          ->badProxyHeader.fetch_add(1, std::memory_order_relaxed);
       return close('c', "no PROXY header in time");
     case State::kQueued:
       at(snap_->snap->poolStats, pool_)->queueTimeouts.fetch_add(1, std::memory_order_relaxed);
       return close('s', "timeout queue");
-    case State::kConnecting:
-      return onConnectResult(ETIMEDOUT);
-    default:
-      return close(side, "idle timeout");
+    case State::kConnecting: return onConnectResult(ETIMEDOUT);
+    default: return close(side, "idle timeout");
   }
 }
 
@@ -676,7 +668,8 @@ void Session::logConnection(char cause) {
   if (pool_ >= 0) r.backend = at(cfg.pools, pool_).name;
   if (server_ >= 0 && connectedAt_ >= 0) r.server = at(at(cfg.pools, pool_).servers, server_).name;
   const Micros queueEnd = connectedAt_ >= 0 ? connectStart_ : now;
-  r.tw = queuedAt_ >= 0 ? (queueEnd - queuedAt_) / kMillis : (state_ >= State::kConnecting ? 0 : -1);
+  r.tw =
+      queuedAt_ >= 0 ? (queueEnd - queuedAt_) / kMillis : (state_ >= State::kConnecting ? 0 : -1);
   r.tc = connectedAt_ >= 0 ? (connectedAt_ - connectStart_) / kMillis : -1;
   r.tt = (now - acceptedAt_) / kMillis;
   r.bytesRead = s2c_.bytes;

@@ -50,8 +50,8 @@ class Session final : public Timer {
   // For "show sess" (the worker fills in its id).
   model::SessionInfo describe(Micros now) const;
 
-  Session* nextFree = nullptr;  // free-list link, owned by the worker
-  Session* queueNext = nullptr; // pool queue links, owned by the worker
+  Session* nextFree = nullptr;   // free-list link, owned by the worker
+  Session* queueNext = nullptr;  // pool queue links, owned by the worker
   Session* queuePrev = nullptr;
 
  private:
@@ -116,8 +116,8 @@ class Session final : public Timer {
   bool poolCounted_ = false;  // counted in the pool's active connections
   uint8_t proxyHeaderSent_ = 0;
   uint32_t shutdownEpoch_ = 0;  // health: the server's shutdownEpoch when connected
-  Endpoint front_;  // the client's connection
-  Endpoint back_;   // the connection to the server
+  Endpoint front_;              // the client's connection
+  Endpoint back_;               // the connection to the server
   Direction c2s_;
   Direction s2c_;
   Micros acceptedAt_ = 0;

@@ -31,7 +31,6 @@ constexpr Micros kQueueRecheck = 10 * kMillis;
 // A worker's pending stream-log lines are written once per batch, or at this size.
 constexpr size_t kLogFlushBytes = 64 * 1024;
 
-
 }  // namespace
 
 Worker::Worker(int id, const model::SnapshotBox& box, model::ProcessStats& stats,

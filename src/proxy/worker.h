@@ -4,6 +4,7 @@
 // snapshot, which they load only when the control plane says a new one exists.
 #pragma once
 
+#include <fmt/format.h>
 #include <sys/socket.h>
 
 #include <atomic>
@@ -13,8 +14,6 @@
 #include <optional>
 #include <thread>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "common/event_loop.h"
 #include "common/fd.h"
@@ -87,8 +86,8 @@ struct SessionDump {
 struct WorkerOptions {
   size_t bufferSize = 64 * 1024;
   size_t maxFreeBuffers = 256;
-  size_t maxPipes = 0;         // pipes in use at once by this worker; 0: no splicing
-  std::vector<int> cpus;       // CPUs to pin the thread to (cpu-map); empty: no pinning
+  size_t maxPipes = 0;    // pipes in use at once by this worker; 0: no splicing
+  std::vector<int> cpus;  // CPUs to pin the thread to (cpu-map); empty: no pinning
 };
 
 class Worker {
@@ -198,7 +197,7 @@ class Worker {
   QueueTimer queueTimer_{this};
   std::vector<std::unique_ptr<Listener>> listeners_;
   std::vector<std::unique_ptr<Listener>> retiredListeners_;  // removed this batch
-  std::vector<std::unique_ptr<SnapState>> snaps_;  // back() is the current one
+  std::vector<std::unique_ptr<SnapState>> snaps_;            // back() is the current one
   Session* freeSessions_ = nullptr;
   std::vector<Session*> closed_;  // closed this batch, recycled after it
   std::vector<std::unique_ptr<Session>> allSessions_;

@@ -23,12 +23,9 @@ std::unique_ptr<Scheduler> makeScheduler(const model::Pool& pool,
       // Without loads, least connections cannot be known: spread evenly instead.
       if (load == nullptr) return std::make_unique<RoundRobin>(pool, runtime, load, opts);
       return std::make_unique<LeastConn>(pool, runtime, load, opts);
-    case model::BalanceAlgo::kFirst:
-      return std::make_unique<First>(pool, runtime, load, opts);
-    case model::BalanceAlgo::kSource:
-      return std::make_unique<Source>(pool, runtime, load, opts);
-    case model::BalanceAlgo::kRandom:
-      return std::make_unique<Random>(pool, runtime, load, opts);
+    case model::BalanceAlgo::kFirst: return std::make_unique<First>(pool, runtime, load, opts);
+    case model::BalanceAlgo::kSource: return std::make_unique<Source>(pool, runtime, load, opts);
+    case model::BalanceAlgo::kRandom: return std::make_unique<Random>(pool, runtime, load, opts);
     case model::BalanceAlgo::kMaglev:
       return std::make_unique<MaglevScheduler>(pool, runtime, load, opts);
   }

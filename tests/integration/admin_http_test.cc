@@ -42,12 +42,14 @@ HttpReply httpExchange(uint16_t port, const std::string& request) {
   if (end == std::string::npos) return r;
   r.head = raw.substr(0, end + 2);
   r.body = raw.substr(end + 4);
-  if (r.head.starts_with("HTTP/1.1 ") && r.head.size() >= 12) r.status = std::stoi(r.head.substr(9, 3));
+  if (r.head.starts_with("HTTP/1.1 ") && r.head.size() >= 12)
+    r.status = std::stoi(r.head.substr(9, 3));
   return r;
 }
 
 HttpReply get(uint16_t port, const std::string& target, const std::string& method = "GET") {
-  return httpExchange(port, fmt::format("{} {} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", method, target));
+  return httpExchange(port,
+                      fmt::format("{} {} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", method, target));
 }
 
 std::string header(const HttpReply& r, const std::string& name) {
@@ -126,8 +128,8 @@ std::string sk(const std::string& family, const std::string& server) {
 }
 
 std::string stateKey(const std::string& server, const std::string& state) {
-  return fmt::format("fulcrum_server_state{{backend=\"pool\",server=\"{}\",state=\"{}\"}}",
-                     server, state);
+  return fmt::format("fulcrum_server_state{{backend=\"pool\",server=\"{}\",state=\"{}\"}}", server,
+                     state);
 }
 
 TEST(AdminHttp, ScrapeAfterTrafficMatchesItAndPassesPromtool) {
@@ -135,8 +137,8 @@ TEST(AdminHttp, ScrapeAfterTrafficMatchesItAndPassesPromtool) {
       << kPromtool << " is missing: install the Debian package prometheus (scripts/deps.sh)";
   Backend alpha(Backend::banner("alpha")), beta(Backend::banner("beta"));
   ReservedPort stats, front;
-  std::string servers = fmt::format("    server alpha {}\n    server beta {}\n",
-                                    alpha.addrString(), beta.addrString());
+  std::string servers = fmt::format("    server alpha {}\n    server beta {}\n", alpha.addrString(),
+                                    beta.addrString());
   // Probe the admin listener, not the frontend: a probe of the frontend would be traffic.
   FulcrumProcess f(config(stats.port(), front.port(), servers), SockAddr::loopback4(stats.port()));
   ASSERT_TRUE(f.ready()) << f.logs();
@@ -195,9 +197,9 @@ TEST(AdminHttp, ScrapeAfterTrafficMatchesItAndPassesPromtool) {
 TEST(AdminHttp, ErrorsMethodsAndHead) {
   Backend alpha(Backend::banner("alpha"));
   ReservedPort stats, front;
-  FulcrumProcess f(config(stats.port(), front.port(),
-                          fmt::format("    server alpha {}\n", alpha.addrString())),
-                   SockAddr::loopback4(stats.port()));
+  FulcrumProcess f(
+      config(stats.port(), front.port(), fmt::format("    server alpha {}\n", alpha.addrString())),
+      SockAddr::loopback4(stats.port()));
   ASSERT_TRUE(f.ready()) << f.logs();
   uint16_t p = stats.port();
 
@@ -211,7 +213,8 @@ TEST(AdminHttp, ErrorsMethodsAndHead) {
   EXPECT_EQ(httpExchange(p, "GET / HTTP/1.1\r\nno colon here\r\n\r\n").status, 400);
   EXPECT_EQ(httpExchange(p, "GET / HTTP/2.0\r\n\r\n").status, 505);
   EXPECT_EQ(get(p, "/stats?refresh=x").status, 400);
-  HttpReply big = httpExchange(p, "GET / HTTP/1.1\r\nX-Big: " + std::string(20000, 'a') + "\r\n\r\n");
+  HttpReply big =
+      httpExchange(p, "GET / HTTP/1.1\r\nX-Big: " + std::string(20000, 'a') + "\r\n\r\n");
   EXPECT_EQ(big.status, 431);
   EXPECT_TRUE(big.complete);
 
@@ -254,9 +257,9 @@ TEST(AdminHttp, ErrorsMethodsAndHead) {
 TEST(AdminHttp, ClientsBeyondTheLimitAreClosedOthersServedAfter) {
   Backend alpha(Backend::banner("alpha"));
   ReservedPort stats, front;
-  FulcrumProcess f(config(stats.port(), front.port(),
-                          fmt::format("    server alpha {}\n", alpha.addrString())),
-                   SockAddr::loopback4(stats.port()));
+  FulcrumProcess f(
+      config(stats.port(), front.port(), fmt::format("    server alpha {}\n", alpha.addrString())),
+      SockAddr::loopback4(stats.port()));
   ASSERT_TRUE(f.ready()) << f.logs();
   // 64 idle clients take every slot: the next connection is closed without an answer.
   std::vector<int> idle;
@@ -304,7 +307,8 @@ std::set<int> listeningPorts(pid_t pid) {
     while (std::getline(in, line)) {
       std::istringstream fields(line);
       std::string sl, local, remote, state, queues, timer, retr, uid, timeout, inode;
-      fields >> sl >> local >> remote >> state >> queues >> timer >> retr >> uid >> timeout >> inode;
+      fields >> sl >> local >> remote >> state >> queues >> timer >> retr >> uid >> timeout >>
+          inode;
       if (state != "0A" || !inodes.count(inode)) continue;
       ports.insert(std::stoi(local.substr(local.rfind(':') + 1), nullptr, 16));
     }
@@ -440,16 +444,17 @@ TEST(AdminHttp, StatsPageInChromiumShowsLiveFiguresAndRefreshes) {
     hookRan = true;
   });
   TempDir profile;
-  RunResult chrome = run({kChromium, "--headless", "--no-sandbox", "--disable-gpu",
-                          "--disable-dev-shm-usage", "--disable-background-networking",
-                          "--no-first-run", "--user-data-dir=" + profile.path(),
-                          "--virtual-time-budget=5000", "--dump-dom",
-                          fmt::format("http://127.0.0.1:{}/stats?refresh=1", gate.port())},
-                         60s);
+  RunResult chrome =
+      run({kChromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+           "--disable-background-networking", "--no-first-run", "--user-data-dir=" + profile.path(),
+           "--virtual-time-budget=5000", "--dump-dom",
+           fmt::format("http://127.0.0.1:{}/stats?refresh=1", gate.port())},
+          60s);
   ASSERT_EQ(chrome.code, 0) << chrome.err;
   const std::string& dom = chrome.out;
   ASSERT_TRUE(hookRan.load()) << "the page never fetched stats.json; requests: "
-                              << ::testing::PrintToString(gate.requestLines()) << "\n" << dom;
+                              << ::testing::PrintToString(gate.requestLines()) << "\n"
+                              << dom;
 
   // The script ran and refreshed at least once, without error.
   std::smatch m;
@@ -480,7 +485,6 @@ TEST(AdminHttp, StatsPageInChromiumShowsLiveFiguresAndRefreshes) {
   EXPECT_NE(dom.find("<span data-p=\"stot\">10</span>"), std::string::npos);
 }
 
-
 // ---- the stats page's policy, request timeouts, live changes, graceful stop ----
 
 // The directives of a Content-Security-Policy header: name -> its sources.
@@ -500,13 +504,13 @@ std::map<std::string, std::set<std::string>> cspDirectives(const std::string& he
 TEST(AdminHttp, StatsPageContentSecurityPolicyForbidsExternalLoads) {
   Backend alpha(Backend::banner("alpha"));
   ReservedPort stats, front;
-  FulcrumProcess f(config(stats.port(), front.port(),
-                          fmt::format("    server alpha {}\n", alpha.addrString())),
-                   SockAddr::loopback4(stats.port()));
+  FulcrumProcess f(
+      config(stats.port(), front.port(), fmt::format("    server alpha {}\n", alpha.addrString())),
+      SockAddr::loopback4(stats.port()));
   ASSERT_TRUE(f.ready()) << f.logs();
   using Sources = std::set<std::string>;
-  for (const auto& [method, target] : {std::pair{"GET", "/"}, std::pair{"GET", "/stats"},
-                                       std::pair{"HEAD", "/"}}) {
+  for (const auto& [method, target] :
+       {std::pair{"GET", "/"}, std::pair{"GET", "/stats"}, std::pair{"HEAD", "/"}}) {
     HttpReply page = get(stats.port(), target, method);
     ASSERT_EQ(page.status, 200) << method << " " << target;
     const std::string csp = header(page, "Content-Security-Policy");
@@ -529,16 +533,17 @@ TEST(AdminHttp, StatsPageContentSecurityPolicyForbidsExternalLoads) {
   const std::string body = get(stats.port(), "/").body;
   ASSERT_NE(body.find("<script"), std::string::npos) << "not the stats page";
   std::smatch m;
-  EXPECT_FALSE(std::regex_search(body, m, std::regex(R"((\ssrc\s*=|<link|@import|url\())", std::regex::icase)))
+  EXPECT_FALSE(std::regex_search(
+      body, m, std::regex(R"((\ssrc\s*=|<link|@import|url\())", std::regex::icase)))
       << m.str();
 }
 
 TEST(AdminHttp, ClientsThatDoNotCompleteARequestGet408) {
   Backend alpha(Backend::banner("alpha"));
   ReservedPort stats, front;
-  FulcrumProcess f(config(stats.port(), front.port(),
-                          fmt::format("    server alpha {}\n", alpha.addrString())),
-                   SockAddr::loopback4(stats.port()));
+  FulcrumProcess f(
+      config(stats.port(), front.port(), fmt::format("    server alpha {}\n", alpha.addrString())),
+      SockAddr::loopback4(stats.port()));
   ASSERT_TRUE(f.ready()) << f.logs();
   // The documented limit is 10 s (not configurable): both clients wait at once, each
   // with a deadline of 15 s.
@@ -589,12 +594,14 @@ TEST(AdminHttp, MetricsAndShowInfoFollowStateChangesAndReloads) {
   TempDir sockDir;
   const std::string sock = sockDir.path() + "/api.sock";
   const std::string global = fmt::format("    stats socket {} level admin\n", sock);
-  const std::string cfg = config(stats.port(), front.port(),
-                                 fmt::format("    server alpha {}\n", alpha.addrString()), true, global);
+  const std::string cfg =
+      config(stats.port(), front.port(), fmt::format("    server alpha {}\n", alpha.addrString()),
+             true, global);
   FulcrumProcess f(cfg, SockAddr::loopback4(stats.port()));
   ASSERT_TRUE(f.ready()) << f.logs();
-  ASSERT_TRUE(eventually([&] { return apiRequest(sock, "show info").starts_with("Name: Fulcrum"); }))
-      << f.logs();
+  ASSERT_TRUE(eventually([&] {
+    return apiRequest(sock, "show info").starts_with("Name: Fulcrum");
+  })) << f.logs();
   const uint16_t p = stats.port();
   std::string text = get(p, "/metrics").body;
   ASSERT_EQ(sample(text, stateKey("alpha", "UP")), "1") << text;
@@ -642,12 +649,13 @@ TEST(AdminHttp, GracefulStopKeepsTheApiAndMetricsUpUntilTheLastConnectionEnds) {
   ReservedPort stats, front;
   TempDir sockDir;
   const std::string sock = sockDir.path() + "/api.sock";
-  FulcrumProcess f(config(stats.port(), front.port(),
-                          fmt::format("    server alpha {}\n", alpha.addrString()), true,
-                          fmt::format("    stats socket {} level admin\n", sock)),
-                   SockAddr::loopback4(stats.port()));
+  FulcrumProcess f(
+      config(stats.port(), front.port(), fmt::format("    server alpha {}\n", alpha.addrString()),
+             true, fmt::format("    stats socket {} level admin\n", sock)),
+      SockAddr::loopback4(stats.port()));
   ASSERT_TRUE(f.ready()) << f.logs();  // the frontend listens before "fulcrum started"
-  ASSERT_TRUE(eventually([&] { return apiRequest(sock, "show info").starts_with("Name: Fulcrum"); }));
+  ASSERT_TRUE(
+      eventually([&] { return apiRequest(sock, "show info").starts_with("Name: Fulcrum"); }));
   EXPECT_NE(apiRequest(sock, "show info").find("\nStopping: 0\n"), std::string::npos);
   EXPECT_EQ(statCell(apiRequest(sock, "show stat"), "web", "FRONTEND", "status"), "OPEN");
   EXPECT_EQ(sample(get(stats.port(), "/metrics").body, "fulcrum_process_stopping"), "0");

@@ -77,9 +77,8 @@ TEST(BindOptions, OneReusePortListenerPerWorkerWithNoDelay) {
 
 TEST(BindOptions, BacklogDeferAcceptAndTfoReachTheSocket) {
   ReservedPort port;
-  FulcrumProcess f(
-      config(fmt::format("127.0.0.1:{} backlog 77 defer-accept tfo", port.port()), 1),
-      SockAddr::loopback4(port.port()));
+  FulcrumProcess f(config(fmt::format("127.0.0.1:{} backlog 77 defer-accept tfo", port.port()), 1),
+                   SockAddr::loopback4(port.port()));
   ASSERT_TRUE(f.proc().waitForErr("listening on", 10s)) << f.logs();
   auto fds = listenersOf(f.proc().pid(), port.port());
   ASSERT_EQ(fds.size(), 1u);
@@ -164,8 +163,8 @@ TEST(BindOptions, InterfaceBindsTheListenerToTheDevice) {
 TEST(BindOptions, UnknownInterfaceFailsStartupWithAClearError) {
   ReservedPort port;
   TempDir dir;
-  std::string path = dir.write(
-      "f.cfg", config(fmt::format("127.0.0.1:{} interface nosuchdev0", port.port()), 1));
+  std::string path =
+      dir.write("f.cfg", config(fmt::format("127.0.0.1:{} interface nosuchdev0", port.port()), 1));
   RunResult r = run({fulcrumBin(), "-f", path}, 10s);
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("interface 'nosuchdev0'"), std::string::npos) << r.err;

@@ -4,10 +4,9 @@
 #include <fmt/core.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <poll.h>
 
 #include <cstring>
 #include <fstream>
@@ -87,9 +86,9 @@ TEST(Failure, FdExhaustionPausesAcceptingWithoutSpinningAndRecovers) {
     }
   });
   ReservedPort port;
-  FulcrumProcess f(config(port.port(), fmt::format("    server s {}\n", be.addrString()),
-                          "    maxconn 1000\n"),
-                   SockAddr::loopback4(port.port()), {}, /*nofile=*/64);
+  FulcrumProcess f(
+      config(port.port(), fmt::format("    server s {}\n", be.addrString()), "    maxconn 1000\n"),
+      SockAddr::loopback4(port.port()), {}, /*nofile=*/64);
   ASSERT_TRUE(f.ready()) << f.logs();
   std::vector<int> clients;
   for (int i = 0; i < 60; ++i) {
@@ -138,8 +137,9 @@ TEST(Failure, SlowReaderGetsEveryByteAndProxyMemoryStaysBounded) {
     for (;;) {
       ssize_t n = recv(fd, buf, sizeof(buf), 0);
       if (n <= 0) break;
-      backendSum = std::accumulate(buf, buf + n, backendSum,
-                                   [](uint64_t a, char c) { return a + static_cast<unsigned char>(c); });
+      backendSum = std::accumulate(buf, buf + n, backendSum, [](uint64_t a, char c) {
+        return a + static_cast<unsigned char>(c);
+      });
       total += static_cast<size_t>(n);
     }
     writer.join();
@@ -199,9 +199,8 @@ TEST(Failure, SlowReaderGetsEveryByteAndProxyMemoryStaysBounded) {
 TEST(Failure, AllServersInMaintenanceClosesClientsPromptlyAndCounts) {
   Backend be(Backend::banner("never"));
   ReservedPort port;
-  FulcrumProcess f(
-      config(port.port(), fmt::format("    server s {} disabled\n", be.addrString())),
-      SockAddr::loopback4(port.port()));
+  FulcrumProcess f(config(port.port(), fmt::format("    server s {} disabled\n", be.addrString())),
+                   SockAddr::loopback4(port.port()));
   ASSERT_TRUE(f.proc().running());
   int fd = -1;
   for (auto deadline = Clock::now() + 10s; fd < 0 && Clock::now() < deadline;) {

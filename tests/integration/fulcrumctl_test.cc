@@ -8,7 +8,6 @@
 #include <fmt/core.h>
 #include <fmt/ranges.h>
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -20,6 +19,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <regex>
 #include <sstream>
 #include <thread>
@@ -50,8 +50,7 @@ class FakeApi {
   using Reply = std::function<std::string(const std::string&)>;
   FakeApi(std::string path, Reply reply) : path_(std::move(path)), reply_(std::move(reply)) {
     fd_ = bindUnix(path_);
-    if (fd_ < 0 || listen(fd_, 16) != 0)
-      throw std::runtime_error("fake api: bind/listen failed");
+    if (fd_ < 0 || listen(fd_, 16) != 0) throw std::runtime_error("fake api: bind/listen failed");
     if (pipe2(stop_, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
     thread_ = std::thread([this] { loop(); });
   }
@@ -166,12 +165,15 @@ TEST_F(FulcrumctlFake, StatParsesColumnsByNameAndRendersHumanUnits) {
   EXPECT_EQ(api.lines(), std::vector<std::string>{"show stat"});
   // Frontend: 4242 total (4.2k), 5 MiB in, 3 KiB out, 7 denied.
   std::string fe = lineStarting(r.out, "web");
-  EXPECT_TRUE(std::regex_search(fe, std::regex(R"(OPEN\s+2\s+5\s+1000\s+4\.2k\s+3\.0\s+5\.0 MiB\s+3\.0 KiB\s+7\s+1$)")))
+  EXPECT_TRUE(std::regex_search(
+      fe, std::regex(R"(OPEN\s+2\s+5\s+1000\s+4\.2k\s+3\.0\s+5\.0 MiB\s+3\.0 KiB\s+7\s+1$)")))
       << r.out;
   EXPECT_NE(r.out.find("backend app (roundrobin)"), std::string::npos) << r.out;
   std::string s1 = lineStarting(r.out, "s1");
   EXPECT_TRUE(std::regex_search(
-      s1, std::regex(R"(s1\s+127\.0\.0\.1:9001\s+UP\s+10\s+1\s+3\s+1\.5k\s+2\.0\s+1\.0 KiB\s+2\.0 KiB\s+4\s+2\s+L4OK 1ms)")))
+      s1,
+      std::regex(
+          R"(s1\s+127\.0\.0\.1:9001\s+UP\s+10\s+1\s+3\s+1\.5k\s+2\.0\s+1\.0 KiB\s+2\.0 KiB\s+4\s+2\s+L4OK 1ms)")))
       << r.out;
   EXPECT_TRUE(std::regex_search(lineStarting(r.out, "s2"), std::regex(R"(DRAIN\s+0\s+0\s+1\s+77)")))
       << r.out;
@@ -205,8 +207,9 @@ TEST_F(FulcrumctlFake, InfoServersAndSessions) {
 
   RunResult sv = ctl(sock_, {"servers", "app"});
   ASSERT_EQ(sv.code, 0) << describe(sv);
-  EXPECT_TRUE(std::regex_search(lineStarting(sv.out, "app"),
-                                std::regex(R"(app\s+s1\s+127\.0\.0\.1:9001\s+UP\s+10\s+10\s+2m05s)")))
+  EXPECT_TRUE(
+      std::regex_search(lineStarting(sv.out, "app"),
+                        std::regex(R"(app\s+s1\s+127\.0\.0\.1:9001\s+UP\s+10\s+10\s+2m05s)")))
       << sv.out;
   EXPECT_NE(sv.out.find("DRAIN"), std::string::npos) << sv.out;  // admin state 0x08
   EXPECT_TRUE(std::regex_search(sv.out, std::regex(R"(s3\s+127\.0\.0\.1:9003\s+MAINT)"))) << sv.out;
@@ -214,7 +217,9 @@ TEST_F(FulcrumctlFake, InfoServersAndSessions) {
   RunResult ss = ctl(sock_, {"sessions"});
   ASSERT_EQ(ss.code, 0) << describe(ss);
   EXPECT_TRUE(std::regex_search(
-      ss.out, std::regex(R"(0x1a\s+tcpv4\s+127\.0\.0\.1:5555\s+web\s+app\s+s1\s+3s\s+relaying\s+10 B\s+3\.0 MiB)")))
+      ss.out,
+      std::regex(
+          R"(0x1a\s+tcpv4\s+127\.0\.0\.1:5555\s+web\s+app\s+s1\s+3s\s+relaying\s+10 B\s+3\.0 MiB)")))
       << ss.out;
   EXPECT_NE(ss.out.find("2 sessions"), std::string::npos) << ss.out;
   RunResult one = ctl(sock_, {"sessions", "app/s2"});
@@ -268,10 +273,14 @@ TEST_F(FulcrumctlFake, ExitCodes) {
   EXPECT_NE(refused.err.find("No such server."), std::string::npos) << refused.err;
   // 2: usage, before anything is sent.
   size_t before = api.lines().size();
-  for (auto args : std::vector<std::vector<std::string>>{
-           {"state", "app/s1", "sideways"}, {"disable", "no-slash"}, {"weight", "app/s1", "x"},
-           {"maxconn", "server", "app/s1"}, {"frobnicate"}, {}, {"health", "app/s1", "maybe"},
-           {"watch", "--count", "-1"}})
+  for (auto args : std::vector<std::vector<std::string>>{{"state", "app/s1", "sideways"},
+                                                         {"disable", "no-slash"},
+                                                         {"weight", "app/s1", "x"},
+                                                         {"maxconn", "server", "app/s1"},
+                                                         {"frobnicate"},
+                                                         {},
+                                                         {"health", "app/s1", "maybe"},
+                                                         {"watch", "--count", "-1"}})
     EXPECT_EQ(ctl(sock_, args).code, 2) << fmt::format("{}", fmt::join(args, " "));
   EXPECT_EQ(api.lines().size(), before);
   // 3: no socket; a socket that never answers (timeout).
@@ -310,9 +319,10 @@ TEST_F(FulcrumctlFake, WatchComputesRatesFromSuccessiveTotals) {
   std::atomic<int> polls{0};
   FakeApi api(sock_, [&](const std::string&) {
     int n = polls++;
-    return fmt::format("# pxname,svname,type,status,weight,scur,stot,bin,bout\n"
-                       "app,s1,2,UP,1,4,{},{},0\n",
-                       1000 * (n + 1), (1 << 20) * (n + 1));
+    return fmt::format(
+        "# pxname,svname,type,status,weight,scur,stot,bin,bout\n"
+        "app,s1,2,UP,1,4,{},{},0\n",
+        1000 * (n + 1), (1 << 20) * (n + 1));
   });
   RunResult r = ctl(sock_, {"watch", "--interval", "0.5", "--count", "2"});
   ASSERT_EQ(r.code, 0) << describe(r);
@@ -324,8 +334,10 @@ TEST_F(FulcrumctlFake, WatchComputesRatesFromSuccessiveTotals) {
   // First frame: no rate yet. Second: 1000 connections and 1 MiB over ~0.5 s.
   std::smatch m;
   std::string f1 = r.out.substr(0, second), f2 = r.out.substr(second);
-  EXPECT_TRUE(std::regex_search(f1, std::regex(R"(app\s+s1\s+UP\s+1\s+4\s+-\s+-\s+-\s+1000)"))) << f1;
-  ASSERT_TRUE(std::regex_search(f2, m, std::regex(R"(app\s+s1\s+UP\s+1\s+4\s+(\S+)\s+(\S+) MiB\s+0 B\s+2000)")))
+  EXPECT_TRUE(std::regex_search(f1, std::regex(R"(app\s+s1\s+UP\s+1\s+4\s+-\s+-\s+-\s+1000)")))
+      << f1;
+  ASSERT_TRUE(std::regex_search(
+      f2, m, std::regex(R"(app\s+s1\s+UP\s+1\s+4\s+(\S+)\s+(\S+) MiB\s+0 B\s+2000)")))
       << f2;
   double cps = std::stod(m[1].str()) * (m[1].str().back() == 'k' ? 1000 : 1);
   const double mibps = std::stod(m[2].str());
@@ -357,7 +369,8 @@ TEST_F(FulcrumctlFake, IpvsadmVerbs) {
   ASSERT_EQ(l.code, 0) << describe(l);
   // The listener row gives the VIP of "app" (a listen section).
   EXPECT_NE(l.out.find("TCP  127.0.0.1:8080 roundrobin\n"), std::string::npos) << l.out;
-  EXPECT_TRUE(std::regex_search(l.out, std::regex(R"(  -> 127\.0\.0\.1:9001\s+Proxy\s+10\s+1\s+0\n)")))
+  EXPECT_TRUE(
+      std::regex_search(l.out, std::regex(R"(  -> 127\.0\.0\.1:9001\s+Proxy\s+10\s+1\s+0\n)")))
       << l.out;
   RunResult st = ctl(sock_, {"-L", "--stats"});
   EXPECT_TRUE(std::regex_search(st.out, std::regex(R"(  -> 127\.0\.0\.1:9002\s+77\s+10\s+20\n)")))
@@ -453,7 +466,8 @@ class FulcrumctlLive : public ::testing::Test {
     std::smatch m;
     std::string l = lineStarting(out, server);
     // SERVER ADDRESS STATE WEIGHT CUR MAX TOTAL (the state may be two words: "no check").
-    if (!std::regex_search(l, m, std::regex(R"(^\s*\S+\s+\S+\s+.+?\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s)")))
+    if (!std::regex_search(l, m,
+                           std::regex(R"(^\s*\S+\s+\S+\s+.+?\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s)")))
       return -1;
     return std::stol(m[4].str());
   }
@@ -509,7 +523,8 @@ class FulcrumctlLive : public ::testing::Test {
       std::map<std::string, std::string> f;
       for (const auto& field : row) {
         const auto& v = field["value"]["value"];
-        f[field["field"]["name"].get<std::string>()] = v.is_string() ? v.get<std::string>() : v.dump();
+        f[field["field"]["name"].get<std::string>()] =
+            v.is_string() ? v.get<std::string>() : v.dump();
       }
       if (f["type"] == "2")
         out[f["pxname"] + "/" + f["svname"]] =
@@ -541,14 +556,15 @@ TEST_F(FulcrumctlLive, StatShowsTheConnectionsMade) {
     return total(o, "s1") == n1 && total(o, "s2") == n2 && total(o, "(total)") == n1 + n2;
   });
   EXPECT_NE(out.find("backend app"), std::string::npos) << out;
-  EXPECT_TRUE(std::regex_search(lineStarting(out, "app"),
-                                std::regex(fmt::format(R"(OPEN\s+\d+\s+\d+\s+\S+\s+{}\s)", n1 + n2))))
+  EXPECT_TRUE(
+      std::regex_search(lineStarting(out, "app"),
+                        std::regex(fmt::format(R"(OPEN\s+\d+\s+\d+\s+\S+\s+{}\s)", n1 + n2))))
       << out;
 
   RunResult l = ctl(sock_, {"-L", "-n", "--stats"});
   ASSERT_EQ(l.code, 0) << describe(l);
-  EXPECT_TRUE(std::regex_search(
-      l.out, std::regex(fmt::format(R"(  -> {}\s+{}\s)", b1_.addrString(), n1))))
+  EXPECT_TRUE(
+      std::regex_search(l.out, std::regex(fmt::format(R"(  -> {}\s+{}\s)", b1_.addrString(), n1))))
       << l.out;
   RunResult w = ctl(sock_, {"watch", "--interval", "0.2", "--count", "2"});
   ASSERT_EQ(w.code, 0) << describe(w);
@@ -562,7 +578,9 @@ TEST_F(FulcrumctlLive, DisableAndStateChangesSteerTraffic) {
   ASSERT_NO_FATAL_FAILURE(start());
   RunResult d = ctl(sock_, {"disable", "app/s1"});
   ASSERT_EQ(d.code, 0) << describe(d);
-  statUntil([](const std::string& o) { return lineStarting(o, "s1").find("MAINT") != std::string::npos; });
+  statUntil([](const std::string& o) {
+    return lineStarting(o, "s1").find("MAINT") != std::string::npos;
+  });
   for (int i = 0; i < 6; ++i) EXPECT_EQ(hit(), "s2");
 
   RunResult sv = ctl(sock_, {"servers", "app"});
@@ -571,12 +589,16 @@ TEST_F(FulcrumctlLive, DisableAndStateChangesSteerTraffic) {
 
   ASSERT_EQ(ctl(sock_, {"enable", "app/s1"}).code, 0);
   ASSERT_EQ(ctl(sock_, {"state", "app/s2", "drain"}).code, 0);
-  statUntil([](const std::string& o) { return lineStarting(o, "s2").find("DRAIN") != std::string::npos; });
+  statUntil([](const std::string& o) {
+    return lineStarting(o, "s2").find("DRAIN") != std::string::npos;
+  });
   for (int i = 0; i < 6; ++i) EXPECT_EQ(hit(), "s1");
 
   ASSERT_EQ(ctl(sock_, {"state", "app/s2", "ready"}).code, 0);
   ASSERT_EQ(ctl(sock_, {"weight", "app/s1", "0"}).code, 0);
-  statUntil([](const std::string& o) { return lineStarting(o, "s2").find("DRAIN") == std::string::npos; });
+  statUntil([](const std::string& o) {
+    return lineStarting(o, "s2").find("DRAIN") == std::string::npos;
+  });
   for (int i = 0; i < 6; ++i) EXPECT_EQ(hit(), "s2");
 }
 
@@ -590,7 +612,8 @@ TEST_F(FulcrumctlLive, ExitCodesInfoAndSessions) {
 
   RunResult info = ctl(sock_, {"info"});
   ASSERT_EQ(info.code, 0) << describe(info);
-  EXPECT_TRUE(std::regex_search(info.out, std::regex(fmt::format(R"(Pid:\s+{}\n)", fulcrum_->proc().pid()))))
+  EXPECT_TRUE(std::regex_search(info.out,
+                                std::regex(fmt::format(R"(Pid:\s+{}\n)", fulcrum_->proc().pid()))))
       << info.out;
 
   // A held connection shows in sessions, then "shutdown" closes it.
@@ -603,11 +626,13 @@ TEST_F(FulcrumctlLive, ExitCodesInfoAndSessions) {
   do {
     RunResult s = ctl(sock_, {"sessions"});
     out = describe(s);
-    if (s.code == 0 && std::regex_search(s.out, std::regex(fmt::format(R"(\sapp\s+app\s+{}\s)", name))))
+    if (s.code == 0 &&
+        std::regex_search(s.out, std::regex(fmt::format(R"(\sapp\s+app\s+{}\s)", name))))
       break;
     std::this_thread::sleep_for(50ms);
   } while (Clock::now() < deadline);
-  EXPECT_TRUE(std::regex_search(out, std::regex(fmt::format(R"(\sapp\s+app\s+{}\s)", name)))) << out;
+  EXPECT_TRUE(std::regex_search(out, std::regex(fmt::format(R"(\sapp\s+app\s+{}\s)", name))))
+      << out;
   RunResult sh = ctl(sock_, {"shutdown", "app/" + name});
   EXPECT_EQ(sh.code, 0) << describe(sh);
   std::string rest;
@@ -623,7 +648,8 @@ TEST_F(FulcrumctlLive, IpvsadmAddEditDelete) {
   RunResult add = ctl(sock_, {"-a", "-t", "app", "-r", b3.addrString(), "-w", "1"});
   ASSERT_EQ(add.code, 0) << describe(add);
   RunResult l = ctl(sock_, {"-L", "-n"});
-  EXPECT_TRUE(std::regex_search(l.out, std::regex(fmt::format(R"(  -> {}\s+Proxy\s+1\s)", b3.addrString()))))
+  EXPECT_TRUE(std::regex_search(
+      l.out, std::regex(fmt::format(R"(  -> {}\s+Proxy\s+1\s)", b3.addrString()))))
       << l.out;
   // Only the new server takes traffic once the others are out.
   ASSERT_EQ(ctl(sock_, {"-e", "-t", "app", "-r", b1_.addrString(), "-w", "0"}).code, 0);
@@ -648,14 +674,14 @@ TEST_F(FulcrumctlLive, IpvsadmAddEditDelete) {
   // The VIP form needs bind addresses from the API; when it gives none, exit 2 and say so.
   // Fulcrum's show stat has no listener rows (type 3), so a VIP never maps: exit 2, the
   // reason on stderr, and nothing added.
-  RunResult vip = ctl(sock_, {"-a", "-t", fmt::format("127.0.0.1:{}", front_.port()), "-r", b3.addrString()});
+  RunResult vip =
+      ctl(sock_, {"-a", "-t", fmt::format("127.0.0.1:{}", front_.port()), "-r", b3.addrString()});
   EXPECT_EQ(vip.code, 2) << describe(vip);
   EXPECT_NE(vip.err.find("reports no bind addresses"), std::string::npos) << vip.err;
   EXPECT_NE(vip.err.find("-t BACKEND"), std::string::npos) << vip.err;
   RunResult unchanged = ctl(sock_, {"-L", "-n"});
   EXPECT_EQ(unchanged.out.find(b3.addrString()), std::string::npos) << unchanged.out;
 }
-
 
 // The number of the line of `text` that holds `needle` (1-based), 0 when absent.
 int lineNumberOf(const std::string& text, const std::string& needle) {
@@ -718,14 +744,16 @@ TEST_F(FulcrumctlLive, AddrMovesAServersTrafficToAnotherBackend) {
 }
 
 TEST_F(FulcrumctlLive, HealthAndAgentTogglesShowInStat) {
-  RefusingPort checkPort;          // s3's health check connects here and fails
+  RefusingPort checkPort;                   // s3's health check connects here and fails
   Backend agent(Backend::banner("drain"));  // s4's agent answers "drain"
   Backend b3(Backend::banner("s3")), b4(Backend::banner("s4"));
-  ASSERT_NO_FATAL_FAILURE(start(fmt::format(
-      "    server s3 {} check port {} inter 100ms fall 1 rise 1\n"
-      "    server s4 {} agent-check agent-port {} agent-inter 100ms\n",
-      b3.addrString(), checkPort.port(), b4.addrString(), agent.port())));
-  statUntil([](const std::string& o) { return stateIn(o, "s3") == "DOWN" && stateIn(o, "s4") == "DRAIN"; });
+  ASSERT_NO_FATAL_FAILURE(
+      start(fmt::format("    server s3 {} check port {} inter 100ms fall 1 rise 1\n"
+                        "    server s4 {} agent-check agent-port {} agent-inter 100ms\n",
+                        b3.addrString(), checkPort.port(), b4.addrString(), agent.port())));
+  statUntil([](const std::string& o) {
+    return stateIn(o, "s3") == "DOWN" && stateIn(o, "s4") == "DRAIN";
+  });
 
   // HAProxy's srv_check_state / srv_agent_state of a server, from `servers --json`.
   auto stateField = [&](const std::string& server, const char* field) -> int {
@@ -853,11 +881,14 @@ TEST_F(FulcrumctlLive, NoColorVersionAndServersOfEveryBackend) {
   RunResult all = ctl(sock_, {"servers"});
   ASSERT_EQ(all.code, 0) << describe(all);
   EXPECT_EQ(cells(all.out, "app").size(), 7u) << all.out;
-  EXPECT_TRUE(std::regex_search(all.out, std::regex(fmt::format(R"(app\s+s1\s+{}\s)", b1_.addrString()))))
+  EXPECT_TRUE(
+      std::regex_search(all.out, std::regex(fmt::format(R"(app\s+s1\s+{}\s)", b1_.addrString()))))
       << all.out;
-  EXPECT_TRUE(std::regex_search(all.out, std::regex(fmt::format(R"(app\s+s2\s+{}\s)", b2_.addrString()))))
+  EXPECT_TRUE(
+      std::regex_search(all.out, std::regex(fmt::format(R"(app\s+s2\s+{}\s)", b2_.addrString()))))
       << all.out;
-  EXPECT_TRUE(std::regex_search(all.out, std::regex(fmt::format(R"(other\s+o1\s+{}\s+UP\s)", o1.addrString()))))
+  EXPECT_TRUE(std::regex_search(
+      all.out, std::regex(fmt::format(R"(other\s+o1\s+{}\s+UP\s)", o1.addrString()))))
       << all.out;
   RunResult one = ctl(sock_, {"servers", "other"});
   ASSERT_EQ(one.code, 0) << describe(one);
@@ -867,8 +898,8 @@ TEST_F(FulcrumctlLive, NoColorVersionAndServersOfEveryBackend) {
 
 TEST_F(FulcrumctlLive, SessionsFilteredByFrontendAndServerAndAsJson) {
   ReservedPort edge;
-  ASSERT_NO_FATAL_FAILURE(start(fmt::format(
-      "frontend edge\n    bind 127.0.0.1:{}\n    default_backend app\n", edge.port())));
+  ASSERT_NO_FATAL_FAILURE(start(
+      fmt::format("frontend edge\n    bind 127.0.0.1:{}\n    default_backend app\n", edge.port())));
   ASSERT_TRUE(waitForListening(SockAddr::loopback4(edge.port())));
   // One connection through frontend app to s1, one through frontend edge to s2 (the other
   // server in maintenance while each is made).

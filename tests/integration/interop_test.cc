@@ -46,8 +46,8 @@ Backend::Handler proxyParsingBackend() {
       if (n <= 0) break;
       payload.append(buf, static_cast<size_t>(n));
     }
-    sendAll(fd, fmt::format("{} {} v{} {}", h.src.hostString(), h.src.port(), h.v2 ? 2 : 1,
-                            payload));
+    sendAll(fd,
+            fmt::format("{} {} v{} {}", h.src.hostString(), h.src.port(), h.v2 ? 2 : 1, payload));
   };
 }
 
@@ -102,8 +102,9 @@ class NginxProcess {
         "stream {{\n{1}\n}}\n",
         dir_.path(), streamBlock);
     path_ = dir_.write("nginx.conf", cfg);
-    proc_.start({"/usr/sbin/nginx", "-p", dir_.path(), "-c", path_, "-e", dir_.path() + "/error.log"},
-                dir_.path());
+    proc_.start(
+        {"/usr/sbin/nginx", "-p", dir_.path(), "-c", path_, "-e", dir_.path() + "/error.log"},
+        dir_.path());
     ready_ = waitForListening(probe, 10s);
   }
   ~NginxProcess() {
@@ -148,9 +149,9 @@ void fulcrumToHaproxy(const char* sendProxy) {
                                hport.port(), be.addrString()),
                    SockAddr::loopback4(hport.port()));
   ASSERT_TRUE(h.ready()) << h.logs();
-  FulcrumProcess f(fulcrumConfig(fport.port(), "",
-                                 fmt::format("127.0.0.1:{} {}", hport.port(), sendProxy)),
-                   SockAddr::loopback4(fport.port()));
+  FulcrumProcess f(
+      fulcrumConfig(fport.port(), "", fmt::format("127.0.0.1:{} {}", hport.port(), sendProxy)),
+      SockAddr::loopback4(fport.port()));
   ASSERT_TRUE(f.ready()) << f.logs();
   uint16_t clientPort = 0;
   std::string answer = askThrough(SockAddr::loopback4(fport.port()), &clientPort);
@@ -164,9 +165,9 @@ TEST_F(Interop, HaproxyAcceptsFulcrumSendProxyV2) { fulcrumToHaproxy("send-proxy
 TEST_F(Interop, FulcrumAcceptsHaproxySendProxyV2) {
   Backend be(proxyParsingBackend());
   ReservedPort hport, fport;
-  FulcrumProcess f(fulcrumConfig(fport.port(), "accept-proxy",
-                                 fmt::format("{} send-proxy", be.addrString())),
-                   SockAddr::loopback4(fport.port()));
+  FulcrumProcess f(
+      fulcrumConfig(fport.port(), "accept-proxy", fmt::format("{} send-proxy", be.addrString())),
+      SockAddr::loopback4(fport.port()));
   ASSERT_TRUE(f.proc().running()) << f.logs();
   HaproxyProcess h(fmt::format("defaults\n  mode tcp\n  timeout connect 2s\n"
                                "  timeout client 10s\n  timeout server 10s\n"
@@ -191,9 +192,9 @@ void fulcrumToNginx(const char* sendProxy) {
                  SockAddr::loopback4(nport.port()));
   // The readiness probe sent no header; nginx just logged it.
   ASSERT_TRUE(n.ready()) << n.logs();
-  FulcrumProcess f(fulcrumConfig(fport.port(), "",
-                                 fmt::format("127.0.0.1:{} {}", nport.port(), sendProxy)),
-                   SockAddr::loopback4(fport.port()));
+  FulcrumProcess f(
+      fulcrumConfig(fport.port(), "", fmt::format("127.0.0.1:{} {}", nport.port(), sendProxy)),
+      SockAddr::loopback4(fport.port()));
   ASSERT_TRUE(f.ready()) << f.logs();
   int fd = connectTcp(SockAddr::loopback4(fport.port()));
   ASSERT_GE(fd, 0);
@@ -211,9 +212,9 @@ TEST_F(Interop, NginxAcceptsFulcrumSendProxyV2) { fulcrumToNginx("send-proxy-v2"
 TEST_F(Interop, FulcrumAcceptsNginxProxyProtocol) {
   Backend be(proxyParsingBackend());
   ReservedPort nport, fport;
-  FulcrumProcess f(fulcrumConfig(fport.port(), "accept-proxy",
-                                 fmt::format("{} send-proxy-v2", be.addrString())),
-                   SockAddr::loopback4(fport.port()));
+  FulcrumProcess f(
+      fulcrumConfig(fport.port(), "accept-proxy", fmt::format("{} send-proxy-v2", be.addrString())),
+      SockAddr::loopback4(fport.port()));
   ASSERT_TRUE(f.proc().running()) << f.logs();
   NginxProcess n(fmt::format("  server {{\n    listen 127.0.0.1:{};\n"
                              "    proxy_pass 127.0.0.1:{};\n    proxy_protocol on;\n  }}",
@@ -278,12 +279,10 @@ TEST_F(Interop, RuntimeApiStatFormatsMatchHaproxys) {
     std::map<Key, std::string> out;
     const auto doc = nlohmann::json::parse(json);
     auto add = [&](const std::string& object, const nlohmann::json& fld) {
-      out[{object, fld["field"]["name"].get<std::string>()}] =
-          fmt::format("pos {} {}/{}/{} {}", fld["field"]["pos"].get<int>(),
-                      fld["tags"]["origin"].get<std::string>(),
-                      fld["tags"]["nature"].get<std::string>(),
-                      fld["tags"]["scope"].get<std::string>(),
-                      fld["value"]["type"].get<std::string>());
+      out[{object, fld["field"]["name"].get<std::string>()}] = fmt::format(
+          "pos {} {}/{}/{} {}", fld["field"]["pos"].get<int>(),
+          fld["tags"]["origin"].get<std::string>(), fld["tags"]["nature"].get<std::string>(),
+          fld["tags"]["scope"].get<std::string>(), fld["value"]["type"].get<std::string>());
     };
     if (!stat) {
       for (const auto& fld : doc) add("info", fld);
@@ -311,14 +310,14 @@ TEST_F(Interop, RuntimeApiStatFormatsMatchHaproxys) {
     objects.insert(key.first);
     auto it = hstat.find(key);
     if (it == hstat.end()) {
-      EXPECT_TRUE(situational.count(key.second)) << key.first << " " << key.second
-                                                 << ": HAProxy has no such field there";
+      EXPECT_TRUE(situational.count(key.second))
+          << key.first << " " << key.second << ": HAProxy has no such field there";
       continue;
     }
     EXPECT_EQ(meta, it->second) << key.first << " " << key.second;
   }
-  EXPECT_EQ(objects, (std::set<std::string>{"Frontend fe/FRONTEND", "Server be/s1",
-                                            "Server be/s2", "Backend be/BACKEND"}));
+  EXPECT_EQ(objects, (std::set<std::string>{"Frontend fe/FRONTEND", "Server be/s1", "Server be/s2",
+                                            "Backend be/BACKEND"}));
 
   const auto hinfo = fieldsOf(apiRequest(hsock, "show info json"), false);
   const auto finfo = fieldsOf(apiRequest(fsock, "show info json"), false);

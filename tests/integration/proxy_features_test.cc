@@ -363,8 +363,7 @@ TEST(FeaturesBalance, LeastconnSendsNewConnectionsToTheLessLoadedServer) {
     if (h.server == idle) closeGracefully(h.fd);
   // Every new connection goes to the idle server while the busy one holds two (round
   // robin would alternate).
-  for (int i = 0; i < 10; ++i)
-    EXPECT_EQ(bannerGraceful(v4(fe.port())), idle) << "connection " << i;
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(bannerGraceful(v4(fe.port())), idle) << "connection " << i;
   // Once the busy server's connections end, it takes traffic again.
   for (auto& h : held)
     if (h.fd.valid()) closeGracefully(h.fd);
@@ -376,13 +375,13 @@ TEST(FeaturesBalance, LeastconnSendsNewConnectionsToTheLessLoadedServer) {
 TEST(FeaturesBalance, FirstFillsServersInOrderUpToMaxconn) {
   Backend s1(Backend::banner("s1")), s2(Backend::banner("s2")), s3(Backend::banner("s3"));
   ReservedPort fe;
-  Fulcrum f(listenSection(fe.port(),
-                          fmt::format("    balance first\n"
-                                      "    timeout queue 10s\n"
-                                      "    server s1 {} maxconn 2\n"
-                                      "    server s2 {} maxconn 2\n"
-                                      "    server s3 {} maxconn 2\n",
-                                      s1.addrString(), s2.addrString(), s3.addrString())));
+  Fulcrum f(
+      listenSection(fe.port(), fmt::format("    balance first\n"
+                                           "    timeout queue 10s\n"
+                                           "    server s1 {} maxconn 2\n"
+                                           "    server s2 {} maxconn 2\n"
+                                           "    server s3 {} maxconn 2\n",
+                                           s1.addrString(), s2.addrString(), s3.addrString())));
   ASSERT_TRUE(f.ready()) << f.logs();
   std::vector<Held> held;
   std::vector<std::string> got;
@@ -407,8 +406,7 @@ TEST(FeaturesBalance, SourceKeepsEachClientAddressOnOneServer) {
   Fulcrum f(listenSection(fe.port(), fmt::format("    balance source\n"
                                                  "    server a {}\n    server b {}\n"
                                                  "    server c {}\n",
-                                                 a.addrString(), b.addrString(),
-                                                 c.addrString())),
+                                                 a.addrString(), b.addrString(), c.addrString())),
             "    nbthread 2\n");
   ASSERT_TRUE(f.ready()) << f.logs();
   std::set<std::string> used;
@@ -436,8 +434,7 @@ TEST(FeaturesBalance, RandomGivesEveryServerSomeTraffic) {
   Fulcrum f(listenSection(fe.port(), fmt::format("    balance random\n"
                                                  "    server a {}\n    server b {}\n"
                                                  "    server c {}\n",
-                                                 a.addrString(), b.addrString(),
-                                                 c.addrString())));
+                                                 a.addrString(), b.addrString(), c.addrString())));
   ASSERT_TRUE(f.ready()) << f.logs();
   std::map<std::string, int> seen;
   for (int i = 0; i < 60; ++i) ++seen[bannerThrough(v4(fe.port()))];
@@ -723,11 +720,11 @@ TEST(FeaturesBackup, OnlyTheFirstBackupTakesOverWithoutAllbackups) {
   Backend act(Backend::banner("active")), b1(Backend::banner("b1")), b2(Backend::banner("b2"));
   ReservedPort fe;
   // Without health checks, a server is down only in maintenance: "disabled".
-  Fulcrum f(listenSection(fe.port(), fmt::format("    server active {} disabled\n"
-                                                 "    server b1 {} backup\n"
-                                                 "    server b2 {} backup\n",
-                                                 act.addrString(), b1.addrString(),
-                                                 b2.addrString())));
+  Fulcrum f(
+      listenSection(fe.port(), fmt::format("    server active {} disabled\n"
+                                           "    server b1 {} backup\n"
+                                           "    server b2 {} backup\n",
+                                           act.addrString(), b1.addrString(), b2.addrString())));
   ASSERT_TRUE(f.ready()) << f.logs();
   for (int i = 0; i < 10; ++i) EXPECT_EQ(bannerThrough(v4(fe.port())), "b1");
   EXPECT_EQ(act.accepted(), 0);
@@ -737,12 +734,12 @@ TEST(FeaturesBackup, OnlyTheFirstBackupTakesOverWithoutAllbackups) {
 TEST(FeaturesBackup, AllbackupsBalancesOverEveryBackup) {
   Backend act(Backend::banner("active")), b1(Backend::banner("b1")), b2(Backend::banner("b2"));
   ReservedPort fe;
-  Fulcrum f(listenSection(fe.port(), fmt::format("    option allbackups\n"
-                                                 "    server active {} disabled\n"
-                                                 "    server b1 {} backup\n"
-                                                 "    server b2 {} backup\n",
-                                                 act.addrString(), b1.addrString(),
-                                                 b2.addrString())));
+  Fulcrum f(
+      listenSection(fe.port(), fmt::format("    option allbackups\n"
+                                           "    server active {} disabled\n"
+                                           "    server b1 {} backup\n"
+                                           "    server b2 {} backup\n",
+                                           act.addrString(), b1.addrString(), b2.addrString())));
   ASSERT_TRUE(f.ready()) << f.logs();
   std::map<std::string, int> seen;
   for (int i = 0; i < 10; ++i) ++seen[bannerThrough(v4(fe.port()))];
@@ -853,9 +850,10 @@ TEST(FeaturesAcceptProxy, HeaderAddressesReachTheServerThroughSendProxy) {
   ProxySeenLog log;
   Backend be(proxyHeaderReader(log));
   ReservedPort fe;
-  Fulcrum f(fmt::format("listen app\n    bind 127.0.0.1:{} accept-proxy\n"
-                        "    server s {} send-proxy-v2\n",
-                        fe.port(), be.addrString()));
+  Fulcrum f(
+      fmt::format("listen app\n    bind 127.0.0.1:{} accept-proxy\n"
+                  "    server s {} send-proxy-v2\n",
+                  fe.port(), be.addrString()));
   ASSERT_TRUE(f.ready()) << f.logs();
   struct Case {
     std::string header;
@@ -919,9 +917,9 @@ TEST(FeaturesAcceptProxy, MalformedHeaderClosesOnlyThatConnection) {
   std::string echoed;
   ASSERT_TRUE(readExactly(good.get(), echoed, 1, 5s));
   ASSERT_EQ(be.accepted(), 1);
-  for (const std::string& bad : {std::string("GET / HTTP/1.0\r\n\r\n"),
-                                 std::string("PROXY TCP4 999.0.0.1 1.2.3.4 1 2\r\n"),
-                                 std::string("PROXY TCP4 1.2.3.4\r\n")}) {
+  for (const std::string& bad :
+       {std::string("GET / HTTP/1.0\r\n\r\n"), std::string("PROXY TCP4 999.0.0.1 1.2.3.4 1 2\r\n"),
+        std::string("PROXY TCP4 1.2.3.4\r\n")}) {
     UniqueFd c = connectFrom(v4(fe.port()));
     ASSERT_TRUE(c.valid());
     ASSERT_TRUE(sendAll(c.get(), bad));
@@ -941,9 +939,10 @@ TEST(FeaturesAcceptProxy, MalformedHeaderClosesOnlyThatConnection) {
 TEST(FeaturesAcceptProxy, MissingHeaderTimesOutAtTimeoutClient) {
   Backend be(Backend::echo());
   ReservedPort fe;
-  Fulcrum f(fmt::format("listen app\n    bind 127.0.0.1:{} accept-proxy\n"
-                        "    timeout client 300ms\n    server s {}\n",
-                        fe.port(), be.addrString()));
+  Fulcrum f(
+      fmt::format("listen app\n    bind 127.0.0.1:{} accept-proxy\n"
+                  "    timeout client 300ms\n    server s {}\n",
+                  fe.port(), be.addrString()));
   ASSERT_TRUE(f.ready()) << f.logs();
   // Nothing at all, and half a header.
   for (const std::string& sent : {std::string(), std::string("PROXY TCP4 ")}) {
@@ -986,8 +985,8 @@ void checkTwoConnectionLimit(Fulcrum& f, uint16_t port, Backend& be) {
 TEST(FeaturesLimits, FrontendMaxconnKeepsTheThirdConnectionWaiting) {
   Backend be(Backend::banner("s"));
   ReservedPort fe;
-  Fulcrum f(listenSection(fe.port(), fmt::format("    maxconn 2\n    server s {}\n",
-                                                 be.addrString())));
+  Fulcrum f(
+      listenSection(fe.port(), fmt::format("    maxconn 2\n    server s {}\n", be.addrString())));
   checkTwoConnectionLimit(f, fe.port(), be);
 }
 
@@ -1002,8 +1001,8 @@ TEST(FeaturesLimits, GlobalMaxconnKeepsTheThirdConnectionWaiting) {
 TEST(FeaturesLimits, BindMaxconnKeepsTheThirdConnectionWaiting) {
   Backend be(Backend::banner("s"));
   ReservedPort fe;
-  Fulcrum f(fmt::format("listen app\n    bind 127.0.0.1:{} maxconn 2\n    server s {}\n",
-                        fe.port(), be.addrString()));
+  Fulcrum f(fmt::format("listen app\n    bind 127.0.0.1:{} maxconn 2\n    server s {}\n", fe.port(),
+                        be.addrString()));
   checkTwoConnectionLimit(f, fe.port(), be);
 }
 
@@ -1102,11 +1101,12 @@ TEST(FeaturesAcl, RejectIfSourceMatches) {
 TEST(FeaturesAcl, Ipv6SourceRule) {
   Backend be(Backend::banner("s"));
   ReservedPort fe4, fe6(true);
-  Fulcrum f(fmt::format("listen app\n    bind 127.0.0.1:{}\n    bind [::1]:{}\n"
-                        "    acl six src ::1\n"
-                        "    tcp-request connection reject if six\n"
-                        "    server s {}\n",
-                        fe4.port(), fe6.port(), be.addrString()));
+  Fulcrum f(
+      fmt::format("listen app\n    bind 127.0.0.1:{}\n    bind [::1]:{}\n"
+                  "    acl six src ::1\n"
+                  "    tcp-request connection reject if six\n"
+                  "    server s {}\n",
+                  fe4.port(), fe6.port(), be.addrString()));
   ASSERT_TRUE(f.ready()) << f.logs();
   expectRefused(v6(fe6.port()), std::nullopt, "[::1]");
   EXPECT_EQ(be.accepted(), 0);
@@ -1262,8 +1262,7 @@ void checkEveryRetryRedispatched(const std::string& options) {
   for (int i = 0; i < 20; ++i) EXPECT_EQ(bannerGraceful(v4(fe.port())), "good") << i;
   EXPECT_EQ(good.accepted(), 20);
   std::vector<TcplogLine> lines;
-  ASSERT_TRUE(eventually([&] { return (lines = parseTcplog(f.out())).size() == 20; }))
-      << f.out();
+  ASSERT_TRUE(eventually([&] { return (lines = parseTcplog(f.out())).size() == 20; })) << f.out();
   int retried = 0;
   for (const auto& l : lines) {
     EXPECT_EQ(l.term, "--");
@@ -1297,8 +1296,7 @@ TEST(FeaturesRetries, BareOptionRedispatchMovesOnlyTheLastRetry) {
   }
   EXPECT_EQ(good.accepted(), 24);
   std::vector<TcplogLine> lines;
-  ASSERT_TRUE(eventually([&] { return (lines = parseTcplog(f.out())).size() == 24; }))
-      << f.out();
+  ASSERT_TRUE(eventually([&] { return (lines = parseTcplog(f.out())).size() == 24; })) << f.out();
   int moved = 0;
   for (const auto& l : lines) {
     EXPECT_EQ(l.term, "--") << l.client;
@@ -1330,8 +1328,7 @@ void checkNoRedispatch(const std::string& options) {
   EXPECT_EQ(closed, 10);
   EXPECT_EQ(good.accepted(), 10) << "a retry went to the good server";
   std::vector<TcplogLine> lines;
-  ASSERT_TRUE(eventually([&] { return (lines = parseTcplog(f.out())).size() == 20; }))
-      << f.out();
+  ASSERT_TRUE(eventually([&] { return (lines = parseTcplog(f.out())).size() == 20; })) << f.out();
   int sc = 0;
   for (const auto& l : lines) {
     if (l.term == "SC") {
@@ -1396,12 +1393,12 @@ TEST(FeaturesOptions, TcpkaEnablesKeepaliveOnBothSides) {
     readToEof(fd, ignored, 10s);
   });
   ReservedPort ka, cli, plain;
-  Fulcrum f(fmt::format("listen ka\n    bind 127.0.0.1:{}\n    option tcpka\n    server s {}\n"
-                        "listen cli\n    bind 127.0.0.1:{}\n    option clitcpka\n"
-                        "    server s {}\n"
-                        "listen plain\n    bind 127.0.0.1:{}\n    server s {}\n",
-                        ka.port(), be.addrString(), cli.port(), be.addrString(), plain.port(),
-                        be.addrString()));
+  Fulcrum f(fmt::format(
+      "listen ka\n    bind 127.0.0.1:{}\n    option tcpka\n    server s {}\n"
+      "listen cli\n    bind 127.0.0.1:{}\n    option clitcpka\n"
+      "    server s {}\n"
+      "listen plain\n    bind 127.0.0.1:{}\n    server s {}\n",
+      ka.port(), be.addrString(), cli.port(), be.addrString(), plain.port(), be.addrString()));
   ASSERT_TRUE(f.ready()) << f.logs();
   struct Conn {
     UniqueFd fd;
@@ -1409,7 +1406,8 @@ TEST(FeaturesOptions, TcpkaEnablesKeepaliveOnBothSides) {
   };
   std::map<std::string, Conn> conns;
   for (auto [name, port] : {std::pair<std::string, uint16_t>{"ka", ka.port()},
-                            {"cli", cli.port()}, {"plain", plain.port()}}) {
+                            {"cli", cli.port()},
+                            {"plain", plain.port()}}) {
     Conn& k = conns[name];
     k.fd = connectFrom(v4(port));
     ASSERT_TRUE(k.fd.valid());
@@ -1453,12 +1451,13 @@ TEST(FeaturesOptions, NolingerClosesWithAReset) {
     serverSaw[who] = p;
   });
   ReservedPort hard, soft;
-  Fulcrum f(fmt::format("defaults\n    mode tcp\n    timeout connect 2s\n"
-                        "    timeout client 300ms\n    timeout server 10s\n"
-                        "listen hard\n    bind 127.0.0.1:{}\n    option nolinger\n"
-                        "    server s {}\n"
-                        "listen soft\n    bind 127.0.0.1:{}\n    server s {}\n",
-                        hard.port(), be.addrString(), soft.port(), be.addrString()));
+  Fulcrum f(
+      fmt::format("defaults\n    mode tcp\n    timeout connect 2s\n"
+                  "    timeout client 300ms\n    timeout server 10s\n"
+                  "listen hard\n    bind 127.0.0.1:{}\n    option nolinger\n"
+                  "    server s {}\n"
+                  "listen soft\n    bind 127.0.0.1:{}\n    server s {}\n",
+                  hard.port(), be.addrString(), soft.port(), be.addrString()));
   ASSERT_TRUE(f.ready()) << f.logs();
   // Both connections idle out at timeout client; the proxy closes both sides.
   UniqueFd h = connectFrom(v4(hard.port()));
@@ -1513,11 +1512,12 @@ TEST(FeaturesLog, TcplogWritesOneLinePerConnection) {
   Backend be(Backend::echo());
   RefusingPort dead;
   ReservedPort fe, fe2;
-  Fulcrum f(fmt::format("listen app\n    bind 127.0.0.1:{}\n    log stdout local0\n"
-                        "    option tcplog\n    server s1 {}\n"
-                        "listen gone\n    bind 127.0.0.1:{}\n    log stdout local0\n"
-                        "    option tcplog\n    retries 1\n    server s9 127.0.0.1:{}\n",
-                        fe.port(), be.addrString(), fe2.port(), dead.port()));
+  Fulcrum f(
+      fmt::format("listen app\n    bind 127.0.0.1:{}\n    log stdout local0\n"
+                  "    option tcplog\n    server s1 {}\n"
+                  "listen gone\n    bind 127.0.0.1:{}\n    log stdout local0\n"
+                  "    option tcplog\n    retries 1\n    server s9 127.0.0.1:{}\n",
+                  fe.port(), be.addrString(), fe2.port(), dead.port()));
   ASSERT_TRUE(f.ready()) << f.logs();
   // A normal connection from 127.0.0.2: 5 bytes each way, closed by the client.
   UniqueFd c = connectFromHost(v4(fe.port()), "127.0.0.2");
@@ -1535,8 +1535,7 @@ TEST(FeaturesLog, TcplogWritesOneLinePerConnection) {
   EXPECT_TRUE(closedWithoutData(waitPeer(d.get(), 5s)));
 
   std::vector<TcplogLine> lines;
-  ASSERT_TRUE(eventually([&] { return (lines = parseTcplog(f.out())).size() >= 2; }))
-      << f.out();
+  ASSERT_TRUE(eventually([&] { return (lines = parseTcplog(f.out())).size() >= 2; })) << f.out();
   EXPECT_EQ(lines.size(), 2u) << f.out();
   const TcplogLine& ok = lines[0];
   EXPECT_EQ(ok.client, fmt::format("127.0.0.2:{}", cport));
@@ -1567,11 +1566,12 @@ TEST(FeaturesLog, TcplogWritesOneLinePerConnection) {
 TEST(FeaturesLog, DontlognullSkipsConnectionsWithoutClientData) {
   Backend be(Backend::banner("hi"));
   ReservedPort quiet, loud;
-  Fulcrum f(fmt::format("listen quiet\n    bind 127.0.0.1:{}\n    log stdout local0\n"
-                        "    option tcplog\n    option dontlognull\n    server s {}\n"
-                        "listen loud\n    bind 127.0.0.1:{}\n    log stdout local0\n"
-                        "    option tcplog\n    server s {}\n",
-                        quiet.port(), be.addrString(), loud.port(), be.addrString()));
+  Fulcrum f(
+      fmt::format("listen quiet\n    bind 127.0.0.1:{}\n    log stdout local0\n"
+                  "    option tcplog\n    option dontlognull\n    server s {}\n"
+                  "listen loud\n    bind 127.0.0.1:{}\n    log stdout local0\n"
+                  "    option tcplog\n    server s {}\n",
+                  quiet.port(), be.addrString(), loud.port(), be.addrString()));
   ASSERT_TRUE(f.ready()) << f.logs();
   // Connects, reads the banner, sends nothing; returns its port once the proxy closed.
   auto probe = [&](uint16_t port, const std::string& send) {
@@ -1642,16 +1642,15 @@ TEST(FeaturesLog, FileTargetReceivesTheLines) {
 TEST(FeaturesLog, WithoutTcplogAConnectFromLineAtAccept) {
   Backend be(Backend::banner("s"));
   ReservedPort fe;
-  Fulcrum f(listenSection(fe.port(), fmt::format("    log stdout local0\n    server s1 {}\n",
-                                                 be.addrString())));
+  Fulcrum f(listenSection(
+      fe.port(), fmt::format("    log stdout local0\n    server s1 {}\n", be.addrString())));
   ASSERT_TRUE(f.ready()) << f.logs();
   Held h = holdConnection(v4(fe.port()));  // logged at accept, while still open
   ASSERT_EQ(h.server, "s");
   const uint16_t cport = localAddr(h.fd.get()).port();
   const std::string expected =
       fmt::format("Connect from 127.0.0.1:{} to 127.0.0.1:{} (app/TCP)", cport, fe.port());
-  EXPECT_TRUE(eventually([&] { return f.out().find(expected) != std::string::npos; }))
-      << f.out();
+  EXPECT_TRUE(eventually([&] { return f.out().find(expected) != std::string::npos; })) << f.out();
   closeGracefully(h.fd);
   EXPECT_TRUE(parseTcplog(f.out()).empty()) << f.out();
 }
@@ -1681,11 +1680,12 @@ TEST(FeaturesLog, LogGlobalUsesTheGlobalTargets) {
 TEST(FeaturesLog, AcceptProxyLogsTheAnnouncedAddresses) {
   Backend be(Backend::echo());
   ReservedPort tl, cf;
-  Fulcrum f(fmt::format("listen tl\n    bind 127.0.0.1:{} accept-proxy\n    log stdout local0\n"
-                        "    option tcplog\n    server s1 {}\n"
-                        "listen cf\n    bind 127.0.0.1:{} accept-proxy\n    log stdout local0\n"
-                        "    server s1 {}\n",
-                        tl.port(), be.addrString(), cf.port(), be.addrString()));
+  Fulcrum f(
+      fmt::format("listen tl\n    bind 127.0.0.1:{} accept-proxy\n    log stdout local0\n"
+                  "    option tcplog\n    server s1 {}\n"
+                  "listen cf\n    bind 127.0.0.1:{} accept-proxy\n    log stdout local0\n"
+                  "    server s1 {}\n",
+                  tl.port(), be.addrString(), cf.port(), be.addrString()));
   ASSERT_TRUE(f.ready()) << f.logs();
   auto ping = [](uint16_t port, const std::string& header) {
     UniqueFd c = connectFrom(v4(port));
@@ -1789,8 +1789,7 @@ int pipeCount(pid_t pid) {
     if (e->d_name[0] == '.') continue;
     char target[256];
     ssize_t len = readlink((dir + "/" + e->d_name).c_str(), target, sizeof(target) - 1);
-    if (len > 0 && std::string_view(target, static_cast<size_t>(len)).rfind("pipe:", 0) == 0)
-      ++n;
+    if (len > 0 && std::string_view(target, static_cast<size_t>(len)).rfind("pipe:", 0) == 0) ++n;
   }
   closedir(d);
   return n;
@@ -1881,16 +1880,16 @@ void checkSpliceWithProxyHeaders(bool acceptProxy) {
     done = true;
   });
   ReservedPort fe;
-  Fulcrum f(fmt::format("listen app\n    bind 127.0.0.1:{}{}\n"
-                        "    option splice-request\n    option splice-response\n"
-                        "    server s {} send-proxy-v2\n",
-                        fe.port(), acceptProxy ? " accept-proxy" : "", be.addrString()));
+  Fulcrum f(
+      fmt::format("listen app\n    bind 127.0.0.1:{}{}\n"
+                  "    option splice-request\n    option splice-response\n"
+                  "    server s {} send-proxy-v2\n",
+                  fe.port(), acceptProxy ? " accept-proxy" : "", be.addrString()));
   ASSERT_TRUE(f.ready()) << f.logs();
   UniqueFd c = connectFrom(v4(fe.port()));
   ASSERT_TRUE(c.valid());
   const std::string header = "PROXY TCP4 192.0.2.10 198.51.100.20 40000 443\r\n";
-  const std::string expectedSrc =
-      acceptProxy ? "192.0.2.10:40000" : localAddr(c.get()).toString();
+  const std::string expectedSrc = acceptProxy ? "192.0.2.10:40000" : localAddr(c.get()).toString();
   std::thread writer([&] {
     // With accept-proxy, the header and the first 60 kB in one send.
     std::string first = acceptProxy ? header + up.substr(0, 60000) : up.substr(0, 60000);

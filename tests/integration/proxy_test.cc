@@ -43,9 +43,9 @@ std::string bannerThrough(const SockAddr& front) {
 TEST(Proxy, WeightedRoundRobinDistributesConnectionsInProportion) {
   Backend a(Backend::banner("a")), b(Backend::banner("b")), c(Backend::banner("c"));
   ReservedPort port;
-  std::string servers = fmt::format(
-      "    server a {} weight 1\n    server b {} weight 2\n    server c {} weight 3\n",
-      a.addrString(), b.addrString(), c.addrString());
+  std::string servers =
+      fmt::format("    server a {} weight 1\n    server b {} weight 2\n    server c {} weight 3\n",
+                  a.addrString(), b.addrString(), c.addrString());
   FulcrumProcess f(listenConfig(port.port(), servers), SockAddr::loopback4(port.port()));
   ASSERT_TRUE(f.ready()) << f.logs();
   // The readiness probe itself went through the scheduler: count from the next pick on.
@@ -156,7 +156,7 @@ TEST(Proxy, ServerHalfCloseIsForwardedWhileClientKeepsSending) {
   EXPECT_TRUE(readToEof(fd, hello, 10s));  // EOF from the server arrives...
   EXPECT_EQ(hello, "hello");
   std::string late(256 * 1024, 'y');
-  EXPECT_TRUE(sendAll(fd, late));           // ...while this direction still flows
+  EXPECT_TRUE(sendAll(fd, late));  // ...while this direction still flows
   shutdown(fd, SHUT_WR);
   char c;
   EXPECT_EQ(recv(fd, &c, 1, 0), 0);  // the proxy closes once both directions are done
@@ -181,8 +181,8 @@ TEST(Proxy, RefusingServerIsSkippedAndNoClientHangs) {
 TEST(Proxy, AllServersRefusingClosesTheClientPromptly) {
   RefusingPort d1, d2;
   ReservedPort port;
-  std::string servers = fmt::format("    server d1 127.0.0.1:{}\n    server d2 127.0.0.1:{}\n",
-                                    d1.port(), d2.port());
+  std::string servers =
+      fmt::format("    server d1 127.0.0.1:{}\n    server d2 127.0.0.1:{}\n", d1.port(), d2.port());
   FulcrumProcess f(listenConfig(port.port(), servers), SockAddr::loopback4(port.port()));
   ASSERT_TRUE(f.proc().running());
   // Readiness: the listener accepts (then closes) connections.

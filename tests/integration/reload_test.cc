@@ -1,6 +1,7 @@
 // Reload (SIGHUP and the runtime API's "reload") and graceful shutdown, with the real
 // binary under load: no connection refused or reset because of a reload, every byte of
 // long-lived streams accounted for, bad configs rejected with traffic untouched.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -11,8 +12,6 @@
 #include <cstdio>
 #include <fstream>
 #include <thread>
-
-#include <fmt/format.h>
 
 #include "fulcrum_fixture.h"
 #include "support/harness.h"
@@ -77,7 +76,9 @@ std::string reloadConfig(const Ports& p, const std::string& sock, const Backend&
       "    bind 127.0.0.1:{}\n"
       "    default_backend app\n",
       sock, p.main.port());
-  if (variantB) cfg += fmt::format("frontend extra\n    bind 127.0.0.1:{}\n    default_backend app\n", p.extra.port());
+  if (variantB)
+    cfg += fmt::format("frontend extra\n    bind 127.0.0.1:{}\n    default_backend app\n",
+                       p.extra.port());
   cfg += "backend app\n    balance roundrobin\n";
   cfg += fmt::format("    server s1 {} weight {}\n", b1.addrString(), variantB ? 2 : 1);
   if (variantB)
@@ -92,7 +93,8 @@ TEST(Reload, TwentyReloadsUnderLoadLoseNothing) {
   Ports ports;
   TempDir sockDir;
   const std::string sock = sockDir.path() + "/api.sock";
-  FulcrumProcess f(reloadConfig(ports, sock, b1, b2, b3, false), SockAddr::loopback4(ports.main.port()));
+  FulcrumProcess f(reloadConfig(ports, sock, b1, b2, b3, false),
+                   SockAddr::loopback4(ports.main.port()));
   ASSERT_TRUE(f.ready()) << f.logs();
   const SockAddr front = SockAddr::loopback4(ports.main.port());
 
@@ -177,7 +179,8 @@ TEST(Reload, TwentyReloadsUnderLoadLoseNothing) {
     }
     ASSERT_TRUE(waitForCount(f, applied, static_cast<size_t>(r)))
         << "reload " << r << " running=" << f.proc().running() << " log bytes=" << f.logs().size()
-        << " errno=" << errno << "\n" << f.logs();
+        << " errno=" << errno << "\n"
+        << f.logs();
     // The extra listener exists exactly in variant B (a removed one closes once every
     // worker has let go of it, a few milliseconds after the reload).
     int fd = connectTcp(SockAddr::loopback4(ports.extra.port()), 2s);
@@ -191,7 +194,8 @@ TEST(Reload, TwentyReloadsUnderLoadLoseNothing) {
       EXPECT_GE(fd, 0) << "reload " << r << ": the added listener does not accept";
       if (fd >= 0) {
         std::string line;
-        EXPECT_TRUE(sendAll(fd, std::string("extra\n")) && readLine(fd, line, 5s) && line == "extra")
+        EXPECT_TRUE(sendAll(fd, std::string("extra\n")) && readLine(fd, line, 5s) &&
+                    line == "extra")
             << "reload " << r;
       }
     } else {
@@ -202,14 +206,16 @@ TEST(Reload, TwentyReloadsUnderLoadLoseNothing) {
     // streams move on.
     const int before = shortOk.load();
     const uint64_t streamed = sentBytes.load();
-    EXPECT_TRUE(eventually([&] { return shortOk.load() >= before + 20 && sentBytes.load() > streamed; },
-                           5s, 2ms))
+    EXPECT_TRUE(eventually(
+        [&] { return shortOk.load() >= before + 20 && sentBytes.load() > streamed; }, 5s, 2ms))
         << "reload " << r << ": no traffic";
   }
   stop = true;
   for (auto& t : threads) t.join();
 
-  EXPECT_EQ(shortFailed.load(), 0) << firstFailure << "\n" << f.logs().substr(f.logs().size() > 3000 ? f.logs().size() - 3000 : 0);
+  EXPECT_EQ(shortFailed.load(), 0)
+      << firstFailure << "\n"
+      << f.logs().substr(f.logs().size() > 3000 ? f.logs().size() - 3000 : 0);
   EXPECT_EQ(brokenStreams.load(), 0) << firstFailure;
   EXPECT_GT(shortOk.load(), 20 * 20);
   EXPECT_GT(sentBytes.load(), 0u);
@@ -226,8 +232,10 @@ TEST(Reload, TwentyReloadsUnderLoadLoseNothing) {
     return row.substr(pos, row.find(',', pos) - pos);
   };
   EXPECT_TRUE(eventually([&] {
-    return cell(8) == std::to_string(mainSent.load()) && cell(9) == std::to_string(mainEchoed.load());
-  })) << "bin " << cell(8) << " vs " << mainSent.load() << ", bout " << cell(9) << " vs "
+    return cell(8) == std::to_string(mainSent.load()) &&
+           cell(9) == std::to_string(mainEchoed.load());
+  })) << "bin "
+      << cell(8) << " vs " << mainSent.load() << ", bout " << cell(9) << " vs "
       << mainEchoed.load();
   // Servers that persist by name keep their counters: s1 served from the start.
   EXPECT_GT(b1.accepted(), 0);
@@ -265,7 +273,8 @@ TEST(Reload, BadConfigIsRejectedAndTrafficContinues) {
   EXPECT_NE(reply.find("bogus-keyword"), std::string::npos) << reply;
 
   // The running config stays: both listeners, the stream, new connections.
-  EXPECT_TRUE(sendAll(stream, std::string("after\n")) && readLine(stream, line, 5s) && line == "after");
+  EXPECT_TRUE(sendAll(stream, std::string("after\n")) && readLine(stream, line, 5s) &&
+              line == "after");
   closeFd(stream);
   for (uint16_t port : {ports.main.port(), ports.extra.port()}) {
     int fd = connectTcp(SockAddr::loopback4(port), 5s);
@@ -296,7 +305,8 @@ TEST(Reload, CountersPersistByName) {
   Ports ports;
   TempDir sockDir;
   const std::string sock = sockDir.path() + "/api.sock";
-  FulcrumProcess f(reloadConfig(ports, sock, b1, b2, b3, false), SockAddr::loopback4(ports.main.port()));
+  FulcrumProcess f(reloadConfig(ports, sock, b1, b2, b3, false),
+                   SockAddr::loopback4(ports.main.port()));
   ASSERT_TRUE(f.ready()) << f.logs();
   auto stotOf = [&](const std::string& pxname, const std::string& svname) -> long {
     std::string csv = apiRequest(sock, "show stat");
@@ -334,7 +344,8 @@ TEST(Reload, CountersPersistByName) {
 std::string echoConfig(uint16_t port, const Backend& be, const std::string& global = "") {
   return fmt::format(
       "global\n{}"
-      "defaults\n    mode tcp\n    timeout connect 2s\n    timeout client 30s\n    timeout server 30s\n"
+      "defaults\n    mode tcp\n    timeout connect 2s\n    timeout client 30s\n    timeout server "
+      "30s\n"
       "listen app\n    bind 127.0.0.1:{}\n    server s {}\n",
       global, port, be.addrString());
 }
@@ -355,8 +366,10 @@ TEST(Shutdown, SigtermStopsAcceptingAndWaitsForConnections) {
   const auto deadline = std::chrono::steady_clock::now() + 5s;
   while (!refused && std::chrono::steady_clock::now() < deadline) {
     int c = connectTcp(SockAddr::loopback4(port.port()), 1s);
-    if (c < 0) refused = true;
-    else closeFd(c);
+    if (c < 0)
+      refused = true;
+    else
+      closeFd(c);
     if (!refused) std::this_thread::sleep_for(5ms);
   }
   EXPECT_TRUE(refused) << "still accepting after SIGTERM";
@@ -423,7 +436,8 @@ TEST(Reload, ChangedSocketOptionsKeepTheListener) {
   auto cfg = [&](const std::string& bindOpts, uint16_t p) {
     return fmt::format(
         "global\n    stats socket {}\n"
-        "defaults\n    mode tcp\n    timeout connect 2s\n    timeout client 30s\n    timeout server 30s\n"
+        "defaults\n    mode tcp\n    timeout connect 2s\n    timeout client 30s\n    timeout "
+        "server 30s\n"
         "listen app\n    bind 127.0.0.1:{}{}\n    server s {}\n",
         sock, p, bindOpts, be.addrString());
   };
@@ -553,8 +567,8 @@ TEST(Reload, ListenerRemovedAndAddedBackUnderLoadResetsNobody) {
     ASSERT_NE(apiRequest(sock, "reload").find("Success=1"), std::string::npos) << f.logs();
     // Let clients hit this configuration: a few served, or a few refused.
     const int s0 = served.load(), r0 = refused.load();
-    EXPECT_TRUE(eventually([&] { return served.load() >= s0 + 5 || refused.load() >= r0 + 5; },
-                           5s, 1ms));
+    EXPECT_TRUE(
+        eventually([&] { return served.load() >= s0 + 5 || refused.load() >= r0 + 5; }, 5s, 1ms));
   }
   stop = true;
   for (auto& t : clients) t.join();

@@ -20,7 +20,8 @@ std::string api(const std::string& path, const std::string& line, bool newline =
 }
 
 std::string viaSocat(const std::string& path, const std::string& line) {
-  auto r = run({"/bin/sh", "-c", "printf '%s\\n' \"$0\" | socat - UNIX-CONNECT:\"$1\"", line, path});
+  auto r =
+      run({"/bin/sh", "-c", "printf '%s\\n' \"$0\" | socat - UNIX-CONNECT:\"$1\"", line, path});
   EXPECT_EQ(r.code, 0) << r.err;
   return r.out;
 }
@@ -74,7 +75,8 @@ class RuntimeApi : public ::testing::Test {
     operSock = dir.path() + "/oper.sock";
     std::string cfg = "global\n  nbthread 2\n  stats socket " + sock +
                       " level admin mode 600\n  stats socket " + userSock +
-                      " level user\n  stats socket " + operSock + " level operator\n"
+                      " level user\n  stats socket " + operSock +
+                      " level operator\n"
                       "defaults\n  mode tcp\n  timeout connect 2s\n  timeout client 30s\n"
                       "  timeout server 30s\n"
                       "frontend web\n  bind 127.0.0.1:" +
@@ -122,7 +124,8 @@ TEST_F(RuntimeApi, ShowCommandsWithSocatAndADirectClient) {
   EXPECT_EQ(statusOf(stat, "app", "s1"), "no check");
   EXPECT_EQ(statusOf(stat, "app", "BACKEND"), "UP");
   // scur: the held session (the others close).
-  EXPECT_TRUE(eventually([&] { return cellOf(api(sock, "show stat"), "web", "FRONTEND", 4) == "1"; }));
+  EXPECT_TRUE(
+      eventually([&] { return cellOf(api(sock, "show stat"), "web", "FRONTEND", 4) == "1"; }));
 
   // socat-style half-close without a trailing newline works too.
   const std::string state = api(sock, "show servers state app", false);
@@ -184,9 +187,8 @@ TEST_F(RuntimeApi, AddEnableAndDeleteAServer) {
   EXPECT_TRUE(eventually([&] { return spread(front.port(), 6)["b3"] > 0; })) << proc->logs();
   EXPECT_EQ(api(sock, "del server app/s3"), "Only servers in maintenance mode can be deleted.\n\n");
   EXPECT_EQ(api(sock, "disable server app/s3"), "\n");
-  EXPECT_TRUE(eventually([&] {
-    return api(sock, "del server app/s3") == "Server deleted.\n\n";
-  })) << proc->logs();
+  EXPECT_TRUE(eventually([&] { return api(sock, "del server app/s3") == "Server deleted.\n\n"; }))
+      << proc->logs();
   EXPECT_EQ(statusOf(api(sock, "show stat"), "app", "s3"), "<absent>");
   EXPECT_EQ(spread(front.port(), 6)["b3"], 0);
 }
@@ -233,8 +235,9 @@ TEST_F(RuntimeApi, MaxconnChangesApplyToTraffic) {
   int second = connectTcp(SockAddr::loopback4(front.port()));
   ASSERT_GE(second, 0);
   // Queued on the backend (qcur 1), no banner yet.
-  EXPECT_TRUE(eventually([&] { return cellOf(api(sock, "show stat"), "app", "BACKEND", 2) == "1"; }))
-      << api(sock, "show stat");
+  EXPECT_TRUE(eventually([&] {
+    return cellOf(api(sock, "show stat"), "app", "BACKEND", 2) == "1";
+  })) << api(sock, "show stat");
   closeFd(first);  // the slot frees: the queued client gets s1
   EXPECT_TRUE(readLine(second, line, 5s));
   EXPECT_EQ(line, "b1");
@@ -296,7 +299,8 @@ TEST_F(RuntimeApi, EveryCommandAnswersThroughTheSocket) {
       {&sock, "get weight app/s1", "1 (initial 1)\n\n"},
       {&sock, "get weight app", "Require 'backend/server'.\n\n"},
       {&sock, "get weight app/zz", "No such server.\n\n"},
-      {&sock, "set weight app/s1 300", "Absolute weight can only be between 0 and 256 inclusive.\n\n"},
+      {&sock, "set weight app/s1 300",
+       "Absolute weight can only be between 0 and 256 inclusive.\n\n"},
       {&sock, "set weight app/s1 -5%", "Relative weight must be positive.\n\n"},
       {&sock, "set weight app/s1 2x", "Trailing garbage in weight string\n\n"},
       {&sock, "set server app/s1 weight", "Require <weight> or <weight%>.\n\n"},
@@ -312,11 +316,13 @@ TEST_F(RuntimeApi, EveryCommandAnswersThroughTheSocket) {
       {&sock, "set maxconn global 99999999", "Value out of range.\n\n"},
       {&sock, "enable server app", "Require 'backend/server'.\n\n"},
       {&sock, "disable server nope/s1", "No such backend.\n\n"},
-      {&sock, "enable health app/s1", "Health check was not configured on this server, cannot enable.\n\n"},
+      {&sock, "enable health app/s1",
+       "Health check was not configured on this server, cannot enable.\n\n"},
       {&sock, "disable health app/s1", "\n"},
       {&sock, "enable agent app/s1", "Agent was not configured on this server, cannot enable.\n\n"},
       {&sock, "add server app/", "Require 'backend/server'.\n\n"},
-      {&sock, "add server app/s1 127.0.0.1:1", "Already exists a server with the same name in backend.\n\n"},
+      {&sock, "add server app/s1 127.0.0.1:1",
+       "Already exists a server with the same name in backend.\n\n"},
       {&sock, "add server app/s9", "'server' expects <name> and <addr>[:<port>] as arguments.\n\n"},
       {&sock, "add server nope/s9 127.0.0.1:1", "No such backend.\n\n"},
       {&sock, "del server app/s1", "Only servers in maintenance mode can be deleted.\n\n"},
@@ -351,7 +357,8 @@ TEST_F(RuntimeApi, EveryCommandAnswersThroughTheSocket) {
   closeFd(fd);
   EXPECT_EQ(both, "admin\n\n# name\napp\n\n");
   // Nothing changed: both servers serve, with their weights.
-  EXPECT_EQ(api(sock, "get weight app/s1; get weight app/s2"), "1 (initial 1)\n\n1 (initial 1)\n\n");
+  EXPECT_EQ(api(sock, "get weight app/s1; get weight app/s2"),
+            "1 (initial 1)\n\n1 (initial 1)\n\n");
   auto seen = spread(front.port(), 6);
   EXPECT_GT(seen["b1"], 0);
   EXPECT_GT(seen["b2"], 0);
@@ -456,19 +463,26 @@ TEST(RuntimeApiHealth, DisableHealthFreezesTheStateAndEnableResumes) {
   const std::string sock = dir.path() + "/api.sock";
   ReservedPort front;
   Backend b1{Backend::banner("b1")}, b2{Backend::banner("b2")};
-  RefusingPort refusing;                      // s1's check port: always fails
+  RefusingPort refusing;  // s1's check port: always fails
   auto s2Check = std::make_unique<Backend>(Backend::banner("chk"));  // s2's: until stopped
   const std::string cfg =
-      "global\n  stats socket " + sock + " level admin\n"
+      "global\n  stats socket " + sock +
+      " level admin\n"
       "defaults\n  mode tcp\n  timeout connect 2s\n  timeout client 30s\n  timeout server 30s\n"
-      "listen app\n  bind 127.0.0.1:" + std::to_string(front.port()) + "\n"
-      "  server s1 " + b1.addrString() + " check port " + std::to_string(refusing.port()) +
+      "listen app\n  bind 127.0.0.1:" +
+      std::to_string(front.port()) +
+      "\n"
+      "  server s1 " +
+      b1.addrString() + " check port " + std::to_string(refusing.port()) +
       " inter 100ms fall 1 rise 1\n"
-      "  server s2 " + b2.addrString() + " check port " + std::to_string(s2Check->addr().port()) +
+      "  server s2 " +
+      b2.addrString() + " check port " + std::to_string(s2Check->addr().port()) +
       " inter 100ms fall 1 rise 1\n";
   FulcrumProcess f(cfg, SockAddr::loopback4(front.port()), {"-d"});
   ASSERT_TRUE(f.ready()) << f.logs();
-  auto status = [&](const std::string& srv) { return statusOf(api(sock, "show stat"), "app", srv); };
+  auto status = [&](const std::string& srv) {
+    return statusOf(api(sock, "show stat"), "app", srv);
+  };
   ASSERT_TRUE(eventually([&] { return status("s1") == "DOWN" && status("s2") == "UP"; }))
       << f.logs();
 
@@ -514,8 +528,8 @@ namespace {
 std::string apiConfig(const std::string& global, uint16_t port, const Backend& be) {
   return "global\n" + global +
          "defaults\n  mode tcp\n  timeout connect 2s\n  timeout client 30s\n  timeout server 30s\n"
-         "listen app\n  bind 127.0.0.1:" + std::to_string(port) + "\n  server s1 " +
-         be.addrString() + "\n";
+         "listen app\n  bind 127.0.0.1:" +
+         std::to_string(port) + "\n  server s1 " + be.addrString() + "\n";
 }
 
 // stats maxconn bounds the clients (the extra one is closed unanswered, and logged);
@@ -525,9 +539,10 @@ TEST(RuntimeApiSocket, MaxconnAndTimeout) {
   const std::string sock = dir.path() + "/api.sock";
   ReservedPort front;
   Backend be{Backend::banner("b1")};
-  FulcrumProcess f(apiConfig("  stats socket " + sock + "\n  stats maxconn 2\n  stats timeout 300ms\n",
-                             front.port(), be),
-                   SockAddr::loopback4(front.port()));
+  FulcrumProcess f(
+      apiConfig("  stats socket " + sock + "\n  stats maxconn 2\n  stats timeout 300ms\n",
+                front.port(), be),
+      SockAddr::loopback4(front.port()));
   ASSERT_TRUE(f.ready()) << f.logs();
   // Two clients in interactive mode hold both slots.
   int a = connectUnix(sock), b = connectUnix(sock);
@@ -582,10 +597,10 @@ TEST(RuntimeApiSocket, StaleSocketReplacedRegularFileKept) {
   int other = bindUnix(taken);
   ASSERT_GE(other, 0);
   ASSERT_EQ(::listen(other, 4), 0);
-  RunResult busy = run({fulcrumBin(), "-f",
-                        dir.write("busy.cfg", apiConfig("  stats socket " + taken + "\n",
-                                                        front.port(), be))},
-                       20s);
+  RunResult busy =
+      run({fulcrumBin(), "-f",
+           dir.write("busy.cfg", apiConfig("  stats socket " + taken + "\n", front.port(), be))},
+          20s);
   EXPECT_NE(busy.code, 0);
   EXPECT_NE(busy.err.find("busy.cfg:2:"), std::string::npos) << busy.err;
   int probe = connectUnix(taken);
@@ -593,9 +608,10 @@ TEST(RuntimeApiSocket, StaleSocketReplacedRegularFileKept) {
   if (probe >= 0) closeFd(probe);
   closeFd(other);
   const std::string file = dir.write("notasocket", "precious\n");
-  RunResult r = run({fulcrumBin(), "-f",
-                     dir.write("bad.cfg", apiConfig("  stats socket " + file + "\n", front.port(), be))},
-                    20s);
+  RunResult r =
+      run({fulcrumBin(), "-f",
+           dir.write("bad.cfg", apiConfig("  stats socket " + file + "\n", front.port(), be))},
+          20s);
   EXPECT_NE(r.code, 0);
   EXPECT_NE(r.err.find("bad.cfg:2:"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("not a socket"), std::string::npos) << r.err;

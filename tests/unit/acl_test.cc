@@ -82,7 +82,7 @@ TEST(TcpRequest, UnlessNegationAndOrGroups) {
   EXPECT_TRUE(acceptsConnection(svc, *SockAddr::parseHost("10.1.1.1", 1)));   // a, not b
   EXPECT_FALSE(acceptsConnection(svc, *SockAddr::parseHost("10.5.1.1", 1)));  // a and b
   EXPECT_TRUE(acceptsConnection(svc, *SockAddr::parseHost("::1", 1)));        // c
-  EXPECT_FALSE(acceptsConnection(svc, *SockAddr::parseHost("8.8.8.8", 1)));  // none
+  EXPECT_FALSE(acceptsConnection(svc, *SockAddr::parseHost("8.8.8.8", 1)));   // none
 }
 
 }  // namespace

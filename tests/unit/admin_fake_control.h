@@ -1,7 +1,7 @@
 // FakeControl: admin::Control over a real model::Snapshot (Snapshot::initial of a parsed
-// config) and a real health::HealthMonitor (started, but its loop never runs: no check is made), for the runtime
-// API and stats view tests. Acting calls are recorded; applyConfig rebuilds the snapshot
-// and the monitor from the new config (fresh states, as a test needs no more).
+// config) and a real health::HealthMonitor (started, but its loop never runs: no check is made),
+// for the runtime API and stats view tests. Acting calls are recorded; applyConfig rebuilds the
+// snapshot and the monitor from the new config (fresh states, as a test needs no more).
 #pragma once
 
 #include <fmt/format.h>
@@ -63,9 +63,9 @@ class FakeControl final : public Control, public health::RuntimePublisher {
   }
   Status setHealthChecks(int pool, int server, bool enabled) override {
     calls.push_back(fmt::format("health {} {} {}", pool, server, enabled));
-    if (enabled &&
-        !snap_->config->pools[static_cast<size_t>(pool)].servers[static_cast<size_t>(server)]
-             .check.enabled)
+    if (enabled && !snap_->config->pools[static_cast<size_t>(pool)]
+                        .servers[static_cast<size_t>(server)]
+                        .check.enabled)
       return Error{"Health check was not configured on this server, cannot enable."};
     return Ok{};
   }

@@ -113,12 +113,12 @@ std::vector<StatRow> sampleRows() {
 }
 
 struct Parsed {
-  std::vector<std::string> typeOrder;          // families in order of their TYPE line
-  std::map<std::string, std::string> types;    // family -> type
+  std::vector<std::string> typeOrder;        // families in order of their TYPE line
+  std::map<std::string, std::string> types;  // family -> type
   std::map<std::string, int> helpCount, typeCount;
   std::map<std::string, std::string> samples;  // "name{labels}" -> value
   std::vector<std::string> sampleOrder;
-  bool orphan = false;                         // a sample outside its family's block
+  bool orphan = false;  // a sample outside its family's block
 };
 
 std::string familyOf(const std::string& name, const std::map<std::string, std::string>& types) {
@@ -168,8 +168,10 @@ TEST(AdminMetrics, EveryFamilyHasHelpAndTypeOnceAndContiguousSamples) {
     EXPECT_EQ(n, 1) << name;
     EXPECT_EQ(p.helpCount[name], 1) << name;
     EXPECT_TRUE(name.starts_with("fulcrum_")) << name;
-    if (p.types[name] == "counter") EXPECT_TRUE(name.ends_with("_total")) << name;
-    else EXPECT_FALSE(name.ends_with("_total")) << name;
+    if (p.types[name] == "counter")
+      EXPECT_TRUE(name.ends_with("_total")) << name;
+    else
+      EXPECT_FALSE(name.ends_with("_total")) << name;
   }
   EXPECT_FALSE(p.orphan);
 }
@@ -258,8 +260,7 @@ TEST(AdminMetrics, ConnectTimeHistogramIsCumulativeInSeconds) {
   EXPECT_EQ(s[b + "\"5\"}"], "3");
   EXPECT_EQ(s[b + "\"+Inf\"}"], "4");
   EXPECT_EQ(s["fulcrum_server_connect_time_seconds_count{backend=\"pool\",server=\"s1\"}"], "4");
-  EXPECT_EQ(s["fulcrum_server_connect_time_seconds_sum{backend=\"pool\",server=\"s1\"}"],
-            "6.0005");
+  EXPECT_EQ(s["fulcrum_server_connect_time_seconds_sum{backend=\"pool\",server=\"s1\"}"], "6.0005");
   EXPECT_EQ(s["fulcrum_server_connect_time_seconds_count{backend=\"pool\",server=\"s2\"}"], "0");
   // One bucket per bound plus +Inf, per server, in increasing order of le.
   int buckets = 0;
@@ -273,8 +274,9 @@ TEST(AdminMetrics, LabelValuesAreEscaped) {
   std::vector<StatRow> rows = {backend("p\"q"), server("p\"q", "back\\slash")};
   model::ProcessStats ps;
   std::string text = renderPrometheus(rows, info(), ps);
-  EXPECT_NE(text.find("fulcrum_server_connections_total{backend=\"p\\\"q\",server=\"back\\\\slash\"} 0"),
-            std::string::npos)
+  EXPECT_NE(
+      text.find("fulcrum_server_connections_total{backend=\"p\\\"q\",server=\"back\\\\slash\"} 0"),
+      std::string::npos)
       << text;
   EXPECT_EQ(text.find("server=\"back\\slash\""), std::string::npos);
 }
@@ -365,10 +367,8 @@ TEST(AdminMetrics, PageWithoutRefresh) {
 }
 
 TEST(AdminMetrics, EscapeHtml) {
-  EXPECT_EQ(escapeHtml("<a href=\"x\">&'</a>"),
-            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;&lt;/a&gt;");
+  EXPECT_EQ(escapeHtml("<a href=\"x\">&'</a>"), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;&lt;/a&gt;");
 }
-
 
 // ---- the admin listener's HTTP parsing ----
 
@@ -393,17 +393,17 @@ TEST(AdminMetricsHttp, ParsesRequestLineAndQuery) {
 TEST(AdminMetricsHttp, IncompleteUntilTheEmptyLine) {
   EXPECT_EQ(parseHttpRequest("", 8192).outcome, Outcome::kIncomplete);
   EXPECT_EQ(parseHttpRequest("GET / HTTP/1.1\r\nHost: a\r\n", 8192).outcome, Outcome::kIncomplete);
-  EXPECT_EQ(parseHttpRequest("GET / HTTP/1.1\r\nHost: a\r\n\r\n", 8192).outcome, Outcome::kComplete);
+  EXPECT_EQ(parseHttpRequest("GET / HTTP/1.1\r\nHost: a\r\n\r\n", 8192).outcome,
+            Outcome::kComplete);
 }
 
 TEST(AdminMetricsHttp, MalformedRequests) {
-  for (const char* bad : {"GET\r\n\r\n", "GET /  HTTP/1.1\r\n\r\n", "GET / HTTP/1.1 x\r\n\r\n",
-                          "G(T / HTTP/1.1\r\n\r\n", "GET http://x/ HTTP/1.1\r\n\r\n",
-                          "GET * HTTP/1.1\r\n\r\n", "GET / HTTP/1\r\n\r\n", "GET / FTP/1.1\r\n\r\n",
-                          "GET / HTTP/1.1\r\nNoColon\r\n\r\n",
-                          "GET / HTTP/1.1\r\nA: b\r\n folded\r\n\r\n",
-                          "GET / HTTP/1.1\r\nBad Name: b\r\n\r\n",
-                          "GET /a\x01 HTTP/1.1\r\n\r\n"}) {
+  for (const char* bad :
+       {"GET\r\n\r\n", "GET /  HTTP/1.1\r\n\r\n", "GET / HTTP/1.1 x\r\n\r\n",
+        "G(T / HTTP/1.1\r\n\r\n", "GET http://x/ HTTP/1.1\r\n\r\n", "GET * HTTP/1.1\r\n\r\n",
+        "GET / HTTP/1\r\n\r\n", "GET / FTP/1.1\r\n\r\n", "GET / HTTP/1.1\r\nNoColon\r\n\r\n",
+        "GET / HTTP/1.1\r\nA: b\r\n folded\r\n\r\n", "GET / HTTP/1.1\r\nBad Name: b\r\n\r\n",
+        "GET /a\x01 HTTP/1.1\r\n\r\n"}) {
     HttpParse p = parseHttpRequest(bad, 8192);
     EXPECT_EQ(p.outcome, Outcome::kError) << bad;
     EXPECT_EQ(p.status, 400) << bad;

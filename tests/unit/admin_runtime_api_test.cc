@@ -134,9 +134,7 @@ TEST_F(AdminRuntimeApi, ShowInfo) {
   ctl.mutableProcessStats().active = 2;
   ctl.mutableProcessStats().accepted = 17;
   const auto ls = lines(run("show info"));
-  auto has = [&](const std::string& l) {
-    return std::find(ls.begin(), ls.end(), l) != ls.end();
-  };
+  auto has = [&](const std::string& l) { return std::find(ls.begin(), ls.end(), l) != ls.end(); };
   EXPECT_EQ(ls[0], "Name: Fulcrum");
   EXPECT_EQ(ls[1], "Version: 0.1.0-test");
   EXPECT_TRUE(has("Pid: 4242"));
@@ -167,8 +165,8 @@ TEST_F(AdminRuntimeApi, ShowInfoJsonAndTypedAreHaproxysTypedFields) {
   EXPECT_EQ(byName["Pid"]["processNum"], 1);
   EXPECT_EQ(byName["Pid"]["value"]["value"], 4242);
   EXPECT_EQ(byName["Pid"]["value"]["type"], "u32");
-  EXPECT_EQ(byName["Pid"]["tags"], (nlohmann::json{{"origin", "Status"}, {"nature", "Gauge"},
-                                                    {"scope", "Process"}}));
+  EXPECT_EQ(byName["Pid"]["tags"],
+            (nlohmann::json{{"origin", "Status"}, {"nature", "Gauge"}, {"scope", "Process"}}));
   EXPECT_EQ(byName["CumConns"]["tags"]["nature"], "Counter");
   EXPECT_EQ(byName["CumConns"]["value"]["value"], 17);
   EXPECT_EQ(byName["Maxconn"]["tags"]["origin"], "Config");
@@ -301,8 +299,8 @@ TEST_F(AdminRuntimeApi, ShowStatJsonIsHaproxysArrayOfTypedFieldsPerRow) {
   EXPECT_EQ(fePx["proxyId"], 1);
   EXPECT_EQ(fePx["id"], 0);
   EXPECT_EQ(fePx["field"], (nlohmann::json{{"pos", 0}, {"name", "pxname"}}));
-  EXPECT_EQ(fePx["tags"], (nlohmann::json{{"origin", "Key"}, {"nature", "Name"},
-                                          {"scope", "Service"}}));
+  EXPECT_EQ(fePx["tags"],
+            (nlohmann::json{{"origin", "Key"}, {"nature", "Name"}, {"scope", "Service"}}));
   EXPECT_EQ(fePx["value"], (nlohmann::json{{"type", "str"}, {"value", "web"}}));
   EXPECT_EQ(typedField(j[0], "svname")["value"]["value"], "FRONTEND");
   EXPECT_EQ(typedField(j[0], "slim")["value"]["value"], 300);
@@ -341,7 +339,8 @@ TEST_F(AdminRuntimeApi, ShowStatTypedIsOneLinePerField) {
   // The filter applies as to the CSV: only the servers of "other".
   const auto other = lines(run("show stat other 4 -1 typed"));
   ASSERT_FALSE(other.empty());
-  for (size_t i = 0; i + 1 < other.size(); ++i) EXPECT_EQ(other[i].rfind("S.3.1.", 0), 0u) << other[i];
+  for (size_t i = 0; i + 1 < other.size(); ++i)
+    EXPECT_EQ(other[i].rfind("S.3.1.", 0), 0u) << other[i];
 }
 
 TEST_F(AdminRuntimeApi, ShowServersState) {
@@ -417,12 +416,14 @@ TEST_F(AdminRuntimeApi, SetServerState) {
 
   expectRefused("set server app/s1 state sleepy",
                 "'set server <srv> state' expects 'ready', 'drain' and 'maint'.\n");
-  expectRefused("set server app/s1 state", "'set server <srv> state' expects 'ready', 'drain' "
-                                           "and 'maint'.\n");
+  expectRefused("set server app/s1 state",
+                "'set server <srv> state' expects 'ready', 'drain' "
+                "and 'maint'.\n");
   expectRefused("set server app/zz state maint", "No such server.\n");
   expectRefused("set server nope/s1 state maint", "No such backend.\n");
   expectRefused("set server s1 state maint", "Require 'backend/server'.\n");
-  expectRefused("set server app/s1", "usage: set server <backend>/<server> addr | state | weight\n");
+  expectRefused("set server app/s1",
+                "usage: set server <backend>/<server> addr | state | weight\n");
   expectRefused("set server app/s1 color blue",
                 "usage: set server <backend>/<server> addr | state | weight\n");
   expectRefused("disable server", "Require 'backend/server'.\n");
@@ -481,9 +482,11 @@ TEST_F(AdminRuntimeApi, SetServerAddr) {
 
   // HAProxy's words, each ending "by 'stats socket command'"; an address is not applied
   // when its port is wrong.
-  expectRefused("set server app/s1 addr ::1", "no need to change the addr by 'stats socket command'\n");
-  expectRefused("set server app/s1 addr ::1 port 9051",
-                "no need to change the addr, no need to change the port by 'stats socket command'\n");
+  expectRefused("set server app/s1 addr ::1",
+                "no need to change the addr by 'stats socket command'\n");
+  expectRefused(
+      "set server app/s1 addr ::1 port 9051",
+      "no need to change the addr, no need to change the port by 'stats socket command'\n");
   expectRefused("set server app/s1 addr bad", "Invalid addr 'bad' by 'stats socket command'\n");
   expectRefused("set server app/s1 addr 127.0.0.9 port abc",
                 "problem converting port 'abc' to an int by 'stats socket command'\n");
@@ -559,17 +562,17 @@ TEST_F(AdminRuntimeApi, AddServerStartsInMaintenance) {
   expectRefused("add server app/s4 127.0.0.1:9005",
                 "Already exists a server with the same name in backend.\n");
   expectRefused("add server nope/s9 127.0.0.1:9005", "No such backend.\n");
-  expectRefused("add server app/s9",
-                "'server' expects <name> and <addr>[:<port>] as arguments.\n");
+  expectRefused("add server app/s9", "'server' expects <name> and <addr>[:<port>] as arguments.\n");
   expectRefused("add server s9 127.0.0.1:1", "Require 'backend/server'.\n");
   expectRefused("add server app/s9 127.0.0.1:9005 bogus 1",
                 "keyword 'server': server 's9': unknown parameter 'bogus'\n");
   expectRefused("add server app/s9 127.0.0.1:9005 weight 999",
                 "keyword 'server': server 's9': parameter 'weight': value '999' is out of range "
                 "(expected an integer from 0 to 256)\n");
-  expectRefused("add server app/s9 127.0.0.1", "keyword 'server': server 's9': address "
-                                               "'127.0.0.1' has no port; Fulcrum requires an "
-                                               "explicit port on servers for now\n");
+  expectRefused("add server app/s9 127.0.0.1",
+                "keyword 'server': server 's9': address "
+                "'127.0.0.1' has no port; Fulcrum requires an "
+                "explicit port on servers for now\n");
   expectRefused("add server app/s'9 127.0.0.1:1",
                 "character ''' is not permitted in argument 's'9'\n");
 }
@@ -630,7 +633,8 @@ TEST_F(AdminRuntimeApi, SemicolonsChainCommands) {
   // An empty command (an empty line, ";;") gets HAProxy's complaint and the whole help.
   const std::string empty = run("");
   EXPECT_EQ(empty.rfind("Unknown command. Please enter one of the following commands only:\n", 0),
-            0u) << empty;
+            0u)
+      << empty;
   EXPECT_NE(empty.find("  show stat "), std::string::npos);
   EXPECT_EQ(run("show cli level;;show cli level"), "admin\n\n" + empty + "admin\n\n");
 }

@@ -13,7 +13,6 @@
 namespace fulcrum::config {
 namespace {
 
-
 using namespace testutil;
 
 bool contains(const std::string& haystack, std::string_view needle) {
@@ -951,8 +950,9 @@ backend b
   EXPECT_CONTAINS(errors[2], "test.cfg:9:");
   EXPECT_CONTAINS(errors[3], "test.cfg:10:");
   // Warnings are still reported alongside.
-  EXPECT_CONTAINS(dump(r), "test.cfg:8: warning: section 'backend b': missing timeouts for "
-                           "backend 'b'");
+  EXPECT_CONTAINS(dump(r),
+                  "test.cfg:8: warning: section 'backend b': missing timeouts for "
+                  "backend 'b'");
 }
 
 TEST(ConfigDiagnostic, Format) {

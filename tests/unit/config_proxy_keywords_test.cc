@@ -10,8 +10,8 @@
 #include <cstring>
 
 #include "config/config.h"
-#include "config_test_util.h"
 #include "config/cpu_map.h"
+#include "config_test_util.h"
 #include "model/acl.h"
 
 namespace fulcrum::config {

@@ -873,15 +873,9 @@ TEST(ProxyProtocolRobustness, MutatedHeaders) {
     for (int m = 0; m < mutations; ++m) {
       size_t pos = rng() % b.size();
       switch (rng() % 4) {
-        case 0:
-          b[pos] = static_cast<uint8_t>(rng());
-          break;
-        case 1:
-          b[pos] ^= static_cast<uint8_t>(1u << (rng() % 8));
-          break;
-        case 2:
-          b.erase(b.begin() + static_cast<ptrdiff_t>(pos));
-          break;
+        case 0: b[pos] = static_cast<uint8_t>(rng()); break;
+        case 1: b[pos] ^= static_cast<uint8_t>(1u << (rng() % 8)); break;
+        case 2: b.erase(b.begin() + static_cast<ptrdiff_t>(pos)); break;
         default:
           b.insert(b.begin() + static_cast<ptrdiff_t>(pos), static_cast<uint8_t>(rng()));
           break;

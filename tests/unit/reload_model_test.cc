@@ -45,17 +45,18 @@ TEST(OpsConfig, BadStatsLinesNameTheKeyword) {
   EXPECT_NE(onlyError(std::string("global\n    stats socket /x level root\n") + kBase)
                 .find("test.cfg:2: error:"),
             std::string::npos);
-  EXPECT_NE(onlyError(std::string("global\n    stats socket /x level root\n") + kBase).find("level"),
-            std::string::npos);
+  EXPECT_NE(
+      onlyError(std::string("global\n    stats socket /x level root\n") + kBase).find("level"),
+      std::string::npos);
   EXPECT_NE(onlyError(std::string("global\n    stats socket /x mode 9\n") + kBase).find("octal"),
             std::string::npos);
   EXPECT_NE(onlyError(std::string("global\n    stats bind nowhere\n") + kBase).find("stats bind"),
             std::string::npos);
   EXPECT_NE(onlyError(std::string("global\n    stats frobnicate\n") + kBase).find("frobnicate"),
             std::string::npos);
-  EXPECT_NE(onlyError(std::string("global\n    hard-stop-after soon\n") + kBase)
-                .find("hard-stop-after"),
-            std::string::npos);
+  EXPECT_NE(
+      onlyError(std::string("global\n    hard-stop-after soon\n") + kBase).find("hard-stop-after"),
+      std::string::npos);
 }
 
 TEST(OpsConfig, ProxiesAndServersAreNumbered) {

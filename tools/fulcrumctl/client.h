@@ -11,7 +11,7 @@
 namespace fulcrumctl {
 
 struct Endpoint {
-  std::string path;                      // UNIX socket path
+  std::string path;                         // UNIX socket path
   std::chrono::milliseconds timeout{5000};  // whole exchange: connect, send, read
 };
 

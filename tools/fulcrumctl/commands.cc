@@ -68,8 +68,7 @@ std::optional<Table> fetchStat(const Context& ctx, int* code) {
   Table t = parseStatCsv(*text);
   if (t.columns.empty() || t.column("pxname") < 0 || t.column("svname") < 0) {
     std::string msg(trim(*text));
-    err(fmt::format("fulcrumctl: show stat: {}",
-                    msg.empty() ? "empty or unreadable answer" : msg));
+    err(fmt::format("fulcrumctl: show stat: {}", msg.empty() ? "empty or unreadable answer" : msg));
     *code = kExitRefused;
     return std::nullopt;
   }
@@ -167,8 +166,8 @@ int cmdStat(const Context& ctx) {
     return kExitOk;
   }
   std::string s;
-  TextTable fe({"FRONTEND", "STATE", "CUR", "MAX", "LIMIT", "TOTAL", "RATE", "IN", "OUT",
-                "DENIED", "ERRORS"},
+  TextTable fe({"FRONTEND", "STATE", "CUR", "MAX", "LIMIT", "TOTAL", "RATE", "IN", "OUT", "DENIED",
+                "ERRORS"},
                {false, false, true, true, true, true, true, true, true, true, true});
   for (size_t r = 0; r < t->rows.size(); ++r) {
     if (rowType(*t, r) != kTypeFrontend) continue;
@@ -214,10 +213,10 @@ int cmdStat(const Context& ctx) {
       if (t->num(r, "qcur") > 0) title += fmt::format(", {} queued", t->num(r, "qcur"));
     }
     s += title + "\n";
-    TextTable tb({"SERVER", "ADDRESS", "STATE", "WEIGHT", "CUR", "MAX", "TOTAL", "RATE", "IN",
-                  "OUT", "CONNERR", "RETRY", "CHECK"},
-                 {false, false, false, true, true, true, true, true, true, true, true, true,
-                  false});
+    TextTable tb(
+        {"SERVER", "ADDRESS", "STATE", "WEIGHT", "CUR", "MAX", "TOTAL", "RATE", "IN", "OUT",
+         "CONNERR", "RETRY", "CHECK"},
+        {false, false, false, true, true, true, true, true, true, true, true, true, false});
     auto addRow = [&](size_t r, const std::string& name) {
       tb.add({{name, {}},
               {dashIfEmpty(t->cell(r, "addr")), {}},
@@ -283,8 +282,9 @@ int cmdServers(const Context& ctx, const std::string& backend) {
   for (size_t r = 0; r < t.rows.size(); ++r) {
     std::string addr = t.cell(r, "srv_addr");
     if (!t.cell(r, "srv_port").empty()) {
-      addr = addr.find(':') != std::string::npos ? fmt::format("[{}]:{}", addr, t.cell(r, "srv_port"))
-                                                 : fmt::format("{}:{}", addr, t.cell(r, "srv_port"));
+      addr = addr.find(':') != std::string::npos
+                 ? fmt::format("[{}]:{}", addr, t.cell(r, "srv_port"))
+                 : fmt::format("{}:{}", addr, t.cell(r, "srv_port"));
     }
     std::string st = serverStateWord(t.num(r, "srv_op_state"), t.num(r, "srv_admin_state"));
     const std::string& since = t.cell(r, "srv_time_since_last_change");
@@ -329,9 +329,9 @@ int cmdSessions(const Context& ctx, const std::string& filter) {
     out(j + (shown.empty() ? "]\n" : "\n]\n"));
     return kExitOk;
   }
-  TextTable tb({"ID", "PROTO", "SOURCE", "FRONTEND", "BACKEND", "SERVER", "AGE", "STATE", "IN",
-                "OUT"},
-               {false, false, false, false, false, false, true, false, true, true});
+  TextTable tb(
+      {"ID", "PROTO", "SOURCE", "FRONTEND", "BACKEND", "SERVER", "AGE", "STATE", "IN", "OUT"},
+      {false, false, false, false, false, false, true, false, true, true});
   auto bytes = [](const std::string& v) {
     auto n = parseUint(v);
     return n ? humanBytes(static_cast<double>(*n)) : dashIfEmpty(v);
@@ -348,8 +348,8 @@ int cmdSessions(const Context& ctx, const std::string& filter) {
             {bytes(s->get("bytes_in")), {}},
             {bytes(s->get("bytes_out")), {}}});
   }
-  out(tb.render(ctx.colour) + fmt::format("{} session{}\n", shown.size(),
-                                          shown.size() == 1 ? "" : "s"));
+  out(tb.render(ctx.colour) +
+      fmt::format("{} session{}\n", shown.size(), shown.size() == 1 ? "" : "s"));
   return kExitOk;
 }
 
@@ -378,7 +378,8 @@ int cmdReload(const Context& ctx) {
       messages += std::string(l) + "\n";
     }
   }
-  while (!messages.empty() && (messages.back() == '\n' || messages.back() == ' ')) messages.pop_back();
+  while (!messages.empty() && (messages.back() == '\n' || messages.back() == ' '))
+    messages.pop_back();
   if (!success) {
     err(fmt::format("fulcrumctl: reload: {}", trim(*text)));
     return kExitRefused;
@@ -456,14 +457,16 @@ int cmdWatch(const Context& ctx, double interval, int count) {
     std::time_t wall = std::time(nullptr);
     char hms[16] = "";
     std::strftime(hms, sizeof(hms), "%H:%M:%S", std::localtime(&wall));
-    std::string header =
-        count > 0 ? fmt::format("fulcrumctl watch  {}  every {}s  frame {}/{}  {}\n", ctx.ep.path,
-                                interval, frame, count, hms)
-                  : fmt::format("fulcrumctl watch  {}  every {}s  frame {}  {}\n", ctx.ep.path,
-                                interval, frame, hms);
+    std::string header = count > 0
+                             ? fmt::format("fulcrumctl watch  {}  every {}s  frame {}/{}  {}\n",
+                                           ctx.ep.path, interval, frame, count, hms)
+                             : fmt::format("fulcrumctl watch  {}  every {}s  frame {}  {}\n",
+                                           ctx.ep.path, interval, frame, hms);
     std::string s;
-    if (ctx.terminal) s += "\033[H\033[2J";
-    else if (frame > 1) s += "\n";
+    if (ctx.terminal)
+      s += "\033[H\033[2J";
+    else if (frame > 1)
+      s += "\n";
     s += header + "\n" + tb.render(ctx.colour);
     out(s);
     prev = std::move(cur);
@@ -593,15 +596,15 @@ int cmdIpvs(const Context& ctx, const IpvsArgs& a) {
     auto addrs = listenerAddrs(*t);
     std::string s = fmt::format("Fulcrum runtime API {}\n", ctx.ep.path);
     if (a.stats)
-      s += fmt::format("{:<34}{:>8} {:>10} {:>10}\n", "Prot LocalAddress:Port", "Conns",
-                       "InBytes", "OutBytes");
+      s += fmt::format("{:<34}{:>8} {:>10} {:>10}\n", "Prot LocalAddress:Port", "Conns", "InBytes",
+                       "OutBytes");
     else
       s += "Prot LocalAddress:Port Scheduler Flags\n";
     if (a.stats)
       s += "  -> RemoteAddress:Port\n";
     else
-      s += fmt::format("{:<34}{:<8}{:<7}{:<11}{}\n", "  -> RemoteAddress:Port", "Forward",
-                       "Weight", "ActiveConn", "InActConn");
+      s += fmt::format("{:<34}{:<8}{:<7}{:<11}{}\n", "  -> RemoteAddress:Port", "Forward", "Weight",
+                       "ActiveConn", "InActConn");
     for (size_t r = 0; r < t->rows.size(); ++r) {
       if (rowType(*t, r) != kTypeBackend) continue;
       const std::string& be = t->cell(r, "pxname");
@@ -651,8 +654,8 @@ int cmdIpvs(const Context& ctx, const IpvsArgs& a) {
   if (a.edit) return cmdAction(ctx, fmt::format("set server {} weight {}", ref, a.weight));
   // -d: out of rotation, established connections closed, then removed (HAProxy deletes
   // only a server in maintenance with no connection).
-  return cmdActions(ctx, {"disable server " + ref, "shutdown sessions server " + ref,
-                          "del server " + ref});
+  return cmdActions(
+      ctx, {"disable server " + ref, "shutdown sessions server " + ref, "del server " + ref});
 }
 
 }  // namespace fulcrumctl

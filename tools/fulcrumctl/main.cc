@@ -3,11 +3,10 @@
 // sessions, watch), server actions (state, weight, addr, enable/disable, health, agent,
 // maxconn, add, del, shutdown), reload, raw runtime API lines, and ipvsadm's verbs
 // (-L, -a, -d, -e). Exit codes: 0 ok, 1 refused by the server, 2 usage, 3 no connection.
+#include <fmt/core.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
-#include <fmt/core.h>
-
 #include <cstdlib>
 #include <functional>
 #include <string>
@@ -81,7 +80,9 @@ int run(int argc, char** argv) {
     return s;
   };
 
-  sub("info", "process information (show info)")->callback([&] { action = [&] { return cmdInfo(ctx); }; });
+  sub("info", "process information (show info)")->callback([&] {
+    action = [&] { return cmdInfo(ctx); };
+  });
   for (const char* name : {"stat", "list"})
     sub(name, "frontends, and a table per backend (show stat)")->callback([&] {
       action = [&] { return cmdStat(ctx); };
@@ -98,9 +99,7 @@ int run(int argc, char** argv) {
   sessions->callback([&] { action = [&] { return cmdSessions(ctx, sessFilter); }; });
 
   std::string ref, value, port;
-  auto serverRef = [&](CLI::App* s) {
-    s->add_option("server", ref, "BACKEND/SERVER")->required();
-  };
+  auto serverRef = [&](CLI::App* s) { s->add_option("server", ref, "BACKEND/SERVER")->required(); };
 
   auto* state = sub("state", "set a server's admin state: ready, drain or maint");
   serverRef(state);
@@ -135,8 +134,8 @@ int run(int argc, char** argv) {
   });
 
   for (const char* verb : {"enable", "disable"}) {
-    auto* s = sub(verb, verb[0] == 'e' ? "take a server out of maintenance"
-                                       : "put a server in maintenance");
+    auto* s = sub(
+        verb, verb[0] == 'e' ? "take a server out of maintenance" : "put a server in maintenance");
     serverRef(s);
     std::string v = verb;
     s->callback([&, v] {
@@ -152,7 +151,8 @@ int run(int argc, char** argv) {
     std::string w = what;
     s->callback([&, w] {
       action = [&, w] {
-        return cmdAction(ctx, fmt::format("{} {} {}", value == "on" ? "enable" : "disable", w, ref));
+        return cmdAction(ctx,
+                         fmt::format("{} {} {}", value == "on" ? "enable" : "disable", w, ref));
       };
     });
   }
@@ -162,7 +162,8 @@ int run(int argc, char** argv) {
   maxconn->add_option("args", words)->required();
   maxconn->callback([&] {
     action = [&]() -> int {
-      if (words.size() == 3 && (words[0] == "server" || words[0] == "frontend") && isUint(words[2])) {
+      if (words.size() == 3 && (words[0] == "server" || words[0] == "frontend") &&
+          isUint(words[2])) {
         if (words[0] == "server" && !validServerRef(words[1]))
           return usage(fmt::format("'{}' is not BACKEND/SERVER", words[1]));
         return cmdAction(ctx, fmt::format("set maxconn {} {} {}", words[0], words[1], words[2]));
@@ -195,7 +196,8 @@ int run(int argc, char** argv) {
 
   auto* shut = sub("shutdown", "close every connection of a server");
   serverRef(shut);
-  shut->callback([&] { action = [&] { return cmdAction(ctx, "shutdown sessions server " + ref); }; });
+  shut->callback(
+      [&] { action = [&] { return cmdAction(ctx, "shutdown sessions server " + ref); }; });
 
   sub("reload", "reload the configuration; prints its messages")->callback([&] {
     action = [&] { return cmdReload(ctx); };
@@ -212,7 +214,8 @@ int run(int argc, char** argv) {
   watch->add_option("--interval", interval, "seconds between frames")
       ->check(CLI::Range(0.1, 3600.0))
       ->capture_default_str();
-  watch->add_option("--count", count, "stop after N frames (0: never)")->check(CLI::NonNegativeNumber);
+  watch->add_option("--count", count, "stop after N frames (0: never)")
+      ->check(CLI::NonNegativeNumber);
   watch->callback([&] { action = [&] { return cmdWatch(ctx, interval, count); }; });
 
   try {
@@ -227,15 +230,17 @@ int run(int argc, char** argv) {
   ctx.colour = ctx.terminal && std::getenv("NO_COLOR") == nullptr && !noColour && !ctx.json;
 
   bool ipvsVerb = ipvs.list || ipvs.add || ipvs.del || ipvs.edit;
-  if (action && ipvsVerb) return usage("ipvsadm verbs (-L, -a, -d, -e) do not mix with a subcommand");
+  if (action && ipvsVerb)
+    return usage("ipvsadm verbs (-L, -a, -d, -e) do not mix with a subcommand");
   if (action) {
     if (ref.empty() || validServerRef(ref)) return action();
     return usage(fmt::format("'{}' is not BACKEND/SERVER", ref));
   }
   if (ipvsVerb) {
     if (fwdRoute || fwdTunnel)
-      return usage("direct routing (-g) and tunnelling (-i) need the packet data plane, which "
-                   "this Fulcrum does not have; the proxy forwards (-m, the default)");
+      return usage(
+          "direct routing (-g) and tunnelling (-i) need the packet data plane, which "
+          "this Fulcrum does not have; the proxy forwards (-m, the default)");
     return cmdIpvs(ctx, ipvs);
   }
   fmt::print(stderr, "{}", app.help());

@@ -133,8 +133,7 @@ std::string jsonValue(std::string_view s) {
     }
   }
   // No leading zeros in JSON numbers ("007" stays a string).
-  if (numeric && s.size() > 1 && s[s[0] == '-' ? 1 : 0] == '0' &&
-      s[s[0] == '-' ? 2 : 1] != '.')
+  if (numeric && s.size() > 1 && s[s[0] == '-' ? 1 : 0] == '0' && s[s[0] == '-' ? 2 : 1] != '.')
     numeric = false;
   return numeric ? std::string(s) : jsonString(s);
 }
