@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "common/net.h"
 #include "common/result.h"
 #include "health/monitor.h"
 #include "health/server_health.h"
@@ -57,22 +58,29 @@ class Control {
   virtual ProcessInfo processInfo() const = 0;
   // Health of the current snapshot's servers (same pool/server indices).
   virtual const health::HealthMonitor& health() const = 0;
-  // The server's weight as the configuration file gave it (for "set server weight N%");
-  // the current configured weight for a server added at run time.
-  virtual uint32_t initialWeight(int pool, int server) const = 0;
   // Every live session of every worker ("show sess"); waits briefly for the workers.
   virtual std::vector<model::SessionInfo> sessions() = 0;
 
   // ---- acting; an Error's text goes back to the client as it is ----
+  // Each change is in force in every data plane thread when the call returns (the next
+  // client sees it), or the call failed and nothing changed. Pool, server and service
+  // indices are the current snapshot's.
   virtual Status setServerAdmin(int pool, int server, health::AdminRequest req) = 0;
+  // "set weight": the server's current (user) weight; its configured one stays.
+  virtual Status setServerWeight(int pool, int server, uint32_t weight) = 0;
+  // "set server addr", "set maxconn server", "set maxconn frontend", "add server", "del
+  // server": runtime overrides of the configuration (control/overrides.h), kept across
+  // reloads until the files change the same setting.
+  virtual Status setServerAddr(int pool, int server, const SockAddr& addr) = 0;
+  virtual Status setServerMaxconn(int pool, int server, uint32_t maxconn) = 0;
+  virtual Status setFrontendMaxconn(int service, uint32_t maxconn) = 0;
+  // `server` is parsed from the command, with its id; it starts in maintenance.
+  virtual Status addServer(int pool, model::Server server) = 0;
+  virtual Status delServer(int pool, int server) = 0;
   // "enable|disable health": active checks of a server that has them configured.
   virtual Status setHealthChecks(int pool, int server, bool enabled) = 0;
   // "enable|disable agent".
   virtual Status setAgentChecks(int pool, int server, bool enabled) = 0;
-  // Applies a changed copy of the current config (weights, addresses, maxconn, servers
-  // added or removed) as a reload does, without reading the files: objects that keep
-  // their names keep their counters, states and connections. `what` is logged.
-  virtual Status applyConfig(std::shared_ptr<const model::Config> next, std::string_view what) = 0;
   virtual void setGlobalMaxconn(uint32_t maxconn) = 0;
   // Closes the sessions established to a server.
   virtual void shutdownSessions(int pool, int server) = 0;

@@ -125,17 +125,6 @@ Result<ServerRef> findServer(const model::Config& cfg, std::string_view arg) {
   return Error{std::string(kNoServer)};
 }
 
-// The current config, to be changed and applied.
-std::shared_ptr<model::Config> configCopy(const Control& control) {
-  return std::make_shared<model::Config>(*control.snapshot()->config);
-}
-
-std::string applied(Ctx& ctx, std::shared_ptr<model::Config> next, std::string_view what,
-                    std::string okText) {
-  if (auto s = ctx.control.applyConfig(std::move(next), what); !s) return s.error() + "\n";
-  return okText;
-}
-
 std::string statusText(const Status& s) { return s ? std::string() : s.error() + "\n"; }
 
 // ---- show ----
@@ -346,7 +335,7 @@ std::string showServersState(Ctx& ctx, const Args& args) {
       out += fmt::format("{} {} {} {} {} {} {} {} {} {} {} {} {} {} {} 0 0 - {} - 0 {} {} {} {}\n",
                          pool.id, pool.name, srv.id, srv.name, srv.addr.hostString(),
                          opState(rt.state), admin, hs != nullptr ? hs->userWeight : srv.weight,
-                         ctx.control.initialWeight(pi, si),
+                         srv.weight,
                          hs != nullptr ? std::max<Micros>(0, now - hs->lastChange) / kSeconds : 0,
                          hs != nullptr && srv.check.enabled ? checkStatusNumber(hs->lastCheck) : 1,
                          checkResult, healthCounter, checkState, agentState, srv.addr.port(),
@@ -412,11 +401,10 @@ std::string getWeight(Ctx& ctx, const Args& args) {
   if (!ref) return ref.error();
   const auto& srv =
       snap->config->pools[static_cast<size_t>(ref->pool)].servers[static_cast<size_t>(ref->server)];
-  return fmt::format("{} (initial {})\n", currentUserWeight(ctx.control, *ref, srv),
-                     ctx.control.initialWeight(ref->pool, ref->server));
+  return fmt::format("{} (initial {})\n", currentUserWeight(ctx.control, *ref, srv), srv.weight);
 }
 
-std::string setWeight(Ctx& ctx, const ServerRef& ref, std::string_view arg, std::string_view what) {
+std::string setWeight(Ctx& ctx, const ServerRef& ref, std::string_view arg) {
   std::string_view num = arg;
   const bool relative = !num.empty() && num.back() == '%';
   if (relative) num.remove_suffix(1);
@@ -428,31 +416,32 @@ std::string setWeight(Ctx& ctx, const ServerRef& ref, std::string_view arg, std:
   uint32_t weight = 0;
   if (relative) {
     if (v < 0) return "Relative weight must be positive.\n";
-    const uint64_t w = static_cast<uint64_t>(ctx.control.initialWeight(ref.pool, ref.server)) *
-                       static_cast<uint64_t>(std::min<int64_t>(v, 100000)) / 100;
+    // Of the initial (configured) weight, as HAProxy.
+    const uint64_t initial = ctx.control.snapshot()
+                                 ->config->pools[static_cast<size_t>(ref.pool)]
+                                 .servers[static_cast<size_t>(ref.server)]
+                                 .weight;
+    const uint64_t w = initial * static_cast<uint64_t>(std::min<int64_t>(v, 100000)) / 100;
     weight = static_cast<uint32_t>(std::min<uint64_t>(w, 256));
   } else {
     if (v < 0 || v > 256) return "Absolute weight can only be between 0 and 256 inclusive.\n";
     weight = static_cast<uint32_t>(v);
   }
-  auto next = configCopy(ctx.control);
-  next->pools[static_cast<size_t>(ref.pool)].servers[static_cast<size_t>(ref.server)].weight =
-      weight;
-  return applied(ctx, std::move(next), what, "");
+  return statusText(ctx.control.setServerWeight(ref.pool, ref.server, weight));
 }
 
 // HAProxy's reply: what happened to the address, then to the port when one was given,
 // then " by 'stats socket command'"; nothing changes unless both parts are valid.
-std::string setAddr(Ctx& ctx, const ServerRef& ref, const Args& args, std::string_view what) {
+std::string setAddr(Ctx& ctx, const ServerRef& ref, const Args& args) {
   // args: IP [port PORT]
   if (args.empty() || (args.size() != 1 && args.size() != 3) ||
       (args.size() == 3 && args[1] != "port"))
     return "set server <b>/<s> addr requires an address and optionally a port.\n";
   constexpr std::string_view kBy = " by 'stats socket command'\n";
-  auto next = configCopy(ctx.control);
-  model::Server& srv =
-      next->pools[static_cast<size_t>(ref.pool)].servers[static_cast<size_t>(ref.server)];
-  const SockAddr old = srv.addr;
+  const SockAddr old = ctx.control.snapshot()
+                           ->config->pools[static_cast<size_t>(ref.pool)]
+                           .servers[static_cast<size_t>(ref.server)]
+                           .addr;
   auto addr = SockAddr::parseHost(args[0], old.port());
   if (!addr) return fmt::format("Invalid addr '{}'{}", args[0], kBy);
   const bool ipChanged = addr->hostString() != old.hostString();
@@ -472,9 +461,9 @@ std::string setAddr(Ctx& ctx, const ServerRef& ref, const Args& args, std::strin
   }
   msg += kBy;
   if (*addr == old) return msg;
-  srv.addr = *addr;
-  srv.addrText = addr->toString();
-  return applied(ctx, std::move(next), what, msg);
+  if (auto st = ctx.control.setServerAddr(ref.pool, ref.server, *addr); !st)
+    return st.error() + "\n";
+  return msg;
 }
 
 std::string setServer(Ctx& ctx, const Args& args) {
@@ -486,7 +475,6 @@ std::string setServer(Ctx& ctx, const Args& args) {
   if (!ref) return ref.error();
   if (args.size() < 2) return std::string(kUsage);
   const std::string& what = args[1];
-  const std::string label = fmt::format("set server {} {}", args[0], what);
   if (what == "state") {
     constexpr std::string_view kStateUsage =
         "'set server <srv> state' expects 'ready', 'drain' and 'maint'.\n";
@@ -505,9 +493,9 @@ std::string setServer(Ctx& ctx, const Args& args) {
   }
   if (what == "weight") {
     if (args.size() != 3) return "Require <weight> or <weight%>.\n";
-    return setWeight(ctx, *ref, args[2], label);
+    return setWeight(ctx, *ref, args[2]);
   }
-  if (what == "addr") return setAddr(ctx, *ref, Args(args.begin() + 2, args.end()), label);
+  if (what == "addr") return setAddr(ctx, *ref, Args(args.begin() + 2, args.end()));
   return std::string(kUsage);
 }
 
@@ -516,7 +504,7 @@ std::string setWeightCmd(Ctx& ctx, const Args& args) {
   auto ref = findServer(*ctx.control.snapshot()->config, args[0]);
   if (!ref) return ref.error();
   if (args.size() != 2) return "Require <weight> or <weight%>.\n";
-  return setWeight(ctx, *ref, args[1], fmt::format("set weight {}", args[0]));
+  return setWeight(ctx, *ref, args[1]);
 }
 
 template <typename Fn>
@@ -575,21 +563,17 @@ std::string setMaxconnServer(Ctx& ctx, const Args& args) {
       !err.empty())
     return err;
   if (args.size() != 2) return "Require <maxconn>.\n";
-  auto next = configCopy(ctx.control);
-  next->pools[static_cast<size_t>(ref->pool)].servers[static_cast<size_t>(ref->server)].maxconn = v;
-  return applied(ctx, std::move(next), fmt::format("set maxconn server {}", args[0]), "");
+  return statusText(ctx.control.setServerMaxconn(ref->pool, ref->server, v));
 }
 
 std::string setMaxconnFrontend(Ctx& ctx, const Args& args) {
   if (args.empty()) return "A frontend name is expected.\n";
-  auto next = configCopy(ctx.control);
-  const int svc = next->findService(args[0]);
+  const int svc = ctx.control.snapshot()->config->findService(args[0]);
   if (svc < 0) return "No such frontend.\n";
   int64_t v = 0;
   if (args.size() != 2 || !parseNumber(args[1], v)) return "Integer value expected.\n";
   if (v < 0 || v > UINT32_MAX) return "Value out of range.\n";
-  next->services[static_cast<size_t>(svc)].maxconn = v;
-  return applied(ctx, std::move(next), fmt::format("set maxconn frontend {}", args[0]), "");
+  return statusText(ctx.control.setFrontendMaxconn(svc, static_cast<uint32_t>(v)));
 }
 
 std::string setMaxconnGlobal(Ctx& ctx, const Args& args) {
@@ -608,12 +592,12 @@ std::string addServer(Ctx& ctx, const Args& args) {
   const size_t slash = spec.find('/');
   if (slash == std::string::npos || slash == 0 || slash + 1 == spec.size())
     return std::string(kRequireServer);
-  auto next = configCopy(ctx.control);
-  const int p = next->findPool(std::string_view(spec).substr(0, slash));
+  const auto snap = ctx.control.snapshot();
+  const int p = snap->config->findPool(std::string_view(spec).substr(0, slash));
   if (p < 0) return std::string(kNoBackend);
   const std::string name = spec.substr(slash + 1);
   if (args.size() < 2) return "'server' expects <name> and <addr>[:<port>] as arguments.\n";
-  model::Pool& pool = next->pools[static_cast<size_t>(p)];
+  const model::Pool& pool = snap->config->pools[static_cast<size_t>(p)];
   for (const auto& s : pool.servers)
     if (s.name == name) return "Already exists a server with the same name in backend.\n";
   auto srv = config::parseServerLine(name, args[1], Args(args.begin() + 2, args.end()));
@@ -624,9 +608,8 @@ std::string addServer(Ctx& ctx, const Args& args) {
   // As in HAProxy, a server added at run time starts in maintenance with its checks
   // stopped: "enable server" puts it in service, "enable health" starts its checks.
   srv->dynamic = true;
-  pool.servers.push_back(std::move(*srv));
-  return applied(ctx, std::move(next), fmt::format("add server {}", spec),
-                 "New server registered.\n");
+  if (auto st = ctx.control.addServer(p, std::move(*srv)); !st) return st.error() + "\n";
+  return "New server registered.\n";
 }
 
 std::string delServer(Ctx& ctx, const Args& args) {
@@ -641,10 +624,8 @@ std::string delServer(Ctx& ctx, const Args& args) {
     return "Only servers in maintenance mode can be deleted.\n";
   if (p < snap->loads.size() && snap->loads[p] && snap->loads[p]->active(s) > 0)
     return "Server still has connections attached to it, cannot remove it.\n";
-  auto next = std::make_shared<model::Config>(*snap->config);
-  auto& servers = next->pools[p].servers;
-  servers.erase(servers.begin() + static_cast<std::ptrdiff_t>(s));
-  return applied(ctx, std::move(next), fmt::format("del server {}", args[0]), "Server deleted.\n");
+  if (auto st = ctx.control.delServer(ref->pool, ref->server); !st) return st.error() + "\n";
+  return "Server deleted.\n";
 }
 
 std::string reload(Ctx& ctx, const Args& args) {

@@ -165,4 +165,11 @@ Result<SockAddr> resolve(std::string_view host, uint16_t port) {
   return a;
 }
 
+SockAddr localAddressOf(int fd) {
+  SockAddr a;
+  *a.lenPtr() = a.capacity();
+  if (getsockname(fd, a.sa(), a.lenPtr()) != 0) return SockAddr{};
+  return a;
+}
+
 }  // namespace fulcrum

@@ -67,6 +67,9 @@ bool splitHostPort(std::string_view text, std::string_view& host, std::string_vi
 // Parses a decimal port 1..65535 (0 allowed when allowZero).
 Result<uint16_t> parsePort(std::string_view text, bool allowZero = false);
 
+// The local address of a socket (getsockname); an invalid SockAddr when it has none.
+SockAddr localAddressOf(int fd);
+
 // Resolves a host name or numeric address with getaddrinfo (control plane only: blocks).
 Result<SockAddr> resolve(std::string_view host, uint16_t port);
 

@@ -15,19 +15,16 @@
 #include "common/index.h"
 #include "common/log.h"
 #include "config/config.h"
-#include "daemon/log_sinks.h"
 
 namespace fulcrum::daemon {
 namespace {
 
 // Descriptors kept aside for the control plane (config files, sockets, checks).
 constexpr uint32_t kReservedFds = 64;
-// How long a change waits for the workers to apply it (see awaitWorkers).
-constexpr auto kAwaitWorkers = std::chrono::seconds(1);
+// How long a change waits for the data planes to apply it (see awaitDataPlanes).
+constexpr Micros kAwaitDataPlanes = 1 * kSeconds;
 // How often a graceful stop looks whether the last connection has ended.
 constexpr Micros kDrainPoll = 50 * kMillis;
-// How long "show sess" waits for the workers.
-constexpr auto kSessionDumpWait = std::chrono::seconds(2);
 
 uint64_t countOpenFds() {
   uint64_t n = 0;
@@ -125,26 +122,11 @@ std::vector<int> cpusOfThread(const model::Config& config, uint32_t thread) {
   return cpus;
 }
 
-Status openServiceLogs(const model::Config& config, model::Snapshot& snap) {
-  snap.serviceLogs.assign(config.services.size(), {});
-  for (size_t s = 0; s < config.services.size(); ++s) {
-    for (const model::LogTarget& t : config.services[s].logs) {
-      auto sink = openLogSink(t);
-      if (!sink)
-        return Error{fmt::format("{}:{}: frontend '{}': {}", t.loc.file, t.loc.line,
-                                 config.services[s].name, sink.error())};
-      snap.serviceLogs[s].push_back(std::move(*sink));
-    }
-  }
-  return Ok{};
-}
-
 Daemon::Daemon(std::shared_ptr<const model::Config> config, std::vector<std::string> configFiles)
-    : config_(std::move(config)), fileConfig_(config_), configFiles_(std::move(configFiles)) {}
+    : initialConfig_(std::move(config)), configFiles_(std::move(configFiles)) {}
 
 Daemon::~Daemon() {
-  for (auto& w : workers_) w->requestStop();
-  for (auto& w : workers_) w->join();
+  if (proxy_) proxy_->stop();
 }
 
 void Daemon::blockSignals() {
@@ -163,172 +145,79 @@ Status Daemon::start() {
   if (auto st = signals_->open(); !st) return st;
   startedWall_ = wallNow();
   startedMono_ = monotonicNow();
+  const model::Config& cfg = *initialConfig_;
 
-  nworkers_ = workerCount(*config_);
-  proxy::WorkerOptions opts;
-  const uint32_t maxconn = effectiveMaxconn(*config_, &hardMaxconn_);
+  nworkers_ = workerCount(cfg);
+  proxy::ProxyOptions opts;
+  opts.workers = nworkers_;
+  const uint32_t maxconn = effectiveMaxconn(cfg, &hardMaxconn_);
   stats_.maxconn.store(maxconn);
-  if (!config_->global.nosplice) {
+  if (!cfg.global.nosplice) {
     // HAProxy's default: a quarter of maxconn; shared out between the workers.
-    uint64_t pipes = config_->global.maxpipes > 0 ? config_->global.maxpipes : maxconn / 4;
-    opts.maxPipes = std::max<uint64_t>(1, pipes / static_cast<uint64_t>(nworkers_));
+    uint64_t pipes = cfg.global.maxpipes > 0 ? cfg.global.maxpipes : maxconn / 4;
+    opts.worker.maxPipes = std::max<uint64_t>(1, pipes / static_cast<uint64_t>(nworkers_));
   }
+  for (int w = 0; w < nworkers_; ++w)
+    opts.cpus.push_back(cpusOfThread(cfg, static_cast<uint32_t>(w + 1)));
+  proxy_ = std::make_unique<proxy::ProxyDataPlane>(box_, planes_.size(), stats_, std::move(opts));
+  planes_.push_back(proxy_.get());
+  builder_ = std::make_unique<control::Builder>(box_, planes_);
 
-  auto bound = openListeners(*config_, nworkers_);
-  if (!bound) return Error{bound.error()};
-  for (BoundListener& bl : *bound) {
-    auto shared = std::make_shared<proxy::BindShared>();
-    shared->maxconn.store(at(at(config_->services, bl.service).binds, bl.bind).maxconn);
-    listeners_.push_back(Listener{std::move(bl), std::move(shared)});
-  }
-
-  auto snap = model::Snapshot::initial(config_);
-  if (auto st = openServiceLogs(*config_, *snap); !st) return st;
+  // The first publication: listeners opened, log sinks opened, every server UP (or MAINT).
+  auto change = builder_->prepare(std::move(initialConfig_), {});
+  if (!change) return Error{change.error()};
   // Health checks run on the control loop; the data path reaches them (passive
   // observation) through the snapshot's signal, which wakes this loop.
-  health_ = std::make_unique<health::HealthMonitor>(control_, snap, publisher_);
-  snap->healthSignal = health_->signal();
+  health_ = std::make_unique<health::HealthMonitor>(control_, change->snapshot, publisher_);
+  change->snapshot->healthSignal = health_->signal();
   control_.setWakeHandler([this] { health_->onWake(); });
-  box_.publish(std::move(snap));
+  builder_->commit(std::move(*change));
 
-  for (int w = 0; w < nworkers_; ++w) {
-    opts.cpus = cpusOfThread(*config_, static_cast<uint32_t>(w + 1));
-    auto worker = std::make_unique<proxy::Worker>(w, box_, stats_, opts);
-    proxy::ListenerPlan plan{config_, specsFor(static_cast<size_t>(w)), planGeneration_};
-    if (auto st = worker->init(std::move(plan)); !st) return st;
-    workers_.push_back(std::move(worker));
-  }
-  for (auto& w : workers_) w->start();
+  if (auto st = proxy_->start(); !st) return st;
   if (auto st = health_->start(); !st) return st;
   // At start a runtime API socket or admin listener that cannot open is fatal (as in
   // HAProxy); at a reload it is logged and the rest applies.
-  if (auto st = applyAdminEndpoints(*config_); !st) return st;
+  if (auto st = applyAdminEndpoints(builder_->config()); !st) return st;
   control_.timers().arm(&rateTick_, control_.now() + kSeconds);
-
-  for (const Listener& l : listeners_)
-    log::notice("frontend '{}' listening on {}",
-                config_->services[static_cast<size_t>(l.bound.service)].name,
-                l.bound.addr.toString());
   log::notice("fulcrum started: {} worker thread(s), maxconn {}", nworkers_, maxconn);
   return Ok{};
 }
 
-std::vector<proxy::ListenerSpec> Daemon::specsFor(size_t worker) const {
-  std::vector<proxy::ListenerSpec> specs;
-  if (stopping_) return specs;
-  for (const Listener& l : listeners_) {
-    const model::Bind& b = at(at(config_->services, l.bound.service).binds, l.bound.bind);
-    specs.push_back({l.bound.perWorker[worker].get(), l.bound.service, b.acceptProxy, l.shared});
-  }
-  return specs;
+void Daemon::awaitDataPlanes() {
+  if (!builder_->await(builder_->generation(), kAwaitDataPlanes))
+    log::warning("data plane threads have not applied the change after {} ms; going on",
+                 kAwaitDataPlanes / kMillis);
 }
 
-void Daemon::planListeners(const std::shared_ptr<const model::Config>& config,
-                           std::vector<Listener> dropped) {
-  ++planGeneration_;
-  for (size_t w = 0; w < workers_.size(); ++w) {
-    proxy::ListenerPlan plan{config, specsFor(w), planGeneration_, {}};
-    for (Listener& l : dropped) plan.closing.push_back(std::move(l.bound.perWorker[w]));
-    workers_[w]->setListeners(std::move(plan));
-  }
-}
-
-void Daemon::awaitWorkers() {
-  // Workers apply a plan at their next wake-up, within microseconds unless the machine
-  // is starved. Waiting for them here means that a change is in force when its caller
-  // hears "applied" (a new listener accepts), and that no plan is replaced before it was
-  // applied: a listener opened by one reload and dropped by the next is then drained by
-  // its worker like any other. Bounded, so that a stuck worker cannot hang the control
-  // plane.
-  const auto deadline = std::chrono::steady_clock::now() + kAwaitWorkers;
-  for (;;) {
-    bool all = true;
-    for (auto& w : workers_) all = all && w->listenersApplied() >= planGeneration_;
-    if (all) return;
-    if (std::chrono::steady_clock::now() >= deadline) {
-      log::warning("workers have not applied the new configuration after {} ms; going on",
-                   std::chrono::duration_cast<std::chrono::milliseconds>(kAwaitWorkers).count());
-      return;
-    }
-    std::this_thread::sleep_for(std::chrono::microseconds(50));
-  }
-}
-
-void Daemon::publish(std::shared_ptr<model::Snapshot> snap) {
-  box_.publish(std::move(snap));
-  for (auto& w : workers_) w->snapshotChanged();
-}
-
-Status Daemon::apply(std::shared_ptr<const model::Config> next, std::string_view what) {
+Status Daemon::apply(std::shared_ptr<const model::Config> file, control::RuntimeOverrides overrides,
+                     std::string_view what) {
   if (stopping_) return Error{"the process is stopping"};
-  warnRestartOnly(*config_, *next);
-  // 1. Everything that can fail, before anything changes: the listeners that are new
-  //    (those with the same address and socket options keep their sockets), the log sinks.
-  std::vector<int> reuse;  // per new listener: index into listeners_, or -1
-  std::vector<Listener> fresh;
-  std::vector<bool> taken(listeners_.size(), false);
-  for (size_t s = 0; s < next->services.size(); ++s) {
-    const model::Service& svc = next->services[s];
-    if (!proxyListened(svc)) continue;
-    for (size_t b = 0; b < svc.binds.size(); ++b) {
-      const std::string key = listenerKey(svc, svc.binds[b]);
-      int found = -1;
-      for (size_t i = 0; i < listeners_.size() && found < 0; ++i)
-        if (!taken[i] && listeners_[i].bound.key == key) found = static_cast<int>(i);
-      if (found >= 0) {
-        taken[static_cast<size_t>(found)] = true;
-        reuse.push_back(found);
-        continue;
-      }
-      auto bl = openListener(*next, static_cast<int>(s), static_cast<int>(b), nworkers_);
-      if (!bl) return Error{bl.error()};
-      reuse.push_back(-1);
-      fresh.push_back(Listener{std::move(*bl), std::make_shared<proxy::BindShared>()});
-    }
-  }
-  auto snap = model::Snapshot::successor(next, *box_.current());
-  if (auto st = openServiceLogs(*next, *snap); !st) return st;
-
-  // 2. Commit. The listeners in the new config's order, with its indices.
-  std::vector<Listener> listeners;
-  size_t freshAt = 0, k = 0;
-  for (size_t s = 0; s < next->services.size(); ++s) {
-    const model::Service& svc = next->services[s];
-    if (!proxyListened(svc)) continue;
-    for (size_t b = 0; b < svc.binds.size(); ++b, ++k) {
-      Listener l;
-      if (reuse[k] >= 0) {
-        l = std::move(listeners_[static_cast<size_t>(reuse[k])]);  // same sockets, same count
-        updateListener(l.bound, svc, svc.binds[b]);
-      } else {
-        l = std::move(fresh[freshAt++]);
-        log::notice("frontend '{}' listening on {}", svc.name, l.bound.addr.toString());
-      }
-      l.bound.service = static_cast<int>(s);
-      l.bound.bind = static_cast<int>(b);
-      l.shared->maxconn.store(svc.binds[b].maxconn);
-      listeners.push_back(std::move(l));
-    }
-  }
-  std::vector<Listener> dropped;
-  for (size_t i = 0; i < listeners_.size(); ++i) {
-    if (taken[i]) continue;
-    log::notice("listener {} closed (no longer in the configuration)",
-                listeners_[i].bound.addr.toString());
-    dropped.push_back(std::move(listeners_[i]));
-  }
-  listeners_ = std::move(listeners);
-  const std::shared_ptr<const model::Config> prev = config_;
-  config_ = next;
-  snap->runtime = health_->reconfigure(snap);
-  // Each worker drains and closes its sockets of the dropped listeners.
-  planListeners(config_, std::move(dropped));
-  publish(std::move(snap));
-  awaitWorkers();
-  (void)applyAdminEndpoints(*config_);
+  warnRestartOnly(builder_->config(), *file);
+  // 1. Everything that can fail, before anything changes: the config in force, the new
+  //    listeners (those with the same address and socket options keep their sockets),
+  //    the log sinks.
+  auto change = builder_->prepare(std::move(file), std::move(overrides));
+  if (!change) return Error{change.error()};
+  // 2. Commit: the health checks follow the servers by name; then publish and wait.
+  change->snapshot->runtime = health_->reconfigure(change->snapshot);
+  builder_->commit(std::move(*change));
+  awaitDataPlanes();
+  const model::Config& cfg = builder_->config();
+  (void)applyAdminEndpoints(cfg);
+  size_t listeners = proxy_->current() ? proxy_->current()->listeners.size() : 0;
   log::notice("configuration applied ({}): {} frontend(s), {} backend(s), {} listener(s)", what,
-              config_->services.size(), config_->pools.size(), listeners_.size());
+              cfg.services.size(), cfg.pools.size(), listeners);
   return Ok{};
+}
+
+template <typename Fn>
+Status Daemon::changeOverrides(std::string_view what, Fn fn) {
+  control::RuntimeOverrides overrides = builder_->overrides();
+  fn(overrides);
+  // The files' config is shared, not read again.
+  auto st = apply(builder_->filePtr(), std::move(overrides), what);
+  if (!st) log::warning("runtime change ({}) not applied: {}", what, st.error());
+  return st;
 }
 
 // The runtime API sockets and admin HTTP listeners of a config: unchanged ones stay
@@ -415,11 +304,11 @@ void Daemon::closeRetired() {
   const bool reopen = adminPending_ && !stopping_;
   retiredApis_.clear();
   retiredHttp_.clear();
-  if (reopen) (void)applyAdminEndpoints(*config_);
+  if (reopen) (void)applyAdminEndpoints(builder_->config());
 }
 
 void Daemon::sampleRates() {
-  rates_.sample(*box_.current(), control_.now());
+  rates_.sample(*box_.current()->snapshot, control_.now());
   control_.timers().arm(&rateTick_, control_.now() + kSeconds);
 }
 
@@ -449,17 +338,15 @@ void Daemon::onSignal(int signo) {
 void Daemon::beginGracefulStop() {
   stopping_ = true;
   const int64_t active = stats_.active.load();
-  const Micros limit = config_->global.hardStopAfter;
+  const Micros limit = builder_->config().global.hardStopAfter;
   log::notice("received SIGTERM, stopping: listeners closed, waiting for {} connection(s) to end{}",
               active,
               limit > 0 ? fmt::format(" (hard-stop-after {} ms)", limit / kMillis)
                         : std::string(" (no hard-stop-after: as long as they last)"));
-  // The workers stop accepting: each drains its sockets (clients already connected are
-  // served) and closes them.
-  planListeners(config_, std::move(listeners_));
-  listeners_.clear();
-  for (auto& w : workers_) w->snapshotChanged();
-  awaitWorkers();  // the drained clients count as active before checkDrained() looks
+  // The data planes stop taking new traffic: the proxy's workers drain their listening
+  // sockets (clients already connected are served) and close them.
+  builder_->drain();
+  awaitDataPlanes();  // the drained clients count as active before checkDrained() looks
   if (limit > 0) control_.timers().arm(&hardStopTick_, control_.now() + limit);
   checkDrained();
 }
@@ -481,13 +368,8 @@ void Daemon::hardStop() {
 
 void Daemon::RuntimePublisher::publishRuntime(
     std::vector<std::vector<model::ServerRuntime>> runtime, bool shutdown) {
-  // Same config, counters and log sinks; new server states and weights.
-  auto cur = d_->box_.current();
-  auto next = std::make_shared<model::Snapshot>(*cur);
-  next->generation = cur->generation + 1;
-  next->runtime = std::move(runtime);
-  if (shutdown) ++next->shutdownSeq;
-  d_->publish(std::move(next));
+  // Same config, counters, log sinks and plans; new server states and weights.
+  d_->builder_->publishRuntime(std::move(runtime), shutdown);
 }
 
 int Daemon::run() {
@@ -501,9 +383,7 @@ int Daemon::run() {
   retiredApis_.clear();
   retiredHttp_.clear();
   if (health_) health_->stop();
-  for (auto& w : workers_) w->requestStop();
-  for (auto& w : workers_) w->join();
-  workers_.clear();
+  for (control::DataPlane* dp : planes_) dp->stop();
   log::notice("fulcrum stopped");
   return exitCode_;
 }
@@ -528,23 +408,13 @@ admin::ProcessInfo Daemon::processInfo() const {
   return info;
 }
 
-uint32_t Daemon::initialWeight(int pool, int server) const {
-  const model::Server& srv = at(at(config_->pools, pool).servers, server);
-  int fp = fileConfig_->findPool(at(config_->pools, pool).name);
-  if (fp >= 0) {
-    for (const model::Server& f : at(fileConfig_->pools, fp).servers)
-      if (f.name == srv.name) return f.weight;
-  }
-  return srv.weight;
-}
-
 std::vector<model::SessionInfo> Daemon::sessions() {
-  auto dump = std::make_shared<proxy::SessionDump>();
-  dump->pending = static_cast<int>(workers_.size());
-  for (auto& w : workers_) w->requestSessions(dump);
-  std::unique_lock<std::mutex> lock(dump->mu);
-  dump->cv.wait_for(lock, kSessionDumpWait, [&] { return dump->pending == 0; });
-  return dump->sessions;
+  std::vector<model::SessionInfo> all;
+  for (control::DataPlane* dp : planes_) {
+    auto some = dp->sessions();
+    all.insert(all.end(), some.begin(), some.end());
+  }
+  return all;
 }
 
 namespace {
@@ -560,37 +430,90 @@ Status checkIndices(const model::Config& cfg, int pool, int server) {
 }  // namespace
 
 Status Daemon::setServerAdmin(int pool, int server, health::AdminRequest req) {
-  if (auto st = checkIndices(*config_, pool, server); !st) return st;
+  if (auto st = checkIndices(builder_->config(), pool, server); !st) return st;
   health_->setAdmin(pool, server, req);
+  awaitDataPlanes();
   return Ok{};
 }
 
+Status Daemon::setServerWeight(int pool, int server, uint32_t weight) {
+  if (auto st = checkIndices(builder_->config(), pool, server); !st) return st;
+  if (stopping_) return Error{"the process is stopping"};
+  health_->setUserWeight(pool, server, weight);
+  awaitDataPlanes();
+  return Ok{};
+}
+
+Status Daemon::setServerAddr(int pool, int server, const SockAddr& addr) {
+  if (auto st = checkIndices(builder_->config(), pool, server); !st) return st;
+  const model::Config& cfg = builder_->config();
+  return changeOverrides(fmt::format("set server {}/{} addr", at(cfg.pools, pool).name,
+                                     at(at(cfg.pools, pool).servers, server).name),
+                         [&](control::RuntimeOverrides& o) {
+                           o.setServerAddr(cfg, builder_->fileConfig(), pool, server, addr);
+                         });
+}
+
+Status Daemon::setServerMaxconn(int pool, int server, uint32_t maxconn) {
+  if (auto st = checkIndices(builder_->config(), pool, server); !st) return st;
+  const model::Config& cfg = builder_->config();
+  return changeOverrides(fmt::format("set maxconn server {}/{}", at(cfg.pools, pool).name,
+                                     at(at(cfg.pools, pool).servers, server).name),
+                         [&](control::RuntimeOverrides& o) {
+                           o.setServerMaxconn(cfg, builder_->fileConfig(), pool, server, maxconn);
+                         });
+}
+
+Status Daemon::setFrontendMaxconn(int service, uint32_t maxconn) {
+  const model::Config& cfg = builder_->config();
+  if (service < 0 || static_cast<size_t>(service) >= cfg.services.size())
+    return Error{"No such frontend."};
+  return changeOverrides(fmt::format("set maxconn frontend {}", at(cfg.services, service).name),
+                         [&](control::RuntimeOverrides& o) {
+                           o.setFrontendMaxconn(cfg, builder_->fileConfig(), service, maxconn);
+                         });
+}
+
+Status Daemon::addServer(int pool, model::Server server) {
+  const model::Config& cfg = builder_->config();
+  if (pool < 0 || static_cast<size_t>(pool) >= cfg.pools.size()) return Error{"No such backend."};
+  const std::string what = fmt::format("add server {}/{}", at(cfg.pools, pool).name, server.name);
+  return changeOverrides(
+      what, [&](control::RuntimeOverrides& o) { o.addServer(cfg, pool, std::move(server)); });
+}
+
+Status Daemon::delServer(int pool, int server) {
+  if (auto st = checkIndices(builder_->config(), pool, server); !st) return st;
+  const model::Config& cfg = builder_->config();
+  return changeOverrides(fmt::format("del server {}/{}", at(cfg.pools, pool).name,
+                                     at(at(cfg.pools, pool).servers, server).name),
+                         [&](control::RuntimeOverrides& o) {
+                           o.delServer(cfg, builder_->fileConfig(), pool, server);
+                         });
+}
+
 Status Daemon::setHealthChecks(int pool, int server, bool enabled) {
-  if (auto st = checkIndices(*config_, pool, server); !st) return st;
-  const model::Server& srv = at(at(config_->pools, pool).servers, server);
+  if (auto st = checkIndices(builder_->config(), pool, server); !st) return st;
+  const model::Server& srv = at(at(builder_->config().pools, pool).servers, server);
   // As HAProxy: enabling what is not configured is refused, disabling it is a no-op.
   if (!srv.check.enabled && srv.observe.mode == model::Observe::kNone) {
     if (!enabled) return Ok{};
     return Error{"Health check was not configured on this server, cannot enable."};
   }
   health_->setChecksStopped(pool, server, !enabled);
+  awaitDataPlanes();
   return Ok{};
 }
 
 Status Daemon::setAgentChecks(int pool, int server, bool enabled) {
-  if (auto st = checkIndices(*config_, pool, server); !st) return st;
-  if (!at(at(config_->pools, pool).servers, server).agent.enabled) {
+  if (auto st = checkIndices(builder_->config(), pool, server); !st) return st;
+  if (!at(at(builder_->config().pools, pool).servers, server).agent.enabled) {
     if (!enabled) return Ok{};
     return Error{"Agent was not configured on this server, cannot enable."};
   }
   health_->setAgentStopped(pool, server, !enabled);
+  awaitDataPlanes();
   return Ok{};
-}
-
-Status Daemon::applyConfig(std::shared_ptr<const model::Config> next, std::string_view what) {
-  auto st = apply(std::move(next), what);
-  if (!st) log::warning("runtime change ({}) not applied: {}", what, st.error());
-  return st;
 }
 
 void Daemon::setGlobalMaxconn(uint32_t maxconn) {
@@ -599,13 +522,10 @@ void Daemon::setGlobalMaxconn(uint32_t maxconn) {
 }
 
 void Daemon::shutdownSessions(int pool, int server) {
-  if (!checkIndices(*config_, pool, server)) return;
-  auto cur = box_.current();
-  at(at(cur->serverStats, pool), server)->shutdownEpoch.fetch_add(1);
-  auto next = std::make_shared<model::Snapshot>(*cur);
-  next->generation = cur->generation + 1;
-  ++next->shutdownSeq;
-  publish(std::move(next));
+  if (!checkIndices(builder_->config(), pool, server)) return;
+  at(at(builder_->current()->snapshot->serverStats, pool), server)->shutdownEpoch.fetch_add(1);
+  builder_->publishRuntime(builder_->current()->snapshot->runtime, /*shutdown=*/true);
+  awaitDataPlanes();
 }
 
 admin::ReloadOutcome Daemon::reload() {
@@ -625,7 +545,8 @@ admin::ReloadOutcome Daemon::reload() {
   }
   for (const std::string& m : out.messages) log::warning("{}", m);
   std::shared_ptr<const model::Config> next = std::move(loaded.config);
-  if (auto st = apply(next, "reload"); !st) {
+  const uint32_t fileMaxconn = builder_->fileConfig().global.maxconn;
+  if (auto st = apply(next, builder_->overrides(), "reload"); !st) {
     ++failedReloads_;
     log::error("reload failed: {}; the running configuration stays", st.error());
     out.messages.push_back(
@@ -634,9 +555,7 @@ admin::ReloadOutcome Daemon::reload() {
   }
   // A changed global maxconn applies (an unchanged one leaves a runtime "set maxconn
   // global" in force).
-  if (next->global.maxconn != fileConfig_->global.maxconn)
-    setGlobalMaxconn(effectiveMaxconn(*next, &hardMaxconn_));
-  fileConfig_ = next;
+  if (next->global.maxconn != fileMaxconn) setGlobalMaxconn(effectiveMaxconn(*next, &hardMaxconn_));
   ++reloads_;
   out.ok = true;
   out.messages.push_back("configuration reloaded");

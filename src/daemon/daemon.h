@@ -1,14 +1,14 @@
 // Daemon: wiring of the running process, and the control plane's owner. It owns the
 // control thread's event loop (signals, health checks, the runtime API and the admin HTTP
-// listener), the listening sockets, the published snapshot and the worker threads.
+// listener), the publication builder and the data planes (today the proxy).
 //
-// Every change of configuration goes through apply(): start, reload (SIGHUP or the
-// runtime API's "reload"), and the runtime API's changes (weights, addresses, maxconn,
-// servers added or removed). apply() prepares everything that can fail (new listeners,
-// log files) before it touches anything, so a change that cannot be made leaves the
-// running one as it was. Then it hands the workers their new listeners, publishes the new
-// snapshot, and closes the listeners that were dropped once every worker let go of them.
-// Connections in flight keep the snapshot they started with until they end.
+// Every change goes through the builder (control/builder.h): start, reload (SIGHUP or the
+// runtime API's "reload") and the runtime API's structural changes (addresses, maxconn,
+// servers added or removed) prepare everything that can fail (new listeners, log files)
+// before anything changes, so a change that cannot be made leaves the running one as it
+// was; health results and weight or state changes publish new server states only. A
+// runtime API change answers once every data plane thread runs it. Connections in flight
+// keep the publication they started with until they end.
 #pragma once
 
 #include <memory>
@@ -21,11 +21,12 @@
 #include "admin/runtime_api.h"
 #include "admin/stats_view.h"
 #include "common/event_loop.h"
-#include "daemon/listeners.h"
+#include "control/builder.h"
+#include "control/publication.h"
 #include "health/monitor.h"
 #include "model/snapshot.h"
 #include "model/stats.h"
-#include "proxy/worker.h"
+#include "proxy/data_plane.h"
 
 namespace fulcrum::daemon {
 
@@ -46,16 +47,22 @@ class Daemon final : public admin::Control {
   static void blockSignals();
 
   // ---- admin::Control ----
-  std::shared_ptr<const model::Snapshot> snapshot() const override { return box_.current(); }
+  std::shared_ptr<const model::Snapshot> snapshot() const override {
+    return box_.current()->snapshot;
+  }
   const model::ProcessStats& processStats() const override { return stats_; }
   admin::ProcessInfo processInfo() const override;
   const health::HealthMonitor& health() const override { return *health_; }
-  uint32_t initialWeight(int pool, int server) const override;
   std::vector<model::SessionInfo> sessions() override;
   Status setServerAdmin(int pool, int server, health::AdminRequest req) override;
+  Status setServerWeight(int pool, int server, uint32_t weight) override;
+  Status setServerAddr(int pool, int server, const SockAddr& addr) override;
+  Status setServerMaxconn(int pool, int server, uint32_t maxconn) override;
+  Status setFrontendMaxconn(int service, uint32_t maxconn) override;
+  Status addServer(int pool, model::Server server) override;
+  Status delServer(int pool, int server) override;
   Status setHealthChecks(int pool, int server, bool enabled) override;
   Status setAgentChecks(int pool, int server, bool enabled) override;
-  Status applyConfig(std::shared_ptr<const model::Config> next, std::string_view what) override;
   void setGlobalMaxconn(uint32_t maxconn) override;
   void shutdownSessions(int pool, int server) override;
   admin::ReloadOutcome reload() override;
@@ -82,35 +89,31 @@ class Daemon final : public admin::Control {
     Daemon* d_;
     void (Daemon::*fn_)();
   };
-  struct Listener {
-    BoundListener bound;
-    std::shared_ptr<proxy::BindShared> shared;
-  };
   void onSignal(int signo);
-  Status apply(std::shared_ptr<const model::Config> next, std::string_view what);
+  // A change of the config in force: the files' config `file` (the current one for a
+  // runtime change) with `overrides`. Prepares, reconfigures the health checks, publishes
+  // and waits for the data planes.
+  Status apply(std::shared_ptr<const model::Config> file, control::RuntimeOverrides overrides,
+               std::string_view what);
+  // A runtime change of the overrides, applied to the current files' config.
+  template <typename Fn>
+  Status changeOverrides(std::string_view what, Fn fn);
   Status applyAdminEndpoints(const model::Config& next);
-  std::vector<proxy::ListenerSpec> specsFor(size_t worker) const;
-  // Hands every worker its listeners for `config` (call before publishing its snapshot),
-  // and its sockets of the `dropped` listeners, which it drains and closes.
-  void planListeners(const std::shared_ptr<const model::Config>& config,
-                     std::vector<Listener> dropped = {});
-  void publish(std::shared_ptr<model::Snapshot> snap);
-  // Waits (bounded) until every worker has applied the latest listener plan.
-  void awaitWorkers();
+  // Waits (bounded) until every data plane runs the builder's latest publication.
+  void awaitDataPlanes();
   void beginGracefulStop();
   void sampleRates();
   void closeRetired();
   void checkDrained();
   void hardStop();
 
-  std::shared_ptr<const model::Config> config_;      // in force
-  std::shared_ptr<const model::Config> fileConfig_;  // as last read from the files
+  std::shared_ptr<const model::Config> initialConfig_;  // until start()
   std::vector<std::string> configFiles_;
-  model::SnapshotBox box_;
+  control::PublicationBox box_;
   model::ProcessStats stats_;
-  std::vector<Listener> listeners_;
-  uint64_t planGeneration_ = 0;
-  std::vector<std::unique_ptr<proxy::Worker>> workers_;
+  std::unique_ptr<proxy::ProxyDataPlane> proxy_;
+  std::vector<control::DataPlane*> planes_;  // slot order of the publications' plans
+  std::unique_ptr<control::Builder> builder_;
   int nworkers_ = 0;
   uint32_t hardMaxconn_ = 0;
   EventLoop control_;
@@ -144,7 +147,5 @@ int workerCount(const model::Config& config);
 uint32_t effectiveMaxconn(const model::Config& config, uint32_t* hard = nullptr);
 // The CPUs cpu-map gives to a worker thread (numbered from 1); empty: not pinned.
 std::vector<int> cpusOfThread(const model::Config& config, uint32_t thread);
-// Opens the log sinks of every service into the snapshot.
-Status openServiceLogs(const model::Config& config, model::Snapshot& snap);
 
 }  // namespace fulcrum::daemon

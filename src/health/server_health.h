@@ -124,6 +124,14 @@ class ServerHealth {
   // weight; "disabled" follows the new configuration.
   std::optional<Transition> reconfigure(const HealthParams& params, Micros now);
 
+  // The runtime API's "set weight": the user weight (HAProxy's uweight) is `weight` until
+  // the agent, the operator or a changed configured weight sets it again. The effective
+  // weight follows (slow start and state apply).
+  void setUserWeight(uint32_t weight) {
+    weightChanged_ = weight != status_.userWeight;
+    status_.userWeight = weight;
+  }
+
   // True when the last input changed the user weight (agent NN%), transition or not.
   bool weightChangedByLastInput() const { return weightChanged_; }
 

@@ -1,11 +1,11 @@
 #include "model/snapshot.h"
 
+#include <algorithm>
+
 namespace fulcrum::model {
 
-std::shared_ptr<Snapshot> Snapshot::initial(std::shared_ptr<const Config> config,
-                                            uint64_t generation) {
+std::shared_ptr<Snapshot> Snapshot::initial(std::shared_ptr<const Config> config) {
   auto s = std::make_shared<Snapshot>();
-  s->generation = generation;
   s->runtime.reserve(config->pools.size());
   for (const Pool& p : config->pools) {
     std::vector<ServerRuntime> rt;
@@ -28,7 +28,7 @@ std::shared_ptr<Snapshot> Snapshot::initial(std::shared_ptr<const Config> config
 
 std::shared_ptr<Snapshot> Snapshot::successor(std::shared_ptr<const Config> config,
                                               const Snapshot& prev) {
-  auto s = initial(config, prev.generation + 1);
+  auto s = initial(config);
   const Config& old = *prev.config;
   const Config& cfg = *s->config;
   for (size_t i = 0; i < cfg.services.size(); ++i) {
@@ -40,6 +40,15 @@ std::shared_ptr<Snapshot> Snapshot::successor(std::shared_ptr<const Config> conf
     if (o < 0) continue;
     const Pool& oldPool = old.pools[static_cast<size_t>(o)];
     s->poolStats[p] = prev.poolStats[static_cast<size_t>(o)];
+    const auto& servers = cfg.pools[p].servers;
+    if (std::equal(servers.begin(), servers.end(), oldPool.servers.begin(), oldPool.servers.end(),
+                   [](const Server& a, const Server& b) { return a.name == b.name; })) {
+      // Same servers in the same order: same counters, same PoolLoad (so the tables and
+      // schedulers built on it stay valid).
+      s->serverStats[p] = prev.serverStats[static_cast<size_t>(o)];
+      s->loads[p] = prev.loads[static_cast<size_t>(o)];
+      continue;
+    }
     std::vector<std::shared_ptr<PoolLoad::Slot>> slots(cfg.pools[p].servers.size());
     for (size_t v = 0; v < cfg.pools[p].servers.size(); ++v) {
       for (size_t w = 0; w < oldPool.servers.size(); ++w) {

@@ -1,9 +1,10 @@
-// Snapshot: the immutable view of the model that data-plane threads read. The control
-// plane builds a new Snapshot when the config or a server's state changes and publishes
-// it atomically; workers pick it up between events, never per packet or connection.
+// Snapshot: the immutable view of the model that data-plane threads read: the config in
+// force, server states and weights, counters. The control plane builds a new Snapshot when
+// the config or a server's state changes and publishes it in a control::Publication
+// (with the tables derived from it and the data planes' plans); workers pick it up
+// between events, never per packet or connection.
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -41,7 +42,6 @@ class HealthSignal {
 };
 
 struct Snapshot {
-  uint64_t generation = 0;
   std::shared_ptr<const Config> config;
   // runtime[pool][server], same indices as config->pools[pool].servers[server].
   std::vector<std::vector<ServerRuntime>> runtime;
@@ -63,12 +63,12 @@ struct Snapshot {
 
   // A snapshot with every server UP (or MAINT when `disabled`) at its configured weight,
   // and fresh counters.
-  static std::shared_ptr<Snapshot> initial(std::shared_ptr<const Config> config,
-                                           uint64_t generation = 1);
+  static std::shared_ptr<Snapshot> initial(std::shared_ptr<const Config> config);
   // A snapshot of a new config (a reload, a runtime change) that keeps, for every service,
-  // pool and server whose name persists, `prev`'s counters and connection counts; the
-  // health signal and shutdown sequence carry over too. Log sinks are left empty and the
-  // runtime is initial(): the caller fills both.
+  // pool and server whose name persists, `prev`'s counters and connection counts (a pool
+  // whose server names and order are unchanged keeps its very PoolLoad); the health signal
+  // and shutdown sequence carry over too. Log sinks are left empty and the runtime is
+  // initial(): the caller fills both (control/builder.h).
   static std::shared_ptr<Snapshot> successor(std::shared_ptr<const Config> config,
                                              const Snapshot& prev);
 };
@@ -78,16 +78,5 @@ struct Snapshot {
 // signal fires when it is reached), a success resets the count. Lock-free; a success on a
 // server with no errors only reads.
 void observeConnect(const Snapshot& snap, int pool, int server, bool ok);
-
-// Holds the current snapshot. publish() is called by the control plane; current() by
-// workers when told that a new generation exists.
-class SnapshotBox {
- public:
-  void publish(std::shared_ptr<const Snapshot> s) { current_.store(std::move(s)); }
-  std::shared_ptr<const Snapshot> current() const { return current_.load(); }
-
- private:
-  std::atomic<std::shared_ptr<const Snapshot>> current_;
-};
 
 }  // namespace fulcrum::model

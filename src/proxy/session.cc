@@ -50,7 +50,7 @@ void Session::start(Worker* worker, SnapState* snap, const ListenerSpec& listene
   const bool acceptProxy = listener.acceptProxy;
   worker_ = worker;
   snap_ = snap;
-  bind_ = listener.bind.get();
+  bind_ = listener.sockets;
   service_ = service;
   const model::Config& cfg = *snap->snap->config;
   const model::Service& svc = at(cfg.services, service);

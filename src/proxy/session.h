@@ -26,7 +26,7 @@ namespace fulcrum::proxy {
 class Worker;
 struct SnapState;
 struct ListenerSpec;
-struct BindShared;
+struct ListenerSockets;
 
 class Session final : public Timer {
  public:
@@ -106,7 +106,7 @@ class Session final : public Timer {
 
   Worker* worker_ = nullptr;
   SnapState* snap_ = nullptr;
-  BindShared* bind_ = nullptr;  // the listener's shared count, released at close
+  ListenerSockets* bind_ = nullptr;  // the listener's shared count, released at close
   int service_ = -1;
   int pool_ = -1;
   int server_ = -1;

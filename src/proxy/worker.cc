@@ -33,11 +33,13 @@ constexpr size_t kLogFlushBytes = 64 * 1024;
 
 }  // namespace
 
-Worker::Worker(int id, const model::SnapshotBox& box, model::ProcessStats& stats,
-               WorkerOptions opts)
+Worker::Worker(int id, const control::PublicationBox& box, size_t slot, model::ProcessStats& stats,
+               AckGate& acks, WorkerOptions opts)
     : id_(id),
       box_(box),
+      slot_(slot),
       stats_(stats),
+      acks_(acks),
       opts_(std::move(opts)),
       buffers_(opts_.bufferSize, opts_.maxFreeBuffers),
       pipes_(opts_.maxPipes) {}
@@ -49,48 +51,35 @@ Worker::~Worker() {
   }
 }
 
-Status Worker::init(ListenerPlan plan) {
+Status Worker::init() {
   if (auto st = loop_.init(); !st) return st;
   loop_.setWakeHandler([this] {
     if (stopRequested_.load()) loop_.stop();
-    if (snapshotPending_.exchange(false)) loadSnapshot();
+    if (publicationPending_.exchange(false)) loadPublication();
     if (dumpPending_.exchange(false)) answerSessionDumps();
   });
   loop_.setAfterBatch([this] { afterBatch(); });
-  for (const ListenerSpec& spec : plan.listeners) {
-    auto l = std::make_unique<Listener>(this, spec);
-    if (auto st = loop_.add(spec.fd, EPOLLIN, l.get()); !st) return st;
-    listeners_.push_back(std::move(l));
-  }
-  listenersApplied_.store(plan.generation, std::memory_order_release);
-  listenersConfig_ = plan.config;
-  loadSnapshot();
+  loadPublication();
   return Ok{};
 }
 
-void Worker::setListeners(ListenerPlan plan) {
-  std::lock_guard<std::mutex> lock(planMu_);
-  if (pendingPlan_) {
-    for (UniqueFd& fd : pendingPlan_->closing) plan.closing.push_back(std::move(fd));
-  }
-  pendingPlan_ = std::move(plan);
-}
-
-void Worker::applyListeners(ListenerPlan& plan) {
+void Worker::applyPlan(const ProxyPlan& plan) {
   std::vector<std::unique_ptr<Listener>> next;
-  for (ListenerSpec& spec : plan.listeners) {
+  for (const PlannedListener& pl : plan.listeners) {
+    ListenerSpec spec{pl.sockets->perWorker[static_cast<size_t>(id_)].get(), pl.service,
+                      pl.acceptProxy, pl.maxconn, pl.sockets.get()};
     std::unique_ptr<Listener> kept;
     for (auto& l : listeners_) {
-      if (l && l->spec().fd == spec.fd) {
+      if (l && l->spec().sockets == spec.sockets) {
         kept = std::move(l);
         break;
       }
     }
     if (kept) {
-      kept->setSpec(std::move(spec));
+      kept->setSpec(spec);
     } else {
-      kept = std::make_unique<Listener>(this, std::move(spec));
-      if (auto st = loop_.add(kept->spec().fd, EPOLLIN, kept.get()); !st) {
+      kept = std::make_unique<Listener>(this, spec);
+      if (auto st = loop_.add(spec.fd, EPOLLIN, kept.get()); !st) {
         log::error("worker {}: cannot listen on a new listener: {}", id_, st.error());
         continue;
       }
@@ -106,20 +95,18 @@ void Worker::applyListeners(ListenerPlan& plan) {
     l->retire();
     loop_.timers().cancel(l.get());
     loop_.remove(l->spec().fd);
+    // Closed right after its last accept: the window in which the kernel can still
+    // complete a connection on it (and then reset it) is that of two system calls. This
+    // worker alone owns its socket of the listener (see ListenerSockets).
+    l->spec().sockets->perWorker[static_cast<size_t>(id_)].reset();
     retiredListeners_.push_back(std::move(l));  // freed after the batch (see afterBatch)
   }
-  // Closed right after their last accept: the window in which the kernel can still
-  // complete a connection on them (and then reset it) is that of two system calls. A
-  // socket of a plan that was replaced before this worker applied it (possible only
-  // when a reload's wait for the workers timed out) closes here without a drain.
-  plan.closing.clear();
-  listenersConfig_ = plan.config;
-  listenersApplied_.store(plan.generation, std::memory_order_release);
+  plan_ = &plan;
 }
 
 void Worker::requestSessions(std::shared_ptr<SessionDump> dump) {
   {
-    std::lock_guard<std::mutex> lock(planMu_);
+    std::lock_guard<std::mutex> lock(dumpMu_);
     dumps_.push_back(std::move(dump));
   }
   dumpPending_.store(true);
@@ -129,7 +116,7 @@ void Worker::requestSessions(std::shared_ptr<SessionDump> dump) {
 void Worker::answerSessionDumps() {
   std::vector<std::shared_ptr<SessionDump>> dumps;
   {
-    std::lock_guard<std::mutex> lock(planMu_);
+    std::lock_guard<std::mutex> lock(dumpMu_);
     dumps.swap(dumps_);
   }
   if (dumps.empty()) return;
@@ -166,8 +153,8 @@ void Worker::requestStop() {
   loop_.wake();
 }
 
-void Worker::snapshotChanged() {
-  snapshotPending_.store(true);
+void Worker::publicationChanged() {
+  publicationPending_.store(true);
   loop_.wake();
 }
 
@@ -187,35 +174,42 @@ void Worker::run() {
   log::debug("worker {} stopped", id_);
 }
 
-void Worker::loadSnapshot() {
-  auto snap = box_.current();
-  if (!snap) return;
-  std::optional<ListenerPlan> plan;
-  {
-    std::lock_guard<std::mutex> lock(planMu_);
-    if (pendingPlan_ && pendingPlan_->config == snap->config) {
-      plan = std::move(pendingPlan_);
-      pendingPlan_.reset();
-    }
-  }
-  if (plan) applyListeners(*plan);
-  // A snapshot of a config whose listener plan has not arrived (it was replaced by a
-  // newer one before this worker looked) waits: the listeners' service indices would not
-  // match it. The newer snapshot's publication wakes this worker again.
-  if (snap->config != listenersConfig_ && listenersConfig_ != nullptr) return;
-  if (!snaps_.empty() && snaps_.back()->snap == snap) return;
+void Worker::loadPublication() {
+  auto pub = box_.current();
+  if (!pub) return;
+  if (!snaps_.empty() && snaps_.back()->pub == pub) return;
+  // The listeners first: a dropped one drains on the current SnapState, whose config its
+  // service index belongs to.
+  const ProxyPlan* plan = pub->plan<ProxyPlan>(slot_);
+  if (plan != nullptr && plan != plan_) applyPlan(*plan);
   auto st = std::make_unique<SnapState>();
-  st->snap = snap;
-  for (auto& l : listeners_)
-    if (l->spec().bind) st->binds.push_back(l->spec().bind);
-  const auto& pools = snap->config->pools;
+  st->pub = pub;
+  st->snap = pub->snapshot;
+  const auto& pools = pub->config().pools;
+  const SnapState* prev = snaps_.empty() ? nullptr : snaps_.back().get();
   st->queues.resize(pools.size());
   for (size_t p = 0; p < pools.size(); ++p) {
-    sched::SchedulerOptions so;
-    so.allBackups = pools[p].allBackups;
-    so.seed = static_cast<uint64_t>(id_ + 1) * 0x9e3779b97f4a7c15ULL ^ snap->generation;
-    st->schedulers.push_back(
-        sched::makeScheduler(pools[p], snap->runtime[p], snap->loads[p].get(), so));
+    const control::PoolTables* tables = pub->pools[p].get();
+    std::shared_ptr<sched::Scheduler> scheduler;
+    // The same tables: same servers, weights, states and loads, so the same scheduler.
+    if (prev != nullptr) {
+      if (p < prev->tables.size() && prev->tables[p] == tables) {
+        scheduler = prev->schedulers[p];
+      } else {
+        for (size_t q = 0; q < prev->tables.size() && !scheduler; ++q)
+          if (prev->tables[q] == tables) scheduler = prev->schedulers[q];
+      }
+    }
+    if (!scheduler) {
+      sched::SchedulerOptions so;
+      so.allBackups = pools[p].allBackups;
+      so.seed = static_cast<uint64_t>(id_ + 1) * 0x9e3779b97f4a7c15ULL ^ pub->generation;
+      so.maglev = tables->maglev;
+      scheduler =
+          sched::makeScheduler(pools[p], st->snap->runtime[p], st->snap->loads[p].get(), so);
+    }
+    st->schedulers.push_back(std::move(scheduler));
+    st->tables.push_back(tables);
     // The queue is bounded when every server that has a maxconn also has a maxqueue: the
     // bound is the sum of the maxqueues. Otherwise timeout queue bounds it in time.
     int64_t limit = 0;
@@ -232,12 +226,15 @@ void Worker::loadSnapshot() {
     }
     st->queueLimits.push_back(bounded ? limit : 0);
   }
+  const uint64_t prevShutdownSeq = prev != nullptr ? prev->snap->shutdownSeq : 0;
   snaps_.push_back(std::move(st));
   // Health (on-marked-down shutdown-sessions, on-marked-up shutdown-backup-sessions): the
   // control plane bumped some servers' shutdown epoch; their sessions close now.
-  if (snaps_.size() > 1 && snap->shutdownSeq != snaps_[snaps_.size() - 2]->snap->shutdownSeq) {
+  if (prev != nullptr && pub->snapshot->shutdownSeq != prevShutdownSeq) {
     for (auto& s : allSessions_) s->abortIfServerShutdown();
   }
+  applied_.store(pub->generation, std::memory_order_release);
+  acks_.notify();
 }
 
 Micros Worker::admissionDelay(const Listener& l) {
@@ -246,12 +243,9 @@ Micros Worker::admissionDelay(const Listener& l) {
   if (globalMaxconn > 0 &&
       stats_.active.load(std::memory_order_relaxed) >= static_cast<int64_t>(globalMaxconn))
     return kMaxconnRecheck;
-  if (spec.bind) {
-    const uint32_t bindMaxconn = spec.bind->maxconn.load(std::memory_order_relaxed);
-    if (bindMaxconn > 0 &&
-        spec.bind->active.load(std::memory_order_relaxed) >= static_cast<int64_t>(bindMaxconn))
-      return kMaxconnRecheck;
-  }
+  if (spec.maxconn > 0 &&
+      spec.sockets->active.load(std::memory_order_relaxed) >= static_cast<int64_t>(spec.maxconn))
+    return kMaxconnRecheck;
   const model::Snapshot& snap = *snaps_.back()->snap;
   const model::Service& svc = snap.config->services[static_cast<size_t>(spec.service)];
   model::ServiceStats& st = *snap.serviceStats[static_cast<size_t>(spec.service)];
@@ -274,10 +268,10 @@ Micros Worker::admissionDelay(const Listener& l) {
 
 void Worker::Listener::onIo(uint32_t) {
   // A change published before this client arrived applies to it: its wake-up may come
-  // later in this batch, so a pending snapshot (and listener plan) is loaded first.
-  if (worker_->snapshotPending_.load(std::memory_order_relaxed) &&
-      worker_->snapshotPending_.exchange(false))
-    worker_->loadSnapshot();
+  // later in this batch, so a pending publication is loaded first.
+  if (worker_->publicationPending_.load(std::memory_order_relaxed) &&
+      worker_->publicationPending_.exchange(false))
+    worker_->loadPublication();
   if (!retired_) worker_->acceptOn(*this);
 }
 
@@ -342,7 +336,7 @@ void Worker::acceptOn(Listener& l, bool draining) {
     stats_.active.fetch_add(1, std::memory_order_relaxed);
     svcStats.accepted.fetch_add(1, std::memory_order_relaxed);
     svcStats.active.fetch_add(1, std::memory_order_relaxed);
-    if (spec.bind) spec.bind->active.fetch_add(1, std::memory_order_relaxed);
+    spec.sockets->active.fetch_add(1, std::memory_order_relaxed);
     Session* s = newSession();
     ++cur->users;
     s->start(this, cur, spec, fd, client);

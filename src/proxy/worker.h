@@ -1,7 +1,7 @@
 // Worker: one thread, one event loop, its own SO_REUSEPORT listening sockets (one per
 // bind), its own schedulers, buffers and pipes. A connection stays on the worker that
-// accepted it. Workers share nothing mutable but atomic counters and the published
-// snapshot, which they load only when the control plane says a new one exists.
+// accepted it. Workers share nothing mutable but atomic counters and the publication,
+// which they load only when the control plane says a new one exists.
 #pragma once
 
 #include <fmt/format.h>
@@ -17,11 +17,13 @@
 
 #include "common/event_loop.h"
 #include "common/fd.h"
+#include "control/publication.h"
 #include "model/session_info.h"
 #include "model/snapshot.h"
 #include "model/stats.h"
 #include "proxy/buffer_pool.h"
 #include "proxy/conn_log.h"
+#include "proxy/listeners.h"
 #include "proxy/pipe_pool.h"
 #include "sched/scheduler.h"
 
@@ -35,44 +37,29 @@ struct PoolQueue {
   Session* tail = nullptr;
 };
 
-// A snapshot as one worker uses it: schedulers built for it, queues, and how many of
+// A publication as one worker uses it: schedulers for its pools, queues, and how many of
 // this worker's sessions still refer to it (plain integers: only this thread touches
-// them).
+// them). A session keeps the SnapState it started with, and through it the publication's
+// snapshot, config, counters and listener sockets, until it ends.
 struct SnapState {
-  std::shared_ptr<const model::Snapshot> snap;
-  std::vector<std::unique_ptr<sched::Scheduler>> schedulers;  // per pool
-  std::vector<PoolQueue> queues;                              // per pool
-  std::vector<int64_t> queueLimits;  // per pool, over all workers; 0: unbounded
-  // The listeners' shared counts as they were when this snapshot was current: sessions
-  // keep a raw pointer to theirs, so it lives as long as they do, even when a reload
-  // removed the listener.
-  std::vector<std::shared_ptr<struct BindShared>> binds;
+  std::shared_ptr<const control::Publication> pub;
+  std::shared_ptr<const model::Snapshot> snap;  // pub->snapshot
+  // Per pool: the scheduler, shared with the next SnapState of this worker when the pool's
+  // tables are the same object (its round-robin position and the like carry on).
+  std::vector<std::shared_ptr<sched::Scheduler>> schedulers;
+  std::vector<const control::PoolTables*> tables;  // what each scheduler was built from
+  std::vector<PoolQueue> queues;                   // per pool
+  std::vector<int64_t> queueLimits;                // per pool, over all workers; 0: unbounded
   uint32_t users = 0;
 };
 
-// Shared by the listeners of one bind across workers: its connection count.
-struct BindShared {
-  std::atomic<int64_t> active{0};
-  std::atomic<uint32_t> maxconn{0};  // 0: unlimited; a reload may change it
-};
-
+// One listening socket of this worker, as the plan in force gives it.
 struct ListenerSpec {
-  int fd = -1;       // listening socket owned by the control plane
-  int service = -1;  // index into the snapshot's services
+  int fd = -1;       // this worker's socket of the listener
+  int service = -1;  // index into the publication's services
   bool acceptProxy = false;
-  std::shared_ptr<BindShared> bind;
-};
-
-// The listeners a worker accepts on, for one config (service indices are that config's).
-// A reload hands every worker a new plan; listeners whose fd appears in both keep going.
-struct ListenerPlan {
-  std::shared_ptr<const model::Config> config;
-  std::vector<ListenerSpec> listeners;
-  uint64_t generation = 0;
-  // This worker's sockets that the plan drops, handed over by the control plane: the
-  // worker accepts what is left in their queues (on the old snapshot) and closes them at
-  // once, so that no client the kernel has already connected is reset.
-  std::vector<UniqueFd> closing;
+  uint32_t maxconn = 0;  // the bind's; 0: unlimited
+  ListenerSockets* sockets = nullptr;
 };
 
 // "show sess": filled by every worker on its own thread; the asker waits on `cv`.
@@ -81,6 +68,17 @@ struct SessionDump {
   std::condition_variable cv;
   int pending = 0;  // workers yet to answer
   std::vector<model::SessionInfo> sessions;
+};
+
+// Workers acknowledge the publications they apply here; the control plane waits on `cv`
+// (ProxyDataPlane::awaitApplied).
+struct AckGate {
+  std::mutex mu;
+  std::condition_variable cv;
+  void notify() {
+    { std::lock_guard<std::mutex> lock(mu); }  // a waiter between its test and its wait
+    cv.notify_all();
+  }
 };
 
 struct WorkerOptions {
@@ -92,22 +90,22 @@ struct WorkerOptions {
 
 class Worker {
  public:
-  Worker(int id, const model::SnapshotBox& box, model::ProcessStats& stats, WorkerOptions opts);
+  // Reads publications from `box`, its plan at `slot` (a ProxyPlan).
+  Worker(int id, const control::PublicationBox& box, size_t slot, model::ProcessStats& stats,
+         AckGate& acks, WorkerOptions opts);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
-  Status init(ListenerPlan plan);
+  // Loads the box's current publication (listeners registered).
+  Status init();
   void start();
-  void requestStop();      // any thread
-  void snapshotChanged();  // any thread
+  void requestStop();  // any thread
+  // Any thread: a new publication is in the box. applied() reaches its generation once
+  // this worker uses it (its listeners, its snapshot); the AckGate is notified then.
+  void publicationChanged();
+  uint64_t applied() const { return applied_.load(std::memory_order_acquire); }
   void join();
-  // Any thread: the listeners to use from the first snapshot of plan.config on. Call
-  // before publishing that snapshot. listenersApplied() reaches plan.generation once the
-  // worker has applied it. A plan replaced before it was applied passes its `closing`
-  // sockets on to the next one.
-  void setListeners(ListenerPlan plan);
-  uint64_t listenersApplied() const { return listenersApplied_.load(std::memory_order_acquire); }
   // Any thread: adds this worker's live sessions to the dump and decrements its pending.
   void requestSessions(std::shared_ptr<SessionDump> dump);
 
@@ -144,7 +142,7 @@ class Worker {
     bool paused() const { return paused_; }
     bool pausedUntilTimer() const { return untilTimer_; }
     const ListenerSpec& spec() const { return spec_; }
-    void setSpec(ListenerSpec spec) { spec_ = std::move(spec); }
+    void setSpec(ListenerSpec spec) { spec_ = spec; }
     // Dropped by a plan: events already collected for it in this batch are ignored (its
     // service index belongs to an older config).
     void retire() { retired_ = true; }
@@ -171,8 +169,11 @@ class Worker {
   };
 
   void run();
-  void loadSnapshot();
-  void applyListeners(ListenerPlan& plan);
+  void loadPublication();
+  // The listeners of `plan`: kept ones get their new spec, new ones are registered, dropped
+  // ones are drained (accepted on the current SnapState, whose config they belong to) and
+  // their sockets closed.
+  void applyPlan(const ProxyPlan& plan);
   void answerSessionDumps();
   // Accepts a batch (or, `draining` a listener a plan drops, everything in its queue,
   // limits aside: those clients are already connected).
@@ -188,8 +189,10 @@ class Worker {
   void flushLogs();
 
   const int id_;
-  const model::SnapshotBox& box_;
+  const control::PublicationBox& box_;
+  const size_t slot_;
   model::ProcessStats& stats_;
+  AckGate& acks_;
   const WorkerOptions opts_;
   EventLoop loop_;
   BufferPool buffers_;
@@ -206,15 +209,12 @@ class Worker {
   bool queueWork_ = false;
   bool anyPaused_ = false;
   std::atomic<bool> stopRequested_{false};
-  std::atomic<bool> snapshotPending_{false};
-  std::mutex planMu_;  // guards pendingPlan_ and dumps_ (control plane calls only)
-  std::optional<ListenerPlan> pendingPlan_;
+  std::atomic<bool> publicationPending_{false};
+  std::atomic<uint64_t> applied_{0};
+  const ProxyPlan* plan_ = nullptr;  // the plan the listeners follow
+  std::mutex dumpMu_;                // guards dumps_
   std::vector<std::shared_ptr<SessionDump>> dumps_;
   std::atomic<bool> dumpPending_{false};
-  std::atomic<uint64_t> listenersApplied_{0};
-  // The config the listeners' service indices belong to: a snapshot of another config is
-  // not used until its plan has been applied (see loadSnapshot).
-  std::shared_ptr<const model::Config> listenersConfig_;
   std::thread thread_;
 };
 

@@ -5,18 +5,20 @@
 // permutation of the slots, given by offset = h1(key) % M and skip = h2(key) % (M - 1) + 1
 // (slot j of the permutation is (offset + j * skip) % M; M prime makes it visit every
 // slot). Backends take turns claiming their next preferred slot that is still free until
-// the table is full. The key is the backend's stable identity (the server name), never
-// its position in a list, so removing one backend leaves the others' permutations
-// untouched: mostly the removed backend's slots change owner.
+// the table is full. The key is the backend's stable identity (Fulcrum: the server's
+// address:port, see sched::maglevKeys), never its position in a list, so removing one
+// backend leaves the others' permutations untouched: mostly the removed backend's slots
+// change owner.
 //
 // Weights: in each round every backend earns `weight` credits and takes a turn for each
 // `maxWeight` credits it holds, so turns (hence slots) are proportional to weights; a
 // backend of the highest weight takes a turn every round and one of weight 0 is left out.
 //
-// Determinism: h1 and h2 are fixed (hashKey64 with two fixed seeds, flow_hash.h) and the
-// backends are filled in key order, whatever order the caller lists them in. The same
-// (key, weight, id) set and size give the same table in every process and on every
-// machine, which lets each node of a fleet and the XDP data plane agree.
+// Determinism: h1 and h2 are fixed (hashKey64 with the two seeds below, flow_hash.h) and
+// the backends are filled in key order, whatever order the caller lists them in. The same
+// (key, weight) set and size give the same slot -> key assignment in every process and on
+// every machine, which lets each node of a fleet and the XDP data plane agree; the id a
+// slot holds is only the caller's local name for the key.
 //
 // This file depends on nothing but the standard library and Result: the XDP loader can
 // copy table() into a BPF array map as is.
@@ -33,9 +35,9 @@
 namespace fulcrum::sched {
 
 struct MaglevBackend {
-  std::string_view key;  // stable identity, unique among the backends: the server name
+  std::string_view key;  // stable identity, unique among the backends (maglevKeys)
   uint32_t weight = 1;   // relative share; 0 leaves the backend out of the table
-  int32_t id = 0;        // what the table holds for this backend (Fulcrum: server index)
+  int32_t id = 0;        // what the table holds for this backend (Fulcrum: pool index)
 };
 
 class Maglev {

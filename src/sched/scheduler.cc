@@ -1,5 +1,7 @@
 #include "sched/scheduler.h"
 
+#include <algorithm>
+
 #include "sched/candidates.h"
 #include "sched/first.h"
 #include "sched/leastconn.h"
@@ -38,13 +40,25 @@ bool needsMaglev(const model::Pool& pool) {
           pool.balance.hashType == model::HashType::kConsistent);
 }
 
+std::vector<std::string> maglevKeys(const model::Pool& pool) {
+  std::vector<std::string> keys;
+  keys.reserve(pool.servers.size());
+  for (const model::Server& s : pool.servers) {
+    std::string key = s.addr.toString();
+    if (std::find(keys.begin(), keys.end(), key) != keys.end()) key += "#" + s.name;
+    keys.push_back(std::move(key));
+  }
+  return keys;
+}
+
 std::shared_ptr<const Maglev> buildPoolMaglev(const model::Pool& pool,
                                               const std::vector<model::ServerRuntime>& runtime,
                                               bool allBackups, uint32_t tableSize) {
+  const std::vector<std::string> keys = maglevKeys(pool);
   std::vector<MaglevBackend> backends;
   for (int32_t idx : selectServers(pool, runtime, allBackups, WeightKind::kEffective)) {
     const auto i = static_cast<size_t>(idx);
-    backends.push_back({pool.servers[i].name, runtime[i].effectiveWeight, idx});
+    backends.push_back({keys[i], runtime[i].effectiveWeight, idx});
   }
   // Indices are never negative and the size is made a prime in range: build cannot fail.
   Result<Maglev> table = Maglev::build(backends, nextPrime(tableSize));

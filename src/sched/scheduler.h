@@ -25,6 +25,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "common/net.h"
@@ -54,7 +55,7 @@ inline bool usable(const model::ServerRuntime& rt) {
 
 struct SchedulerOptions {
   // HAProxy's `option allbackups`: balance over all usable backups rather than only the
-  // first one when no active server is usable. (Not in model::Pool yet.)
+  // first one when no active server is usable.
   bool allBackups = false;
   // Seed of random's generator; give each worker its own. 0: derived from the clock and
   // the instance.
@@ -63,8 +64,8 @@ struct SchedulerOptions {
   // prime.
   uint32_t maglevTableSize = Maglev::kDefaultTableSize;
   // The pool's table, built once by the control plane with buildPoolMaglev() from the
-  // same pool, runtime and allBackups and shared by all workers. When null, each
-  // scheduler that needs one builds its own.
+  // same pool, runtime and allBackups and shared by all workers (control/publication.h).
+  // When null (unit tests), a scheduler that needs one builds its own.
   std::shared_ptr<const Maglev> maglev;
 };
 
@@ -83,10 +84,18 @@ std::unique_ptr<Scheduler> makeScheduler(const model::Pool& pool,
 // build its own (about 2 ms and 256 KiB at the default size).
 bool needsMaglev(const model::Pool& pool);
 
+// The Maglev keys of a pool's servers (pool order): a server's address:port ("10.0.0.1:80",
+// "[2001:db8::1]:80"), which neither the server's name nor its ids nor its position in the
+// pool can change, so two nodes with the same servers build the same table whatever the
+// order, names or add/del history of their configurations. A second server with the same
+// address:port in a pool gets "#" and its name appended, so keys stay unique.
+std::vector<std::string> maglevKeys(const model::Pool& pool);
+
 // The Maglev table of a pool for its current runtime: the candidate servers (backup rule
-// above) keyed by server name, weighted by effective weight, holding server indices.
-// tableSize is rounded up to a prime. Used by the maglev and consistent source
-// schedulers and, translated to backend ids, by the XDP data plane.
+// above) keyed by maglevKeys(), weighted by effective weight, holding pool indices (the
+// table maps keys to local indices). tableSize is rounded up to a prime. Used by the
+// maglev and consistent source schedulers and, translated to real indices, by the packet
+// data plane.
 std::shared_ptr<const Maglev> buildPoolMaglev(const model::Pool& pool,
                                               const std::vector<model::ServerRuntime>& runtime,
                                               bool allBackups,

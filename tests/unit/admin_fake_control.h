@@ -1,7 +1,7 @@
-// FakeControl: admin::Control over a real model::Snapshot (Snapshot::initial of a parsed
-// config) and a real health::HealthMonitor (started, but its loop never runs: no check is made),
-// for the runtime API and stats view tests. Acting calls are recorded; applyConfig rebuilds the
-// snapshot and the monitor from the new config (fresh states, as a test needs no more).
+// FakeControl: admin::Control over a real control::Builder (no data plane) and a real
+// health::HealthMonitor (started, but its loop never runs: no check is made), for the runtime
+// API and stats view tests. Acting calls are recorded; changes of the config in force go
+// through the builder as in the daemon, without data planes to wait for.
 #pragma once
 
 #include <fmt/format.h>
@@ -14,6 +14,7 @@
 #include "admin/control.h"
 #include "common/event_loop.h"
 #include "config/config.h"
+#include "control/builder.h"
 #include "health/monitor.h"
 #include "model/snapshot.h"
 
@@ -26,8 +27,12 @@ class FakeControl final : public Control, public health::RuntimePublisher {
     loop_.refreshNow();
     auto r = config::parseText(configText, "test.cfg");
     EXPECT_TRUE(r.ok()) << (r.diagnostics.empty() ? "" : r.diagnostics[0].format());
-    initialConfig_ = r.config;
-    rebuild(r.config);
+    auto change = builder_.prepare(r.config, {});
+    EXPECT_TRUE(change.ok());
+    monitor_ = std::make_unique<health::HealthMonitor>(loop_, change->snapshot, *this);
+    builder_.commit(std::move(*change));
+    // Builds the checks and arms their timers; the loop never runs, so none is made.
+    EXPECT_TRUE(monitor_->start().ok());
     info.pid = 4242;
     info.version = "0.1.0-test";
     info.node = "testhost";
@@ -39,19 +44,12 @@ class FakeControl final : public Control, public health::RuntimePublisher {
   }
 
   // ---- Control ----
-  std::shared_ptr<const model::Snapshot> snapshot() const override { return snap_; }
+  std::shared_ptr<const model::Snapshot> snapshot() const override {
+    return builder_.current()->snapshot;
+  }
   const model::ProcessStats& processStats() const override { return processStats_; }
   ProcessInfo processInfo() const override { return info; }
   const health::HealthMonitor& health() const override { return *monitor_; }
-  uint32_t initialWeight(int pool, int server) const override {
-    const auto& p = snap_->config->pools.at(static_cast<size_t>(pool));
-    const auto& name = p.servers.at(static_cast<size_t>(server)).name;
-    int ip = initialConfig_->findPool(p.name);
-    if (ip >= 0)
-      for (const auto& s : initialConfig_->pools[static_cast<size_t>(ip)].servers)
-        if (s.name == name) return s.weight;
-    return p.servers[static_cast<size_t>(server)].weight;
-  }
   std::vector<model::SessionInfo> sessions() override {
     calls.push_back("sessions");
     return sessionList;
@@ -61,9 +59,47 @@ class FakeControl final : public Control, public health::RuntimePublisher {
     monitor_->setAdmin(pool, server, req);
     return Ok{};
   }
+  Status setServerWeight(int pool, int server, uint32_t weight) override {
+    calls.push_back(fmt::format("weight {} {} {}", pool, server, weight));
+    if (!applyError.empty()) return Error{applyError};
+    monitor_->setUserWeight(pool, server, weight);
+    return Ok{};
+  }
+  Status setServerAddr(int pool, int server, const SockAddr& addr) override {
+    calls.push_back(fmt::format("addr {} {} {}", pool, server, addr.toString()));
+    return change([&](control::RuntimeOverrides& o) {
+      o.setServerAddr(config(), builder_.fileConfig(), pool, server, addr);
+    });
+  }
+  Status setServerMaxconn(int pool, int server, uint32_t maxconn) override {
+    calls.push_back(fmt::format("maxconn server {} {} {}", pool, server, maxconn));
+    return change([&](control::RuntimeOverrides& o) {
+      o.setServerMaxconn(config(), builder_.fileConfig(), pool, server, maxconn);
+    });
+  }
+  Status setFrontendMaxconn(int service, uint32_t maxconn) override {
+    calls.push_back(fmt::format("maxconn frontend {} {}", service, maxconn));
+    return change([&](control::RuntimeOverrides& o) {
+      o.setFrontendMaxconn(config(), builder_.fileConfig(), service, maxconn);
+    });
+  }
+  Status addServer(int pool, model::Server server) override {
+    calls.push_back(fmt::format("add server {}/{}",
+                                config().pools.at(static_cast<size_t>(pool)).name, server.name));
+    return change([&](control::RuntimeOverrides& o) { o.addServer(config(), pool, server); });
+  }
+  Status delServer(int pool, int server) override {
+    const auto& p = config().pools.at(static_cast<size_t>(pool));
+    calls.push_back(
+        fmt::format("del server {}/{}", p.name, p.servers.at(static_cast<size_t>(server)).name));
+    return change([&](control::RuntimeOverrides& o) {
+      o.delServer(config(), builder_.fileConfig(), pool, server);
+    });
+  }
   Status setHealthChecks(int pool, int server, bool enabled) override {
     calls.push_back(fmt::format("health {} {} {}", pool, server, enabled));
-    if (enabled && !snap_->config->pools[static_cast<size_t>(pool)]
+    if (enabled && !config()
+                        .pools[static_cast<size_t>(pool)]
                         .servers[static_cast<size_t>(server)]
                         .check.enabled)
       return Error{"Health check was not configured on this server, cannot enable."};
@@ -71,12 +107,6 @@ class FakeControl final : public Control, public health::RuntimePublisher {
   }
   Status setAgentChecks(int pool, int server, bool enabled) override {
     calls.push_back(fmt::format("agent {} {} {}", pool, server, enabled));
-    return Ok{};
-  }
-  Status applyConfig(std::shared_ptr<const model::Config> next, std::string_view what) override {
-    calls.push_back(fmt::format("apply {}", what));
-    if (!applyError.empty()) return Error{applyError};
-    rebuild(std::move(next));
     return Ok{};
   }
   void setGlobalMaxconn(uint32_t maxconn) override {
@@ -92,25 +122,25 @@ class FakeControl final : public Control, public health::RuntimePublisher {
   }
 
   // ---- RuntimePublisher ----
-  void publishRuntime(std::vector<std::vector<model::ServerRuntime>> runtime, bool) override {
-    auto next = std::make_shared<model::Snapshot>(*snap_);
-    next->runtime = std::move(runtime);
-    next->generation = snap_->generation + 1;
-    snap_ = std::move(next);
+  void publishRuntime(std::vector<std::vector<model::ServerRuntime>> runtime,
+                      bool shutdown) override {
+    builder_.publishRuntime(std::move(runtime), shutdown);
   }
 
   // ---- test access ----
   model::ProcessStats& mutableProcessStats() { return processStats_; }
   model::ServerStats& serverStats(int pool, int server) {
-    return *snap_->serverStats.at(static_cast<size_t>(pool)).at(static_cast<size_t>(server));
+    return *snapshot()->serverStats.at(static_cast<size_t>(pool)).at(static_cast<size_t>(server));
   }
   model::ServiceStats& serviceStats(int svc) {
-    return *snap_->serviceStats.at(static_cast<size_t>(svc));
+    return *snapshot()->serviceStats.at(static_cast<size_t>(svc));
   }
-  model::PoolLoad& load(int pool) { return *snap_->loads.at(static_cast<size_t>(pool)); }
-  model::PoolStats& poolStats(int pool) { return *snap_->poolStats.at(static_cast<size_t>(pool)); }
-  const model::Config& config() const { return *snap_->config; }
-  const model::Config* configPtr() const { return snap_->config.get(); }
+  model::PoolLoad& load(int pool) { return *snapshot()->loads.at(static_cast<size_t>(pool)); }
+  model::PoolStats& poolStats(int pool) {
+    return *snapshot()->poolStats.at(static_cast<size_t>(pool));
+  }
+  const model::Config& config() const { return builder_.config(); }
+  const model::Config* configPtr() const { return &builder_.config(); }
   EventLoop& loop() { return loop_; }
 
   ProcessInfo info;
@@ -120,17 +150,22 @@ class FakeControl final : public Control, public health::RuntimePublisher {
   ReloadOutcome reloadOutcome{true, {"configuration reloaded"}};
 
  private:
-  void rebuild(std::shared_ptr<const model::Config> cfg) {
-    monitor_.reset();
-    snap_ = model::Snapshot::initial(std::move(cfg), snap_ ? snap_->generation + 1 : 1);
-    monitor_ = std::make_unique<health::HealthMonitor>(loop_, snap_, *this);
-    // Builds the checks and arms their timers; the loop never runs, so none is made.
-    EXPECT_TRUE(monitor_->start().ok());
+  // A change of the overrides, applied as the daemon does (without data planes).
+  template <typename Fn>
+  Status change(Fn fn) {
+    if (!applyError.empty()) return Error{applyError};
+    control::RuntimeOverrides overrides = builder_.overrides();
+    fn(overrides);
+    auto c = builder_.prepare(builder_.filePtr(), std::move(overrides));
+    if (!c) return Error{c.error()};
+    c->snapshot->runtime = monitor_->reconfigure(c->snapshot);
+    builder_.commit(std::move(*c));
+    return Ok{};
   }
 
   EventLoop loop_;
-  std::shared_ptr<const model::Config> initialConfig_;
-  std::shared_ptr<const model::Snapshot> snap_;
+  control::PublicationBox box_;
+  control::Builder builder_{box_, {}};
   std::unique_ptr<health::HealthMonitor> monitor_;
   model::ProcessStats processStats_;
 };

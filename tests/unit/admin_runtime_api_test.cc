@@ -97,6 +97,7 @@ class AdminRuntimeApi : public ::testing::Test {
   const model::Server& server(int pool, int srv) {
     return ctl.config().pools[static_cast<size_t>(pool)].servers[static_cast<size_t>(srv)];
   }
+  uint32_t userWeight(int pool, int srv) { return ctl.health().status(pool, srv).userWeight; }
 
   FakeControl ctl{kConfig};
   RuntimeApi api{ctl, nullptr};
@@ -431,18 +432,22 @@ TEST_F(AdminRuntimeApi, SetServerState) {
 }
 
 TEST_F(AdminRuntimeApi, SetServerWeight) {
+  // The weight set is the server's current (user) weight; its configured weight stays.
   EXPECT_EQ(run("set server app/s1 weight 20"), "\n");
-  EXPECT_EQ(server(0, 0).weight, 20u);
-  EXPECT_EQ(ctl.calls.back(), "apply set server app/s1 weight");
+  EXPECT_EQ(userWeight(0, 0), 20u);
+  EXPECT_EQ(server(0, 0).weight, 10u);
+  EXPECT_EQ(ctl.calls.back(), "weight 0 0 20");
   EXPECT_EQ(run("get weight app/s1"), "20 (initial 10)\n\n");
   EXPECT_EQ(run("set server app/s1 weight 50%"), "\n");  // of the initial weight
-  EXPECT_EQ(server(0, 0).weight, 5u);
+  EXPECT_EQ(userWeight(0, 0), 5u);
   EXPECT_EQ(run("set server app/s1 weight 5000%"), "\n");  // capped at 256
-  EXPECT_EQ(server(0, 0).weight, 256u);
+  EXPECT_EQ(userWeight(0, 0), 256u);
   EXPECT_EQ(run("set weight app/s1 0"), "\n");
-  EXPECT_EQ(server(0, 0).weight, 0u);
+  EXPECT_EQ(userWeight(0, 0), 0u);
+  EXPECT_EQ(ctl.snapshot()->runtime[0][0].effectiveWeight, 0u);
   EXPECT_EQ(run("set server app/s1 weight 256"), "\n");
-  EXPECT_EQ(server(0, 0).weight, 256u);
+  EXPECT_EQ(userWeight(0, 0), 256u);
+  EXPECT_EQ(ctl.snapshot()->runtime[0][0].effectiveWeight, 256u);
 
   expectRefused("set server app/s1 weight 257",
                 "Absolute weight can only be between 0 and 256 inclusive.\n");
@@ -462,6 +467,7 @@ TEST_F(AdminRuntimeApi, SetServerWeight) {
   const auto* before = ctl.configPtr();
   EXPECT_EQ(run("set server app/s1 weight 3"), "the daemon said no\n\n");
   EXPECT_EQ(ctl.configPtr(), before);
+  EXPECT_EQ(userWeight(0, 0), 256u);
 }
 
 TEST_F(AdminRuntimeApi, SetServerAddr) {
@@ -545,7 +551,7 @@ TEST_F(AdminRuntimeApi, SetMaxconn) {
 TEST_F(AdminRuntimeApi, AddServerStartsInMaintenance) {
   EXPECT_EQ(run("add server app/s4 127.0.0.1:9004 weight 7 maxconn 9 check inter 500ms"),
             "New server registered.\n\n");
-  EXPECT_EQ(ctl.calls.back(), "apply add server app/s4");
+  EXPECT_EQ(ctl.calls.back(), "add server app/s4");
   ASSERT_EQ(ctl.config().pools[0].servers.size(), 4u);
   const model::Server& s4 = server(0, 3);
   EXPECT_EQ(s4.name, "s4");
@@ -586,7 +592,7 @@ TEST_F(AdminRuntimeApi, DelServerOnlyInMaintenanceAndIdle) {
   ctl.load(0).release(2);
   EXPECT_EQ(run("del server app/s3"), "Server deleted.\n\n");
   EXPECT_EQ(ctl.config().pools[0].servers.size(), 2u);
-  EXPECT_EQ(ctl.calls.back(), "apply del server app/s3");
+  EXPECT_EQ(ctl.calls.back(), "del server app/s3");
   expectRefused("del server app/s3", "No such server.\n");
   expectRefused("del server nope/s3", "No such backend.\n");
   expectRefused("del server", "Require 'backend/server'.\n");

@@ -1,4 +1,4 @@
-#include "daemon/log_sinks.h"
+#include "control/log_sinks.h"
 
 #include <fcntl.h>
 #include <fmt/core.h>
@@ -14,7 +14,7 @@
 #include "common/clock.h"
 #include "common/fd.h"
 
-namespace fulcrum::daemon {
+namespace fulcrum::control {
 namespace {
 
 constexpr const char* kFacilities[] = {"kern",   "user",   "mail",   "daemon", "auth",   "syslog",
@@ -121,4 +121,4 @@ Result<std::shared_ptr<model::LogSink>> openLogSink(const model::LogTarget& t) {
   return Error{"unknown log target"};
 }
 
-}  // namespace fulcrum::daemon
+}  // namespace fulcrum::control

@@ -1,4 +1,4 @@
-#include "daemon/listeners.h"
+#include "proxy/listeners.h"
 
 #include <fmt/core.h>
 #include <netinet/in.h>
@@ -8,7 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
-namespace fulcrum::daemon {
+namespace fulcrum::proxy {
 namespace {
 
 Status setOpt(int fd, int level, int opt, int value, const char* name) {
@@ -63,59 +63,42 @@ std::string listenerKey(const model::Service& svc, const model::Bind& b) {
                      b.interface);
 }
 
-Result<BoundListener> openListener(const model::Config& config, int service, int bind,
-                                   int workers) {
-  const model::Service& svc = config.services[static_cast<size_t>(service)];
-  const model::Bind& b = svc.binds[static_cast<size_t>(bind)];
-  BoundListener bl;
-  bl.service = service;
-  bl.bind = bind;
-  bl.addr = b.addr;
-  bl.key = listenerKey(svc, b);
+Result<std::shared_ptr<ListenerSockets>> openListener(const model::Service& svc,
+                                                      const model::Bind& b, int workers) {
+  auto ls = std::make_shared<ListenerSockets>();
+  ls->addr = b.addr;
+  ls->key = listenerKey(svc, b);
   const int backlog = backlogOf(svc, b);
-  bl.backlog = backlog;
+  ls->backlog = backlog;
+  ls->deferAccept = b.deferAccept;
+  ls->tfo = b.tfo;
   for (int w = 0; w < workers; ++w) {
-    auto fd = openOne(bl.addr, b, backlog);
+    auto fd = openOne(ls->addr, b, backlog);
     if (!fd)
       return Error{
           fmt::format("{}:{}: frontend '{}': {}", b.loc.file, b.loc.line, svc.name, fd.error())};
-    if (w == 0 && bl.addr.port() == 0) {
-      // Port 0: the kernel picked one; the other workers join that same port.
-      SockAddr bound;
-      *bound.lenPtr() = bound.capacity();
-      getsockname(fd->get(), bound.sa(), bound.lenPtr());
-      bl.addr = bound;
-    }
-    bl.perWorker.push_back(std::move(*fd));
+    // Port 0: the kernel picked one; the other workers join that same port.
+    if (w == 0 && ls->addr.port() == 0) ls->addr = localAddressOf(fd->get());
+    ls->perWorker.push_back(std::move(*fd));
   }
-  return bl;
+  return ls;
 }
 
-void updateListener(BoundListener& bl, const model::Service& svc, const model::Bind& b) {
-  const int backlog = backlogOf(svc, b);
-  for (UniqueFd& fd : bl.perWorker) {
+void updateListener(ListenerSockets& ls, const PlannedListener& pl) {
+  if (pl.backlog == ls.backlog && pl.deferAccept == ls.deferAccept && pl.tfo == ls.tfo) return;
+  for (UniqueFd& fd : ls.perWorker) {
+    if (!fd.valid()) continue;
     // A listening socket takes a new backlog from listen() again; the TCP options are
     // read at each new connection.
-    if (backlog != bl.backlog) listen(fd.get(), backlog);
-    int defer = b.deferAccept ? 1 : 0;
+    if (pl.backlog != ls.backlog) listen(fd.get(), pl.backlog);
+    int defer = pl.deferAccept ? 1 : 0;
     setsockopt(fd.get(), IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer, sizeof(defer));
-    int tfo = b.tfo ? backlog : 0;
+    int tfo = pl.tfo ? pl.backlog : 0;
     setsockopt(fd.get(), IPPROTO_TCP, TCP_FASTOPEN, &tfo, sizeof(tfo));
   }
-  bl.backlog = backlog;
+  ls.backlog = pl.backlog;
+  ls.deferAccept = pl.deferAccept;
+  ls.tfo = pl.tfo;
 }
 
-Result<std::vector<BoundListener>> openListeners(const model::Config& config, int workers) {
-  std::vector<BoundListener> out;
-  for (size_t s = 0; s < config.services.size(); ++s) {
-    if (!proxyListened(config.services[s])) continue;
-    for (size_t bi = 0; bi < config.services[s].binds.size(); ++bi) {
-      auto bl = openListener(config, static_cast<int>(s), static_cast<int>(bi), workers);
-      if (!bl) return Error{bl.error()};
-      out.push_back(std::move(*bl));
-    }
-  }
-  return out;
-}
-
-}  // namespace fulcrum::daemon
+}  // namespace fulcrum::proxy

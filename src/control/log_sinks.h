@@ -7,11 +7,11 @@
 #include "model/log_sink.h"
 #include "model/model.h"
 
-namespace fulcrum::daemon {
+namespace fulcrum::control {
 
 Result<std::shared_ptr<model::LogSink>> openLogSink(const model::LogTarget& target);
 
 // The syslog facility number of a name ("local0" → 16), or -1.
 int syslogFacility(std::string_view name);
 
-}  // namespace fulcrum::daemon
+}  // namespace fulcrum::control

@@ -1,0 +1,203 @@
+#include "control/builder.h"
+
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <chrono>
+#include <utility>
+
+#include "common/index.h"
+#include "common/log.h"
+#include "control/log_sinks.h"
+#include "sched/scheduler.h"
+
+namespace fulcrum::control {
+namespace {
+
+bool sameTarget(const model::LogTarget& a, const model::LogTarget& b) {
+  return a.kind == b.kind && a.path == b.path && a.addr == b.addr && a.facility == b.facility;
+}
+
+bool sameTargets(const std::vector<model::LogTarget>& a, const std::vector<model::LogTarget>& b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), sameTarget);
+}
+
+}  // namespace
+
+// ---- RealIndex ----
+
+uint32_t RealIndex::take() {
+  if (nextNew_ < capacity_ || freed_.empty()) return nextNew_++;
+  const uint32_t r = freed_.front();
+  freed_.pop_front();
+  return r;
+}
+
+void RealIndex::assign(model::Config& next, const model::Config* current) {
+  using Name = std::pair<std::string_view, std::string_view>;  // views into `current`
+  std::map<Name, uint32_t> old;
+  if (current != nullptr) {
+    for (const model::Pool& p : current->pools)
+      for (const model::Server& s : p.servers) old.emplace(Name(p.name, s.name), s.real);
+  }
+  std::vector<model::Server*> fresh;
+  for (model::Pool& p : next.pools) {
+    for (model::Server& s : p.servers) {
+      auto it = old.find(Name(p.name, s.name));
+      if (it == old.end()) {
+        fresh.push_back(&s);
+        continue;
+      }
+      s.real = it->second;
+      old.erase(it);
+    }
+  }
+  // What is left of `old` is gone: freed in a stable order (the map's), before the new
+  // servers take theirs.
+  for (const auto& [name, real] : old) freed_.push_back(real);
+  for (model::Server* s : fresh) s->real = take();
+}
+
+// ---- logs and tables ----
+
+Status attachLogs(model::Snapshot& next, const model::Snapshot* prev) {
+  const model::Config& cfg = *next.config;
+  next.serviceLogs.assign(cfg.services.size(), {});
+  for (size_t s = 0; s < cfg.services.size(); ++s) {
+    const model::Service& svc = cfg.services[s];
+    if (prev != nullptr) {
+      const int o = prev->config->findService(svc.name);
+      if (o >= 0 && sameTargets(at(prev->config->services, o).logs, svc.logs)) {
+        next.serviceLogs[s] = at(prev->serviceLogs, o);
+        continue;
+      }
+    }
+    for (const model::LogTarget& t : svc.logs) {
+      auto sink = openLogSink(t);
+      if (!sink)
+        return Error{fmt::format("{}:{}: frontend '{}': {}", t.loc.file, t.loc.line, svc.name,
+                                 sink.error())};
+      next.serviceLogs[s].push_back(std::move(*sink));
+    }
+  }
+  return Ok{};
+}
+
+PoolInputs poolInputs(const model::Pool& pool, const std::vector<model::ServerRuntime>& runtime,
+                      const model::PoolLoad* load) {
+  PoolInputs in;
+  in.balance = pool.balance;
+  in.allBackups = pool.allBackups;
+  in.load = load;
+  std::vector<std::string> keys = sched::maglevKeys(pool);
+  in.servers.reserve(pool.servers.size());
+  for (size_t i = 0; i < pool.servers.size(); ++i) {
+    const model::Server& s = pool.servers[i];
+    in.servers.push_back({std::move(keys[i]), s.weight, s.maxconn, s.backup,
+                          i < runtime.size() ? runtime[i] : model::ServerRuntime{}});
+  }
+  return in;
+}
+
+std::vector<std::shared_ptr<const PoolTables>> deriveTables(const model::Snapshot& snap,
+                                                            const Publication* prev) {
+  const model::Config& cfg = *snap.config;
+  std::vector<std::shared_ptr<const PoolTables>> out;
+  out.reserve(cfg.pools.size());
+  for (size_t p = 0; p < cfg.pools.size(); ++p) {
+    const model::Pool& pool = cfg.pools[p];
+    PoolInputs in = poolInputs(pool, snap.runtime[p], snap.loads[p].get());
+    if (prev != nullptr) {
+      const int o = prev->config().findPool(pool.name);
+      if (o >= 0 && at(prev->pools, o)->inputs == in) {
+        out.push_back(at(prev->pools, o));
+        continue;
+      }
+    }
+    auto t = std::make_shared<PoolTables>();
+    t->inputs = std::move(in);
+    if (sched::needsMaglev(pool))
+      t->maglev = sched::buildPoolMaglev(pool, snap.runtime[p], pool.allBackups);
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+// ---- Builder ----
+
+Builder::Builder(PublicationBox& box, std::vector<DataPlane*> planes)
+    : box_(box), planes_(std::move(planes)) {}
+
+Result<Builder::Change> Builder::prepare(std::shared_ptr<const model::Config> file,
+                                         RuntimeOverrides overrides) {
+  Change ch;
+  ch.file = std::move(file);
+  ch.overrides = std::move(overrides);
+  ch.reals = reals_;
+  auto cfg = std::make_shared<model::Config>(ch.overrides.apply(*ch.file));
+  ch.reals.assign(*cfg, current_ ? &config() : nullptr);
+  std::shared_ptr<const model::Config> next = std::move(cfg);
+  ch.snapshot = current_ ? model::Snapshot::successor(next, *current_->snapshot)
+                         : model::Snapshot::initial(next);
+  if (auto st = attachLogs(*ch.snapshot, current_ ? current_->snapshot.get() : nullptr); !st)
+    return Error{st.error()};
+  for (DataPlane* dp : planes_) {
+    auto plan = dp->plan(*next, /*draining=*/false);
+    if (!plan) return Error{plan.error()};
+    ch.plans.push_back(std::move(*plan));
+  }
+  return ch;
+}
+
+uint64_t Builder::commit(Change change) {
+  file_ = std::move(change.file);
+  overrides_ = std::move(change.overrides);
+  reals_ = std::move(change.reals);
+  return publish(std::move(change.snapshot), std::move(change.plans));
+}
+
+uint64_t Builder::publishRuntime(std::vector<std::vector<model::ServerRuntime>> runtime,
+                                 bool shutdown) {
+  auto next = std::make_shared<model::Snapshot>(*current_->snapshot);
+  next->runtime = std::move(runtime);
+  if (shutdown) ++next->shutdownSeq;
+  return publish(std::move(next), current_->plans);
+}
+
+uint64_t Builder::drain() {
+  std::vector<std::shared_ptr<const DataPlanePlan>> plans;
+  for (size_t i = 0; i < planes_.size(); ++i) {
+    auto plan = planes_[i]->plan(config(), /*draining=*/true);
+    if (plan) {
+      plans.push_back(std::move(*plan));
+    } else {
+      log::error("{} data plane: cannot stop taking new traffic: {}", planes_[i]->name(),
+                 plan.error());
+      plans.push_back(current_->plans[i]);
+    }
+  }
+  return publish(current_->snapshot, std::move(plans));
+}
+
+uint64_t Builder::publish(std::shared_ptr<const model::Snapshot> snap,
+                          std::vector<std::shared_ptr<const DataPlanePlan>> plans) {
+  auto pub = std::make_shared<Publication>();
+  pub->generation = ++generation_;
+  pub->pools = deriveTables(*snap, current_.get());
+  pub->snapshot = std::move(snap);
+  pub->plans = std::move(plans);
+  current_ = pub;
+  box_.publish(pub);
+  for (DataPlane* dp : planes_) dp->published(*pub);
+  return pub->generation;
+}
+
+bool Builder::await(uint64_t generation, Micros timeout) {
+  const Micros deadline = monotonicNow() + timeout;
+  bool all = true;
+  for (DataPlane* dp : planes_)
+    all = dp->awaitApplied(generation, std::max<Micros>(0, deadline - monotonicNow())) && all;
+  return all;
+}
+
+}  // namespace fulcrum::control

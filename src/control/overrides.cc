@@ -1,0 +1,158 @@
+#include "control/overrides.h"
+
+#include <algorithm>
+
+#include "common/index.h"
+#include "common/log.h"
+
+namespace fulcrum::control {
+namespace {
+
+model::Server* findServer(model::Config& c, std::string_view pool, std::string_view server) {
+  const int p = c.findPool(pool);
+  if (p < 0) return nullptr;
+  for (model::Server& s : at(c.pools, p).servers)
+    if (s.name == server) return &s;
+  return nullptr;
+}
+
+const model::Server* findServer(const model::Config& c, std::string_view pool,
+                                std::string_view server) {
+  return findServer(const_cast<model::Config&>(c), pool, server);
+}
+
+template <typename V, typename Match>
+void eraseIf(V& v, Match m) {
+  v.erase(std::remove_if(v.begin(), v.end(), m), v.end());
+}
+
+}  // namespace
+
+RuntimeOverrides::Added* RuntimeOverrides::findAdded(std::string_view pool,
+                                                     std::string_view server) {
+  for (Added& a : added_)
+    if (a.pool == pool && a.server.name == server) return &a;
+  return nullptr;
+}
+
+void RuntimeOverrides::setServerAddr(const model::Config& inForce, const model::Config& file,
+                                     int pool, int server, const SockAddr& addr) {
+  const model::Pool& p = at(inForce.pools, pool);
+  const model::Server& s = at(p.servers, server);
+  if (Added* a = findAdded(p.name, s.name)) {
+    a->server.addr = addr;
+    a->server.addrText = addr.toString();
+    return;
+  }
+  eraseIf(addrs_, [&](const ServerAddr& o) { return o.pool == p.name && o.server == s.name; });
+  const model::Server* f = findServer(file, p.name, s.name);
+  if (f == nullptr || f->addr == addr) return;  // back to what the files say
+  addrs_.push_back({p.name, s.name, addr, f->addr});
+}
+
+void RuntimeOverrides::setServerMaxconn(const model::Config& inForce, const model::Config& file,
+                                        int pool, int server, uint32_t maxconn) {
+  const model::Pool& p = at(inForce.pools, pool);
+  const model::Server& s = at(p.servers, server);
+  if (Added* a = findAdded(p.name, s.name)) {
+    a->server.maxconn = maxconn;
+    return;
+  }
+  eraseIf(serverMaxconns_,
+          [&](const ServerMaxconn& o) { return o.pool == p.name && o.server == s.name; });
+  const model::Server* f = findServer(file, p.name, s.name);
+  if (f == nullptr || f->maxconn == maxconn) return;
+  serverMaxconns_.push_back({p.name, s.name, maxconn, f->maxconn});
+}
+
+void RuntimeOverrides::setFrontendMaxconn(const model::Config& inForce, const model::Config& file,
+                                          int service, uint32_t maxconn) {
+  const model::Service& svc = at(inForce.services, service);
+  eraseIf(frontendMaxconns_, [&](const FrontendMaxconn& o) { return o.frontend == svc.name; });
+  const int f = file.findService(svc.name);
+  if (f < 0 || at(file.services, f).maxconn == maxconn) return;
+  frontendMaxconns_.push_back({svc.name, maxconn, at(file.services, f).maxconn});
+}
+
+void RuntimeOverrides::addServer(const model::Config& inForce, int pool, model::Server server) {
+  const model::Pool& p = at(inForce.pools, pool);
+  // A file server deleted at run time and added again by name is a new, dynamic server.
+  eraseIf(deleted_, [&](const Deleted& d) { return d.pool == p.name && d.server == server.name; });
+  added_.push_back({p.name, std::move(server)});
+}
+
+void RuntimeOverrides::delServer(const model::Config& inForce, const model::Config& file, int pool,
+                                 int server) {
+  const model::Pool& p = at(inForce.pools, pool);
+  const model::Server& s = at(p.servers, server);
+  eraseIf(addrs_, [&](const ServerAddr& o) { return o.pool == p.name && o.server == s.name; });
+  eraseIf(serverMaxconns_,
+          [&](const ServerMaxconn& o) { return o.pool == p.name && o.server == s.name; });
+  const size_t before = added_.size();
+  eraseIf(added_, [&](const Added& a) { return a.pool == p.name && a.server.name == s.name; });
+  if (added_.size() != before) return;
+  if (const model::Server* f = findServer(file, p.name, s.name))
+    deleted_.push_back({p.name, s.name, f->addr});
+}
+
+model::Config RuntimeOverrides::apply(const model::Config& file) {
+  model::Config c = file;
+  eraseIf(deleted_, [&](const Deleted& d) {
+    const model::Server* f = findServer(file, d.pool, d.server);
+    if (f != nullptr && f->addr == d.fileAddr) {
+      auto& servers = at(c.pools, c.findPool(d.pool)).servers;
+      eraseIf(servers, [&](const model::Server& s) { return s.name == d.server; });
+      return false;
+    }
+    log::notice("server {}/{}, deleted at run time, is back: the configuration changed it",
+                d.pool, d.server);
+    return true;
+  });
+  eraseIf(addrs_, [&](const ServerAddr& o) {
+    model::Server* s = findServer(c, o.pool, o.server);
+    const model::Server* f = findServer(file, o.pool, o.server);
+    if (s == nullptr || f == nullptr || !(f->addr == o.fileAddr)) {
+      if (f != nullptr)
+        log::notice("server {}/{}: the configuration's address {} replaces the runtime one {}",
+                    o.pool, o.server, f->addr.toString(), o.addr.toString());
+      return true;
+    }
+    s->addr = o.addr;
+    s->addrText = o.addr.toString();
+    return false;
+  });
+  eraseIf(serverMaxconns_, [&](const ServerMaxconn& o) {
+    model::Server* s = findServer(c, o.pool, o.server);
+    const model::Server* f = findServer(file, o.pool, o.server);
+    if (s == nullptr || f == nullptr || f->maxconn != o.fileValue) return true;
+    s->maxconn = o.maxconn;
+    return false;
+  });
+  eraseIf(frontendMaxconns_, [&](const FrontendMaxconn& o) {
+    const int i = c.findService(o.frontend);
+    if (i < 0 || at(file.services, i).maxconn != o.fileValue) return true;
+    at(c.services, i).maxconn = o.maxconn;
+    return false;
+  });
+  eraseIf(added_, [&](const Added& a) {
+    const int p = c.findPool(a.pool);
+    if (p < 0) {
+      log::notice("server {}/{}, added at run time, is gone with its backend", a.pool,
+                  a.server.name);
+      return true;
+    }
+    auto& servers = at(c.pools, p).servers;
+    for (const model::Server& s : servers) {
+      if (s.name == a.server.name) {
+        log::notice("server {}/{}: the configuration now declares it; the runtime one is gone",
+                    a.pool, a.server.name);
+        return true;
+      }
+    }
+    servers.push_back(a.server);
+    return false;
+  });
+  return c;
+}
+
+}  // namespace fulcrum::control
