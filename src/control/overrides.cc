@@ -104,8 +104,8 @@ model::Config RuntimeOverrides::apply(const model::Config& file) {
       eraseIf(servers, [&](const model::Server& s) { return s.name == d.server; });
       return false;
     }
-    log::notice("server {}/{}, deleted at run time, is back: the configuration changed it",
-                d.pool, d.server);
+    log::notice("server {}/{}, deleted at run time, is back: the configuration changed it", d.pool,
+                d.server);
     return true;
   });
   eraseIf(addrs_, [&](const ServerAddr& o) {

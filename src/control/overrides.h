@@ -25,8 +25,8 @@ class RuntimeOverrides {
  public:
   // Each records a change against `inForce` (the config in force, whose pool and server
   // indices are given) and `file` (what the files say).
-  void setServerAddr(const model::Config& inForce, const model::Config& file, int pool,
-                     int server, const SockAddr& addr);
+  void setServerAddr(const model::Config& inForce, const model::Config& file, int pool, int server,
+                     const SockAddr& addr);
   void setServerMaxconn(const model::Config& inForce, const model::Config& file, int pool,
                         int server, uint32_t maxconn);
   void setFrontendMaxconn(const model::Config& inForce, const model::Config& file, int service,

@@ -24,8 +24,8 @@ namespace fulcrum::control {
 // the workers their schedulers) when they are equal.
 struct PoolInputs {
   struct Server {
-    std::string key;          // Maglev key: the address:port (see maglevKeys)
-    uint32_t weight = 0;      // configured weight (static algorithms)
+    std::string key;      // Maglev key: the address:port (see maglevKeys)
+    uint32_t weight = 0;  // configured weight (static algorithms)
     uint32_t maxconn = 0;
     bool backup = false;
     model::ServerRuntime runtime;

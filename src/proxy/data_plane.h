@@ -16,8 +16,8 @@ namespace fulcrum::proxy {
 
 struct ProxyOptions {
   int workers = 1;
-  WorkerOptions worker;                  // the same for every worker but its CPUs
-  std::vector<std::vector<int>> cpus;    // per worker (cpu-map); empty: not pinned
+  WorkerOptions worker;                // the same for every worker but its CPUs
+  std::vector<std::vector<int>> cpus;  // per worker (cpu-map); empty: not pinned
 };
 
 class ProxyDataPlane final : public control::DataPlane {

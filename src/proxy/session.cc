@@ -50,15 +50,13 @@ void Session::start(Worker* worker, SnapState* snap, const ListenerSpec& listene
   const bool acceptProxy = listener.acceptProxy;
   worker_ = worker;
   snap_ = snap;
-  bind_ = listener.sockets;
   service_ = service;
+  account_.open(worker->stats(), *snap, service, listener.sockets, worker->queues());
   const model::Config& cfg = *snap->snap->config;
   const model::Service& svc = at(cfg.services, service);
   pool_ = svc.defaultPool;
   server_ = -1;
   attempts_ = 0;
-  slotHeld_ = false;
-  poolCounted_ = false;
   proxyHeaderSent_ = 0;
   front_ = Endpoint{};
   front_.session = this;
@@ -193,8 +191,8 @@ void Session::readProxyHeader() {
   d.off = 0;
   worker_->loop().timers().cancel(this);
   state_ = State::kConnecting;
-  // FIX: the accept-time "Connect from" line deferred by start(), with the header's
-  // addresses (the real ones for a LOCAL header).
+  // The accept-time "Connect from" line deferred by start(), with the header's addresses
+  // (the real ones for a LOCAL header).
   if (const model::Service& svc = at(snap_->snap->config->services, service_);
       !svc.tcplog && !at(snap_->snap->serviceLogs, service_).empty())
     worker_->logConnect(at(snap_->snap->serviceLogs, service_), svc.name, clientAddr_, front_.fd,
@@ -207,29 +205,22 @@ void Session::beginBalancing() {
     at(snap_->snap->serviceStats, service_)->noServer.fetch_add(1, std::memory_order_relaxed);
     return close('R', "no backend");
   }
-  at(snap_->snap->poolStats, pool_)->active.fetch_add(1, std::memory_order_relaxed);
-  poolCounted_ = true;
+  account_.enterPool(pool_);
   connectNext(-1);
 }
 
 void Session::connectNext(int avoid) {
   const model::Pool& pool = at(snap_->snap->config->pools, pool_);
-  model::PoolLoad& load = *at(snap_->snap->loads, pool_);
   sched::PickContext ctx;
   ctx.client = &clientAddr_;
   ctx.avoid = avoid;
   if (pool.balance.algo == model::BalanceAlgo::kMaglev) {
     // The 5-tuple as the client sent it (the PROXY header's, with accept-proxy).
-    SockAddr dst = frontDst_;
-    if (!dst.valid()) {
-      *dst.lenPtr() = dst.capacity();
-      getsockname(front_.fd, dst.sa(), dst.lenPtr());
-    }
+    const SockAddr dst = frontDst_.valid() ? frontDst_ : localAddressOf(front_.fd);
     ctx.flowHash = sched::flowHash(clientAddr_, dst, IPPROTO_TCP);
   }
   int pick = at(snap_->schedulers, pool_)->pick(ctx);
-  if (pick >= 0 && load.tryAcquire(static_cast<size_t>(pick), at(pool.servers, pick).maxconn)) {
-    slotHeld_ = true;
+  if (pick >= 0 && account_.takeSlot(pick, at(pool.servers, pick).maxconn)) {
     if (state_ == State::kQueued) dequeue();
     connectTo(pick);
     return;
@@ -243,10 +234,7 @@ void Session::connectNext(int avoid) {
 }
 
 bool Session::enqueue() {
-  if (!worker_->enqueue(this)) {
-    at(snap_->snap->poolStats, pool_)->queueFull.fetch_add(1, std::memory_order_relaxed);
-    return false;
-  }
+  if (!worker_->queues().enqueue(this, *snap_, pool_)) return false;
   state_ = State::kQueued;
   queuedAt_ = worker_->loop().now();
   armTimer();
@@ -254,7 +242,7 @@ bool Session::enqueue() {
 }
 
 void Session::dequeue() {
-  worker_->dequeue(this);
+  worker_->queues().dequeue(this, *snap_, pool_);
   state_ = State::kConnecting;
 }
 
@@ -275,7 +263,7 @@ void Session::connectTo(int server) {
       // Out of descriptors or memory: retrying elsewhere cannot help. This client goes,
       // and the worker stops accepting for a moment (counted and logged there).
       worker_->resourcesExhausted(err);
-      releaseSlot();
+      account_.releaseSlot();
       return close('R', "no descriptor for the server connection");
     }
     log::warning("socket() for server {}/{}: {}", pool.name, srv.name, strerror(err));
@@ -307,13 +295,6 @@ void Session::connectTo(int server) {
   }
   state_ = State::kConnecting;
   armTimer();
-}
-
-void Session::releaseSlot() {
-  if (!slotHeld_) return;
-  slotHeld_ = false;
-  at(snap_->snap->loads, pool_)->release(static_cast<size_t>(server_));
-  worker_->slotFreed(snap_, pool_);
 }
 
 // Whether retry number `retry` (from 1) goes to another server, as HAProxy decides it:
@@ -351,7 +332,7 @@ void Session::onConnectResult(int err) {
     back_.fd = -1;
   }
   const int failed = server_;
-  releaseSlot();
+  account_.releaseSlot();
   if (attempts_ < pool.retries) {
     ++attempts_;
     srvStats.retries.fetch_add(1, std::memory_order_relaxed);
@@ -362,9 +343,7 @@ void Session::onConnectResult(int err) {
       return;
     }
     // Not redispatching on this retry: it goes to the same server.
-    if (at(snap_->snap->loads, pool_)
-            ->tryAcquire(static_cast<size_t>(failed), at(pool.servers, failed).maxconn)) {
-      slotHeld_ = true;
+    if (account_.takeSlot(failed, at(pool.servers, failed).maxconn)) {
       connectTo(failed);
       return;
     }
@@ -396,11 +375,7 @@ void Session::onConnected() {
   srvStats.connectTime.observe(connectedAt_ - connectStart_);
   if (srv.sendProxy != model::ProxyProtocol::kNone) {
     // The PROXY header goes first, ahead of any client bytes already staged.
-    SockAddr dst = frontDst_;
-    if (!dst.valid()) {
-      *dst.lenPtr() = dst.capacity();
-      if (getsockname(front_.fd, dst.sa(), dst.lenPtr()) != 0) dst = SockAddr{};
-    }
+    const SockAddr dst = frontDst_.valid() ? frontDst_ : localAddressOf(front_.fd);
     uint8_t hdr[kProxyHeaderRoom];
     size_t n = srv.sendProxy == model::ProxyProtocol::kV1
                    ? writeProxyV1(clientAddr_, dst, reinterpret_cast<char*>(hdr), sizeof(hdr))
@@ -615,7 +590,7 @@ void Session::onTimer() {
 void Session::close(char cause, const char* why) {
   if (state_ == State::kClosed) return;
   const State phase = state_;
-  if (phase == State::kQueued) worker_->dequeue(this);
+  if (phase == State::kQueued) worker_->queues().dequeue(this, *snap_, pool_);
   logConnection(cause);
   state_ = State::kClosed;
   worker_->loop().timers().cancel(this);
@@ -643,9 +618,8 @@ void Session::close(char cause, const char* why) {
   front_.fd = back_.fd = -1;
   releaseStaging(c2s_);
   releaseStaging(s2c_);
-  releaseSlot();
-  if (bind_ != nullptr) bind_->active.fetch_sub(1, std::memory_order_relaxed);
-  worker_->sessionClosed(this, snap_, service_, poolCounted_ ? pool_ : -1);
+  account_.close();
+  worker_->sessionClosed(this);
 }
 
 void Session::logConnection(char cause) {
@@ -696,12 +670,7 @@ model::SessionInfo Session::describe(Micros now) const {
   model::SessionInfo info;
   info.id = reinterpret_cast<uintptr_t>(this);
   info.client = clientAddr_;
-  if (frontDst_.valid()) {
-    info.local = frontDst_;
-  } else {
-    *info.local.lenPtr() = info.local.capacity();
-    if (getsockname(front_.fd, info.local.sa(), info.local.lenPtr()) != 0) info.local = SockAddr{};
-  }
+  info.local = frontDst_.valid() ? frontDst_ : localAddressOf(front_.fd);
   const model::Config& cfg = *snap_->snap->config;
   info.frontend = at(cfg.services, service_).name;
   if (pool_ >= 0) {

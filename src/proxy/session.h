@@ -19,6 +19,7 @@
 #include "common/event_loop.h"
 #include "common/net.h"
 #include "model/session_info.h"
+#include "proxy/admission.h"
 #include "proxy/pipe_pool.h"
 
 namespace fulcrum::proxy {
@@ -95,7 +96,6 @@ class Session final : public Timer {
   ssize_t readInto(Endpoint& src, Direction& d, size_t& cap);
   ssize_t writeFrom(Endpoint& dst, Direction& d);
   void releaseStaging(Direction& d);
-  void releaseSlot();
   void armTimer();
   // When the current phase times out, and which side's timeout that is ('c' or 's').
   Micros dueAt(char* side) const;
@@ -106,14 +106,12 @@ class Session final : public Timer {
 
   Worker* worker_ = nullptr;
   SnapState* snap_ = nullptr;
-  ListenerSockets* bind_ = nullptr;  // the listener's shared count, released at close
+  ConnAccount account_;  // what this connection counts, given back at close
   int service_ = -1;
   int pool_ = -1;
   int server_ = -1;
   uint32_t attempts_ = 0;
   State state_ = State::kIdle;
-  bool slotHeld_ = false;     // counted in the pool's load for server_
-  bool poolCounted_ = false;  // counted in the pool's active connections
   uint8_t proxyHeaderSent_ = 0;
   uint32_t shutdownEpoch_ = 0;  // health: the server's shutdownEpoch when connected
   Endpoint front_;              // the client's connection

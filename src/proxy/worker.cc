@@ -26,8 +26,6 @@ constexpr Micros kFdExhaustedPause = 100 * kMillis;
 // How often a listener paused at maxconn looks again when the slot that frees up is on
 // another thread (a slot freed on this thread resumes it at once).
 constexpr Micros kMaxconnRecheck = 20 * kMillis;
-// How often queued clients look for a slot freed on another thread.
-constexpr Micros kQueueRecheck = 10 * kMillis;
 // A worker's pending stream-log lines are written once per batch, or at this size.
 constexpr size_t kLogFlushBytes = 64 * 1024;
 
@@ -332,13 +330,7 @@ void Worker::acceptOn(Listener& l, bool draining) {
       ::close(fd);
       continue;
     }
-    stats_.accepted.fetch_add(1, std::memory_order_relaxed);
-    stats_.active.fetch_add(1, std::memory_order_relaxed);
-    svcStats.accepted.fetch_add(1, std::memory_order_relaxed);
-    svcStats.active.fetch_add(1, std::memory_order_relaxed);
-    spec.sockets->active.fetch_add(1, std::memory_order_relaxed);
     Session* s = newSession();
-    ++cur->users;
     s->start(this, cur, spec, fd, client);
   }
 }
@@ -364,72 +356,10 @@ Session* Worker::newSession() {
   return allSessions_.back().get();
 }
 
-void Worker::sessionClosed(Session* s, SnapState* snap, int service, int pool) {
-  stats_.active.fetch_sub(1, std::memory_order_relaxed);
-  at(snap->snap->serviceStats, service)->active.fetch_sub(1, std::memory_order_relaxed);
-  if (pool >= 0) at(snap->snap->poolStats, pool)->active.fetch_sub(1, std::memory_order_relaxed);
-  --snap->users;
-  closed_.push_back(s);
-}
-
 bool Worker::anyServerUsable(const SnapState& snap, int pool) const {
   for (const model::ServerRuntime& rt : snap.snap->runtime[static_cast<size_t>(pool)])
     if (sched::usable(rt)) return true;
   return false;
-}
-
-bool Worker::enqueue(Session* s) {
-  SnapState* st = s->snapState();
-  const int pool = s->pool();
-  model::PoolStats& ps = *at(st->snap->poolStats, pool);
-  const int64_t limit = at(st->queueLimits, pool);
-  if (ps.queued.fetch_add(1, std::memory_order_relaxed) >= limit && limit > 0) {
-    ps.queued.fetch_sub(1, std::memory_order_relaxed);
-    return false;
-  }
-  PoolQueue& q = at(st->queues, pool);
-  s->queueNext = nullptr;
-  s->queuePrev = q.tail;
-  if (q.tail != nullptr)
-    q.tail->queueNext = s;
-  else
-    q.head = s;
-  q.tail = s;
-  if (queuedHere_++ == 0) loop_.timers().arm(&queueTimer_, loop_.now() + kQueueRecheck);
-  return true;
-}
-
-void Worker::dequeue(Session* s) {
-  SnapState* st = s->snapState();
-  PoolQueue& q = at(st->queues, s->pool());
-  if (s->queuePrev != nullptr)
-    s->queuePrev->queueNext = s->queueNext;
-  else
-    q.head = s->queueNext;
-  if (s->queueNext != nullptr)
-    s->queueNext->queuePrev = s->queuePrev;
-  else
-    q.tail = s->queuePrev;
-  s->queueNext = s->queuePrev = nullptr;
-  at(st->snap->poolStats, s->pool())->queued.fetch_sub(1, std::memory_order_relaxed);
-  if (--queuedHere_ == 0) loop_.timers().cancel(&queueTimer_);
-}
-
-void Worker::slotFreed(SnapState*, int) {
-  if (queuedHere_ > 0) queueWork_ = true;
-}
-
-// Offers freed slots to queued clients, oldest first, in every pool that has a queue.
-void Worker::serveQueues() {
-  queueWork_ = false;
-  for (auto& st : snaps_) {
-    for (PoolQueue& q : st->queues) {
-      while (q.head != nullptr) {
-        if (!q.head->retryFromQueue()) break;  // still no slot: the rest waits too
-      }
-    }
-  }
-  if (queuedHere_ > 0) loop_.timers().arm(&queueTimer_, loop_.now() + kQueueRecheck);
 }
 
 void Worker::emit(const std::vector<std::shared_ptr<model::LogSink>>& sinks,
@@ -462,13 +392,8 @@ void Worker::logLine(const std::vector<std::shared_ptr<model::LogSink>>& sinks,
 void Worker::logConnect(const std::vector<std::shared_ptr<model::LogSink>>& sinks,
                         std::string_view frontend, const SockAddr& client, int clientFd,
                         const SockAddr* announcedDst) {
-  SockAddr local;
-  if (announcedDst != nullptr && announcedDst->valid()) {
-    local = *announcedDst;
-  } else {
-    *local.lenPtr() = local.capacity();
-    getsockname(clientFd, local.sa(), local.lenPtr());
-  }
+  const SockAddr local =
+      announcedDst != nullptr && announcedDst->valid() ? *announcedDst : localAddressOf(clientFd);
   fmt::memory_buffer line;
   formatConnect(client, local, frontend, line);
   emit(sinks, line);
@@ -483,7 +408,7 @@ void Worker::flushLogs() {
 }
 
 void Worker::afterBatch() {
-  if (queueWork_) serveQueues();
+  queues_.afterBatch();
   flushLogs();
   retiredListeners_.clear();
   if (closed_.empty() && snaps_.size() < 2) return;

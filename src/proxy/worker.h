@@ -21,6 +21,7 @@
 #include "model/session_info.h"
 #include "model/snapshot.h"
 #include "model/stats.h"
+#include "proxy/admission.h"
 #include "proxy/buffer_pool.h"
 #include "proxy/conn_log.h"
 #include "proxy/listeners.h"
@@ -114,15 +115,12 @@ class Worker {
   BufferPool& buffers() { return buffers_; }
   PipePool& pipes() { return pipes_; }
   model::ProcessStats& stats() { return stats_; }
-  void sessionClosed(Session* s, SnapState* snap, int service, int pool);
+  PoolQueues& queues() { return queues_; }
+  // The session closed (its account is given back): recycled after the batch.
+  void sessionClosed(Session* s) { closed_.push_back(s); }
   bool anyServerUsable(const SnapState& snap, int pool) const;
   // EMFILE/ENFILE/ENOMEM seen: every listener of this worker pauses briefly.
   void resourcesExhausted(int err);
-  // Queues a session behind the others of its pool; false when the queue is full.
-  bool enqueue(Session* s);
-  void dequeue(Session* s);
-  // A server slot of the pool was released: queued sessions get a chance after the batch.
-  void slotFreed(SnapState* snap, int pool);
   void logLine(const std::vector<std::shared_ptr<model::LogSink>>& sinks, const ConnLogRecord& r);
   // The "to" address is `announcedDst` when valid (a PROXY header's), else clientFd's own.
   void logConnect(const std::vector<std::shared_ptr<model::LogSink>>& sinks,
@@ -154,15 +152,6 @@ class Worker {
     bool untilTimer_ = false;
     bool retired_ = false;
   };
-  // Fires while sessions are queued, to catch slots freed by other workers.
-  class QueueTimer final : public Timer {
-   public:
-    explicit QueueTimer(Worker* w) : worker_(w) {}
-    void onTimer() override { worker_->serveQueues(); }
-
-   private:
-    Worker* worker_;
-  };
   struct PendingLog {
     model::LogSink* sink;
     fmt::memory_buffer lines;
@@ -183,7 +172,6 @@ class Worker {
   Micros admissionDelay(const Listener& l);
   Session* newSession();
   void afterBatch();
-  void serveQueues();
   void emit(const std::vector<std::shared_ptr<model::LogSink>>& sinks,
             const fmt::memory_buffer& line);
   void flushLogs();
@@ -197,16 +185,14 @@ class Worker {
   EventLoop loop_;
   BufferPool buffers_;
   PipePool pipes_;
-  QueueTimer queueTimer_{this};
   std::vector<std::unique_ptr<Listener>> listeners_;
   std::vector<std::unique_ptr<Listener>> retiredListeners_;  // removed this batch
   std::vector<std::unique_ptr<SnapState>> snaps_;            // back() is the current one
+  PoolQueues queues_{loop_, snaps_};
   Session* freeSessions_ = nullptr;
   std::vector<Session*> closed_;  // closed this batch, recycled after it
   std::vector<std::unique_ptr<Session>> allSessions_;
   std::vector<PendingLog> pendingLogs_;
-  size_t queuedHere_ = 0;
-  bool queueWork_ = false;
   bool anyPaused_ = false;
   std::atomic<bool> stopRequested_{false};
   std::atomic<bool> publicationPending_{false};

@@ -1,7 +1,5 @@
 // The publication builder: what a change publishes and what it leaves shared with the
 // previous publication, stable real indices, Maglev tables computed once from address keys.
-#include "control/builder.h"
-
 #include <gtest/gtest.h>
 
 #include <map>
@@ -10,6 +8,7 @@
 #include <vector>
 
 #include "config_test_util.h"
+#include "control/builder.h"
 #include "control/overrides.h"
 #include "sched/scheduler.h"
 
@@ -157,9 +156,8 @@ TEST(Builder, AFailedChangeChangesNothing) {
   auto before = f.builder.current();
   f.plane.fail = "cannot bind";
   const model::Config& cfg = f.builder.config();
-  Status st = f.change([&](RuntimeOverrides& o) {
-    o.setServerMaxconn(cfg, f.builder.fileConfig(), 0, 0, 5);
-  });
+  Status st = f.change(
+      [&](RuntimeOverrides& o) { o.setServerMaxconn(cfg, f.builder.fileConfig(), 0, 0, 5); });
   ASSERT_FALSE(st);
   EXPECT_EQ(st.error(), "cannot bind");
   EXPECT_EQ(f.builder.current(), before);
@@ -273,12 +271,14 @@ TEST(RealIndex, FreedIndicesComeBackOldestFirstOnceAllAreUsed) {
   auto cfg = load(
       "backend b\n    server s0 10.0.0.1:1\n    server s1 10.0.0.1:2\n    server s2 10.0.0.1:3\n");
   reals.assign(*cfg, nullptr);
-  EXPECT_EQ(realsOf(*cfg), (std::map<std::string, uint32_t>{{"b/s0", 0}, {"b/s1", 1}, {"b/s2", 2}}));
+  EXPECT_EQ(realsOf(*cfg),
+            (std::map<std::string, uint32_t>{{"b/s0", 0}, {"b/s1", 1}, {"b/s2", 2}}));
   // s1 then s0 leave; t0 takes the last never-used index, t1 the oldest freed.
   auto next = load("backend b\n    server s0 10.0.0.1:1\n    server s2 10.0.0.1:3\n");
   reals.assign(*next, cfg.get());
-  auto third = load("backend b\n    server s2 10.0.0.1:3\n    server t0 10.0.0.1:4\n"
-                    "    server t1 10.0.0.1:5\n");
+  auto third = load(
+      "backend b\n    server s2 10.0.0.1:3\n    server t0 10.0.0.1:4\n"
+      "    server t1 10.0.0.1:5\n");
   reals.assign(*third, next.get());
   EXPECT_EQ(realsOf(*third),
             (std::map<std::string, uint32_t>{{"b/s2", 2}, {"b/t0", 3}, {"b/t1", 1}}));
@@ -310,12 +310,11 @@ TEST(MaglevOnce, TwoNodesWithTheSameServersBuildTheSameTable) {
   PublicationBox box2;
   FakePlane plane2;
   Builder two(box2, {&plane2});
-  auto c = two.prepare(
-      load("backend hashed\n    balance maglev\n    server third 10.0.0.3:80\n"
-           "    server tmp 10.0.0.8:80\n    server first 10.0.0.1:80\n"
-           "    server second 10.0.0.2:80\n"
-           "backend other\n    balance maglev\n    server x 10.0.1.1:80\n"),
-      {});
+  auto c = two.prepare(load("backend hashed\n    balance maglev\n    server third 10.0.0.3:80\n"
+                            "    server tmp 10.0.0.8:80\n    server first 10.0.0.1:80\n"
+                            "    server second 10.0.0.2:80\n"
+                            "backend other\n    balance maglev\n    server x 10.0.1.1:80\n"),
+                       {});
   ASSERT_TRUE(c);
   two.commit(std::move(*c));
   RuntimeOverrides o = two.overrides();

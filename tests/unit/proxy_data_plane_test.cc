@@ -1,13 +1,12 @@
 // The proxy data plane under the builder: workers acknowledge publications, share the
 // control plane's Maglev tables, and rebuild only the schedulers of pools that changed.
 // No listener is opened (the configs have no frontend).
-#include "proxy/data_plane.h"
-
 #include <gtest/gtest.h>
 
 #include "config_test_util.h"
-#include "support/harness.h"
 #include "control/builder.h"
+#include "proxy/data_plane.h"
+#include "support/harness.h"
 
 namespace fulcrum::proxy {
 namespace {
@@ -23,7 +22,8 @@ struct Running {
     ProxyOptions opts;
     opts.workers = workers;
     proxy = std::make_unique<ProxyDataPlane>(box, 0, stats, opts);
-    builder = std::make_unique<control::Builder>(box, std::vector<control::DataPlane*>{proxy.get()});
+    builder =
+        std::make_unique<control::Builder>(box, std::vector<control::DataPlane*>{proxy.get()});
     auto c = builder->prepare(load(kConfig), {});
     EXPECT_TRUE(c.ok());
     builder->commit(std::move(*c));
