@@ -1,5 +1,5 @@
 // The config driver: files and lines, sections and inheritance, the checks that need the
-// whole configuration, and the model at the end. The keywords are in keywords.cc.
+// whole configuration, and the model at the end. The keywords are in keywords_*.cc.
 #include "config/parser.h"
 
 #include <fcntl.h>

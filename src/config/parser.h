@@ -1,5 +1,6 @@
 // Internals of the config parser, shared by parser.cc (sections, files, the final checks)
-// and keywords.cc (the keyword tables and their handlers). Not part of the config API.
+// and the keywords_*.cc files (the keyword tables and their handlers). Not part of the
+// config API.
 #pragma once
 
 #include <cstdint>
@@ -134,7 +135,8 @@ struct Keyword {
   std::string_view note;   // replaces "is not supported yet" when handler is null
 };
 
-// The keyword tables (keywords.cc). Null when the name is not in the table.
+// The keyword tables (keywords_global.cc, keywords_proxy.cc); null for a name that is not
+// in the table.
 const Keyword* findGlobalKeyword(std::string_view name);
 const Keyword* findProxyKeyword(std::string_view name);
 
