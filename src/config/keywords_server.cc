@@ -5,6 +5,7 @@
 
 #include "config/address.h"
 #include "config/keywords_internal.h"
+#include "config/server_line.h"
 #include "config/units.h"
 
 namespace fulcrum::config {
@@ -16,6 +17,7 @@ struct ServerParam {
   std::string_view name;
   bool takesValue;
   ServerParamFn apply;
+  bool onDefaultServer = true;  // "default-server" accepts it (HAProxy's default_ok)
 };
 
 Status setCount(uint32_t& out, std::string_view v, uint64_t min, uint64_t max) {
@@ -49,6 +51,14 @@ Status setProbeAddr(std::optional<SockAddr>& out, std::string_view v, std::strin
 }
 
 constexpr ServerParam kServerParams[] = {
+    // HAProxy's server id (show stat's sid): unique in the backend, so not on default-server.
+    {"id", true,
+     [](model::Server& s, std::string_view v) -> Status {
+       if (auto st = setCount(s.id, v, 1, kMaxInt); !st) return st;
+       s.idSet = true;
+       return Ok{};
+     },
+     false},
     {"weight", true,
      [](model::Server& s, std::string_view v) { return setCount(s.weight, v, 0, 256); }},
     {"maxconn", true,
@@ -215,7 +225,7 @@ constexpr std::string_view kServerTlsParams[] = {
 // The other HAProxy server parameters.
 // clang-format off
 constexpr std::string_view kServerOtherParams[] = {
-    "check-proto", "check-send-proxy", "check-via-socks4", "cookie", "guid", "hash-key", "id",
+    "check-proto", "check-send-proxy", "check-via-socks4", "cookie", "guid", "hash-key",
     "init-addr", "init-state", "log-bufsize", "log-proto", "max-reuse", "minconn", "namespace",
     "no-send-proxy-v2-ssl", "no-send-proxy-v2-ssl-cn", "no-tfo", "pool-conn-name",
     "pool-low-conn", "pool-max-conn", "pool-purge-delay", "proto", "redir", "resolve-net",
@@ -225,8 +235,10 @@ constexpr std::string_view kServerOtherParams[] = {
 };
 // clang-format on
 
-// Applies the parameters from args[first] on to srv.
-Status applyServerParams(const Statement& st, size_t first, model::Server& srv) {
+// Applies the parameters from args[first] on to srv, a server or (defaultServer) the
+// default-server template.
+Status applyServerParams(const Statement& st, size_t first, model::Server& srv,
+                         bool defaultServer) {
   for (size_t i = first; i < st.args.size(); ++i) {
     std::string_view name = st.args[i];
     const ServerParam* param = nullptr;
@@ -238,6 +250,12 @@ Status applyServerParams(const Statement& st, size_t first, model::Server& srv) 
       if (contains(kServerOtherParams, name))
         return Error{fmt::format("parameter '{}' is not supported yet", name)};
       return Error{fmt::format("unknown parameter '{}'", name)};
+    }
+    if (defaultServer && !param->onDefaultServer) {
+      return Error{
+          fmt::format("parameter '{}' is not accepted on a 'default-server' line (as in "
+                      "HAProxy: it belongs to one server)",
+                      name)};
     }
     std::string_view value;
     if (param->takesValue) {
@@ -285,8 +303,11 @@ Status proxyServer(Parser& p, const Statement& st) {
   auto addr = parseServerAddress(srv.addrText);
   if (!addr) return keywordError("server", fmt::format("server '{}': {}", name, addr.error()));
   srv.addr = *addr;
-  if (auto s = applyServerParams(st, 3, srv); !s)
+  if (auto s = applyServerParams(st, 3, srv, false); !s)
     return keywordError("server", fmt::format("server '{}': {}", name, s.error()));
+  // The servers above without "id" have none yet (finish() numbers them): this compares
+  // with the explicit ids only, as HAProxy does while parsing.
+  if (auto s = checkServerId(srv, p.proxy().servers); !s) return s;
   if (srv.agent.enabled && srv.agent.port == 0) {
     return keywordError("server",
                         fmt::format("server '{}': 'agent-check' needs 'agent-port'", name));
@@ -296,7 +317,7 @@ Status proxyServer(Parser& p, const Statement& st) {
 }
 
 Status proxyDefaultServer(Parser& p, const Statement& st) {
-  if (auto s = applyServerParams(st, 1, p.settings().defaultServer); !s)
+  if (auto s = applyServerParams(st, 1, p.settings().defaultServer, true); !s)
     return keywordError("default-server", s.error());
   return Ok{};
 }

@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <unordered_set>
 
 #include "config/tokenizer.h"
 
@@ -456,6 +457,38 @@ void Parser::resolveCpuMaps(model::Global& global) {
   }
 }
 
+namespace {
+
+// HAProxy's numbering of the objects without "id" (done after parsing, so an explicit id
+// further down is avoided too): a cursor moves one step per object in declaration order,
+// explicit or not, and an object without id takes the first free id at or after it.
+// first: the cursor's start.
+std::vector<uint32_t> numberInOrder(const std::vector<uint32_t>& explicitIds, uint32_t first) {
+  std::unordered_set<uint32_t> used;
+  for (uint32_t id : explicitIds)
+    if (id != 0) used.insert(id);
+  std::vector<uint32_t> ids = explicitIds;
+  uint32_t next = first;
+  for (uint32_t& id : ids) {
+    if (id == 0) {
+      while (used.contains(next)) ++next;
+      id = next;
+      used.insert(id);
+    }
+    ++next;
+  }
+  return ids;
+}
+
+void numberServers(std::vector<model::Server>& servers) {
+  std::vector<uint32_t> explicitIds;
+  for (const auto& s : servers) explicitIds.push_back(s.idSet ? s.id : 0);
+  std::vector<uint32_t> ids = numberInOrder(explicitIds, 1);
+  for (size_t i = 0; i < servers.size(); ++i) servers[i].id = ids[i];
+}
+
+}  // namespace
+
 LoadResult Parser::finish() {
   kind_ = SectionKind::kNone;
   auto config = std::make_shared<model::Config>();
@@ -482,8 +515,7 @@ LoadResult Parser::finish() {
       pool.id = proxyId;
       pool.balance = px.settings.balance;
       pool.servers = px.servers;
-      for (size_t i = 0; i < pool.servers.size(); ++i)
-        pool.servers[i].id = static_cast<uint32_t>(i + 1);
+      numberServers(pool.servers);
       pool.connectTimeout = px.settings.connectTimeout;
       pool.serverTimeout = px.settings.serverTimeout;
       pool.serverFinTimeout = px.settings.serverFinTimeout;

@@ -107,6 +107,7 @@ enum class Tristate : uint8_t { kUnset, kOn, kOff };
 struct Server {
   std::string name;
   uint32_t id = 0;       // HAProxy's "id": unique in the pool; set by the parser when absent
+  bool idSet = false;    // the id was written ("id N"), not given by the parser
   std::string addrText;  // as written, for messages and the runtime API
   SockAddr addr;
   uint32_t weight = 1;    // 0..256, as in HAProxy
