@@ -310,6 +310,26 @@ Status proxyLog(Parser& p, const Statement& st) {
 }
 
 // ---------------------------------------------------------------------------------------
+// id
+
+// "id N": HAProxy's proxy id (show stat's iid), unique among all proxies. The proxies
+// without one are numbered by Parser::finish().
+Status proxyId(Parser& p, const Statement& st) {
+  auto v = uintArgument(st, 1, kMaxInt);
+  if (!v) return Error{v.error()};
+  const ProxySection& self = p.proxy();
+  for (const ProxySection& other : p.proxies()) {
+    if (&other == &self || other.id != *v) continue;
+    return keywordError(
+        "id", fmt::format("{} '{}' reuses custom id {} of {} '{}' (declared at {}:{})",
+                          sectionKindName(self.kind), self.name, *v, sectionKindName(other.kind),
+                          other.name, other.loc.file, other.loc.line));
+  }
+  p.proxy().id = *v;
+  return Ok{};
+}
+
+// ---------------------------------------------------------------------------------------
 // The table
 
 constexpr std::string_view kRemovedClitimeout = "was removed in HAProxy 2.1; use 'timeout client'";
@@ -336,6 +356,7 @@ constexpr Keyword kProxyKeywords[] = {
     {"acl", kAllProxies, proxyAcl, {}},  // the handler rejects defaults and backends for now
     {"tcp-request", kAllProxies, proxyTcpRequest, {}},
     {"tcp-check", kBackSide, proxyTcpCheck, {}},
+    {"id", kInFrontend | kInListen | kInBackend, proxyId, {}},
     // HAProxy proxy keywords Fulcrum does not support yet.
     {"log-format", kAllProxies, nullptr, kLogNote},
     {"log-format-sd", kAllProxies, nullptr, kLogNote},
@@ -357,7 +378,6 @@ constexpr Keyword kProxyKeywords[] = {
     {"guid", kAllProxies, nullptr, {}},
     {"hash-balance-factor", kAllProxies, nullptr, {}},
     {"hash-key", kAllProxies, nullptr, {}},
-    {"id", kAllProxies, nullptr, {}},
     {"ignore-persist", kAllProxies, nullptr, {}},
     {"load-server-state-from-file", kAllProxies, nullptr, {}},
     {"max-session-srv-conns", kAllProxies, nullptr, {}},

@@ -489,6 +489,15 @@ void numberServers(std::vector<model::Server>& servers) {
 
 }  // namespace
 
+std::vector<uint32_t> Parser::numberProxies() const {
+  // The cursor starts at 1, or at 2 when a stats socket is declared: HAProxy's runtime
+  // API proxy moves it one step. The ids (show stat's iid, show servers state's be_id)
+  // are the ones HAProxy gives the same configuration.
+  std::vector<uint32_t> explicitIds;
+  for (const auto& px : proxies_) explicitIds.push_back(px.id);
+  return numberInOrder(explicitIds, global_.statsSockets.empty() ? 1 : 2);
+}
+
 LoadResult Parser::finish() {
   kind_ = SectionKind::kNone;
   auto config = std::make_shared<model::Config>();
@@ -502,13 +511,11 @@ LoadResult Parser::finish() {
     int ownPool;
   };
   std::vector<Front> fronts;
-  // HAProxy numbers proxies from 1 in declaration order, after the runtime API's own
-  // proxy, which takes id 1 when a stats socket is declared: the ids (show stat's iid,
-  // show servers state's be_id) are the ones HAProxy gives the same configuration.
-  uint32_t proxyId = global_.statsSockets.empty() ? 0 : 1;
-  for (const auto& px : proxies_) {
+  const std::vector<uint32_t> proxyIds = numberProxies();
+  for (size_t pxIndex = 0; pxIndex < proxies_.size(); ++pxIndex) {
+    const ProxySection& px = proxies_[pxIndex];
+    const uint32_t proxyId = proxyIds[pxIndex];
     int ownPool = -1;
-    ++proxyId;
     if (px.hasBackend()) {
       model::Pool pool;
       pool.name = px.name;

@@ -1,5 +1,5 @@
-// HAProxy's "id": the server parameter (unique in its backend), and the numbering of the
-// servers without one.
+// HAProxy's "id": the server parameter (unique in its backend) and the proxy keyword
+// (unique among all proxies), and the numbering of the servers and proxies without one.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -136,6 +136,80 @@ TEST(ConfigServerId, FreeServerIdIsTheSmallestUnused) {
   EXPECT_EQ(freeServerId(servers), 4u);
   EXPECT_EQ(freeServerId(servers, 9), 10u);
   EXPECT_EQ(freeServerId({}), 1u);
+}
+
+// ---------------------------------------------------------------------------------------
+// id N in frontend, backend and listen sections
+
+constexpr std::string_view kProxies =
+    "frontend f\n bind :80\n default_backend b\n"
+    "backend b\n server s1 127.0.0.1:1\n"
+    "listen l\n bind :81\n";
+
+TEST(ConfigProxyId, WithoutIdsProxiesAreNumberedInOrder) {
+  auto c = load(kProxies);
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->services[0].id, 1u);  // f
+  EXPECT_EQ(c->pools[0].id, 2u);     // b
+  EXPECT_EQ(c->services[1].id, 3u);  // l, its service and its pool
+  EXPECT_EQ(c->pools[1].id, 3u);
+}
+
+TEST(ConfigProxyId, AStatsSocketMovesTheNumberingOneStep) {
+  auto c = load("global\n stats socket /tmp/fulcrum-ids-test.sock\n" + std::string(kProxies));
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->services[0].id, 2u);
+  EXPECT_EQ(c->pools[0].id, 3u);
+  EXPECT_EQ(c->services[1].id, 4u);
+  // Id 1 stays free for an explicit "id 1" (HAProxy's runtime API proxy has id 0).
+  c = load("global\n stats socket /tmp/fulcrum-ids-test.sock\n" + std::string(kProxies) +
+           " id 1\n");
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->services[0].id, 2u);
+  EXPECT_EQ(c->services[1].id, 1u);
+  EXPECT_EQ(c->pools[1].id, 1u);
+}
+
+TEST(ConfigProxyId, ExplicitIdsAndTheNumberingAroundThem) {
+  auto c = load(
+      "frontend f\n bind :80\n default_backend b\n"  // counter 1, taken by b: 2
+      "backend b\n id 1\n server s1 127.0.0.1:1\n"   // counter 3
+      "backend c\n"                                  // counter 4, taken by l: 5
+      "listen l\n id 4\n bind :81\n"                 // counter 6
+      "backend d\n id 200\n");
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->services[0].id, 2u);  // f
+  EXPECT_EQ(c->pools[0].id, 1u);     // b
+  EXPECT_EQ(c->pools[1].id, 5u);     // c
+  EXPECT_EQ(c->services[1].id, 4u);  // l
+  EXPECT_EQ(c->pools[2].id, 4u);
+  EXPECT_EQ(c->pools[3].id, 200u);  // d
+}
+
+TEST(ConfigProxyId, DuplicateIdNamesBothProxies) {
+  EXPECT_EQ(onlyError("frontend f\n id 7\n bind :80\n default_backend f\n"
+                      "backend f\n id 7\n"),
+            "test.cfg:6: error: section 'backend f': keyword 'id': backend 'f' reuses custom id 7 "
+            "of frontend 'f' (declared at test.cfg:1)");
+}
+
+TEST(ConfigProxyId, BadValuesAndPlacesAreErrors) {
+  EXPECT_EQ(onlyError("backend b\n id 0\n"),
+            "test.cfg:2: error: section 'backend b': keyword 'id': value '0' is out of range "
+            "(expected an integer from 1 to 2147483647)");
+  EXPECT_EQ(onlyError("backend b\n id -1\n"),
+            "test.cfg:2: error: section 'backend b': keyword 'id': invalid number '-1' "
+            "(expected an integer from 1 to 2147483647)");
+  EXPECT_EQ(onlyError("backend b\n id one\n"),
+            "test.cfg:2: error: section 'backend b': keyword 'id': invalid number 'one' "
+            "(expected an integer from 1 to 2147483647)");
+  EXPECT_EQ(onlyError("backend b\n id\n"),
+            "test.cfg:2: error: section 'backend b': keyword 'id' expects a number");
+  EXPECT_EQ(onlyError("backend b\n id 3 4\n"),
+            "test.cfg:2: error: section 'backend b': keyword 'id': unexpected extra argument '4'");
+  EXPECT_EQ(onlyError("defaults\n id 3\n"),
+            "test.cfg:2: error: section 'defaults': keyword 'id' is not allowed in a defaults "
+            "section (HAProxy accepts it in frontend, listen and backend sections)");
 }
 
 }  // namespace
