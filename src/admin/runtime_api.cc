@@ -602,9 +602,10 @@ std::string addServer(Ctx& ctx, const Args& args) {
     if (s.name == name) return "Already exists a server with the same name in backend.\n";
   auto srv = config::parseServerLine(name, args[1], Args(args.begin() + 2, args.end()));
   if (!srv) return srv.error() + "\n";
-  uint32_t id = 0;
-  for (const auto& s : pool.servers) id = std::max(id, s.id);
-  srv->id = id + 1;
+  // As HAProxy: an explicit id must be free in the backend; without one, the server takes
+  // the smallest free id.
+  if (auto s = config::checkServerId(*srv, pool.servers); !s) return s.error() + "\n";
+  if (!srv->idSet) srv->id = config::freeServerId(pool.servers);
   // As in HAProxy, a server added at run time starts in maintenance with its checks
   // stopped: "enable server" puts it in service, "enable health" starts its checks.
   srv->dynamic = true;

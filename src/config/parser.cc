@@ -1,5 +1,5 @@
 // The config driver: files and lines, sections and inheritance, the checks that need the
-// whole configuration, and the model at the end. The keywords are in keywords.cc.
+// whole configuration, and the model at the end. The keywords are in keywords_*.cc.
 #include "config/parser.h"
 
 #include <fcntl.h>
@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <unordered_set>
 
 #include "config/tokenizer.h"
 
@@ -456,6 +457,47 @@ void Parser::resolveCpuMaps(model::Global& global) {
   }
 }
 
+namespace {
+
+// HAProxy's numbering of the objects without "id" (done after parsing, so an explicit id
+// further down is avoided too): a cursor moves one step per object in declaration order,
+// explicit or not, and an object without id takes the first free id at or after it.
+// first: the cursor's start.
+std::vector<uint32_t> numberInOrder(const std::vector<uint32_t>& explicitIds, uint32_t first) {
+  std::unordered_set<uint32_t> used;
+  for (uint32_t id : explicitIds)
+    if (id != 0) used.insert(id);
+  std::vector<uint32_t> ids = explicitIds;
+  uint32_t next = first;
+  for (uint32_t& id : ids) {
+    if (id == 0) {
+      while (used.contains(next)) ++next;
+      id = next;
+      used.insert(id);
+    }
+    ++next;
+  }
+  return ids;
+}
+
+void numberServers(std::vector<model::Server>& servers) {
+  std::vector<uint32_t> explicitIds;
+  for (const auto& s : servers) explicitIds.push_back(s.idSet ? s.id : 0);
+  std::vector<uint32_t> ids = numberInOrder(explicitIds, 1);
+  for (size_t i = 0; i < servers.size(); ++i) servers[i].id = ids[i];
+}
+
+}  // namespace
+
+std::vector<uint32_t> Parser::numberProxies() const {
+  // The cursor starts at 1, or at 2 when a stats socket is declared: HAProxy's runtime
+  // API proxy moves it one step. The ids (show stat's iid, show servers state's be_id)
+  // are the ones HAProxy gives the same configuration.
+  std::vector<uint32_t> explicitIds;
+  for (const auto& px : proxies_) explicitIds.push_back(px.id);
+  return numberInOrder(explicitIds, global_.statsSockets.empty() ? 1 : 2);
+}
+
 LoadResult Parser::finish() {
   kind_ = SectionKind::kNone;
   auto config = std::make_shared<model::Config>();
@@ -469,21 +511,18 @@ LoadResult Parser::finish() {
     int ownPool;
   };
   std::vector<Front> fronts;
-  // HAProxy numbers proxies from 1 in declaration order, after the runtime API's own
-  // proxy, which takes id 1 when a stats socket is declared: the ids (show stat's iid,
-  // show servers state's be_id) are the ones HAProxy gives the same configuration.
-  uint32_t proxyId = global_.statsSockets.empty() ? 0 : 1;
-  for (const auto& px : proxies_) {
+  const std::vector<uint32_t> proxyIds = numberProxies();
+  for (size_t pxIndex = 0; pxIndex < proxies_.size(); ++pxIndex) {
+    const ProxySection& px = proxies_[pxIndex];
+    const uint32_t proxyId = proxyIds[pxIndex];
     int ownPool = -1;
-    ++proxyId;
     if (px.hasBackend()) {
       model::Pool pool;
       pool.name = px.name;
       pool.id = proxyId;
       pool.balance = px.settings.balance;
       pool.servers = px.servers;
-      for (size_t i = 0; i < pool.servers.size(); ++i)
-        pool.servers[i].id = static_cast<uint32_t>(i + 1);
+      numberServers(pool.servers);
       pool.connectTimeout = px.settings.connectTimeout;
       pool.serverTimeout = px.settings.serverTimeout;
       pool.serverFinTimeout = px.settings.serverFinTimeout;

@@ -1,5 +1,6 @@
 // Internals of the config parser, shared by parser.cc (sections, files, the final checks)
-// and keywords.cc (the keyword tables and their handlers). Not part of the config API.
+// and the keywords_*.cc files (the keyword tables and their handlers). Not part of the
+// config API.
 #pragma once
 
 #include <cstdint>
@@ -96,6 +97,7 @@ struct ProxySection {
   SectionKind kind = SectionKind::kFrontend;  // kFrontend, kBackend or kListen
   std::string name;
   model::SourceLoc loc;
+  uint32_t id = 0;  // "id N" (HAProxy's proxy id); 0: finish() numbers the proxy
   ProxySettings settings;
   std::vector<model::Bind> binds;
   std::vector<model::Server> servers;
@@ -134,7 +136,8 @@ struct Keyword {
   std::string_view note;   // replaces "is not supported yet" when handler is null
 };
 
-// The keyword tables (keywords.cc). Null when the name is not in the table.
+// The keyword tables (keywords_global.cc, keywords_proxy.cc); null for a name that is not
+// in the table.
 const Keyword* findGlobalKeyword(std::string_view name);
 const Keyword* findProxyKeyword(std::string_view name);
 
@@ -153,6 +156,8 @@ class Parser {
   SectionKind sectionKind() const { return kind_; }
   ProxySettings& settings();  // of the current defaults or proxy section
   ProxySection& proxy();      // the current frontend, backend or listen section
+  // The frontend, backend and listen sections so far, the current one last.
+  const std::vector<ProxySection>& proxies() const { return proxies_; }
   model::Global& global() { return global_; }
   // "cpu-map" lines, checked against nbthread in finish().
   void addCpuMap(PendingCpuMap m) { cpuMaps_.push_back(std::move(m)); }
@@ -180,6 +185,8 @@ class Parser {
   void checkProxies();
   // cpu-map lines against nbthread, into the model.
   void resolveCpuMaps(model::Global& global);
+  // The proxy ids of proxies_, in order: "id N", or HAProxy's automatic numbering.
+  std::vector<uint32_t> numberProxies() const;
   // The log lines of a proxy, with "log global" replaced by the global targets.
   std::vector<model::LogTarget> resolveLogs(const ProxySettings& s) const;
 

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "config/config.h"
 
 namespace fulcrum::config {
@@ -53,7 +55,35 @@ Result<model::Server> parseServerLine(std::string_view name, std::string_view ad
     return Error{"invalid server line"};
   model::Server srv = r.config->pools[0].servers[0];
   srv.loc = model::SourceLoc{std::string(kFile), 0};
+  if (!srv.idSet) srv.id = 0;
   return srv;
+}
+
+Status checkServerId(const model::Server& srv, const std::vector<model::Server>& servers) {
+  if (!srv.idSet) return Ok{};
+  for (const auto& other : servers) {
+    if (other.id != srv.id || &other == &srv) continue;
+    // A server added at run time has no line of its own.
+    std::string where = other.loc.line > 0
+                            ? fmt::format(" at {}:{}", other.loc.file, other.loc.line)
+                            : std::string(" by a server added at run time");
+    return Error{fmt::format(
+        "keyword 'server': server '{}': parameter 'id': custom id {} already used{} ('server {}')",
+        srv.name, srv.id, where, other.name)};
+  }
+  return Ok{};
+}
+
+uint32_t freeServerId(const std::vector<model::Server>& servers, uint32_t from) {
+  std::vector<uint32_t> ids;
+  for (const auto& s : servers)
+    if (s.id >= from) ids.push_back(s.id);
+  std::sort(ids.begin(), ids.end());
+  for (uint32_t id : ids) {
+    if (id > from) break;
+    if (id == from) ++from;
+  }
+  return from;
 }
 
 }  // namespace fulcrum::config

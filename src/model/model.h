@@ -106,7 +106,8 @@ enum class Tristate : uint8_t { kUnset, kOn, kOff };
 
 struct Server {
   std::string name;
-  uint32_t id = 0;  // HAProxy's "id": unique in the pool; set by the parser when absent
+  uint32_t id = 0;     // HAProxy's "id": unique in the pool; set by the parser when absent
+  bool idSet = false;  // the id was written ("id N"), not given by the parser
   // Process-wide real index, for the data planes' arrays and maps: set by the control plane
   // (control/builder.h, RealIndex), kept while the server exists.
   uint32_t real = 0;

@@ -583,6 +583,34 @@ TEST_F(AdminRuntimeApi, AddServerStartsInMaintenance) {
                 "character ''' is not permitted in argument 's'9'\n");
 }
 
+TEST_F(AdminRuntimeApi, AddServerTakesAnIdOrTheSmallestFreeOne) {
+  EXPECT_EQ(run("add server app/s10 127.0.0.1:9010 id 10"), "New server registered.\n\n");
+  EXPECT_EQ(server(0, 3).id, 10u);
+  EXPECT_TRUE(server(0, 3).idSet);
+  // Without "id": the smallest id no server of the backend has (s1..s3 hold 1 to 3).
+  EXPECT_EQ(run("add server app/s4 127.0.0.1:9004"), "New server registered.\n\n");
+  EXPECT_EQ(server(0, 4).id, 4u);
+  EXPECT_FALSE(server(0, 4).idSet);
+  // An id of the backend, numbered by the parser or given, is refused (HAProxy's words).
+  expectRefused("add server app/s9 127.0.0.1:9009 id 2",
+                "keyword 'server': server 's9': parameter 'id': custom id 2 already used at "
+                "test.cfg:15 ('server s2')\n");
+  expectRefused("add server app/s9 127.0.0.1:9009 id 10",
+                "keyword 'server': server 's9': parameter 'id': custom id 10 already used by a "
+                "server added at run time ('server s10')\n");
+  expectRefused("add server app/s9 127.0.0.1:9009 id 0",
+                "keyword 'server': server 's9': parameter 'id': value '0' is out of range "
+                "(expected an integer from 1 to 2147483647)\n");
+  // Ids are per backend.
+  EXPECT_EQ(run("add server other/o2 127.0.0.1:9102 id 2"), "New server registered.\n\n");
+  EXPECT_EQ(ctl.config().pools[1].servers[1].id, 2u);
+  // A deleted server's id is free again, as in HAProxy.
+  ASSERT_EQ(run("disable server app/s2"), "\n");
+  ASSERT_EQ(run("del server app/s2"), "Server deleted.\n\n");
+  EXPECT_EQ(run("add server app/s5 127.0.0.1:9005"), "New server registered.\n\n");
+  EXPECT_EQ(ctl.config().pools[0].servers.back().id, 2u);
+}
+
 TEST_F(AdminRuntimeApi, DelServerOnlyInMaintenanceAndIdle) {
   expectRefused("del server app/s3", "Only servers in maintenance mode can be deleted.\n");
   ASSERT_EQ(run("disable server app/s3"), "\n");

@@ -1,0 +1,246 @@
+// "option NAME", and "no ..." and "default ..." before it (and "no log").
+#include <fmt/core.h>
+
+#include <climits>
+
+#include "config/keywords_internal.h"
+#include "config/units.h"
+
+namespace fulcrum::config {
+namespace {
+
+enum class OptionKind : uint8_t {
+  kSupported,    // applied by its handler
+  kUnsupported,  // means something for a TCP proxy; not supported yet
+  kHttpOnly,     // needs HTTP; an error
+  kIgnored,      // needs HTTP; HAProxy ignores it in TCP proxies with a warning, and so do we
+};
+
+// How the option is written: "option X", "no option X" or "default option X" (back to
+// the built-in value, whatever a defaults section set).
+enum class OptionPrefix : uint8_t { kNone, kNo, kDefault };
+
+// Applies a supported option; args[first...] are the words after the option name.
+using OptionFn = Status (*)(ProxySettings&, OptionPrefix, const Statement&, size_t first);
+
+struct OptionSpec {
+  std::string_view name;
+  OptionKind kind;
+  SectionMask allowed = kAllProxies;  // for kSupported
+  bool negatable = true;              // "no option X" and "default option X" exist
+  OptionFn apply = nullptr;
+};
+
+// A supported option without argument that sets one flag.
+template <bool ProxySettings::*Field>
+Status flagOption(ProxySettings& s, OptionPrefix prefix, const Statement&, size_t) {
+  s.*Field = prefix == OptionPrefix::kNone;
+  return Ok{};
+}
+
+Status tcpkaOption(ProxySettings& s, OptionPrefix, const Statement&, size_t) {
+  s.cliTcpKa = s.srvTcpKa = true;  // each side uses the flag of its own proxy
+  return Ok{};
+}
+
+Status spliceAutoOption(ProxySettings& s, OptionPrefix prefix, const Statement&, size_t) {
+  s.splice.autoMode = prefix == OptionPrefix::kNone ? model::Tristate::kOn
+                      : prefix == OptionPrefix::kNo ? model::Tristate::kOff
+                                                    : model::Tristate::kUnset;
+  return Ok{};
+}
+
+Status spliceRequestOption(ProxySettings& s, OptionPrefix prefix, const Statement&, size_t) {
+  s.splice.request = prefix == OptionPrefix::kNone;
+  return Ok{};
+}
+
+Status spliceResponseOption(ProxySettings& s, OptionPrefix prefix, const Statement&, size_t) {
+  s.splice.response = prefix == OptionPrefix::kNone;
+  return Ok{};
+}
+
+// "option redispatch [INTERVAL]" (HAProxy's interval: P > 0 every Pth retry, -N the Nth
+// retry before the last, 0 never; bare: -1, the last retry). "no option redispatch": 0.
+// "default option redispatch": Fulcrum's default, 1 (every retry).
+Status redispatchOption(ProxySettings& s, OptionPrefix prefix, const Statement& st, size_t first) {
+  if (prefix != OptionPrefix::kNone) {
+    s.redispatchInterval = prefix == OptionPrefix::kNo ? 0 : 1;
+    return Ok{};
+  }
+  int interval = -1;
+  if (first < st.args.size()) {
+    std::string_view text = st.args[first];
+    const bool negative = !text.empty() && text.front() == '-';
+    if (negative) text.remove_prefix(1);
+    auto v = parseUint(text, 0, INT_MAX);
+    if (!v) return Error{fmt::format("invalid redispatch interval: {}", v.error())};
+    interval = negative ? -static_cast<int>(*v) : static_cast<int>(*v);
+    if (first + 1 < st.args.size())
+      return Error{fmt::format("unexpected argument '{}'", st.args[first + 1])};
+  }
+  s.redispatchInterval = interval;
+  return Ok{};
+}
+
+// kIgnored: the options HAProxy flags as HTTP-only (PR_MODE_HTTP in its option tables, and
+// the forwardfor/originalto header options), which it ignores with a warning in a
+// "mode tcp" proxy. A Fulcrum proxy is always "mode tcp", so they mean nothing here either.
+// The sections of the supported options are HAProxy's keyword matrix.
+constexpr OptionSpec kOptions[] = {
+    {"allbackups", OptionKind::kSupported, kBackSide, true, flagOption<&ProxySettings::allBackups>},
+    {"clitcpka", OptionKind::kSupported, kFrontSide, true, flagOption<&ProxySettings::cliTcpKa>},
+    {"dontlognull", OptionKind::kSupported, kFrontSide, true,
+     flagOption<&ProxySettings::dontlognull>},
+    {"nolinger", OptionKind::kSupported, kAllProxies, true, flagOption<&ProxySettings::noLinger>},
+    {"redispatch", OptionKind::kSupported, kBackSide, true, redispatchOption},
+    {"splice-auto", OptionKind::kSupported, kAllProxies, true, spliceAutoOption},
+    {"splice-request", OptionKind::kSupported, kAllProxies, true, spliceRequestOption},
+    {"splice-response", OptionKind::kSupported, kAllProxies, true, spliceResponseOption},
+    {"srvtcpka", OptionKind::kSupported, kBackSide, true, flagOption<&ProxySettings::srvTcpKa>},
+    {"tcpka", OptionKind::kSupported, kAllProxies, false, tcpkaOption},
+    {"tcplog", OptionKind::kSupported, kFrontSide, false, flagOption<&ProxySettings::tcplog>},
+    {"tcp-check", OptionKind::kSupported, kBackSide, true, flagOption<&ProxySettings::tcpCheck>},
+    {"abortonclose", OptionKind::kUnsupported},
+    {"contstats", OptionKind::kUnsupported},
+    {"dontlog-normal", OptionKind::kUnsupported},
+    {"external-check", OptionKind::kUnsupported},
+    {"httpchk", OptionKind::kUnsupported},
+    {"httplog", OptionKind::kUnsupported},
+    {"httpslog", OptionKind::kUnsupported},
+    {"independent-streams", OptionKind::kUnsupported},
+    {"ldap-check", OptionKind::kUnsupported},
+    {"log-health-checks", OptionKind::kUnsupported},
+    {"log-separate-errors", OptionKind::kUnsupported},
+    {"logasap", OptionKind::kUnsupported},
+    {"mysql-check", OptionKind::kUnsupported},
+    {"persist", OptionKind::kUnsupported},
+    {"pgsql-check", OptionKind::kUnsupported},
+    {"redis-check", OptionKind::kUnsupported},
+    {"smtpchk", OptionKind::kUnsupported},
+    {"socket-stats", OptionKind::kUnsupported},
+    {"spop-check", OptionKind::kUnsupported},
+    {"ssl-hello-chk", OptionKind::kUnsupported},
+    {"tcp-smart-accept", OptionKind::kUnsupported},
+    {"tcp-smart-connect", OptionKind::kUnsupported},
+    {"transparent", OptionKind::kUnsupported},
+    {"forwarded", OptionKind::kHttpOnly},
+    {"http-drop-request-trailers", OptionKind::kHttpOnly},
+    {"http-drop-response-trailers", OptionKind::kHttpOnly},
+    {"http-keep-alive", OptionKind::kHttpOnly},
+    {"http-restrict-req-hdr-names", OptionKind::kHttpOnly},
+    {"http-server-close", OptionKind::kHttpOnly},
+    {"httpclose", OptionKind::kHttpOnly},
+    {"accept-invalid-http-request", OptionKind::kIgnored},
+    {"accept-invalid-http-response", OptionKind::kIgnored},
+    {"checkcache", OptionKind::kIgnored},
+    {"disable-h2-upgrade", OptionKind::kIgnored},
+    {"forwardfor", OptionKind::kIgnored},
+    {"h1-case-adjust-bogus-client", OptionKind::kIgnored},
+    {"h1-case-adjust-bogus-server", OptionKind::kIgnored},
+    {"http-buffer-request", OptionKind::kIgnored},
+    {"http-ignore-probes", OptionKind::kIgnored},
+    {"http-no-delay", OptionKind::kIgnored},
+    {"http-pretend-keepalive", OptionKind::kIgnored},
+    {"http-use-proxy-header", OptionKind::kIgnored},
+    {"idle-close-on-response", OptionKind::kIgnored},
+    {"originalto", OptionKind::kIgnored},
+    {"prefer-last-server", OptionKind::kIgnored},
+};
+
+// The arguments HAProxy accepts after the ignored options, so that an ignored line is
+// still one HAProxy would accept.
+Status checkIgnoredOptionArgs(std::string_view option, const Statement& st, size_t first) {
+  for (size_t i = first; i < st.args.size(); ++i) {
+    std::string_view a = st.args[i];
+    bool takesValue =
+        (option == "forwardfor" || option == "originalto") && (a == "except" || a == "header");
+    bool flag = option == "forwardfor" && a == "if-none";
+    if (takesValue) {
+      if (i + 1 >= st.args.size()) return Error{fmt::format("'{}' expects a value", a)};
+      ++i;
+    } else if (!flag) {
+      return Error{fmt::format("unexpected argument '{}'", a)};
+    }
+  }
+  return Ok{};
+}
+
+// "option NAME ...", "no option NAME" and "default option NAME"; optionAt is the index of
+// the word "option".
+Status optionStatement(Parser& p, const Statement& st, size_t optionAt) {
+  std::string prefix;
+  for (size_t i = 0; i <= optionAt; ++i) prefix += (i ? " " : "") + st.args[i];
+  if (st.args.size() <= optionAt + 1)
+    return Error{fmt::format("keyword '{}' expects an option name", prefix)};
+  std::string_view name = st.args[optionAt + 1];
+  std::string keyword = fmt::format("{} {}", prefix, name);
+  const OptionSpec* spec = nullptr;
+  for (const auto& o : kOptions)
+    if (o.name == name) spec = &o;
+  if (spec == nullptr) return Error{fmt::format("unknown option '{}' (in '{}')", name, keyword)};
+  switch (spec->kind) {
+    case OptionKind::kSupported: break;
+    case OptionKind::kUnsupported:
+      return Error{fmt::format("keyword '{}' is not supported yet", keyword)};
+    case OptionKind::kHttpOnly:
+      return Error{fmt::format("keyword '{}' requires HTTP mode: {}", keyword, kNoHttp)};
+    case OptionKind::kIgnored: break;
+  }
+  const size_t first = optionAt + 2;  // the first argument after the option name
+  if (spec->kind == OptionKind::kSupported) {
+    SectionKind kind = p.sectionKind();
+    if ((spec->allowed & maskOf(kind)) == 0) {
+      return Error{
+          fmt::format("keyword '{}' is not allowed in a {} section (HAProxy accepts it in "
+                      "{} sections)",
+                      keyword, sectionKindName(kind), describeMask(spec->allowed))};
+    }
+    OptionPrefix how = optionAt == 0        ? OptionPrefix::kNone
+                       : st.args[0] == "no" ? OptionPrefix::kNo
+                                            : OptionPrefix::kDefault;
+    if (how != OptionPrefix::kNone && !spec->negatable) {
+      return Error{
+          fmt::format("keyword '{}' is not allowed: HAProxy accepts neither 'no' nor "
+                      "'default' before option '{}'",
+                      keyword, name)};
+    }
+    bool takesArgs = how == OptionPrefix::kNone && name == "redispatch";
+    if (!takesArgs && st.args.size() > first)
+      return keywordError(keyword, fmt::format("unexpected argument '{}'", st.args[first]));
+    if (auto s = spec->apply(p.settings(), how, st, first); !s)
+      return keywordError(keyword, s.error());
+    return Ok{};
+  }
+  if (optionAt == 0) {
+    if (auto s = checkIgnoredOptionArgs(name, st, first); !s)
+      return keywordError(keyword, s.error());
+  } else if (st.args.size() > first) {
+    return keywordError(keyword, fmt::format("unexpected argument '{}'", st.args[first]));
+  }
+  p.warn(st, fmt::format("keyword '{}' is ignored: it requires HTTP mode and Fulcrum proxies "
+                         "are 'mode tcp' (HAProxy ignores it in TCP mode too)",
+                         keyword));
+  return Ok{};
+}
+
+}  // namespace
+
+Status proxyOption(Parser& p, const Statement& st) { return optionStatement(p, st, 0); }
+
+// "no ..." and "default ...": HAProxy has them before "option" (and "no log").
+Status proxyNegation(Parser& p, const Statement& st) {
+  if (st.arg(1) == "option") return optionStatement(p, st, 1);
+  if (st.args[0] == "no" && st.arg(1) == "log") {
+    // Forgets the log targets inherited from defaults or set above.
+    if (st.args.size() > 2)
+      return keywordError(
+          "no log", fmt::format("unexpected argument '{}' ('no log' takes none)", st.args[2]));
+    p.settings().logs.clear();
+    return Ok{};
+  }
+  if (st.args.size() < 2) return Error{fmt::format("keyword '{}' expects 'option'", st.args[0])};
+  return Error{fmt::format("unknown keyword '{} {}'", st.args[0], st.args[1])};
+}
+
+}  // namespace fulcrum::config

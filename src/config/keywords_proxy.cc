@@ -1,0 +1,432 @@
+// The proxy keywords without a file of their own (mode, default_backend, maxconn,
+// rate-limit, source, retries, balance, hash-type, timeout, log) and kProxyKeywords.
+#include <fmt/core.h>
+
+#include "config/address.h"
+#include "config/keywords_internal.h"
+#include "config/units.h"
+
+namespace fulcrum::config {
+
+// "ADDR[:PORT]" of "source" (the proxy keyword and the server parameter): a numeric
+// address; port 0 or none lets the system pick the port.
+Result<SockAddr> sourceAddress(std::string_view text) {
+  std::string_view host = text;
+  std::string_view portText;
+  if (text.starts_with("[") && text.ends_with("]")) {
+    host = text.substr(1, text.size() - 2);  // "[v6]": no port
+  } else if (text.find(':') != std::string_view::npos && !splitHostPort(text, host, portText)) {
+    return Error{fmt::format("invalid source address '{}'", text)};
+  }
+  uint16_t port = 0;
+  if (!portText.empty()) {
+    if (portText.find('-') != std::string_view::npos) {
+      return Error{fmt::format("source port ranges ('{}') are not supported yet", portText)};
+    }
+    auto pt = parsePort(portText, true);
+    if (!pt) return Error{fmt::format("invalid port '{}' in source address '{}'", portText, text)};
+    port = *pt;
+  }
+  auto a = SockAddr::parseHost(host, port);
+  if (!a) {
+    return Error{
+        fmt::format("source address '{}' must be a numeric IPv4 or IPv6 address (IPv6 "
+                    "as [ADDRESS]:PORT)",
+                    text)};
+  }
+  return a;
+}
+
+// "usesrc" and "interface" after a source address: HAProxy's transparent proxying and
+// device binding.
+Status checkNoSourceOptions(const Statement& st, size_t i) {
+  if (i < st.args.size() && (st.args[i] == "usesrc" || st.args[i] == "interface"))
+    return Error{fmt::format("'source ... {}' is not supported yet", st.args[i])};
+  return Ok{};
+}
+
+namespace {
+
+// ---------------------------------------------------------------------------------------
+// mode
+
+Status proxyMode(Parser&, const Statement& st) {
+  if (auto s = expectArgs(st, 1, "a mode ('tcp')"); !s) return s;
+  std::string_view mode = st.args[1];
+  if (mode == "tcp") return Ok{};
+  if (mode == "http") {
+    return keywordError("mode",
+                        fmt::format("'mode http' is not available: {}; use 'mode tcp'", kNoHttp));
+  }
+  if (mode == "log" || mode == "spop" || mode == "health" || mode == "cli") {
+    return keywordError("mode", fmt::format("mode '{}' is not supported (Fulcrum proxies are "
+                                            "'mode tcp')",
+                                            mode));
+  }
+  return keywordError("mode", fmt::format("unknown mode '{}' (Fulcrum supports 'tcp')", mode));
+}
+
+// ---------------------------------------------------------------------------------------
+// default_backend, maxconn, rate-limit, source, retries
+
+Status proxyDefaultBackend(Parser& p, const Statement& st) {
+  if (auto s = expectArgs(st, 1, "a backend name"); !s) return s;
+  if (st.args[1].empty()) return Error{"keyword 'default_backend' expects a backend name"};
+  p.settings().defaultBackend = st.args[1];
+  p.settings().defaultBackendLoc = st.loc;
+  return Ok{};
+}
+
+Status proxyMaxconn(Parser& p, const Statement& st) {
+  auto v = uintArgument(st, 0, kMaxInt);
+  if (!v) return Error{v.error()};
+  p.settings().maxconn = *v;
+  return Ok{};
+}
+
+// "rate-limit sessions N"
+Status proxyRateLimit(Parser& p, const Statement& st) {
+  if (st.arg(1) != "sessions") {
+    return keywordError("rate-limit",
+                        fmt::format("only 'rate-limit sessions' exists (got '{}')", st.arg(1)));
+  }
+  if (st.args.size() < 3)
+    return Error{"keyword 'rate-limit sessions' expects a number of sessions per second"};
+  if (st.args.size() > 3) {
+    return keywordError("rate-limit sessions",
+                        fmt::format("unexpected extra argument '{}'", st.args[3]));
+  }
+  auto n = parseUint(st.args[2], 0, kMaxInt);
+  if (!n) return keywordError("rate-limit sessions", n.error());
+  p.settings().rateLimitSessions = static_cast<uint32_t>(*n);
+  return Ok{};
+}
+
+// "source ADDR[:PORT]": the source address of connections to the servers that have no
+// "source" parameter of their own.
+Status proxySource(Parser& p, const Statement& st) {
+  if (st.args.size() < 2) return Error{"keyword 'source' expects an address (ADDR[:PORT])"};
+  auto a = sourceAddress(st.args[1]);
+  if (!a) return keywordError("source", a.error());
+  if (auto s = checkNoSourceOptions(st, 2); !s) return keywordError("source", s.error());
+  if (st.args.size() > 2) {
+    return keywordError("source", fmt::format("unexpected argument '{}' (HAProxy accepts only "
+                                              "'usesrc' and 'interface' here)",
+                                              st.args[2]));
+  }
+  p.settings().source = *a;
+  return Ok{};
+}
+
+Status proxyRetries(Parser& p, const Statement& st) {
+  auto v = uintArgument(st, 0, kMaxInt);
+  if (!v) return Error{v.error()};
+  p.settings().retries = *v;
+  return Ok{};
+}
+
+// ---------------------------------------------------------------------------------------
+// balance, hash-type
+
+struct BalanceAlgoSpec {
+  std::string_view name;
+  model::BalanceAlgo algo;
+  bool supported;   // flip when the scheduler lands
+  bool takesDraws;  // "random(N)"
+};
+
+// The algorithms of the model. "maglev" is a Fulcrum addition (HAProxy has no such word).
+constexpr BalanceAlgoSpec kBalanceAlgos[] = {
+    {"roundrobin", model::BalanceAlgo::kRoundRobin, true, false},
+    {"static-rr", model::BalanceAlgo::kStaticRr, true, false},
+    {"leastconn", model::BalanceAlgo::kLeastConn, true, false},
+    {"first", model::BalanceAlgo::kFirst, true, false},
+    {"source", model::BalanceAlgo::kSource, true, false},
+    {"random", model::BalanceAlgo::kRandom, true, true},
+    {"maglev", model::BalanceAlgo::kMaglev, true, false},
+};
+
+// HAProxy algorithms outside the model.
+constexpr std::string_view kHttpBalanceAlgos[] = {"uri", "url_param", "hdr"};
+constexpr std::string_view kOtherBalanceAlgos[] = {"rdp-cookie", "hash"};
+
+Status proxyBalance(Parser& p, const Statement& st) {
+  if (st.args.size() < 2)
+    return Error{"keyword 'balance' expects an algorithm (e.g. 'roundrobin')"};
+  std::string_view word = st.args[1];
+  std::string_view name = word;
+  std::string_view paren;  // the text inside "(...)", if any
+  bool hasParen = false;
+  if (auto open = word.find('('); open != std::string_view::npos) {
+    if (word.back() != ')')
+      return keywordError("balance", fmt::format("missing ')' in '{}'", word));
+    name = word.substr(0, open);
+    paren = word.substr(open + 1, word.size() - open - 2);
+    hasParen = true;
+  }
+  for (const auto& a : kBalanceAlgos) {
+    if (a.name != name) continue;
+    if (!a.supported)
+      return keywordError("balance",
+                          fmt::format("balance algorithm '{}' is not supported yet", name));
+    if (st.args.size() > 2) {
+      return keywordError(
+          "balance", fmt::format("unexpected extra argument '{}' after '{}'", st.args[2], word));
+    }
+    model::Balance b;
+    b.algo = a.algo;
+    b.hashType = p.settings().balance.hashType;  // set by "hash-type", independent of "balance"
+    if (hasParen) {
+      if (!a.takesDraws)
+        return keywordError("balance", fmt::format("algorithm '{}' takes no argument", name));
+      auto draws = parseUint(paren, 1, kMaxInt);
+      if (!draws) return keywordError("balance", draws.error());
+      b.randomDraws = static_cast<uint32_t>(*draws);
+    }
+    p.settings().balance = b;
+    return Ok{};
+  }
+  if (contains(kHttpBalanceAlgos, name)) {
+    return keywordError("balance",
+                        fmt::format("balance algorithm '{}' needs HTTP: {}", name, kNoHttp));
+  }
+  if (contains(kOtherBalanceAlgos, name))
+    return keywordError("balance",
+                        fmt::format("balance algorithm '{}' is not supported yet", name));
+  return keywordError("balance", fmt::format("unknown balance algorithm '{}'", name));
+}
+
+// "hash-type map-based|consistent [FUNCTION [avalanche]]"
+Status proxyHashType(Parser& p, const Statement& st) {
+  if (st.args.size() < 2)
+    return Error{"keyword 'hash-type' expects a method ('map-based' or 'consistent')"};
+  std::string_view method = st.args[1];
+  model::HashType type;
+  if (method == "map-based") {
+    type = model::HashType::kMapBased;
+  } else if (method == "consistent") {
+    type = model::HashType::kConsistent;
+  } else {
+    return keywordError("hash-type", fmt::format("unknown hash method '{}' (expected 'map-based' "
+                                                 "or 'consistent')",
+                                                 method));
+  }
+  if (st.args.size() > 2) {
+    std::string_view word = st.args[2];
+    constexpr std::string_view kFunctions[] = {"sdbm", "djb2", "wt6", "crc32"};
+    if (contains(kFunctions, word) || word == "avalanche") {
+      return keywordError(
+          "hash-type",
+          fmt::format("hash {} '{}' is not supported: Fulcrum hashes the client address with its "
+                      "own function (MurmurHash3; 'consistent' uses a Maglev table), so only the "
+                      "method may be given",
+                      word == "avalanche" ? "modifier" : "function", word));
+    }
+    return keywordError("hash-type", fmt::format("unknown hash function '{}'", word));
+  }
+  p.settings().balance.hashType = type;
+  return Ok{};
+}
+
+// ---------------------------------------------------------------------------------------
+// timeout
+
+struct TimeoutSpec {
+  std::string_view name;
+  SectionMask allowed;
+  model::Timeout ProxySettings::*field;  // null: not supported yet
+  bool http;                             // only meaningful with HTTP
+};
+
+constexpr TimeoutSpec kTimeouts[] = {
+    {"client", kFrontSide, &ProxySettings::clientTimeout, false},
+    {"connect", kBackSide, &ProxySettings::connectTimeout, false},
+    {"server", kBackSide, &ProxySettings::serverTimeout, false},
+    {"queue", kBackSide, &ProxySettings::queueTimeout, false},
+    {"tunnel", kBackSide, &ProxySettings::tunnelTimeout, false},
+    {"client-fin", kFrontSide, &ProxySettings::clientFinTimeout, false},
+    {"server-fin", kBackSide, &ProxySettings::serverFinTimeout, false},
+    {"check", kBackSide, &ProxySettings::checkTimeout, false},
+    {"tarpit", kAllProxies, nullptr, true},
+    {"http-request", kAllProxies, nullptr, true},
+    {"http-keep-alive", kAllProxies, nullptr, true},
+};
+
+Status proxyTimeout(Parser& p, const Statement& st) {
+  if (st.args.size() < 2)
+    return Error{"keyword 'timeout' expects a timeout name (e.g. 'client') and a time value"};
+  std::string keyword = fmt::format("timeout {}", st.args[1]);
+  const TimeoutSpec* spec = nullptr;
+  for (const auto& t : kTimeouts)
+    if (t.name == st.args[1]) spec = &t;
+  if (spec == nullptr) return Error{fmt::format("unknown keyword '{}'", keyword)};
+  SectionKind kind = p.sectionKind();
+  if ((spec->allowed & maskOf(kind)) == 0) {
+    return Error{
+        fmt::format("keyword '{}' is not allowed in a {} section (HAProxy accepts it in "
+                    "{} sections)",
+                    keyword, sectionKindName(kind), describeMask(spec->allowed))};
+  }
+  if (spec->http)
+    return Error{fmt::format("keyword '{}' requires HTTP mode: {}", keyword, kNoHttp)};
+  if (spec->field == nullptr)
+    return Error{fmt::format("keyword '{}' is not supported yet", keyword)};
+  if (st.args.size() < 3)
+    return Error{fmt::format("keyword '{}' expects a time value (e.g. '5s')", keyword)};
+  if (st.args.size() > 3) {
+    return keywordError(keyword, fmt::format("unexpected extra argument '{}' after value '{}'",
+                                             st.args[3], st.args[2]));
+  }
+  auto t = timerValue(st.args[2], true);
+  if (!t) return keywordError(keyword, t.error());
+  p.settings().*(spec->field) = *t;
+  return Ok{};
+}
+
+// ---------------------------------------------------------------------------------------
+// log
+
+Status proxyLog(Parser& p, const Statement& st) {
+  ProxySettings& s = p.settings();
+  if (st.arg(1) == "global") {
+    if (st.args.size() > 2) {
+      return keywordError(
+          "log global",
+          fmt::format("unexpected argument '{}' ('log global' takes none)", st.args[2]));
+    }
+    // As in HAProxy, a second "log global" (say, in a proxy whose defaults have one) adds
+    // nothing: the global targets are there once.
+    for (const LogLine& l : s.logs)
+      if (l.global) return Ok{};
+    s.logs.push_back(LogLine{true, {}});
+    return Ok{};
+  }
+  auto log = parseLogLine(st.args);
+  if (!log) return keywordError("log", log.error());
+  warnNotApplied(p, st, *log);
+  log->target.loc = st.loc;
+  s.logs.push_back(LogLine{false, std::move(log->target)});
+  return Ok{};
+}
+
+// ---------------------------------------------------------------------------------------
+// id
+
+// "id N": HAProxy's proxy id (show stat's iid), unique among all proxies. The proxies
+// without one are numbered by Parser::finish().
+Status proxyId(Parser& p, const Statement& st) {
+  auto v = uintArgument(st, 1, kMaxInt);
+  if (!v) return Error{v.error()};
+  const ProxySection& self = p.proxy();
+  for (const ProxySection& other : p.proxies()) {
+    if (&other == &self || other.id != *v) continue;
+    return keywordError(
+        "id", fmt::format("{} '{}' reuses custom id {} of {} '{}' (declared at {}:{})",
+                          sectionKindName(self.kind), self.name, *v, sectionKindName(other.kind),
+                          other.name, other.loc.file, other.loc.line));
+  }
+  p.proxy().id = *v;
+  return Ok{};
+}
+
+// ---------------------------------------------------------------------------------------
+// The table
+
+constexpr std::string_view kRemovedClitimeout = "was removed in HAProxy 2.1; use 'timeout client'";
+constexpr std::string_view kRemovedContimeout = "was removed in HAProxy 2.1; use 'timeout connect'";
+constexpr std::string_view kRemovedSrvtimeout = "was removed in HAProxy 2.1; use 'timeout server'";
+
+constexpr Keyword kProxyKeywords[] = {
+    {"mode", kAllProxies, proxyMode, {}},
+    {"bind", kInFrontend | kInListen, proxyBind, {}},
+    {"default_backend", kFrontSide, proxyDefaultBackend, {}},
+    {"balance", kBackSide, proxyBalance, {}},
+    {"server", kInListen | kInBackend, proxyServer, {}},
+    {"default-server", kBackSide, proxyDefaultServer, {}},
+    {"timeout", kAllProxies, proxyTimeout, {}},
+    {"maxconn", kFrontSide, proxyMaxconn, {}},
+    {"retries", kBackSide, proxyRetries, {}},
+    {"option", kAllProxies, proxyOption, {}},
+    {"no", kAllProxies, proxyNegation, {}},
+    {"default", kAllProxies, proxyNegation, {}},
+    {"log", kAllProxies, proxyLog, {}},
+    {"hash-type", kBackSide, proxyHashType, {}},
+    {"rate-limit", kFrontSide, proxyRateLimit, {}},
+    {"source", kBackSide, proxySource, {}},
+    {"acl", kAllProxies, proxyAcl, {}},  // the handler rejects defaults and backends for now
+    {"tcp-request", kAllProxies, proxyTcpRequest, {}},
+    {"tcp-check", kBackSide, proxyTcpCheck, {}},
+    {"id", kInFrontend | kInListen | kInBackend, proxyId, {}},
+    // HAProxy proxy keywords Fulcrum does not support yet.
+    {"log-format", kAllProxies, nullptr, kLogNote},
+    {"log-format-sd", kAllProxies, nullptr, kLogNote},
+    {"log-steps", kAllProxies, nullptr, kLogNote},
+    {"log-tag", kAllProxies, nullptr, kLogNote},
+    {"error-log-format", kAllProxies, nullptr, kLogNote},
+    {"backlog", kAllProxies, nullptr, {}},
+    {"clitcpka-cnt", kAllProxies, nullptr, {}},
+    {"clitcpka-idle", kAllProxies, nullptr, {}},
+    {"clitcpka-intvl", kAllProxies, nullptr, {}},
+    {"description", kAllProxies, nullptr, {}},
+    {"disabled", kAllProxies, nullptr, {}},
+    {"dispatch", kAllProxies, nullptr, {}},
+    {"email-alert", kAllProxies, nullptr, {}},
+    {"enabled", kAllProxies, nullptr, {}},
+    {"external-check", kAllProxies, nullptr, {}},
+    {"force-persist", kAllProxies, nullptr, {}},
+    {"fullconn", kAllProxies, nullptr, {}},
+    {"guid", kAllProxies, nullptr, {}},
+    {"hash-balance-factor", kAllProxies, nullptr, {}},
+    {"hash-key", kAllProxies, nullptr, {}},
+    {"ignore-persist", kAllProxies, nullptr, {}},
+    {"load-server-state-from-file", kAllProxies, nullptr, {}},
+    {"max-session-srv-conns", kAllProxies, nullptr, {}},
+    {"persist", kAllProxies, nullptr, {}},
+    {"retry-on", kAllProxies, nullptr, {}},
+    {"server-state-file-name", kAllProxies, nullptr, {}},
+    {"server-template", kAllProxies, nullptr, {}},
+    {"srvtcpka-cnt", kAllProxies, nullptr, {}},
+    {"srvtcpka-idle", kAllProxies, nullptr, {}},
+    {"srvtcpka-intvl", kAllProxies, nullptr, {}},
+    {"stick", kAllProxies, nullptr, {}},
+    {"stick-table", kAllProxies, nullptr, {}},
+    {"tcp-response", kAllProxies, nullptr, {}},
+    {"use-server", kAllProxies, nullptr, {}},
+    {"use_backend", kAllProxies, nullptr, {}},
+    {"filter", kAllProxies, nullptr, {}},
+    {"declare", kAllProxies, nullptr, {}},
+    {"unique-id-format", kAllProxies, nullptr, {}},
+    {"clitimeout", kAllProxies, nullptr, kRemovedClitimeout},
+    {"contimeout", kAllProxies, nullptr, kRemovedContimeout},
+    {"srvtimeout", kAllProxies, nullptr, kRemovedSrvtimeout},
+    // HTTP keywords: they will not be supported.
+    {"capture", kAllProxies, nullptr, kHttpNote},
+    {"compression", kAllProxies, nullptr, kHttpNote},
+    {"cookie", kAllProxies, nullptr, kHttpNote},
+    {"dynamic-cookie-key", kAllProxies, nullptr, kHttpNote},
+    {"errorfile", kAllProxies, nullptr, kHttpNote},
+    {"errorfiles", kAllProxies, nullptr, kHttpNote},
+    {"errorloc", kAllProxies, nullptr, kHttpNote},
+    {"errorloc302", kAllProxies, nullptr, kHttpNote},
+    {"errorloc303", kAllProxies, nullptr, kHttpNote},
+    {"http-after-response", kAllProxies, nullptr, kHttpNote},
+    {"http-check", kAllProxies, nullptr, kHttpNote},
+    {"http-error", kAllProxies, nullptr, kHttpNote},
+    {"http-request", kAllProxies, nullptr, kHttpNote},
+    {"http-response", kAllProxies, nullptr, kHttpNote},
+    {"http-reuse", kAllProxies, nullptr, kHttpNote},
+    {"http-send-name-header", kAllProxies, nullptr, kHttpNote},
+    {"max-keep-alive-queue", kAllProxies, nullptr, kHttpNote},
+    {"monitor", kAllProxies, nullptr, kHttpNote},
+    {"monitor-uri", kAllProxies, nullptr, kHttpNote},
+    {"redirect", kAllProxies, nullptr, kHttpNote},
+    {"stats", kAllProxies, nullptr, kHttpNote},
+    {"unique-id-header", kAllProxies, nullptr, kHttpNote},
+    {"use-fcgi-app", kAllProxies, nullptr, kHttpNote},
+};
+
+}  // namespace
+
+const Keyword* findProxyKeyword(std::string_view name) { return findIn(kProxyKeywords, name); }
+
+}  // namespace fulcrum::config
