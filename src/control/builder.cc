@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <set>
 #include <utility>
 
 #include "common/index.h"
@@ -56,6 +57,37 @@ void RealIndex::assign(model::Config& next, const model::Config* current) {
   // servers take theirs.
   for (const auto& [name, real] : old) freed_.push_back(real);
   for (model::Server* s : fresh) s->real = take();
+}
+
+// ---- server ids ----
+
+void keepServerIds(model::Config& next, const model::Config* current) {
+  if (current == nullptr) return;  // the parser's numbering, as HAProxy's
+  for (model::Pool& pool : next.pools) {
+    const int o = current->findPool(pool.name);
+    if (o < 0) continue;
+    const auto& before = at(current->pools, o).servers;
+    std::set<uint32_t> used;
+    for (const model::Server& s : pool.servers)
+      if (s.idSet) used.insert(s.id);
+    std::vector<model::Server*> fresh;
+    for (model::Server& s : pool.servers) {
+      if (s.idSet) continue;
+      auto it = std::find_if(before.begin(), before.end(),
+                             [&](const model::Server& b) { return b.name == s.name; });
+      if (it != before.end() && used.insert(it->id).second) {
+        s.id = it->id;
+      } else {
+        fresh.push_back(&s);
+      }
+    }
+    uint32_t candidate = 1;
+    for (model::Server* s : fresh) {
+      while (used.contains(candidate)) ++candidate;
+      s->id = candidate;
+      used.insert(candidate);
+    }
+  }
 }
 
 // ---- logs and tables ----
@@ -135,6 +167,7 @@ Result<Builder::Change> Builder::prepare(std::shared_ptr<const model::Config> fi
   ch.overrides = std::move(overrides);
   ch.reals = reals_;
   auto cfg = std::make_shared<model::Config>(ch.overrides.apply(*ch.file));
+  keepServerIds(*cfg, current_ ? &config() : nullptr);
   ch.reals.assign(*cfg, current_ ? &config() : nullptr);
   std::shared_ptr<const model::Config> next = std::move(cfg);
   ch.snapshot = current_ ? model::Snapshot::successor(next, *current_->snapshot)

@@ -32,10 +32,10 @@
 
 namespace fulcrum::control {
 
-// Process-wide real indices: one per server, kept while the server exists (matched by
-// backend and server name across reloads and runtime changes), for the data planes'
-// arrays and BPF maps. A new server takes an index never used before while there are
-// fewer than `capacity`, then the one freed longest ago, so an index is reused as late as
+// Process-wide real indices (the second id space; see docs/architecture.md): one per server, kept
+// while the server exists (matched by backend and server name across reloads and runtime changes),
+// for the data planes' arrays and BPF maps. A new server takes an index never used before while
+// there are fewer than `capacity`, then the one freed longest ago, so an index is reused as late as
 // possible.
 class RealIndex {
  public:
@@ -50,6 +50,12 @@ class RealIndex {
   uint32_t nextNew_ = 0;
   std::deque<uint32_t> freed_;
 };
+
+// HAProxy's per-backend server ids kept across changes: a server whose id the files do not
+// set (`id N`) keeps, by backend and server name, the id it had in `current`, unless an
+// explicit id now takes it; a server new to the backend takes the smallest free id. So
+// "show stat" sids and "show servers state" never renumber a server that stays.
+void keepServerIds(model::Config& next, const model::Config* current);
 
 // Opens or keeps the connection-log sinks of every service of `next`: a service whose
 // log targets equal those of the service of the same name in `prev` keeps its open sinks.

@@ -344,3 +344,48 @@ TEST(MaglevOnce, GoldenSlotsToKeys) {
 
 }  // namespace
 }  // namespace fulcrum::control
+
+namespace fulcrum::control {
+namespace {
+
+std::map<std::string, uint32_t> idsOf(const model::Config& c, size_t pool) {
+  std::map<std::string, uint32_t> out;
+  for (const auto& s : c.pools[pool].servers) out[s.name] = s.id;
+  return out;
+}
+
+TEST(ServerIds, KeptByNameAcrossAddDelAndReload) {
+  Fixture f;  // hashed: a 1, b 2, c 3
+  EXPECT_EQ(idsOf(f.builder.config(), 0),
+            (std::map<std::string, uint32_t>{{"a", 1}, {"b", 2}, {"c", 3}}));
+  ASSERT_TRUE(f.change([&](RuntimeOverrides& o) {
+    o.delServer(f.builder.config(), f.builder.fileConfig(), 0, 1);  // b
+  }));
+  model::Server d;
+  d.name = "d";
+  d.addr = *SockAddr::parse("10.0.0.4:80");
+  d.id = 2;  // what "add server" gives it: the smallest free id
+  d.dynamic = true;
+  ASSERT_TRUE(f.change([&](RuntimeOverrides& o) { o.addServer(f.builder.config(), 0, d); }));
+  EXPECT_EQ(idsOf(f.builder.config(), 0),
+            (std::map<std::string, uint32_t>{{"a", 1}, {"c", 3}, {"d", 2}}));
+  // A reload that adds n before c: nobody is renumbered, n takes a free id.
+  std::string withN(kConfig);
+  withN.insert(withN.find("    server c "), "    server n 10.0.0.5:80\n");
+  auto c = f.builder.prepare(load(withN), f.builder.overrides());
+  ASSERT_TRUE(c);
+  f.builder.commit(std::move(*c));
+  EXPECT_EQ(idsOf(f.builder.config(), 0),
+            (std::map<std::string, uint32_t>{{"a", 1}, {"c", 3}, {"d", 2}, {"n", 4}}));
+  // An explicit id wins over a kept one: c moves to the smallest free id.
+  std::string explicitId(withN);
+  explicitId.replace(explicitId.find("10.0.0.5:80"), 11, "10.0.0.5:80 id 3");
+  c = f.builder.prepare(load(explicitId), f.builder.overrides());
+  ASSERT_TRUE(c);
+  f.builder.commit(std::move(*c));
+  EXPECT_EQ(idsOf(f.builder.config(), 0),
+            (std::map<std::string, uint32_t>{{"a", 1}, {"c", 4}, {"d", 2}, {"n", 3}}));
+}
+
+}  // namespace
+}  // namespace fulcrum::control
