@@ -140,17 +140,11 @@ void processFamilies(Writer& w, const ProcessInfo& info, const model::ProcessSta
   one("fulcrum_process_current_connections", "gauge",
       "Client connections open now, over all frontends.",
       num(ps.active.load(std::memory_order_relaxed)));
-  one("fulcrum_process_connections_total", "counter",
-      "Client connections accepted, over all frontends.",
-      num(ps.accepted.load(std::memory_order_relaxed)));
-  one("fulcrum_process_accept_errors_total", "counter",
-      "accept() failures other than nothing to accept.",
-      num(ps.acceptErrors.load(std::memory_order_relaxed)));
-  one("fulcrum_process_fd_exhausted_total", "counter",
-      "Times accepting paused because the process or system was out of file descriptors.",
-      num(ps.fdExhausted.load(std::memory_order_relaxed)));
-  one("fulcrum_process_timeouts_total", "counter", "Sessions closed by a timeout.",
-      num(ps.timeouts.load(std::memory_order_relaxed)));
+  const model::ProcessCounters counters = model::read(ps);
+#define FULCRUM_PROCESS_FAMILY(field, csv, csv2, prom, help) \
+  one("fulcrum_process_" prom, "counter", help, num(counters.field));
+  FULCRUM_PROCESS_COUNTERS(FULCRUM_PROCESS_FAMILY)
+#undef FULCRUM_PROCESS_FAMILY
   one("fulcrum_process_reloads_total", "counter", "Successful configuration reloads.",
       num(info.reloads));
   one("fulcrum_process_failed_reloads_total", "counter",
@@ -193,23 +187,11 @@ std::string renderPrometheus(const std::vector<StatRow>& rows, const ProcessInfo
               if (r.limit == 0) return std::nullopt;
               return num(r.limit);
             });
-  rowFamily(w, rows, F, "fulcrum_frontend_connections_total", "counter",
-            "Client connections accepted.", [](const StatRow& r) { return some(num(r.total)); });
-  rowFamily(w, rows, F, "fulcrum_frontend_bytes_in_total", "counter",
-            "Bytes received from clients (client to server).",
-            [](const StatRow& r) { return some(num(r.bytesIn)); });
-  rowFamily(w, rows, F, "fulcrum_frontend_bytes_out_total", "counter",
-            "Bytes sent to clients (server to client).",
-            [](const StatRow& r) { return some(num(r.bytesOut)); });
-  rowFamily(w, rows, F, "fulcrum_frontend_denied_connections_total", "counter",
-            "Client connections rejected by tcp-request connection rules.",
-            [](const StatRow& r) { return some(num(r.denied)); });
-  rowFamily(w, rows, F, "fulcrum_frontend_request_errors_total", "counter",
-            "Client connections closed for a missing, malformed or late PROXY header.",
-            [](const StatRow& r) { return some(num(r.requestErrors)); });
-  rowFamily(w, rows, F, "fulcrum_frontend_no_server_total", "counter",
-            "Client connections closed because no server could take them.",
-            [](const StatRow& r) { return some(num(r.noServer)); });
+#define FULCRUM_FRONTEND_FAMILY(field, csv, csv2, prom, help)      \
+  rowFamily(w, rows, F, "fulcrum_frontend_" prom, "counter", help, \
+            [](const StatRow& r) { return some(num(r.fe.field)); });
+  FULCRUM_FRONTEND_COUNTERS(FULCRUM_FRONTEND_FAMILY)
+#undef FULCRUM_FRONTEND_FAMILY
   rowFamily(w, rows, F, "fulcrum_frontend_open", "gauge",
             "1 while the frontend accepts connections, 0 once it stopped.",
             [](const StatRow& r) { return some(r.status == "OPEN" ? "1" : "0"); });
@@ -222,33 +204,21 @@ std::string renderPrometheus(const std::vector<StatRow>& rows, const ProcessInfo
   rowFamily(w, rows, B, "fulcrum_backend_current_connections", "gauge",
             "Connections open now to the backend's servers.",
             [](const StatRow& r) { return some(num(r.current)); });
-  rowFamily(w, rows, B, "fulcrum_backend_connections_total", "counter",
-            "Connections established to the backend's servers.",
-            [](const StatRow& r) { return some(num(r.total)); });
-  rowFamily(w, rows, B, "fulcrum_backend_bytes_in_total", "counter",
-            "Bytes relayed from clients to the backend's servers.",
-            [](const StatRow& r) { return some(num(r.bytesIn)); });
-  rowFamily(w, rows, B, "fulcrum_backend_bytes_out_total", "counter",
-            "Bytes relayed from the backend's servers to clients.",
-            [](const StatRow& r) { return some(num(r.bytesOut)); });
-  rowFamily(w, rows, B, "fulcrum_backend_connect_errors_total", "counter",
-            "Failed connection attempts to the backend's servers.",
-            [](const StatRow& r) { return some(num(r.connectErrors)); });
-  rowFamily(w, rows, B, "fulcrum_backend_retries_total", "counter",
-            "Connection attempts retried after a failure.",
-            [](const StatRow& r) { return some(num(r.retries)); });
-  rowFamily(w, rows, B, "fulcrum_backend_redispatches_total", "counter",
-            "Connections redispatched to another server after failures (option redispatch).",
-            [](const StatRow& r) { return some(num(r.redispatches)); });
+  // The sums over the servers, then the backend's own counters.
+#define FULCRUM_BACKEND_SUM_FAMILY(field, csv, csv2, prom, help, backendHelp) \
+  if (*(backendHelp) != '\0')                                                 \
+    rowFamily(w, rows, B, "fulcrum_backend_" prom, "counter", backendHelp,    \
+              [](const StatRow& r) { return some(num(r.srv.field)); });
+  FULCRUM_SERVER_COUNTERS(FULCRUM_BACKEND_SUM_FAMILY)
+#undef FULCRUM_BACKEND_SUM_FAMILY
+#define FULCRUM_BACKEND_FAMILY(field, csv, csv2, prom, help)      \
+  rowFamily(w, rows, B, "fulcrum_backend_" prom, "counter", help, \
+            [](const StatRow& r) { return some(num(r.be.field)); });
+  FULCRUM_BACKEND_COUNTERS(FULCRUM_BACKEND_FAMILY)
+#undef FULCRUM_BACKEND_FAMILY
   rowFamily(w, rows, B, "fulcrum_backend_queued_connections", "gauge",
             "Clients waiting in the backend's queue for a server slot now.",
             [](const StatRow& r) { return some(num(r.queueCurrent)); });
-  rowFamily(w, rows, B, "fulcrum_backend_queue_timeouts_total", "counter",
-            "Queued clients closed at timeout queue.",
-            [](const StatRow& r) { return some(num(r.queueTimeouts)); });
-  rowFamily(w, rows, B, "fulcrum_backend_queue_full_total", "counter",
-            "Clients refused because the queue was full.",
-            [](const StatRow& r) { return some(num(r.queueFull)); });
   rowFamily(w, rows, B, "fulcrum_backend_weight", "gauge",
             "Sum of the effective weights of the usable servers.",
             [](const StatRow& r) { return some(num(r.weight)); });
@@ -287,24 +257,11 @@ std::string renderPrometheus(const std::vector<StatRow>& rows, const ProcessInfo
               if (r.limit == 0) return std::nullopt;
               return num(r.limit);
             });
-  rowFamily(w, rows, S, "fulcrum_server_connections_total", "counter",
-            "Connections established to the server.",
-            [](const StatRow& r) { return some(num(r.total)); });
-  rowFamily(w, rows, S, "fulcrum_server_bytes_in_total", "counter",
-            "Bytes relayed from clients to the server.",
-            [](const StatRow& r) { return some(num(r.bytesIn)); });
-  rowFamily(w, rows, S, "fulcrum_server_bytes_out_total", "counter",
-            "Bytes relayed from the server to clients.",
-            [](const StatRow& r) { return some(num(r.bytesOut)); });
-  rowFamily(w, rows, S, "fulcrum_server_connect_errors_total", "counter",
-            "Failed connection attempts to the server.",
-            [](const StatRow& r) { return some(num(r.connectErrors)); });
-  rowFamily(w, rows, S, "fulcrum_server_retries_total", "counter",
-            "Connection attempts that moved on to another server after failing here.",
-            [](const StatRow& r) { return some(num(r.retries)); });
-  rowFamily(w, rows, S, "fulcrum_server_redispatches_total", "counter",
-            "Connections redispatched away from the server.",
-            [](const StatRow& r) { return some(num(r.redispatches)); });
+#define FULCRUM_SERVER_FAMILY(field, csv, csv2, prom, help, backendHelp) \
+  rowFamily(w, rows, S, "fulcrum_server_" prom, "counter", help,         \
+            [](const StatRow& r) { return some(num(r.srv.field)); });
+  FULCRUM_SERVER_COUNTERS(FULCRUM_SERVER_FAMILY)
+#undef FULCRUM_SERVER_FAMILY
   rowFamily(w, rows, S, "fulcrum_server_weight", "gauge",
             "The server's effective weight (0 while it takes no new connections).",
             [](const StatRow& r) { return some(num(r.weight)); });

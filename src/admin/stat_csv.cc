@@ -215,22 +215,28 @@ std::vector<const StatRow*> statOrder(const std::vector<StatRow>& rows, const St
   return out;
 }
 
+// Counter cells, from the lists of model/stats.h: a counter fills its CSV column(s).
+#define FULCRUM_CSV_CELLS(field, csv, csv2, ...) \
+  if (*(csv) != '\0') c[csv] = counters.field;   \
+  if (*(csv2) != '\0') c[csv2] = counters.field;
+// Backend rows: the server counters HAProxy sums over the backend's servers.
+#define FULCRUM_CSV_SUM_CELLS(field, csv, csv2, prom, help, backendHelp) \
+  if (*(backendHelp) != '\0') {                                          \
+    FULCRUM_CSV_CELLS(field, csv, csv2)                                  \
+  }
+
 // The cells backend and server rows have in common.
 static void backSideCells(const StatRow& row, nlohmann::json& c) {
   c["qcur"] = row.queueCurrent;
   c["qmax"] = row.queueMax;
   if (row.limit != 0) c["slim"] = row.limit;
   c["dresp"] = 0;
-  c["econ"] = row.connectErrors;
   c["eresp"] = 0;
-  c["wretr"] = row.retries;
-  c["wredis"] = row.redispatches;
   c["weight"] = row.weight;
   c["uweight"] = row.userWeight;
   c["act"] = row.activeServers;
   c["bck"] = row.backupServers;
-  c["lbtot"] = row.total;
-  c["ctime"] = row.total > 0 ? row.connectTimeSumUs / row.total / 1000 : 0;
+  c["ctime"] = row.total() > 0 ? row.connectTimeSumUs / row.total() / 1000 : 0;
 }
 
 nlohmann::json statCells(const StatRow& row, bool showAddr) {
@@ -243,34 +249,39 @@ nlohmann::json statCells(const StatRow& row, bool showAddr) {
   c["type"] = static_cast<int>(row.type);
   c["scur"] = row.current;
   c["smax"] = row.max;
-  c["stot"] = row.total;
-  c["bin"] = row.bytesIn;
-  c["bout"] = row.bytesOut;
   c["status"] = row.status;
   c["mode"] = row.mode;
   c["-"] = "-";  // HAProxy's separator before the modules' columns
   c["rate"] = roundRate(row.rate);
   c["rate_max"] = roundRate(row.rateMax);
   switch (row.type) {
-    case RowType::kFrontend:
+    case RowType::kFrontend: {
+      const model::FrontendCounters& counters = row.fe;
+      FULCRUM_FRONTEND_COUNTERS(FULCRUM_CSV_CELLS)
       c["slim"] = row.limit;
-      c["dreq"] = row.denied;
       c["dresp"] = 0;
-      c["ereq"] = row.requestErrors;
       c["rate_lim"] = row.rateLimit;
       c["conn_rate"] = roundRate(row.rate);
       c["conn_rate_max"] = roundRate(row.rateMax);
-      c["conn_tot"] = row.total;
-      c["dcon"] = row.denied;
       c["dses"] = 0;
       break;
-    case RowType::kBackend:
+    }
+    case RowType::kBackend: {
       backSideCells(row, c);
+      {
+        const model::ServerCounters& counters = row.srv;
+        FULCRUM_SERVER_COUNTERS(FULCRUM_CSV_SUM_CELLS)
+      }
+      const model::BackendCounters& counters = row.be;
+      FULCRUM_BACKEND_COUNTERS(FULCRUM_CSV_CELLS)
       c["dreq"] = 0;
       c["algo"] = row.algo;
       break;
-    case RowType::kServer:
+    }
+    case RowType::kServer: {
       backSideCells(row, c);
+      const model::ServerCounters& counters = row.srv;
+      FULCRUM_SERVER_COUNTERS(FULCRUM_CSV_CELLS)
       if (row.queueLimit != 0) c["qlimit"] = row.queueLimit;
       if (row.sinceChange >= 0) c["lastchg"] = row.sinceChange / kSeconds;
       if (row.checkRise != 0) {  // the server has a health check
@@ -293,6 +304,7 @@ nlohmann::json statCells(const StatRow& row, bool showAddr) {
       }
       if (showAddr) c["addr"] = row.addr;
       break;
+    }
   }
   return c;
 }

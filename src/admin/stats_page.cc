@@ -8,6 +8,8 @@
 #include <nlohmann/json.hpp>
 #include <utility>
 
+#include "admin/stat_csv.h"
+
 namespace fulcrum::admin {
 
 namespace {
@@ -58,6 +60,8 @@ struct Column {
   const char* key;
   const char* group;  // the header above a run of columns of the same group
   const char* title;
+  // The cell's text; null: the row's "show stat" cell of the same name (statCells), so
+  // the counters' columns come from the counter lists (model/stats.h) as the CSV does.
   std::string (*cell)(const StatRow&);
 };
 
@@ -78,19 +82,14 @@ const Column kColumns[] = {
     {"smax", "Connections", "Max", [](const StatRow& r) { return num(r.max); }},
     {"slim", "Connections", "Limit",
      [](const StatRow& r) { return r.limit ? num(r.limit) : std::string(); }},
-    {"stot", "Connections", "Total", [](const StatRow& r) { return num(r.total); }},
-    {"bin", "Bytes", "In", [](const StatRow& r) { return num(r.bytesIn); }},
-    {"bout", "Bytes", "Out", [](const StatRow& r) { return num(r.bytesOut); }},
-    {"dreq", "Denied", "Conn",
-     [](const StatRow& r) { return isFrontend(r) ? num(r.denied) : std::string(); }},
-    {"ereq", "Errors", "Req",
-     [](const StatRow& r) { return isFrontend(r) ? num(r.requestErrors) : std::string(); }},
-    {"econ", "Errors", "Conn",
-     [](const StatRow& r) { return isFrontend(r) ? std::string() : num(r.connectErrors); }},
-    {"wretr", "Warnings", "Retr",
-     [](const StatRow& r) { return isFrontend(r) ? std::string() : num(r.retries); }},
-    {"wredis", "Warnings", "Redis",
-     [](const StatRow& r) { return isFrontend(r) ? std::string() : num(r.redispatches); }},
+    {"stot", "Connections", "Total", nullptr},
+    {"bin", "Bytes", "In", nullptr},
+    {"bout", "Bytes", "Out", nullptr},
+    {"dreq", "Denied", "Conn", nullptr},
+    {"ereq", "Errors", "Req", nullptr},
+    {"econ", "Errors", "Conn", nullptr},
+    {"wretr", "Warnings", "Retr", nullptr},
+    {"wredis", "Warnings", "Redis", nullptr},
     {"status", "Server", "Status", [](const StatRow& r) { return r.status; }},
     {"lastchg", "Server", "LastChg",
      [](const StatRow& r) { return r.sinceChange >= 0 ? duration(r.sinceChange) : std::string(); }},
@@ -116,6 +115,39 @@ const Column kColumns[] = {
     {"chkdown", "Server", "Dwn",
      [](const StatRow& r) { return isServer(r) ? num(r.checkDowns) : std::string(); }},
 };
+
+// A column's text for a row; `csv` is the row's statCells().
+std::string cellText(const Column& c, const StatRow& r, const nlohmann::json& csv) {
+  if (c.cell != nullptr) return c.cell(r);
+  auto it = csv.find(c.key);
+  if (it == csv.end()) return "";
+  return it->is_string() ? it->get<std::string>() : it->dump();
+}
+
+// The row's counters by field name (model/stats.h), for stats.json.
+nlohmann::json countersOf(const StatRow& r) {
+  nlohmann::json out = nlohmann::json::object();
+#define FULCRUM_JSON_COUNTER(field, ...) out[#field] = counters.field;
+  switch (r.type) {
+    case RowType::kFrontend: {
+      const auto& counters = r.fe;
+      FULCRUM_FRONTEND_COUNTERS(FULCRUM_JSON_COUNTER)
+      break;
+    }
+    case RowType::kBackend: {
+      const auto& counters = r.be;
+      FULCRUM_BACKEND_COUNTERS(FULCRUM_JSON_COUNTER)
+      break;
+    }
+    case RowType::kServer: break;
+  }
+  if (r.type != RowType::kFrontend) {
+    const auto& counters = r.srv;  // a backend's: the sums over its servers
+    FULCRUM_SERVER_COUNTERS(FULCRUM_JSON_COUNTER)
+  }
+#undef FULCRUM_JSON_COUNTER
+  return out;
+}
 
 std::string rowKey(const StatRow& r) {
   const char* t = isFrontend(r) ? "f" : isBackend(r) ? "b" : "s";
@@ -171,7 +203,7 @@ std::vector<std::pair<std::string, std::string>> processCells(const std::vector<
   for (const StatRow& r : rows) {
     if (!isFrontend(r)) continue;
     current += r.current;
-    total += r.total;
+    total += r.total();
   }
   return {
       {"pid", fmt::format("{}", info.pid)},
@@ -365,12 +397,13 @@ std::string renderStatsPage(const std::vector<StatRow>& rows, const ProcessInfo&
                        escapeHtml(r->name));
       else
         fmt::format_to(out, "<td class=\"name\">{}</td>", escapeHtml(r->name));
+      const nlohmann::json csv = statCells(*r, true);
       for (const Column& c : kColumns) {
         if (std::string_view(c.key) == "check")
           fmt::format_to(out, "<td data-k=\"check\" title=\"{}\">{}</td>", escapeHtml(r->checkDesc),
-                         escapeHtml(c.cell(*r)));
+                         escapeHtml(cellText(c, *r, csv)));
         else
-          fmt::format_to(out, "<td data-k=\"{}\">{}</td>", c.key, escapeHtml(c.cell(*r)));
+          fmt::format_to(out, "<td data-k=\"{}\">{}</td>", c.key, escapeHtml(cellText(c, *r, csv)));
       }
       h += "</tr>\n";
     }
@@ -409,7 +442,8 @@ std::string renderStatsJson(const std::vector<StatRow>& rows, const ProcessInfo&
   for (const StatRow& r : rows) {
     const char* type = isFrontend(r) ? "frontend" : isBackend(r) ? "backend" : "server";
     json cells = json::object();
-    for (const Column& c : kColumns) cells[c.key] = c.cell(r);
+    const json csv = statCells(r, true);
+    for (const Column& c : kColumns) cells[c.key] = cellText(c, r, csv);
     uint64_t connectCount = 0;
     for (uint64_t b : r.connectTimeBuckets) connectCount += b;
     jrows.push_back({
@@ -424,14 +458,8 @@ std::string renderStatsJson(const std::vector<StatRow>& rows, const ProcessInfo&
         {"current", r.current},
         {"max", r.max},
         {"limit", r.limit},
-        {"total", r.total},
-        {"bytesIn", r.bytesIn},
-        {"bytesOut", r.bytesOut},
-        {"denied", r.denied},
-        {"requestErrors", r.requestErrors},
-        {"connectErrors", r.connectErrors},
-        {"retries", r.retries},
-        {"redispatches", r.redispatches},
+        {"total", r.total()},
+        {"counters", countersOf(r)},
         {"queueCurrent", r.queueCurrent},
         {"queueMax", r.queueMax},
         {"queueLimit", r.queueLimit},

@@ -84,16 +84,17 @@ void RateTracker::sample(const model::Snapshot& snap, Micros now) {
   };
   for (size_t i = 0; i < cfg.services.size() && i < snap.serviceStats.size(); ++i) {
     const auto& st = *snap.serviceStats[i];
-    update(entryKey(RowType::kFrontend, cfg.services[i].name, "FRONTEND"), load(st.accepted),
-           load(st.active), 0);
+    update(entryKey(RowType::kFrontend, cfg.services[i].name, "FRONTEND"),
+           st.accepted.load(std::memory_order_relaxed), load(st.active), 0);
   }
   for (size_t p = 0; p < cfg.pools.size() && p < snap.poolStats.size(); ++p) {
     const model::Pool& pool = cfg.pools[p];
     uint64_t total = 0;
     for (size_t s = 0; s < pool.servers.size() && s < snap.serverStats[p].size(); ++s) {
       const auto& st = *snap.serverStats[p][s];
-      total += load(st.connections);
-      update(entryKey(RowType::kServer, pool.name, pool.servers[s].name), load(st.connections),
+      const uint64_t connections = st.connections.load(std::memory_order_relaxed);
+      total += connections;
+      update(entryKey(RowType::kServer, pool.name, pool.servers[s].name), connections,
              p < snap.loads.size() && snap.loads[p] ? snap.loads[p]->active(s) : 0, 0);
     }
     const auto& ps = *snap.poolStats[p];
@@ -150,12 +151,7 @@ std::vector<StatRow> collectStats(const Control& control, const RateTracker* rat
     if (i < snap->serviceStats.size() && snap->serviceStats[i]) {
       const auto& st = *snap->serviceStats[i];
       row.current = load(st.active);
-      row.total = load(st.accepted);
-      row.bytesIn = load(st.bytesIn);
-      row.bytesOut = load(st.bytesOut);
-      row.denied = load(st.denied);
-      row.requestErrors = load(st.badProxyHeader);
-      row.noServer = load(st.noServer);
+      row.fe = model::read(st);
     }
     finish(row);
   }
@@ -174,11 +170,7 @@ std::vector<StatRow> collectStats(const Control& control, const RateTracker* rat
       const auto& ps = *snap->poolStats[p];
       be.current = load(ps.active);
       be.queueCurrent = load(ps.queued);
-      be.queueTimeouts = load(ps.queueTimeouts);
-      be.queueFull = load(ps.queueFull);
-      be.connectErrors = load(ps.connectErrors);
-      be.retries = load(ps.retries);
-      be.redispatches = load(ps.redispatches);
+      be.be = model::read(ps);
     }
     uint32_t activeWeight = 0, backupWeight = 0;
     std::vector<StatRow> servers;
@@ -243,19 +235,13 @@ std::vector<StatRow> collectStats(const Control& control, const RateTracker* rat
         // The connections holding a slot of this server (connecting or established), over
         // every snapshot: the pool's load slots carry them across reloads.
         row.current = p < snap->loads.size() && snap->loads[p] ? snap->loads[p]->active(s) : 0;
-        row.total = load(st.connections);
-        row.bytesIn = load(st.bytesIn);
-        row.bytesOut = load(st.bytesOut);
-        row.connectErrors = load(st.connectErrors);
-        row.retries = load(st.retries);
+        row.srv = model::read(st);
         for (size_t b = 0; b < model::kConnectTimeBuckets; ++b)
           row.connectTimeBuckets[b] = load(st.connectTime.buckets[b]);
         row.connectTimeSumUs = load(st.connectTime.sumUs);
       }
       // The backend's figures that HAProxy sums over its servers.
-      be.total += row.total;
-      be.bytesIn += row.bytesIn;
-      be.bytesOut += row.bytesOut;
+      be.srv += row.srv;
       for (size_t b = 0; b < model::kConnectTimeBuckets; ++b)
         be.connectTimeBuckets[b] += row.connectTimeBuckets[b];
       be.connectTimeSumUs += row.connectTimeSumUs;

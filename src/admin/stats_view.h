@@ -25,6 +25,9 @@ namespace fulcrum::admin {
 enum class RowType : uint8_t { kFrontend = 0, kBackend = 1, kServer = 2 };
 
 struct StatRow {
+  // Connections accepted (frontend) or established (backend, server): stot.
+  uint64_t total() const { return type == RowType::kFrontend ? fe.accepted : srv.connections; }
+
   RowType type = RowType::kFrontend;
   int service = -1;       // index in the snapshot's config (frontend rows)
   int pool = -1;          // backend and server rows
@@ -34,27 +37,21 @@ struct StatRow {
   uint32_t proxyId = 0;   // iid
   uint32_t serverId = 0;  // sid (server rows)
 
-  // Connections (sessions, in HAProxy's words).
-  int64_t current = 0;         // scur
-  int64_t max = 0;             // smax (sampled)
-  uint32_t limit = 0;          // slim; 0: none
-  uint64_t total = 0;          // stot
-  uint64_t bytesIn = 0;        // bin: client to server
-  uint64_t bytesOut = 0;       // bout: server to client
-  uint64_t denied = 0;         // dreq: frontend, tcp-request connection rejects
-  uint64_t requestErrors = 0;  // ereq: frontend, bad or missing PROXY headers
-  uint64_t connectErrors = 0;  // econ: backend and server
-  uint64_t retries = 0;        // wretr
-  uint64_t redispatches = 0;   // wredis
-  uint64_t queueTimeouts = 0;  // backend: clients closed at timeout queue
-  uint64_t queueFull = 0;      // backend: clients refused with a full queue
-  uint64_t noServer = 0;       // frontend: clients closed with no server to take them
-  int64_t queueCurrent = 0;    // qcur: backend (the pool's queue)
-  int64_t queueMax = 0;        // qmax (sampled)
-  uint32_t queueLimit = 0;     // qlimit: server maxqueue; 0: none
-  double rate = 0;             // new connections per second, last second
-  double rateMax = 0;          // rate_max (sampled)
-  uint32_t rateLimit = 0;      // rate_lim: frontend rate-limit sessions
+  // Counters (model/stats.h): a frontend row fills `fe`, a server row `srv`, a backend
+  // row `be` and, in `srv`, the sums over its servers of what HAProxy sums there.
+  model::FrontendCounters fe;
+  model::BackendCounters be;
+  model::ServerCounters srv;
+
+  int64_t current = 0;       // scur: connections open now
+  int64_t max = 0;           // smax (sampled)
+  uint32_t limit = 0;        // slim; 0: none
+  int64_t queueCurrent = 0;  // qcur: backend (the pool's queue)
+  int64_t queueMax = 0;      // qmax (sampled)
+  uint32_t queueLimit = 0;   // qlimit: server maxqueue; 0: none
+  double rate = 0;           // new connections per second, last second
+  double rateMax = 0;        // rate_max (sampled)
+  uint32_t rateLimit = 0;    // rate_lim: frontend rate-limit sessions
 
   // State. Frontend: "OPEN" (or "STOP" while stopping); backend: "UP" when a server is
   // usable, else "DOWN"; server: "UP", "DOWN", "DRAIN", "MAINT", with " a/b" while the

@@ -2,6 +2,22 @@
 // metrics). They live outside the immutable snapshot so that they survive a reload for
 // objects that keep their name. Relaxed atomics: each counter is exact, a set of them
 // read together is not a consistent cut.
+//
+// Every counter is declared once, in the lists below. Each list generates
+//   - the struct of atomics the data path increments (ServiceStats, PoolStats,
+//     ServerStats, ProcessStats),
+//   - a struct of plain values read from it (FrontendCounters, ...), which the stats
+//     views' rows carry,
+//   - and, in admin/, its exports: the "show stat" CSV and typed JSON columns, the
+//     Prometheus families and the stats page's cells (admin/stat_csv.cc, metrics.cc).
+// X(field, csv, csv2, prom, help):
+//   field  the member;
+//   csv    HAProxy's "show stat" column it fills ("" when HAProxy has none); csv2 a
+//          second column HAProxy fills with the same figure ("" when none);
+//   prom   the Prometheus family after "fulcrum_<object>_";
+//   help   the family's HELP text.
+// Gauges (current connections, queued clients) are members of their struct, read by
+// the views directly.
 #pragma once
 
 #include <array>
@@ -13,30 +29,63 @@ namespace fulcrum::model {
 using Counter = std::atomic<uint64_t>;
 using Gauge = std::atomic<int64_t>;
 
-struct alignas(64) ServiceStats {
-  Gauge active{0};            // current client connections
-  Counter accepted{0};        // client connections accepted
-  Counter denied{0};          // rejected by tcp-request connection rules
-  Counter badProxyHeader{0};  // closed for a missing, malformed or late PROXY header
-  Counter rateLimited{0};     // times accepting paused at rate-limit sessions
-  Counter deniedMaxconn{0};   // times accepting paused at maxconn
-  Counter noServer{0};        // clients closed because no server could take them
-  Counter bytesIn{0};         // client to server
-  Counter bytesOut{0};        // server to client
-  // rate-limit sessions: sessions accepted in the current one-second window.
-  std::atomic<int64_t> rateWindow{0};
-  std::atomic<uint32_t> rateCount{0};
-};
+// clang-format off
+#define FULCRUM_FRONTEND_COUNTERS(X)                                                          \
+  X(accepted, "stot", "conn_tot", "connections_total", "Client connections accepted.")        \
+  X(bytesIn, "bin", "", "bytes_in_total", "Bytes received from clients (client to server).")  \
+  X(bytesOut, "bout", "", "bytes_out_total", "Bytes sent to clients (server to client).")     \
+  X(denied, "dreq", "dcon", "denied_connections_total",                                       \
+    "Client connections rejected by tcp-request connection rules.")                           \
+  X(badProxyHeader, "ereq", "", "request_errors_total",                                       \
+    "Client connections closed for a missing, malformed or late PROXY header.")               \
+  X(noServer, "", "", "no_server_total",                                                      \
+    "Client connections closed because no server could take them.")                           \
+  X(maxconnPauses, "", "", "maxconn_pauses_total",                                            \
+    "Times accepting paused because the global, frontend or bind maxconn was reached.")       \
+  X(rateLimitPauses, "", "", "rate_limit_pauses_total",                                       \
+    "Times accepting paused because rate-limit sessions was reached.")
 
-struct alignas(64) PoolStats {
-  Gauge active{0};           // current connections to the pool's servers
-  Gauge queued{0};           // clients waiting for a server slot
-  Counter queueTimeouts{0};  // clients closed at timeout queue
-  Counter queueFull{0};      // clients refused because the queue was full
-  Counter connectErrors{0};
-  Counter retries{0};
-  Counter redispatches{0};
-};
+// A backend's own counters; a backend row also shows the sums over its servers of the
+// server counters that have a backend help text.
+#define FULCRUM_BACKEND_COUNTERS(X)                                                           \
+  X(connectErrors, "econ", "", "connect_errors_total",                                        \
+    "Failed connection attempts to the backend's servers.")                                   \
+  X(retries, "wretr", "", "retries_total", "Connection attempts retried after a failure.")    \
+  X(redispatches, "wredis", "", "redispatches_total",                                         \
+    "Connections redispatched to another server after failures (option redispatch).")        \
+  X(queueTimeouts, "", "", "queue_timeouts_total", "Queued clients closed at timeout queue.") \
+  X(queueFull, "", "", "queue_full_total", "Clients refused because the queue was full.")
+
+// X(field, csv, csv2, prom, help, backendHelp): a non-empty backendHelp makes backend
+// rows show the sum over their servers, as HAProxy does, with that help text.
+#define FULCRUM_SERVER_COUNTERS(X)                                                            \
+  X(connections, "stot", "lbtot", "connections_total",                                        \
+    "Connections established to the server.",                                                 \
+    "Connections established to the backend's servers.")                                      \
+  X(bytesIn, "bin", "", "bytes_in_total", "Bytes relayed from clients to the server.",        \
+    "Bytes relayed from clients to the backend's servers.")                                   \
+  X(bytesOut, "bout", "", "bytes_out_total", "Bytes relayed from the server to clients.",     \
+    "Bytes relayed from the backend's servers to clients.")                                   \
+  X(connectErrors, "econ", "", "connect_errors_total",                                        \
+    "Failed connection attempts to the server.", "")                                          \
+  X(retries, "wretr", "", "retries_total",                                                    \
+    "Connection attempts retried after failing on the server.", "")                           \
+  X(redispatches, "wredis", "", "redispatches_total",                                         \
+    "Connections redispatched away from the server after failing on it.", "")
+
+#define FULCRUM_PROCESS_COUNTERS(X)                                                           \
+  X(accepted, "", "", "connections_total", "Client connections accepted, over all frontends.")\
+  X(acceptErrors, "", "", "accept_errors_total",                                              \
+    "accept() failures other than nothing to accept.")                                        \
+  X(fdExhausted, "", "", "fd_exhausted_total",                                                \
+    "Times accepting paused because the process or system was out of file descriptors.")      \
+  X(timeouts, "", "", "timeouts_total", "Sessions closed by a timeout.")
+// clang-format on
+
+#define FULCRUM_COUNTER_MEMBER(field, ...) Counter field{0};
+#define FULCRUM_VALUE_MEMBER(field, ...) uint64_t field = 0;
+#define FULCRUM_VALUE_READ(field, ...) out.field = in.field.load(std::memory_order_relaxed);
+#define FULCRUM_VALUE_ADD(field, ...) field += o.field;
 
 // Connect-time histogram: upper bounds of the buckets in microseconds; a last bucket
 // counts what is above the highest bound. Buckets are not cumulative (Prometheus'
@@ -56,13 +105,23 @@ struct ConnectTimeHistogram {
   }
 };
 
+struct alignas(64) ServiceStats {
+  FULCRUM_FRONTEND_COUNTERS(FULCRUM_COUNTER_MEMBER)
+  Gauge active{0};  // current client connections
+  // rate-limit sessions: sessions accepted in the current one-second window.
+  std::atomic<int64_t> rateWindow{0};
+  std::atomic<uint32_t> rateCount{0};
+};
+
+struct alignas(64) PoolStats {
+  FULCRUM_BACKEND_COUNTERS(FULCRUM_COUNTER_MEMBER)
+  Gauge active{0};  // current connections to the pool's servers
+  Gauge queued{0};  // clients waiting for a server slot
+};
+
 struct alignas(64) ServerStats {
   // Current connections: see PoolLoad (load.h), which counts them for the schedulers.
-  Counter connections{0};    // connections established
-  Counter connectErrors{0};  // failed connection attempts (refused, timeout, error)
-  Counter retries{0};        // attempts that moved on to another server after failing here
-  Counter bytesIn{0};
-  Counter bytesOut{0};
+  FULCRUM_SERVER_COUNTERS(FULCRUM_COUNTER_MEMBER)
   ConnectTimeHistogram connectTime;  // established connections: connect() to established
   // Health, passive side (observe layer4): failed connection attempts in a row, over all
   // workers; a successful connection resets it, and so does the control plane when it
@@ -75,14 +134,50 @@ struct alignas(64) ServerStats {
 };
 
 struct alignas(64) ProcessStats {
+  FULCRUM_PROCESS_COUNTERS(FULCRUM_COUNTER_MEMBER)
   Gauge active{0};  // current client connections over all services
-  Counter accepted{0};
-  Counter acceptErrors{0};  // accept() failures other than "nothing to accept"
-  Counter fdExhausted{0};   // times accepting paused for EMFILE/ENFILE
-  Counter timeouts{0};      // sessions closed by a timeout
   // The global maxconn in force, read by the workers at accept (the runtime API's
   // "set maxconn global" changes it); 0: unlimited.
   std::atomic<uint32_t> maxconn{0};
 };
+
+// Plain values of each list (the views' rows).
+struct FrontendCounters {
+  FULCRUM_FRONTEND_COUNTERS(FULCRUM_VALUE_MEMBER)
+};
+struct BackendCounters {
+  FULCRUM_BACKEND_COUNTERS(FULCRUM_VALUE_MEMBER)
+};
+struct ServerCounters {
+  FULCRUM_SERVER_COUNTERS(FULCRUM_VALUE_MEMBER)
+  ServerCounters& operator+=(const ServerCounters& o) {
+    FULCRUM_SERVER_COUNTERS(FULCRUM_VALUE_ADD)
+    return *this;
+  }
+};
+struct ProcessCounters {
+  FULCRUM_PROCESS_COUNTERS(FULCRUM_VALUE_MEMBER)
+};
+
+inline FrontendCounters read(const ServiceStats& in) {
+  FrontendCounters out;
+  FULCRUM_FRONTEND_COUNTERS(FULCRUM_VALUE_READ)
+  return out;
+}
+inline BackendCounters read(const PoolStats& in) {
+  BackendCounters out;
+  FULCRUM_BACKEND_COUNTERS(FULCRUM_VALUE_READ)
+  return out;
+}
+inline ServerCounters read(const ServerStats& in) {
+  ServerCounters out;
+  FULCRUM_SERVER_COUNTERS(FULCRUM_VALUE_READ)
+  return out;
+}
+inline ProcessCounters read(const ProcessStats& in) {
+  ProcessCounters out;
+  FULCRUM_PROCESS_COUNTERS(FULCRUM_VALUE_READ)
+  return out;
+}
 
 }  // namespace fulcrum::model

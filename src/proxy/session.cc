@@ -339,6 +339,7 @@ void Session::onConnectResult(int err) {
     poolStats.retries.fetch_add(1, std::memory_order_relaxed);
     if (redispatchOnRetry(pool, at(snap_->snap->runtime, pool_), attempts_)) {
       poolStats.redispatches.fetch_add(1, std::memory_order_relaxed);
+      srvStats.redispatches.fetch_add(1, std::memory_order_relaxed);
       connectNext(failed);
       return;
     }

@@ -237,19 +237,21 @@ void Worker::loadPublication() {
 
 Micros Worker::admissionDelay(const Listener& l) {
   const ListenerSpec& spec = l.spec();
-  const uint32_t globalMaxconn = stats_.maxconn.load(std::memory_order_relaxed);
-  if (globalMaxconn > 0 &&
-      stats_.active.load(std::memory_order_relaxed) >= static_cast<int64_t>(globalMaxconn))
-    return kMaxconnRecheck;
-  if (spec.maxconn > 0 &&
-      spec.sockets->active.load(std::memory_order_relaxed) >= static_cast<int64_t>(spec.maxconn))
-    return kMaxconnRecheck;
   const model::Snapshot& snap = *snaps_.back()->snap;
   const model::Service& svc = snap.config->services[static_cast<size_t>(spec.service)];
   model::ServiceStats& st = *snap.serviceStats[static_cast<size_t>(spec.service)];
-  if (svc.maxconn > 0 &&
-      st.active.load(std::memory_order_relaxed) >= static_cast<int64_t>(svc.maxconn))
+  const uint32_t globalMaxconn = stats_.maxconn.load(std::memory_order_relaxed);
+  const bool atMaxconn =
+      (globalMaxconn > 0 &&
+       stats_.active.load(std::memory_order_relaxed) >= static_cast<int64_t>(globalMaxconn)) ||
+      (spec.maxconn > 0 && spec.sockets->active.load(std::memory_order_relaxed) >=
+                               static_cast<int64_t>(spec.maxconn)) ||
+      (svc.maxconn > 0 &&
+       st.active.load(std::memory_order_relaxed) >= static_cast<int64_t>(svc.maxconn));
+  if (atMaxconn) {
+    st.maxconnPauses.fetch_add(1, std::memory_order_relaxed);
     return kMaxconnRecheck;
+  }
   if (svc.rateLimitSessions > 0) {
     const Micros now = loop_.now();
     const int64_t window = now / kSeconds;
@@ -257,7 +259,7 @@ Micros Worker::admissionDelay(const Listener& l) {
     if (cur != window && st.rateWindow.compare_exchange_strong(cur, window))
       st.rateCount.store(0, std::memory_order_relaxed);
     if (st.rateCount.load(std::memory_order_relaxed) >= svc.rateLimitSessions) {
-      st.rateLimited.fetch_add(1, std::memory_order_relaxed);
+      st.rateLimitPauses.fetch_add(1, std::memory_order_relaxed);
       return (window + 1) * kSeconds - now + 1;
     }
   }
@@ -301,7 +303,6 @@ void Worker::acceptOn(Listener& l, bool draining) {
   const int batch = draining ? kDrainBatch : kAcceptBatch;
   for (int i = 0; i < batch; ++i) {
     if (Micros wait = draining ? 0 : admissionDelay(l); wait > 0) {
-      svcStats.deniedMaxconn.fetch_add(1, std::memory_order_relaxed);
       l.pause(wait, /*untilTimer=*/false);
       return;
     }

@@ -168,7 +168,7 @@ class Worker {
   // limits aside: those clients are already connected).
   void acceptOn(Listener& l, bool draining = false);
   // 0 when a new connection may be accepted now, else how long to wait before looking
-  // again (maxconn, rate limit).
+  // again (maxconn, rate limit); a pause is counted (maxconnPauses, rateLimitPauses).
   Micros admissionDelay(const Listener& l);
   Session* newSession();
   void afterBatch();

@@ -7,10 +7,12 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "admin/http_request.h"
 #include "admin/metrics.h"
+#include "admin/stat_csv.h"
 #include "admin/stats_page.h"
 
 namespace fulcrum::admin {
@@ -64,19 +66,19 @@ std::vector<StatRow> sampleRows() {
   std::vector<StatRow> rows;
   StatRow f = frontend("web");
   f.current = 3;
-  f.total = 1234;
-  f.bytesIn = 5000;
-  f.bytesOut = 7000;
-  f.denied = 4;
-  f.requestErrors = 5;
+  f.fe.accepted = 1234;
+  f.fe.bytesIn = 5000;
+  f.fe.bytesOut = 7000;
+  f.fe.denied = 4;
+  f.fe.badProxyHeader = 5;
   f.limit = 100;
   rows.push_back(f);
   StatRow b = backend("pool");
   b.current = 2;
-  b.total = 1200;
-  b.connectErrors = 6;
-  b.retries = 7;
-  b.redispatches = 8;
+  b.srv.connections = 1200;
+  b.be.connectErrors = 6;
+  b.be.retries = 7;
+  b.be.redispatches = 8;
   b.queueCurrent = 9;
   b.weight = 3;
   b.activeServers = 2;
@@ -86,7 +88,7 @@ std::vector<StatRow> sampleRows() {
   b.connectTimeSumUs = 6'000'500;
   rows.push_back(b);
   StatRow s1 = server("pool", "s1");
-  s1.total = 700;
+  s1.srv.connections = 700;
   s1.current = 1;
   s1.weight = 1;
   s1.userWeight = 1;
@@ -101,7 +103,7 @@ std::vector<StatRow> sampleRows() {
   s1.addr = "127.0.0.1:9001";
   rows.push_back(s1);
   StatRow s2 = server("pool", "s2");
-  s2.total = 500;
+  s2.srv.connections = 500;
   s2.state = model::ServerState::kDrain;
   s2.status = "DRAIN";
   s2.weight = 0;
@@ -174,6 +176,60 @@ TEST(AdminMetrics, EveryFamilyHasHelpAndTypeOnceAndContiguousSamples) {
       EXPECT_FALSE(name.ends_with("_total")) << name;
   }
   EXPECT_FALSE(p.orphan);
+}
+
+// Every counter of the lists in model/stats.h reaches its exports: its Prometheus family
+// (and, for backends, the sums over servers), its "show stat" columns, stats.json.
+TEST(AdminMetrics, EveryListedCounterIsExported) {
+  StatRow f = frontend("web"), b = backend("pool"), sv = server("pool", "s1");
+  uint64_t next = 1000;
+  std::map<std::string, uint64_t> want;                                // Prometheus sample -> value
+  std::vector<std::tuple<const StatRow*, std::string, uint64_t>> csv;  // row, column, value
+  auto expectCsv = [&](const StatRow* row, const char* column, uint64_t v) {
+    if (*column != '\0') csv.emplace_back(row, column, v);
+  };
+#define FE(field, c1, c2, prom, help)                                          \
+  f.fe.field = ++next;                                                         \
+  want[std::string("fulcrum_frontend_") + prom + "{frontend=\"web\"}"] = next; \
+  expectCsv(&f, c1, next);                                                     \
+  expectCsv(&f, c2, next);
+  FULCRUM_FRONTEND_COUNTERS(FE)
+#undef FE
+#define BE(field, c1, c2, prom, help)                                         \
+  b.be.field = ++next;                                                        \
+  want[std::string("fulcrum_backend_") + prom + "{backend=\"pool\"}"] = next; \
+  expectCsv(&b, c1, next);                                                    \
+  expectCsv(&b, c2, next);
+  FULCRUM_BACKEND_COUNTERS(BE)
+#undef BE
+#define SV(field, c1, c2, prom, help, backendHelp)                                         \
+  sv.srv.field = ++next;                                                                   \
+  want[std::string("fulcrum_server_") + prom + "{backend=\"pool\",server=\"s1\"}"] = next; \
+  expectCsv(&sv, c1, next);                                                                \
+  expectCsv(&sv, c2, next);                                                                \
+  if (*(backendHelp) != '\0') {                                                            \
+    b.srv.field = ++next;                                                                  \
+    want[std::string("fulcrum_backend_") + prom + "{backend=\"pool\"}"] = next;            \
+    expectCsv(&b, c1, next);                                                               \
+    expectCsv(&b, c2, next);                                                               \
+  }
+  FULCRUM_SERVER_COUNTERS(SV)
+#undef SV
+  model::ProcessStats ps;
+#define PR(field, c1, c2, prom, help) \
+  ps.field = ++next;                  \
+  want[std::string("fulcrum_process_") + prom] = next;
+  FULCRUM_PROCESS_COUNTERS(PR)
+#undef PR
+  std::vector<StatRow> rows = {f, b, sv};
+  Parsed p = parse(renderPrometheus(rows, info(), ps));
+  for (const auto& [key, v] : want) EXPECT_EQ(p.samples[key], std::to_string(v)) << key;
+  for (const auto& [row, column, v] : csv)
+    EXPECT_EQ(statCells(*row, true)[column], v) << row->proxy << "/" << row->name << " " << column;
+  auto doc = nlohmann::json::parse(renderStatsJson(rows, info()));
+  EXPECT_EQ(doc["rows"][0]["counters"]["rateLimitPauses"], f.fe.rateLimitPauses);
+  EXPECT_EQ(doc["rows"][1]["counters"]["queueFull"], b.be.queueFull);
+  EXPECT_EQ(doc["rows"][2]["counters"]["redispatches"], sv.srv.redispatches);
 }
 
 TEST(AdminMetrics, FiguresOfEachLevel) {
@@ -320,7 +376,7 @@ TEST(AdminMetrics, JsonSurvivesBytesThatAreNotUtf8) {
 TEST(AdminMetrics, PageShowsFiguresStatesAndEscapesNames) {
   std::vector<StatRow> rows = sampleRows();
   StatRow evil = server("pool", "<b>x&y</b>");
-  evil.total = 31337;
+  evil.srv.connections = 31337;
   evil.state = model::ServerState::kDown;
   evil.status = "DOWN 1/2";
   rows.push_back(evil);
