@@ -274,6 +274,24 @@ TEST(SchedFirst, FillsServersInOrder) {
   EXPECT_EQ(s->pick({}), 0);  // a slot freed on the first server: it wins again
 }
 
+TEST(SchedFirst, OrderIsTheServerIds) {
+  // As HAProxy: from the lowest id to the highest, whatever the order in the backend.
+  auto pool =
+      makePool(BalanceAlgo::kFirst, {{"a", 1, false, 1}, {"b", 1, false, 1}, {"c", 1, false, 1}});
+  pool.servers[0].id = 3;
+  pool.servers[1].id = 1;
+  pool.servers[2].id = 2;
+  PoolLoad load(3);
+  auto s = makeScheduler(pool, upAll(pool), &load);
+  std::vector<int> seq;
+  for (int i = 0; i < 3; ++i) {
+    int k = s->pick({});
+    seq.push_back(k);
+    load.acquire(static_cast<size_t>(k));
+  }
+  EXPECT_EQ(seq, (std::vector<int>{1, 2, 0}));
+}
+
 TEST(SchedFirst, AllFullGivesMinusOne) {
   auto pool = makePool(BalanceAlgo::kFirst, {{"a", 1, false, 1}, {"b", 1, false, 1}});
   PoolLoad load(2);
