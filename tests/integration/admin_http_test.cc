@@ -79,16 +79,13 @@ std::optional<std::string> sample(const std::string& text, const std::string& ke
 // scrape.
 std::string scrapeUntil(uint16_t port, const std::map<std::string, std::string>& want,
                         std::chrono::milliseconds timeout = 10s) {
-  auto deadline = Clock::now() + timeout;
-  std::string text;
-  for (;;) {
-    text = get(port, "/metrics").body;
-    bool all = true;
-    for (const auto& [k, v] : want)
-      if (sample(text, k) != v) all = false;
-    if (all || Clock::now() > deadline) return text;
-    std::this_thread::sleep_for(20ms);  // poll interval, bounded by the deadline
-  }
+  return pollUntil([&] { return get(port, "/metrics").body; },
+                   [&](const std::string& text) {
+                     for (const auto& [k, v] : want)
+                       if (sample(text, k) != v) return false;
+                     return true;
+                   },
+                   timeout);
 }
 
 // One proxied connection: reads the backend's banner (so the connection to the server is
@@ -269,19 +266,15 @@ TEST(AdminHttp, ClientsBeyondTheLimitAreClosedOthersServedAfter) {
     idle.push_back(fd);
   }
   // The listener accepts asynchronously: poll until an extra client gets closed unanswered.
-  auto deadline = Clock::now() + 10s;
-  HttpReply extra;
-  do {
-    extra = get(stats.port(), "/metrics");
-  } while (extra.status != 0 && Clock::now() < deadline);
+  auto scrape = [&] { return get(stats.port(), "/metrics"); };
+  HttpReply extra = pollUntil(
+      scrape, [](const HttpReply& r) { return r.status == 0; }, 10s);
   EXPECT_EQ(extra.status, 0) << "a client beyond the limit was served";
   EXPECT_TRUE(f.proc().waitForErr("clients already, closing new ones", 5s)) << f.logs();
   for (int fd : idle) closeFd(fd);
   // Once they are gone the listener serves again.
-  deadline = Clock::now() + 10s;
-  do {
-    extra = get(stats.port(), "/metrics");
-  } while (extra.status != 200 && Clock::now() < deadline);
+  extra = pollUntil(
+      scrape, [](const HttpReply& r) { return r.status == 200; }, 10s);
   EXPECT_EQ(extra.status, 200);
 }
 

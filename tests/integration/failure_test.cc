@@ -107,13 +107,15 @@ TEST(Failure, FdExhaustionPausesAcceptingWithoutSpinningAndRecovers) {
   release = true;
   for (int fd : clients) closeFd(fd);
   clients.clear();
-  bool served = false;
-  for (auto deadline = Clock::now() + 10s; !served && Clock::now() < deadline;) {
-    int fd = connectTcp(SockAddr::loopback4(port.port()), 2s);
-    std::string line;
-    served = fd >= 0 && readLine(fd, line, 2s) && line == "hi";
-    closeFd(fd);
-  }
+  const bool served = eventually(
+      [&] {
+        int fd = connectTcp(SockAddr::loopback4(port.port()), 2s);
+        std::string line;
+        const bool ok = fd >= 0 && readLine(fd, line, 2s) && line == "hi";
+        closeFd(fd);
+        return ok;
+      },
+      10s);
   EXPECT_TRUE(served) << f.logs();
   EXPECT_TRUE(f.proc().running());
 }
@@ -202,11 +204,9 @@ TEST(Failure, AllServersInMaintenanceClosesClientsPromptlyAndCounts) {
   FulcrumProcess f(config(port.port(), fmt::format("    server s {} disabled\n", be.addrString())),
                    SockAddr::loopback4(port.port()));
   ASSERT_TRUE(f.proc().running());
-  int fd = -1;
-  for (auto deadline = Clock::now() + 10s; fd < 0 && Clock::now() < deadline;) {
-    fd = connectTcp(SockAddr::loopback4(port.port()), 1s);
-    if (fd < 0) std::this_thread::sleep_for(10ms);  // waiting for the listener
-  }
+  // Waiting for the listener.
+  const int fd = pollUntil([&] { return connectTcp(SockAddr::loopback4(port.port()), 1s); },
+                           [](int c) { return c >= 0; }, 10s, 10ms);
   ASSERT_GE(fd, 0);
   auto start = Clock::now();
   std::string got;

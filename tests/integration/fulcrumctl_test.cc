@@ -429,10 +429,8 @@ class FulcrumctlLive : public ::testing::Test {
         sock_, front_.port(), b1_.addrString(), b2_.addrString(), extraServers);
     fulcrum_ = std::make_unique<FulcrumProcess>(cfg_, SockAddr::loopback4(front_.port()));
     ASSERT_TRUE(fulcrum_->ready()) << fulcrum_->logs();
-    auto deadline = Clock::now() + 10s;
     struct stat st {};
-    while (::stat(sock_.c_str(), &st) != 0 && Clock::now() < deadline)
-      std::this_thread::sleep_for(10ms);
+    eventually([&] { return ::stat(sock_.c_str(), &st) == 0; }, 10s, 10ms);
     ASSERT_EQ(::stat(sock_.c_str(), &st), 0) << "no stats socket\n" << fulcrum_->logs();
   }
 
@@ -449,16 +447,11 @@ class FulcrumctlLive : public ::testing::Test {
 
   // Polls `fulcrumctl stat` until pred(output) holds; returns the last output.
   std::string statUntil(const std::function<bool(const std::string&)>& pred) {
-    std::string last;
-    auto deadline = Clock::now() + 10s;
-    do {
-      RunResult r = ctl(sock_, {"stat"});
-      last = describe(r);
-      if (r.code == 0 && pred(r.out)) return r.out;
-      std::this_thread::sleep_for(50ms);
-    } while (Clock::now() < deadline);
-    ADD_FAILURE() << "condition not met; last:\n" << last;
-    return last;
+    auto met = [&](const RunResult& r) { return r.code == 0 && pred(r.out); };
+    RunResult r = pollUntil([&] { return ctl(sock_, {"stat"}); }, met, 10s, 50ms);
+    if (met(r)) return r.out;
+    ADD_FAILURE() << "condition not met; last:\n" << describe(r);
+    return describe(r);
   }
 
   // TOTAL of a server in `fulcrumctl stat`, -1 when the row is not there.
@@ -621,16 +614,13 @@ TEST_F(FulcrumctlLive, ExitCodesInfoAndSessions) {
   ASSERT_GE(fd, 0);
   std::string name;
   ASSERT_TRUE(readLine(fd, name, 5s));
-  std::string out;
-  auto deadline = Clock::now() + 10s;
-  do {
-    RunResult s = ctl(sock_, {"sessions"});
-    out = describe(s);
-    if (s.code == 0 &&
-        std::regex_search(s.out, std::regex(fmt::format(R"(\sapp\s+app\s+{}\s)", name))))
-      break;
-    std::this_thread::sleep_for(50ms);
-  } while (Clock::now() < deadline);
+  const std::string out = describe(pollUntil(
+      [&] { return ctl(sock_, {"sessions"}); },
+      [&](const RunResult& s) {
+        return s.code == 0 &&
+               std::regex_search(s.out, std::regex(fmt::format(R"(\sapp\s+app\s+{}\s)", name)));
+      },
+      10s, 50ms));
   EXPECT_TRUE(std::regex_search(out, std::regex(fmt::format(R"(\sapp\s+app\s+{}\s)", name))))
       << out;
   RunResult sh = ctl(sock_, {"shutdown", "app/" + name});
@@ -659,9 +649,7 @@ TEST_F(FulcrumctlLive, IpvsadmAddEditDelete) {
   EXPECT_EQ(lineStarting(st.out, b3.addrString()).find("MAINT"), std::string::npos)
       << "a server added with -a went back to maintenance after -e of another server\n"
       << st.out;
-  bool reached = false;
-  auto deadline = Clock::now() + 10s;
-  while (!reached && Clock::now() < deadline) reached = hit() == "s3";
+  const bool reached = eventually([&] { return hit() == "s3"; }, 10s);
   ASSERT_TRUE(reached);
   for (int i = 0; i < 4; ++i) EXPECT_EQ(hit(), "s3");
 

@@ -210,15 +210,6 @@ class ClientLoop {
   std::thread thread_;
 };
 
-bool waitUntil(const std::function<bool()>& cond, std::chrono::milliseconds timeout) {
-  auto deadline = Clock::now() + timeout;
-  while (Clock::now() < deadline) {
-    if (cond()) return true;
-    std::this_thread::sleep_for(5ms);  // polling a condition with a deadline
-  }
-  return cond();
-}
-
 size_t countOf(const std::string& haystack, const std::string& needle) {
   size_t n = 0;
   for (size_t pos = haystack.find(needle); pos != std::string::npos;
@@ -245,7 +236,8 @@ TEST(Health, KilledServerGoesDownWithinFallTimesInterAndComesBackAfterRise) {
   FulcrumProcess f(listenConfig(port.port(), servers, 2), front, {"-d"});
   ASSERT_TRUE(f.ready()) << f.logs();
   ClientLoop clients(front);
-  ASSERT_TRUE(waitUntil([&] { return a.served() > 5 && b.served() > 5 && c.served() > 5; }, 5s))
+  ASSERT_TRUE(
+      eventually([&] { return a.served() > 5 && b.served() > 5 && c.served() > 5; }, 5s, 5ms))
       << f.logs();
   // b fully up (its first check passed): it takes `fall` failed checks to go down.
   ASSERT_TRUE(f.proc().waitForErr("health check of app/b: Layer4 check passed", 3s)) << f.logs();
@@ -265,7 +257,7 @@ TEST(Health, KilledServerGoesDownWithinFallTimesInterAndComesBackAfterRise) {
   const auto restarted = Clock::now();
   const int servedWhileDown = b.served();
   bool servedBeforeUp = false;
-  ASSERT_TRUE(waitUntil(
+  ASSERT_TRUE(eventually(
       [&] {
         const int served = b.served();  // read before the logs: see below
         if (f.logs().find("Server app/b is UP") != std::string::npos) return true;
@@ -274,7 +266,7 @@ TEST(Health, KilledServerGoesDownWithinFallTimesInterAndComesBackAfterRise) {
         if (served != servedWhileDown) servedBeforeUp = true;
         return false;
       },
-      5s))
+      5s, 5ms))
       << f.logs();
   const Ms upAfter = since(restarted);
   EXPECT_FALSE(servedBeforeUp) << "a DOWN server got a client connection\n" << f.logs();
@@ -285,7 +277,7 @@ TEST(Health, KilledServerGoesDownWithinFallTimesInterAndComesBackAfterRise) {
       << f.logs();
 
   // And it takes traffic again.
-  EXPECT_TRUE(waitUntil([&] { return b.served() > servedWhileDown + 3; }, 5s));
+  EXPECT_TRUE(eventually([&] { return b.served() > servedWhileDown + 3; }, 5s, 5ms));
   clients.stop();
   EXPECT_GT(clients.total(), 50);
   // Clients see no failure meanwhile: refused connections to b are retried on another
@@ -313,7 +305,7 @@ TEST(Health, DowninterSlowsChecksOfADownServer) {
   ASSERT_TRUE(f.ready()) << f.logs();
   ASSERT_TRUE(f.proc().waitForErr("Server app/d is DOWN", 3s)) << f.logs();
   // a is checked every 100 ms meanwhile; d, fully down, waits its 5 s.
-  ASSERT_TRUE(waitUntil([&] { return countOf(f.logs(), "health check of app/a") >= 8; }, 5s));
+  ASSERT_TRUE(eventually([&] { return countOf(f.logs(), "health check of app/a") >= 8; }, 5s, 5ms));
   EXPECT_EQ(countOf(f.logs(), "health check of app/d"), 1u) << f.logs();
 }
 
@@ -387,8 +379,9 @@ TEST(Health, TcpCheckAgainstRedisPassesAndFails) {
             std::string::npos)
       << f.logs();
   // The passing one keeps passing, and its server stays up.
-  ASSERT_TRUE(waitUntil(
-      [&] { return countOf(f.logs(), "health check of good/r: Layer7 check passed") >= 5; }, 5s))
+  ASSERT_TRUE(eventually(
+      [&] { return countOf(f.logs(), "health check of good/r: Layer7 check passed") >= 5; }, 5s,
+      5ms))
       << f.logs();
   EXPECT_EQ(f.logs().find("Server good/r is DOWN"), std::string::npos) << f.logs();
 
@@ -445,7 +438,7 @@ TEST(Health, AgentDrainThenHalfWeightThenFullMovesTheTraffic) {
       a.addrString(), b.addrString(), agent.port());
   FulcrumProcess f(listenConfig(port.port(), servers), front);
   ASSERT_TRUE(f.ready()) << f.logs();
-  ASSERT_TRUE(waitUntil([&] { return queries.load() >= 2; }, 3s));
+  ASSERT_TRUE(eventually([&] { return queries.load() >= 2; }, 3s, 5ms));
   {
     std::lock_guard<std::mutex> lk(mu);
     EXPECT_EQ(lastRequest, "b-status");  // agent-send
@@ -585,7 +578,7 @@ TEST(Health, SlowstartRampsTheWeightVisiblyAfterRecovery) {
   // Its share grows over the slow start period, to half once it is over.
   int mid = -1;
   bool sawMid = false;
-  ASSERT_TRUE(waitUntil(
+  ASSERT_TRUE(eventually(
       [&] {
         auto d = distribution(front, 50);
         if (d["b"] > 10 && d["b"] < 22) {
@@ -594,7 +587,7 @@ TEST(Health, SlowstartRampsTheWeightVisiblyAfterRecovery) {
         }
         return d["b"] >= 24;
       },
-      Ms(kSlowstartMs + 3000)))
+      Ms(kSlowstartMs + 3000), 5ms))
       << f.logs();
   const Ms full = since(up);
   EXPECT_TRUE(sawMid) << "no intermediate share seen (last " << mid << ")";
@@ -694,7 +687,8 @@ TEST(Health, SpreadChecksAndDisabledServers) {
       a.addrString(), b.addrString());
   FulcrumProcess f(listenConfig(port.port(), servers, 1, "    spread-checks 50\n"), front, {"-d"});
   ASSERT_TRUE(f.ready()) << f.logs();
-  ASSERT_TRUE(waitUntil([&] { return countOf(f.logs(), "health check of app/a") >= 12; }, 5s));
+  ASSERT_TRUE(
+      eventually([&] { return countOf(f.logs(), "health check of app/a") >= 12; }, 5s, 5ms));
   // A disabled server is in maintenance: not checked, no traffic.
   EXPECT_EQ(countOf(f.logs(), "health check of app/b"), 0u);
   EXPECT_EQ(distribution(front, 10)["a"], 10);

@@ -261,10 +261,11 @@ TEST_F(Interop, RuntimeApiStatFormatsMatchHaproxys) {
   }
   // Both have run a health check of s1 (its check_status is set).
   auto checked = [](const std::string& csv) { return csv.find(",L4OK,") != std::string::npos; };
-  const auto deadline = Clock::now() + 10s;
-  while (Clock::now() < deadline &&
-         !(checked(apiRequest(hsock, "show stat")) && checked(apiRequest(fsock, "show stat"))))
-    std::this_thread::sleep_for(20ms);
+  eventually(
+      [&] {
+        return checked(apiRequest(hsock, "show stat")) && checked(apiRequest(fsock, "show stat"));
+      },
+      10s);
 
   // The CSV header, byte for byte.
   auto firstLine = [](const std::string& text) { return text.substr(0, text.find('\n')); };

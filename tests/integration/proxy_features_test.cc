@@ -170,18 +170,6 @@ Peer waitPeer(int fd, milliseconds timeout, std::string* data = nullptr) {
 
 bool closedWithoutData(Peer p) { return p == Peer::kEof || p == Peer::kReset; }
 
-// Polls a condition until it holds or the deadline passes (for state owned by other
-// threads or processes: backend counters, files, /proc).
-template <typename F>
-bool eventually(F cond, milliseconds timeout = 5s) {
-  auto deadline = Clock::now() + timeout;
-  while (!cond()) {
-    if (Clock::now() >= deadline) return cond();
-    std::this_thread::sleep_for(5ms);  // polling another thread's state with a deadline
-  }
-  return true;
-}
-
 // The banner line of the backend a new connection reaches; the connection is then closed.
 std::string bannerThrough(const SockAddr& front) {
   UniqueFd fd = connectFrom(front);
@@ -592,7 +580,8 @@ TEST(FeaturesQueue, TimeoutQueueClosesAWaitingClient) {
   // Logged as a server-side timeout in the queue, with the time spent there.
   const std::string client = fmt::format("127.0.0.1:{}", localAddr(second.get()).port());
   std::vector<TcplogLine> lines;
-  ASSERT_TRUE(eventually([&] { return !(lines = parseTcplog(f.out())).empty(); })) << f.out();
+  ASSERT_TRUE(eventually([&] { return !(lines = parseTcplog(f.out())).empty(); }, 5s, 5ms))
+      << f.out();
   EXPECT_EQ(lines[0].client, client);
   EXPECT_EQ(lines[0].term, "sQ");
   EXPECT_GE(lines[0].tw, 250);
@@ -642,10 +631,13 @@ TEST(FeaturesQueue, AbortedClientLeavesTheQueue) {
   closeWithReset(gone);
   // Its queue place is free again: this one is queued, not refused.
   std::vector<TcplogLine> lines;
-  ASSERT_TRUE(eventually([&] {
-    lines = parseTcplog(f.out());
-    return !lines.empty();
-  })) << "no log line for the aborted client";
+  ASSERT_TRUE(eventually(
+      [&] {
+        lines = parseTcplog(f.out());
+        return !lines.empty();
+      },
+      5s, 5ms))
+      << "no log line for the aborted client";
   EXPECT_EQ(lines[0].client, fmt::format("127.0.0.1:{}", gonePort));
   EXPECT_EQ(lines[0].term, "CQ");
   UniqueFd next = connectFrom(v4(fe.port()));
@@ -1016,7 +1008,7 @@ TEST(FeaturesLimits, DeferAcceptWaitsForClientData) {
   ASSERT_TRUE(f.ready()) << f.logs();
   UniqueFd c = connectFrom(v4(fe.port()));
   ASSERT_TRUE(c.valid());
-  EXPECT_FALSE(eventually([&] { return be.accepted() > 0; }, kQuiet))
+  EXPECT_FALSE(eventually([&] { return be.accepted() > 0; }, kQuiet, 5ms))
       << "the server was connected before the client sent anything";
   ASSERT_TRUE(sendAll(c.get(), std::string("hi")));
   std::string echoed;
@@ -1165,7 +1157,7 @@ TEST(FeaturesTimeouts, ClientFinClosesAHalfClosedConnection) {
   Backend be([&](int fd) {
     std::string got;
     sawEof = readToEof(fd, got, 10s);
-    eventually([&] { return release.load(); }, 10s);  // holds its side open
+    eventually([&] { return release.load(); }, 10s, 5ms);  // holds its side open
   });
   ReservedPort fe;
   Fulcrum f(listenSection(fe.port(), fmt::format("    timeout client-fin 300ms\n"
@@ -1177,7 +1169,7 @@ TEST(FeaturesTimeouts, ClientFinClosesAHalfClosedConnection) {
   ASSERT_TRUE(sendAll(c.get(), std::string("bye")));
   shutdown(c.get(), SHUT_WR);
   auto t0 = Clock::now();
-  ASSERT_TRUE(eventually([&] { return sawEof.load(); }));  // the FIN was forwarded
+  ASSERT_TRUE(eventually([&] { return sawEof.load(); }, 5s, 5ms));  // the FIN was forwarded
   // timeout client is 10s; client-fin closes the half-closed connection.
   Peer p = waitPeer(c.get(), 5s);
   EXPECT_TRUE(closedWithoutData(p)) << name(p);
@@ -1193,7 +1185,7 @@ TEST(FeaturesTimeouts, ServerFinClosesAConnectionTheServerHalfClosed) {
   Backend be([&](int fd) {
     sendAll(fd, std::string("bye\n"));
     shutdown(fd, SHUT_WR);  // half-closed: it still reads
-    eventually([&] { return started.load(); });
+    eventually([&] { return started.load(); }, 5s, 5ms);
     std::string ignored;
     if (readToEof(fd, ignored, 10s)) closedAt = msSince(t0);
   });
@@ -1211,7 +1203,7 @@ TEST(FeaturesTimeouts, ServerFinClosesAConnectionTheServerHalfClosed) {
   EXPECT_EQ(got, "bye\n");
   // The client side stays open and idle (timeouts are 10s): server-fin ends it, and the
   // proxy's close shows on the server side as an EOF.
-  ASSERT_TRUE(eventually([&] { return closedAt.load() >= 0; }, 5s))
+  ASSERT_TRUE(eventually([&] { return closedAt.load() >= 0; }, 5s, 5ms))
       << "the half-closed connection was not closed";
   EXPECT_GE(closedAt.load(), 200);
   EXPECT_LT(closedAt.load(), 2500);
@@ -1228,7 +1220,7 @@ TEST(FeaturesTimeouts, ServerTimeoutClosesWhenTheServerIsIdle) {
   UniqueFd c = connectFrom(v4(fe.port()));
   ASSERT_TRUE(c.valid());
   auto t0 = Clock::now();
-  ASSERT_TRUE(eventually([&] { return be.accepted() == 1; }));
+  ASSERT_TRUE(eventually([&] { return be.accepted() == 1; }, 5s, 5ms));
   Peer p = waitPeer(c.get(), 5s);
   EXPECT_TRUE(closedWithoutData(p)) << name(p);
   EXPECT_GE(msSince(t0), 250);
@@ -1262,7 +1254,8 @@ void checkEveryRetryRedispatched(const std::string& options) {
   for (int i = 0; i < 20; ++i) EXPECT_EQ(bannerGraceful(v4(fe.port())), "good") << i;
   EXPECT_EQ(good.accepted(), 20);
   std::vector<TcplogLine> lines;
-  ASSERT_TRUE(eventually([&] { return (lines = parseTcplog(f.out())).size() == 20; })) << f.out();
+  ASSERT_TRUE(eventually([&] { return (lines = parseTcplog(f.out())).size() == 20; }, 5s, 5ms))
+      << f.out();
   int retried = 0;
   for (const auto& l : lines) {
     EXPECT_EQ(l.term, "--");
@@ -1296,7 +1289,8 @@ TEST(FeaturesRetries, BareOptionRedispatchMovesOnlyTheLastRetry) {
   }
   EXPECT_EQ(good.accepted(), 24);
   std::vector<TcplogLine> lines;
-  ASSERT_TRUE(eventually([&] { return (lines = parseTcplog(f.out())).size() == 24; })) << f.out();
+  ASSERT_TRUE(eventually([&] { return (lines = parseTcplog(f.out())).size() == 24; }, 5s, 5ms))
+      << f.out();
   int moved = 0;
   for (const auto& l : lines) {
     EXPECT_EQ(l.term, "--") << l.client;
@@ -1328,7 +1322,8 @@ void checkNoRedispatch(const std::string& options) {
   EXPECT_EQ(closed, 10);
   EXPECT_EQ(good.accepted(), 10) << "a retry went to the good server";
   std::vector<TcplogLine> lines;
-  ASSERT_TRUE(eventually([&] { return (lines = parseTcplog(f.out())).size() == 20; })) << f.out();
+  ASSERT_TRUE(eventually([&] { return (lines = parseTcplog(f.out())).size() == 20; }, 5s, 5ms))
+      << f.out();
   int sc = 0;
   for (const auto& l : lines) {
     if (l.term == "SC") {
@@ -1424,12 +1419,12 @@ TEST(FeaturesOptions, TcpkaEnablesKeepaliveOnBothSides) {
   auto clientTimer = [&](const Conn& k) { return tcpTimerKind(k.front, k.clientPort); };
   auto serverTimer = [&](const Conn& k) { return tcpTimerKind(k.serverSide, be.port()); };
   const Conn& k = conns["ka"];
-  EXPECT_TRUE(eventually([&] { return clientTimer(k) == 2; }, 2s))
+  EXPECT_TRUE(eventually([&] { return clientTimer(k) == 2; }, 2s, 5ms))
       << "tcpka: no keepalive timer on the client side: " << clientTimer(k);
-  EXPECT_TRUE(eventually([&] { return serverTimer(k) == 2; }, 2s))
+  EXPECT_TRUE(eventually([&] { return serverTimer(k) == 2; }, 2s, 5ms))
       << "tcpka: no keepalive timer on the server side: " << serverTimer(k);
   const Conn& c = conns["cli"];
-  EXPECT_TRUE(eventually([&] { return clientTimer(c) == 2; }, 2s))
+  EXPECT_TRUE(eventually([&] { return clientTimer(c) == 2; }, 2s, 5ms))
       << "clitcpka: no keepalive timer on the client side: " << clientTimer(c);
   EXPECT_NE(serverTimer(c), -1) << "socket not found";
   EXPECT_NE(serverTimer(c), 2) << "clitcpka set keepalive on the server side";
@@ -1469,10 +1464,12 @@ TEST(FeaturesOptions, NolingerClosesWithAReset) {
   Peer ps = waitPeer(s.get(), 5s);
   EXPECT_EQ(ph, Peer::kReset) << name(ph);
   EXPECT_EQ(ps, Peer::kEof) << name(ps);
-  ASSERT_TRUE(eventually([&] {
-    std::lock_guard<std::mutex> lk(mu);
-    return serverSaw.size() == 2;
-  }));
+  ASSERT_TRUE(eventually(
+      [&] {
+        std::lock_guard<std::mutex> lk(mu);
+        return serverSaw.size() == 2;
+      },
+      5s, 5ms));
   std::lock_guard<std::mutex> lk(mu);
   EXPECT_EQ(serverSaw["hard"], Peer::kReset) << name(serverSaw["hard"]);
   EXPECT_EQ(serverSaw["soft"], Peer::kEof) << name(serverSaw["soft"]);
@@ -1535,7 +1532,8 @@ TEST(FeaturesLog, TcplogWritesOneLinePerConnection) {
   EXPECT_TRUE(closedWithoutData(waitPeer(d.get(), 5s)));
 
   std::vector<TcplogLine> lines;
-  ASSERT_TRUE(eventually([&] { return (lines = parseTcplog(f.out())).size() >= 2; })) << f.out();
+  ASSERT_TRUE(eventually([&] { return (lines = parseTcplog(f.out())).size() >= 2; }, 5s, 5ms))
+      << f.out();
   EXPECT_EQ(lines.size(), 2u) << f.out();
   const TcplogLine& ok = lines[0];
   EXPECT_EQ(ok.client, fmt::format("127.0.0.2:{}", cport));
@@ -1592,12 +1590,15 @@ TEST(FeaturesLog, DontlognullSkipsConnectionsWithoutClientData) {
   // The worker handles these one after the other: once the last one is logged, so are the
   // others.
   std::vector<TcplogLine> lines;
-  ASSERT_TRUE(eventually([&] {
-    lines = parseTcplog(f.out());
-    return std::any_of(lines.begin(), lines.end(), [&](const TcplogLine& l) {
-      return l.client == fmt::format("127.0.0.1:{}", q2);
-    });
-  })) << f.out();
+  ASSERT_TRUE(eventually(
+      [&] {
+        lines = parseTcplog(f.out());
+        return std::any_of(lines.begin(), lines.end(), [&](const TcplogLine& l) {
+          return l.client == fmt::format("127.0.0.1:{}", q2);
+        });
+      },
+      5s, 5ms))
+      << f.out();
   std::map<std::string, TcplogLine> byClient;
   for (const auto& l : lines) byClient[l.client] = l;
   EXPECT_EQ(lines.size(), 2u) << f.out();
@@ -1627,7 +1628,8 @@ TEST(FeaturesLog, FileTargetReceivesTheLines) {
     closeGracefully(c);
   }
   std::vector<TcplogLine> lines;
-  ASSERT_TRUE(eventually([&] { return (lines = parseTcplog(readFile(path))).size() >= 3; }))
+  ASSERT_TRUE(
+      eventually([&] { return (lines = parseTcplog(readFile(path))).size() >= 3; }, 5s, 5ms))
       << readFile(path);
   ASSERT_EQ(lines.size(), 3u);
   for (size_t i = 0; i < 3; ++i) {
@@ -1650,7 +1652,8 @@ TEST(FeaturesLog, WithoutTcplogAConnectFromLineAtAccept) {
   const uint16_t cport = localAddr(h.fd.get()).port();
   const std::string expected =
       fmt::format("Connect from 127.0.0.1:{} to 127.0.0.1:{} (app/TCP)", cport, fe.port());
-  EXPECT_TRUE(eventually([&] { return f.out().find(expected) != std::string::npos; })) << f.out();
+  EXPECT_TRUE(eventually([&] { return f.out().find(expected) != std::string::npos; }, 5s, 5ms))
+      << f.out();
   closeGracefully(h.fd);
   EXPECT_TRUE(parseTcplog(f.out()).empty()) << f.out();
 }
@@ -1667,7 +1670,7 @@ TEST(FeaturesLog, LogGlobalUsesTheGlobalTargets) {
   ASSERT_TRUE(f.ready()) << f.logs();
   EXPECT_EQ(bannerGraceful(v4(fe.port())), "s");
   std::vector<TcplogLine> lines;
-  ASSERT_TRUE(eventually([&] { return !(lines = parseTcplog(readFile(path))).empty(); }))
+  ASSERT_TRUE(eventually([&] { return !(lines = parseTcplog(readFile(path))).empty(); }, 5s, 5ms))
       << readFile(path);
   EXPECT_EQ(lines.size(), 1u);
   EXPECT_EQ(lines[0].frontend, "app");
@@ -1706,10 +1709,13 @@ TEST(FeaturesLog, AcceptProxyLogsTheAnnouncedAddresses) {
   ping(cf.port(), "PROXY TCP4 192.0.2.11 198.51.100.21 40001 8443\r\n");
   const std::string connectLine = "Connect from 192.0.2.11:40001 to 198.51.100.21:8443 (cf/TCP)";
   std::vector<TcplogLine> lines;
-  ASSERT_TRUE(eventually([&] {
-    lines = parseTcplog(f.out());
-    return !lines.empty() && f.out().find(connectLine) != std::string::npos;
-  })) << f.out();
+  ASSERT_TRUE(eventually(
+      [&] {
+        lines = parseTcplog(f.out());
+        return !lines.empty() && f.out().find(connectLine) != std::string::npos;
+      },
+      5s, 5ms))
+      << f.out();
   ASSERT_EQ(lines.size(), 1u) << f.out();
   EXPECT_EQ(lines[0].client, "192.0.2.10:40000");
   EXPECT_EQ(lines[0].term, "--");
@@ -1756,12 +1762,14 @@ TEST(FeaturesCpuMap, AutoSpreadPinsEachWorkerThreadToItsCpu) {
   ASSERT_TRUE(f.ready()) << f.logs();
   const pid_t pid = f.pid();
   std::multiset<std::string> workers;
-  bool ok = eventually([&] {
-    workers.clear();
-    for (const auto& [tid, cpus] : cpusAllowedByThread(pid))
-      if (tid != pid) workers.insert(cpus);  // the main thread is the control thread
-    return workers == std::multiset<std::string>{"0", "1"};
-  });
+  bool ok = eventually(
+      [&] {
+        workers.clear();
+        for (const auto& [tid, cpus] : cpusAllowedByThread(pid))
+          if (tid != pid) workers.insert(cpus);  // the main thread is the control thread
+        return workers == std::multiset<std::string>{"0", "1"};
+      },
+      5s, 5ms);
   EXPECT_TRUE(ok) << "worker threads' Cpus_allowed_list: "
                   << fmt::format("{}", fmt::join(workers, ", "));
   EXPECT_EQ(bannerThrough(v4(fe.port())), "s");
@@ -1900,7 +1908,7 @@ void checkSpliceWithProxyHeaders(bool acceptProxy) {
   std::string received;
   EXPECT_TRUE(readToEof(c.get(), received, 30s));
   writer.join();
-  ASSERT_TRUE(eventually([&] { return done.load(); }));
+  ASSERT_TRUE(eventually([&] { return done.load(); }, 5s, 5ms));
   ASSERT_TRUE(seen.parsed);
   EXPECT_EQ(seen.header.src.toString(), expectedSrc);
   EXPECT_EQ(seen.payload.size(), up.size());

@@ -186,11 +186,8 @@ TEST(Proxy, AllServersRefusingClosesTheClientPromptly) {
   FulcrumProcess f(listenConfig(port.port(), servers), SockAddr::loopback4(port.port()));
   ASSERT_TRUE(f.proc().running());
   // Readiness: the listener accepts (then closes) connections.
-  int fd = -1;
-  for (int i = 0; i < 500 && fd < 0; ++i) {
-    fd = connectTcp(SockAddr::loopback4(port.port()));
-    if (fd < 0) std::this_thread::sleep_for(10ms);  // waiting for the listener to appear
-  }
+  const int fd = pollUntil([&] { return connectTcp(SockAddr::loopback4(port.port())); },
+                           [](int c) { return c >= 0; }, 5s, 10ms);
   ASSERT_GE(fd, 0);
   auto start = Clock::now();
   std::string got;

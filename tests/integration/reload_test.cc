@@ -46,12 +46,7 @@ size_t countOf(const std::string& hay, const std::string& needle) {
 // Waits until the log holds `n` occurrences of `text`.
 bool waitForCount(FulcrumProcess& f, const std::string& text, size_t n,
                   std::chrono::milliseconds timeout = 10s) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (countOf(f.logs(), text) >= n) return true;
-    std::this_thread::sleep_for(5ms);
-  }
-  return countOf(f.logs(), text) >= n;
+  return eventually([&] { return countOf(f.logs(), text) >= n; }, timeout, 5ms);
 }
 
 struct Ports {
@@ -183,12 +178,17 @@ TEST(Reload, TwentyReloadsUnderLoadLoseNothing) {
         << f.logs();
     // The extra listener exists exactly in variant B (a removed one closes once every
     // worker has let go of it, a few milliseconds after the reload).
-    int fd = connectTcp(SockAddr::loopback4(ports.extra.port()), 2s);
-    for (auto until = std::chrono::steady_clock::now() + 5s;
-         !variantB && fd >= 0 && std::chrono::steady_clock::now() < until;) {
-      closeFd(fd);
-      std::this_thread::sleep_for(2ms);
-      fd = connectTcp(SockAddr::loopback4(ports.extra.port()), 2s);
+    auto connectExtra = [&] { return connectTcp(SockAddr::loopback4(ports.extra.port()), 2s); };
+    int fd = connectExtra();
+    if (!variantB) {
+      eventually(
+          [&] {
+            if (fd < 0) return true;
+            closeFd(fd);  // still accepting: try again
+            fd = connectExtra();
+            return fd < 0;
+          },
+          5s, 2ms);
     }
     if (variantB) {
       EXPECT_GE(fd, 0) << "reload " << r << ": the added listener does not accept";
@@ -362,16 +362,13 @@ TEST(Shutdown, SigtermStopsAcceptingAndWaitsForConnections) {
   f.proc().signal(SIGTERM);
   ASSERT_TRUE(f.proc().waitForErr("received SIGTERM, stopping", 5s)) << f.logs();
   // No new connections once the listeners have closed.
-  bool refused = false;
-  const auto deadline = std::chrono::steady_clock::now() + 5s;
-  while (!refused && std::chrono::steady_clock::now() < deadline) {
-    int c = connectTcp(SockAddr::loopback4(port.port()), 1s);
-    if (c < 0)
-      refused = true;
-    else
-      closeFd(c);
-    if (!refused) std::this_thread::sleep_for(5ms);
-  }
+  const bool refused = eventually(
+      [&] {
+        int c = connectTcp(SockAddr::loopback4(port.port()), 1s);
+        closeFd(c);
+        return c < 0;
+      },
+      5s, 5ms);
   EXPECT_TRUE(refused) << "still accepting after SIGTERM";
   // The connection in flight keeps working, and the process waits for it.
   EXPECT_TRUE(sendAll(fd, std::string("two\n")) && readLine(fd, line, 5s) && line == "two");

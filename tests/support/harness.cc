@@ -135,24 +135,15 @@ void Process::signal(int signo) {
 }
 
 int Process::wait(std::chrono::milliseconds timeout) {
-  auto deadline = Clock::now() + timeout;
-  while (running()) {
-    if (Clock::now() >= deadline) return -1;
-    std::this_thread::sleep_for(5ms);  // polling a child's exit: no fd to wait on
-  }
-  return status_;
+  // Polling a child's exit: no fd to wait on.
+  return eventually([&] { return !running(); }, timeout, 5ms) ? status_ : -1;
 }
 
 std::string Process::out() const { return readFile(outPath_); }
 std::string Process::err() const { return readFile(errPath_); }
 
 bool Process::waitForErr(const std::string& text, std::chrono::milliseconds timeout) const {
-  auto deadline = Clock::now() + timeout;
-  while (Clock::now() < deadline) {
-    if (err().find(text) != std::string::npos) return true;
-    std::this_thread::sleep_for(10ms);  // polling a log file with a deadline
-  }
-  return err().find(text) != std::string::npos;
+  return eventually([&] { return err().find(text) != std::string::npos; }, timeout, 10ms);
 }
 
 RunResult run(const std::vector<std::string>& argv, std::chrono::milliseconds timeout) {
@@ -250,16 +241,10 @@ int connectTcp(const SockAddr& addr, std::chrono::milliseconds timeout) {
 }
 
 bool waitForListening(const SockAddr& addr, std::chrono::milliseconds timeout) {
-  auto deadline = Clock::now() + timeout;
-  while (Clock::now() < deadline) {
-    int fd = connectTcp(addr, 1s);
-    if (fd >= 0) {
-      ::close(fd);
-      return true;
-    }
-    std::this_thread::sleep_for(10ms);  // retrying a refused connect until the deadline
-  }
-  return false;
+  const int fd =
+      pollUntil([&] { return connectTcp(addr, 1s); }, [](int c) { return c >= 0; }, timeout, 10ms);
+  closeFd(fd);
+  return fd >= 0;
 }
 
 bool sendAll(int fd, const void* data, size_t len, std::chrono::milliseconds timeout) {

@@ -38,16 +38,27 @@ std::string readFile(const std::string& path);
 // reading the file never sees half of it. False when either step fails.
 bool writeFileAtomically(const std::string& path, const std::string& content);
 
+// The tests' one poll with a deadline, for state owned by another thread or process
+// (counters, log files, what a server answers). Calls produce() every `every` until
+// done(value) holds or `timeout` has passed, and returns the last value: the one that
+// satisfied done(), or the one observed at the deadline.
+template <typename Produce, typename Done>
+auto pollUntil(Produce produce, Done done, std::chrono::milliseconds timeout = 10s,
+               std::chrono::milliseconds every = 20ms) {
+  const auto deadline = Clock::now() + timeout;
+  for (;;) {
+    auto value = produce();
+    if (done(value) || Clock::now() >= deadline) return value;
+    std::this_thread::sleep_for(every);  // the poll interval, bounded by the deadline
+  }
+}
+
 // Polls pred() every `every` until it holds or `timeout` passes; returns its last value.
 template <typename Pred>
 bool eventually(Pred pred, std::chrono::milliseconds timeout = 10s,
                 std::chrono::milliseconds every = 20ms) {
-  const auto deadline = Clock::now() + timeout;
-  while (Clock::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(every);  // the poll interval, bounded by the deadline
-  }
-  return pred();
+  return pollUntil([&] { return static_cast<bool>(pred()); }, [](bool held) { return held; },
+                   timeout, every);
 }
 
 // A child process with stdout and stderr captured to files.

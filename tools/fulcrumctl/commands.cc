@@ -322,8 +322,16 @@ int cmdSessions(const Context& ctx, const std::string& filter) {
     std::string j = "[";
     for (size_t i = 0; i < shown.size(); ++i) {
       j += i ? ",\n {" : "\n {";
-      j += "\"id\":" + jsonString(shown[i]->id);
-      for (const auto& [k, v] : shown[i]->fields) j += "," + jsonString(k) + ":" + jsonValue(v);
+      // Appended piece by piece: a literal plus a temporary string (`"," + jsonString(k)`)
+      // inlines string::insert, where g++ 12 -O2 reports a bogus -Wrestrict (GCC bug 105329).
+      j += "\"id\":";
+      j += jsonString(shown[i]->id);
+      for (const auto& [k, v] : shown[i]->fields) {
+        j += ',';
+        j += jsonString(k);
+        j += ':';
+        j += jsonValue(v);
+      }
       j += "}";
     }
     out(j + (shown.empty() ? "]\n" : "\n]\n"));
