@@ -55,9 +55,8 @@ class AdminHttpServer::Impl {
       return Error{fmt::format("stats bind {}: cannot bind: {}", bind_.text, strerror(errno))};
     if (::listen(fd.get(), 128) != 0)
       return Error{fmt::format("stats bind {}: listen: {}", bind_.text, strerror(errno))};
-    SockAddr bound;
-    *bound.lenPtr() = bound.capacity();
-    if (::getsockname(fd.get(), bound.sa(), bound.lenPtr()) != 0)
+    const SockAddr bound = localAddressOf(fd.get());
+    if (!bound.valid())
       return Error{fmt::format("stats bind {}: getsockname: {}", bind_.text, strerror(errno))};
     StreamOptions opt;
     opt.name = fmt::format("admin HTTP listener {}", bound.toString());

@@ -32,10 +32,8 @@ std::vector<int> listenersOf(pid_t pid, uint16_t port) {
     if (fd < 0) continue;
     int listening = 0;
     socklen_t len = sizeof(listening);
-    SockAddr a;
-    *a.lenPtr() = a.capacity();
     if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) == 0 && listening &&
-        getsockname(fd, a.sa(), a.lenPtr()) == 0 && a.port() == port) {
+        localAddressOf(fd).port() == port) {
       out.push_back(fd);
     } else {
       ::close(fd);

@@ -500,9 +500,7 @@ class FulcrumctlLive : public ::testing::Test {
     h.fd = connectTcp(SockAddr::loopback4(port));
     if (h.fd < 0) return h;
     if (!readLine(h.fd, h.server, 5s)) h.server = "<no reply>";
-    SockAddr local;
-    *local.lenPtr() = local.capacity();
-    if (::getsockname(h.fd, local.sa(), local.lenPtr()) == 0) h.srcPort = local.port();
+    if (SockAddr local = localAddressOf(h.fd); local.valid()) h.srcPort = local.port();
     return h;
   }
 

@@ -323,10 +323,7 @@ TEST(Health, TcpCheckAgainstRedisPassesAndFails) {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     SockAddr any = SockAddr::loopback4(0);
     ASSERT_EQ(bind(fd, any.sa(), any.len()), 0);
-    SockAddr bound;
-    *bound.lenPtr() = bound.capacity();
-    getsockname(fd, bound.sa(), bound.lenPtr());
-    redisPort = bound.port();
+    redisPort = localAddressOf(fd).port();
     ::close(fd);
   }
   TempDir redisDir;

@@ -51,12 +51,7 @@ Backend::Handler proxyParsingBackend() {
   };
 }
 
-uint16_t localPort(int fd) {
-  SockAddr a;
-  *a.lenPtr() = a.capacity();
-  getsockname(fd, a.sa(), a.lenPtr());
-  return a.port();
-}
+uint16_t localPort(int fd) { return localAddressOf(fd).port(); }
 
 // Sends "hello\n" through the chain and returns the backend's answer line.
 std::string askThrough(const SockAddr& front, uint16_t* clientPort) {

@@ -119,12 +119,7 @@ UniqueFd connectFromHost(const SockAddr& dst, const std::string& srcHost) {
   return connectFrom(dst, *SockAddr::parseHost(srcHost, 0));
 }
 
-SockAddr localAddr(int fd) {
-  SockAddr a;
-  *a.lenPtr() = a.capacity();
-  getsockname(fd, a.sa(), a.lenPtr());
-  return a;
-}
+SockAddr localAddr(int fd) { return localAddressOf(fd); }
 
 SockAddr peerAddr(int fd) {
   SockAddr a;

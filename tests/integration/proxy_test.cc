@@ -205,9 +205,7 @@ TEST(Proxy, TimedOutConnectMovesToNextServer) {
   SockAddr any = SockAddr::loopback4(0);
   ASSERT_EQ(bind(black, any.sa(), any.len()), 0);
   ASSERT_EQ(listen(black, 0), 0);
-  SockAddr blackAddr;
-  *blackAddr.lenPtr() = blackAddr.capacity();
-  getsockname(black, blackAddr.sa(), blackAddr.lenPtr());
+  const SockAddr blackAddr = localAddressOf(black);
   std::vector<int> fillers;
   for (int i = 0; i < 4; ++i) {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);

@@ -287,8 +287,7 @@ TEST(Reload, BadConfigIsRejectedAndTrafficContinues) {
   SockAddr taken = SockAddr::loopback4(0);
   ASSERT_EQ(bind(squatter, taken.sa(), taken.len()), 0);
   ASSERT_EQ(listen(squatter, 1), 0);
-  *taken.lenPtr() = taken.capacity();
-  getsockname(squatter, taken.sa(), taken.lenPtr());
+  taken = localAddressOf(squatter);
   rewrite(f, good + fmt::format("frontend squat\n    bind 127.0.0.1:{}\n    default_backend app\n",
                                 taken.port()));
   reply = apiRequest(sock, "reload");

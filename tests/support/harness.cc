@@ -44,12 +44,7 @@ SockAddr loopback(bool v6, uint16_t port) {
   return SockAddr::loopback4(port);
 }
 
-uint16_t boundPort(int fd) {
-  SockAddr a;
-  *a.lenPtr() = a.capacity();
-  getsockname(fd, a.sa(), a.lenPtr());
-  return a.port();
-}
+uint16_t boundPort(int fd) { return localAddressOf(fd).port(); }
 
 }  // namespace
 
