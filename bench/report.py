@@ -18,6 +18,7 @@ PROXIES = ["fulcrum", "haproxy", "nginx"]
 NAMES = {
     "fulcrum": "Fulcrum",
     "fulcrum-splice": "Fulcrum splice",
+    "fulcrum-base": "Fulcrum baseline",
     "haproxy": "HAProxy",
     "haproxy-splice": "HAProxy splice",
     "nginx": "nginx",
@@ -122,6 +123,7 @@ def main():
     splice_kw = meta.get("fulcrum_splice_kw") == "1"
     nosplice_kw = meta.get("fulcrum_nosplice_kw") == "1"
     fulcrum_both = splice_kw or nosplice_kw
+    baseline = any(k[2] == "fulcrum-base" for k in data)
     fulcrum_cfg = {
         "fulcrum": "with `nosplice`" if nosplice_kw else "with its default relay mode (this build "
                    "does not accept `nosplice` yet)",
@@ -147,7 +149,8 @@ def main():
     w("|---|---|")
     for key, label in [("cpu", "CPU"), ("nproc", "nproc"), ("kernel", "kernel"), ("os", "OS"),
                        ("fulcrum", "Fulcrum"), ("haproxy", "HAProxy"), ("nginx", "nginx"),
-                       ("iperf3", "iperf3"),
+                       ("iperf3", "iperf3")] + ([("baseline", "Fulcrum baseline")]
+                                                if meta.get("baseline") else []) + [
                        ("proxy_cpus", "proxy CPUs (1 thread)"),
                        ("mt_proxy_cpus", "proxy CPUs (2 threads)"),
                        ("load_cpus", "load generator + backend CPUs"),
@@ -258,8 +261,13 @@ def main():
         splice_note += ("The relay mode each really used is checked: " + "; ".join(
             f"{NAMES[k]} {mode(k)}" for k in ("fulcrum", "fulcrum-splice", "haproxy",
                                                 "haproxy-splice", "nginx") if mode(k)) + ".")
-        table("1. Throughput (iperf3 through the proxy)", tp_rows,
-              ["fulcrum", "fulcrum-splice", "haproxy", "haproxy-splice", "nginx", "direct"], pairs,
+        tp_columns = ["fulcrum", "fulcrum-splice", "haproxy", "haproxy-splice", "nginx", "direct"]
+        if baseline:
+            tp_columns.insert(1, "fulcrum-base")
+            pairs.insert(0, ("fulcrum", "fulcrum-base"))
+            splice_note += (f" \"Fulcrum baseline\" is a second Fulcrum binary run alongside "
+                            f"({meta.get('baseline', '?')}), with the same configuration.")
+        table("1. Throughput (iperf3 through the proxy)", tp_rows, tp_columns, pairs,
               "One iperf3 stream per worker thread, client → proxy → iperf3 server. "
               "\"HAProxy\" is copy mode (`nosplice`), \"HAProxy splice\" is `option splice-auto`. "
               + splice_note + " \"no proxy\" is iperf3 straight to its server: the ceiling of "
@@ -267,10 +275,15 @@ def main():
               "proxy's splice() and read/recv calls during 1 s of a separate, unmeasured 3-s "
               "transfer (1 thread).")
     if any(k[0] == "churn" for k in data):
-        table("2. Connection churn (short connections)", churn_rows,
-              PROXIES + ["direct"], [("fulcrum", "haproxy"), ("fulcrum", "nginx")],
+        churn_columns = PROXIES + ["direct"]
+        churn_pairs = [("fulcrum", "haproxy"), ("fulcrum", "nginx")]
+        if baseline:
+            churn_columns.insert(1, "fulcrum-base")
+            churn_pairs.insert(0, ("fulcrum", "fulcrum-base"))
+        table("2. Connection churn (short connections)", churn_rows, churn_columns, churn_pairs,
               f"{meta.get('churn_concurrency', '?')} connections at a time, each: connect, "
-              "64-byte request, 64-byte answer, the backend closes.")
+              "64-byte request, 64-byte answer, the backend closes."
+              + (f" \"Fulcrum baseline\": {meta.get('baseline', '?')}." if baseline else ""))
     if any(k[0] == "latency" for k in data):
         lat_rows = [("added p50 µs", "lower", "latency", "1", "added_p50_us"),
                     ("added p99 µs", "lower", "latency", "1", "added_p99_us"),

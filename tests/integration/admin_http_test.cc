@@ -309,6 +309,52 @@ std::set<int> listeningPorts(pid_t pid) {
   return ports;
 }
 
+// Accepting pauses are counted by their reason: a frontend at its maxconn counts maxconn
+// pauses only, one at its rate-limit sessions rate-limit pauses only.
+TEST(AdminHttp, AcceptPausesAreCountedByReason) {
+  Backend be(Backend::banner("s"));
+  ReservedPort stats, capped, limited;
+  const std::string cfg = fmt::format(
+      "global\n    nbthread 1\n    stats bind 127.0.0.1:{}\n"
+      "defaults\n    mode tcp\n    timeout connect 2s\n    timeout client 30s\n"
+      "    timeout server 30s\n"
+      "frontend capped\n    bind 127.0.0.1:{}\n    maxconn 1\n    default_backend pool\n"
+      "frontend limited\n    bind 127.0.0.1:{}\n    rate-limit sessions 1\n"
+      "    default_backend pool\n"
+      "backend pool\n    server s {}\n",
+      stats.port(), capped.port(), limited.port(), be.addrString());
+  FulcrumProcess f(cfg, SockAddr::loopback4(stats.port()));
+  ASSERT_TRUE(f.ready()) << f.logs();
+  // capped: one client holds the only slot, a second one waits in the listen queue.
+  int held = connectTcp(SockAddr::loopback4(capped.port()));
+  std::string line;
+  ASSERT_TRUE(held >= 0 && readLine(held, line, 5s)) << f.logs();
+  int waiting = connectTcp(SockAddr::loopback4(capped.port()));
+  ASSERT_GE(waiting, 0);
+  // limited: three clients within a second; the second and third wait for the next ones.
+  std::vector<int> burst;
+  for (int i = 0; i < 3; ++i) burst.push_back(connectTcp(SockAddr::loopback4(limited.port())));
+  auto value = [&](const std::string& text, const std::string& family, const char* fe) {
+    auto v = sample(text, fmt::format("{}{{frontend=\"{}\"}}", family, fe));
+    return v ? std::stoll(*v) : -1;
+  };
+  const std::string text =
+      pollUntil([&] { return get(stats.port(), "/metrics").body; },
+                [&](const std::string& t) {
+                  return value(t, "fulcrum_frontend_maxconn_pauses_total", "capped") > 0 &&
+                         value(t, "fulcrum_frontend_rate_limit_pauses_total", "limited") > 0;
+                });
+  EXPECT_GT(value(text, "fulcrum_frontend_maxconn_pauses_total", "capped"), 0) << text;
+  EXPECT_EQ(value(text, "fulcrum_frontend_rate_limit_pauses_total", "capped"), 0) << text;
+  EXPECT_GT(value(text, "fulcrum_frontend_rate_limit_pauses_total", "limited"), 0) << text;
+  EXPECT_EQ(value(text, "fulcrum_frontend_maxconn_pauses_total", "limited"), 0) << text;
+  // The waiting client is served once the slot is free.
+  closeFd(held);
+  EXPECT_TRUE(readLine(waiting, line, 5s));
+  closeFd(waiting);
+  for (int fd : burst) closeFd(fd);
+}
+
 TEST(AdminHttp, ListenerIsOffUnlessConfigured) {
   Backend alpha(Backend::banner("alpha"));
   ReservedPort stats, front;

@@ -178,6 +178,28 @@ TEST_F(RuntimeApi, WeightAndAddrChangeWhereTrafficGoes) {
   EXPECT_TRUE(eventually([&] { return spread(front.port(), 6)["b2"] > 0; }));
 }
 
+// A change is in force in every worker thread (2 here) when its command answers: the
+// very next clients see it, without waiting or retrying (a change applied later, by a
+// timer or a poll of the workers, fails this test).
+TEST_F(RuntimeApi, ChangesApplyToTheNextClient) {
+  const std::string b1Port = std::to_string(b1.addr().port());
+  const std::string b3Port = std::to_string(b3.addr().port());
+  for (int round = 0; round < 5; ++round) {
+    // A structural change (an override of the config in force)...
+    ASSERT_NE(api(sock, "set server app/s1 addr 127.0.0.1 port " + b3Port).find("port changed"),
+              std::string::npos);
+    ASSERT_EQ(api(sock, "set server app/s2 state maint"), "\n");
+    EXPECT_EQ(spread(front.port(), 8)["b3"], 8) << "round " << round << "\n" << proc->logs();
+    // ... and a runtime state change.
+    ASSERT_EQ(api(sock, "set server app/s2 state ready"), "\n");
+    ASSERT_EQ(api(sock, "set server app/s1 weight 0"), "\n");
+    EXPECT_EQ(spread(front.port(), 8)["b2"], 8) << "round " << round;
+    ASSERT_EQ(api(sock, "set server app/s1 weight 1"), "\n");
+    ASSERT_NE(api(sock, "set server app/s1 addr 127.0.0.1 port " + b1Port).find("port changed"),
+              std::string::npos);
+  }
+}
+
 TEST_F(RuntimeApi, AddEnableAndDeleteAServer) {
   EXPECT_EQ(api(sock, "add server app/s3 " + b3.addrString()), "New server registered.\n\n")
       << proc->logs();
