@@ -1,0 +1,393 @@
+// The packet data plane: one XDP program. It parses the frame (Ethernet, one VLAN tag,
+// IPv4 or IPv6, TCP or UDP), looks up the VIP (exact port, then the VIP's all-ports
+// entry), finds the flow's real in the connection table or schedules it with the VIP's
+// Maglev ring (the control plane's table, translated to real indices), and forwards it by
+// encapsulation (IPIP, IP6IP6, or across families) with XDP_TX. A packet for no VIP, or
+// one it does not handle (fragments, IPv4 options, IPv6 extension headers), leaves
+// untouched (XDP_PASS); each outcome is counted (xdp_abi.h).
+//
+// Flow hash: exactly sched::flowHash (src/sched/flow_hash.h): MurmurHash3 x86_32 over the
+// 10 words of the 5-tuple, so the proxy and this program pick the same real for a flow.
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/tcp.h>
+#include <linux/udp.h>
+
+#include "xdp_abi.h"
+
+// Fixed for the program's life, set by the loader before load.
+const volatile __u32 ring_size = 65537;  // a prime: the Maglev table size
+
+#define NO_REAL 0xffffffffu
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __type(key, struct fulcrum_vip_key);
+  __type(value, struct fulcrum_vip_meta);
+  __uint(max_entries, 64);
+} fulcrum_vips SEC(".maps");  // the VIPs of packet services
+
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __type(key, __u32);
+  __type(value, struct fulcrum_real_def);
+  __uint(max_entries, 256);
+} fulcrum_reals SEC(".maps");  // reals by process-wide real index
+
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __type(key, __u32);
+  __type(value, __u32);
+  __uint(max_entries, 2 * 13 * 4);
+} fulcrum_rings SEC(".maps");  // each VIP's Maglev ring, double-buffered, holding real indices
+
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __type(key, struct fulcrum_flow_key);
+  __type(value, struct fulcrum_flow_value);
+  __uint(max_entries, 4096);
+  __uint(map_flags, BPF_F_NO_COMMON_LRU);
+} fulcrum_conns SEC(".maps");  // flow -> real, seen by every CPU (return paths, veth)
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __type(key, __u32);
+  __type(value, struct fulcrum_global_stats);
+  __uint(max_entries, 1);
+} fulcrum_stats SEC(".maps");  // outcomes and drops by reason, summed over CPUs
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __type(key, __u32);
+  __type(value, struct fulcrum_vip_stats);
+  __uint(max_entries, 64);
+} fulcrum_vip_stats SEC(".maps");  // per-VIP packets, bytes and new flows
+
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __type(key, __u32);
+  __type(value, struct fulcrum_settings);
+  __uint(max_entries, 1);
+} fulcrum_settings SEC(".maps");  // what may change at run time
+
+struct vlan_hdr {
+  __be16 tci;
+  __be16 proto;
+};
+
+// ---- flow hash (sched/flow_hash.h) ----
+
+static __always_inline __u32 rotl32(__u32 x, int r) { return (x << r) | (x >> (32 - r)); }
+
+static __always_inline __u32 murmur_round(__u32 h, __u32 k) {
+  k *= 0xcc9e2d51u;
+  k = rotl32(k, 15);
+  k *= 0x1b873593u;
+  h ^= k;
+  h = rotl32(h, 13);
+  return h * 5u + 0xe6546b64u;
+}
+
+static __always_inline __u32 addr_word(const __u8* a, int i) {
+  return ((__u32)a[4 * i] << 24) | ((__u32)a[4 * i + 1] << 16) | ((__u32)a[4 * i + 2] << 8) |
+         (__u32)a[4 * i + 3];
+}
+
+static __always_inline __u32 flow_hash(const struct fulcrum_flow_key* k) {
+  __u32 h = 0x466c6f77u;  // kFlowHashSeed, "Flow"
+#pragma unroll
+  for (int i = 0; i < 4; i++) h = murmur_round(h, addr_word(k->src, i));
+#pragma unroll
+  for (int i = 0; i < 4; i++) h = murmur_round(h, addr_word(k->dst, i));
+  h = murmur_round(h, ((__u32)bpf_ntohs(k->sport) << 16) | bpf_ntohs(k->dport));
+  h = murmur_round(h, k->proto);
+  h ^= 40;  // 10 words
+  h ^= h >> 16;
+  h *= 0x85ebca6bu;
+  h ^= h >> 13;
+  h *= 0xc2b2ae35u;
+  h ^= h >> 16;
+  return h;
+}
+
+// ---- helpers ----
+
+static __always_inline void v4_mapped(__u8* dst, __be32 addr) {
+  __builtin_memset(dst, 0, 10);
+  dst[10] = 0xff;
+  dst[11] = 0xff;
+  __builtin_memcpy(dst + 12, &addr, 4);
+}
+
+static __always_inline __u16 ipv4_csum(struct iphdr* iph) {
+  __u32 sum = 0;
+  __u16* p = (__u16*)iph;
+#pragma unroll
+  for (int i = 0; i < (int)(sizeof(*iph) / 2); i++) sum += p[i];
+  sum = (sum & 0xffff) + (sum >> 16);
+  sum = (sum & 0xffff) + (sum >> 16);
+  return (__u16)~sum;
+}
+
+// The parsed packet.
+struct packet {
+  struct fulcrum_flow_key flow;
+  __u32 l2len;      // 14, or 18 with a VLAN tag
+  __u32 inner_len;  // the IP packet's length (IPv4 total length; IPv6 40 + payload)
+  __u8 v6;
+  __u8 tos;
+  __u8 tcp_flags;  // TCP: the flags byte (0x02 SYN, 0x04 RST)
+};
+
+#define TCP_FLAG_SYN 0x02
+#define TCP_FLAG_RST 0x04
+
+enum parse_result { PARSE_OK, PARSE_PASS_OTHER, PARSE_PASS_FRAG, PARSE_PASS_OPTIONS, PARSE_BAD };
+
+static __always_inline int parse(void* data, void* end, struct packet* pkt) {
+  struct ethhdr* eth = data;
+  if ((void*)(eth + 1) > end) return PARSE_BAD;
+  __u16 proto = eth->h_proto;
+  __u32 off = sizeof(*eth);
+  if (proto == bpf_htons(ETH_P_8021Q)) {
+    struct vlan_hdr* vh = data + off;
+    if ((void*)(vh + 1) > end) return PARSE_BAD;
+    proto = vh->proto;
+    off += sizeof(*vh);
+  }
+  pkt->l2len = off;
+  __u8 l4proto;
+  if (proto == bpf_htons(ETH_P_IP)) {
+    struct iphdr* iph = data + off;
+    if ((void*)(iph + 1) > end) return PARSE_BAD;
+    if (iph->version != 4 || iph->ihl < 5) return PARSE_BAD;
+    if (iph->ihl != 5) return PARSE_PASS_OPTIONS;
+    if (iph->frag_off & bpf_htons(0x3fff)) return PARSE_PASS_FRAG;  // MF or an offset
+    l4proto = iph->protocol;
+    pkt->v6 = 0;
+    pkt->tos = iph->tos;
+    pkt->inner_len = bpf_ntohs(iph->tot_len);
+    if (pkt->inner_len < sizeof(*iph)) return PARSE_BAD;
+    v4_mapped(pkt->flow.src, iph->saddr);
+    v4_mapped(pkt->flow.dst, iph->daddr);
+    off += sizeof(*iph);
+  } else if (proto == bpf_htons(ETH_P_IPV6)) {
+    struct ipv6hdr* ip6h = data + off;
+    if ((void*)(ip6h + 1) > end) return PARSE_BAD;
+    if (ip6h->version != 6) return PARSE_BAD;
+    l4proto = ip6h->nexthdr;
+    if (l4proto == IPPROTO_FRAGMENT) return PARSE_PASS_FRAG;
+    if (l4proto == IPPROTO_HOPOPTS || l4proto == IPPROTO_ROUTING || l4proto == IPPROTO_DSTOPTS ||
+        l4proto == IPPROTO_AH || l4proto == IPPROTO_ESP)
+      return PARSE_PASS_OPTIONS;
+    pkt->v6 = 1;
+    pkt->tos = (ip6h->priority << 4) | (ip6h->flow_lbl[0] >> 4);
+    pkt->inner_len = sizeof(*ip6h) + bpf_ntohs(ip6h->payload_len);
+    __builtin_memcpy(pkt->flow.src, &ip6h->saddr, 16);
+    __builtin_memcpy(pkt->flow.dst, &ip6h->daddr, 16);
+    off += sizeof(*ip6h);
+  } else {
+    return PARSE_PASS_OTHER;
+  }
+  pkt->flow.proto = l4proto;
+  if (l4proto == IPPROTO_TCP) {
+    struct tcphdr* th = data + off;
+    if ((void*)(th + 1) > end) return PARSE_BAD;
+    pkt->flow.sport = th->source;
+    pkt->flow.dport = th->dest;
+    pkt->tcp_flags = ((__u8*)th)[13];
+  } else if (l4proto == IPPROTO_UDP) {
+    struct udphdr* uh = data + off;
+    if ((void*)(uh + 1) > end) return PARSE_BAD;
+    pkt->flow.sport = uh->source;
+    pkt->flow.dport = uh->dest;
+    pkt->tcp_flags = 0;
+  } else {
+    return PARSE_PASS_OTHER;
+  }
+  return PARSE_OK;
+}
+
+// Copies the old L2 header (now `room` bytes further in) to the front and points it at
+// the next hop, with `proto` as the (inner-most) EtherType.
+static __always_inline int rewrite_l2(void* data, void* end, __u32 l2len, __u32 room,
+                                      const struct fulcrum_settings* st, __u16 proto) {
+  if (l2len == sizeof(struct ethhdr)) {
+    if (data + room + sizeof(struct ethhdr) > end) return -1;
+    struct ethhdr* eth = data;
+    __builtin_memcpy(eth->h_dest, st->next_hop_mac, ETH_ALEN);
+    __builtin_memcpy(eth->h_source, st->src_mac, ETH_ALEN);
+    eth->h_proto = proto;
+    return 0;
+  }
+  if (data + room + sizeof(struct ethhdr) + sizeof(struct vlan_hdr) > end) return -1;
+  struct ethhdr* eth = data;
+  struct vlan_hdr* vh = (void*)(eth + 1);
+  struct vlan_hdr* oldvh = data + room + sizeof(struct ethhdr);
+  __builtin_memcpy(eth->h_dest, st->next_hop_mac, ETH_ALEN);
+  __builtin_memcpy(eth->h_source, st->src_mac, ETH_ALEN);
+  eth->h_proto = bpf_htons(ETH_P_8021Q);
+  vh->tci = oldvh->tci;
+  vh->proto = proto;
+  return 0;
+}
+
+// IPIP (inner IPv4) or 6-in-4 (inner IPv6) to an IPv4 real.
+static __always_inline int encap_v4(struct xdp_md* ctx, const struct packet* pkt,
+                                    const struct fulcrum_real_def* rd,
+                                    const struct fulcrum_settings* st, __u32 hash) {
+  const __u32 room = sizeof(struct iphdr);
+  if (pkt->inner_len > 0xffff - room) return -1;
+  if (bpf_xdp_adjust_head(ctx, -(int)room)) return -1;
+  void* data = (void*)(long)ctx->data;
+  void* end = (void*)(long)ctx->data_end;
+  const __u32 l2len = pkt->l2len;
+  if (l2len > sizeof(struct ethhdr) + sizeof(struct vlan_hdr)) return -1;  // bounds it
+  if (rewrite_l2(data, end, l2len, room, st, bpf_htons(ETH_P_IP))) return -1;
+  struct iphdr* iph = data + l2len;
+  if ((void*)(iph + 1) > end) return -1;
+  const __u32 count = st->outer_v4_count ? st->outer_v4_count : 1;
+  iph->version = 4;
+  iph->ihl = 5;
+  iph->tos = pkt->tos;
+  iph->tot_len = bpf_htons(pkt->inner_len + room);
+  iph->id = 0;
+  iph->frag_off = 0;
+  iph->ttl = 64;
+  iph->protocol = pkt->v6 ? IPPROTO_IPV6 : IPPROTO_IPIP;
+  iph->check = 0;
+  iph->saddr = bpf_htonl(bpf_ntohl(st->outer_v4_base) + hash % count);
+  __builtin_memcpy(&iph->daddr, rd->addr + 12, 4);
+  iph->check = ipv4_csum(iph);
+  return 0;
+}
+
+// IP6IP6 (inner IPv6) or 4-in-6 (inner IPv4) to an IPv6 real.
+static __always_inline int encap_v6(struct xdp_md* ctx, const struct packet* pkt,
+                                    const struct fulcrum_real_def* rd,
+                                    const struct fulcrum_settings* st, __u32 hash) {
+  const __u32 room = sizeof(struct ipv6hdr);
+  if (pkt->inner_len > 0xffff) return -1;
+  if (bpf_xdp_adjust_head(ctx, -(int)room)) return -1;
+  void* data = (void*)(long)ctx->data;
+  void* end = (void*)(long)ctx->data_end;
+  const __u32 l2len = pkt->l2len;
+  if (l2len > sizeof(struct ethhdr) + sizeof(struct vlan_hdr)) return -1;  // bounds it
+  if (rewrite_l2(data, end, l2len, room, st, bpf_htons(ETH_P_IPV6))) return -1;
+  struct ipv6hdr* ip6h = data + l2len;
+  if ((void*)(ip6h + 1) > end) return -1;
+  ip6h->version = 6;
+  ip6h->priority = pkt->tos >> 4;
+  ip6h->flow_lbl[0] = ((pkt->tos & 0xf) << 4) | ((hash >> 16) & 0xf);
+  ip6h->flow_lbl[1] = (hash >> 8) & 0xff;
+  ip6h->flow_lbl[2] = hash & 0xff;
+  ip6h->payload_len = bpf_htons(pkt->inner_len);
+  ip6h->nexthdr = pkt->v6 ? IPPROTO_IPV6 : IPPROTO_IPIP;
+  ip6h->hop_limit = 64;
+  __builtin_memcpy(&ip6h->saddr, st->outer_v6_base, 12);
+  __be32 low = bpf_htonl(hash);
+  __builtin_memcpy((__u8*)&ip6h->saddr + 12, &low, 4);
+  __builtin_memcpy(&ip6h->daddr, rd->addr, 16);
+  return 0;
+}
+
+SEC("xdp")
+int fulcrum_balancer(struct xdp_md* ctx) {
+  void* data = (void*)(long)ctx->data;
+  void* end = (void*)(long)ctx->data_end;
+  __u32 zero = 0;
+  struct fulcrum_global_stats* gs = bpf_map_lookup_elem(&fulcrum_stats, &zero);
+  const struct fulcrum_settings* st = bpf_map_lookup_elem(&fulcrum_settings, &zero);
+  if (!gs || !st) return XDP_PASS;
+  gs->packets++;
+
+  struct packet pkt = {};
+  switch (parse(data, end, &pkt)) {
+    case PARSE_OK: break;
+    case PARSE_PASS_FRAG: gs->passed_frag++; return XDP_PASS;
+    case PARSE_PASS_OPTIONS: gs->passed_options++; return XDP_PASS;
+    case PARSE_BAD: gs->malformed++; return XDP_DROP;
+    default: gs->passed_other++; return XDP_PASS;
+  }
+
+  // The VIP: its exact port, else its all-ports entry.
+  struct fulcrum_vip_key vk = {};
+  __builtin_memcpy(vk.addr, pkt.flow.dst, 16);
+  vk.port = pkt.flow.dport;
+  vk.proto = pkt.flow.proto;
+  struct fulcrum_vip_meta* vip = bpf_map_lookup_elem(&fulcrum_vips, &vk);
+  if (!vip) {
+    vk.port = 0;
+    vip = bpf_map_lookup_elem(&fulcrum_vips, &vk);
+    if (vip && !(vip->flags & FULCRUM_VIP_ALL_PORTS)) vip = 0;
+  }
+  if (!vip) {
+    gs->passed_no_vip++;
+    return XDP_PASS;
+  }
+  const __u32 ring = vip->ring;
+  const __u32 half = vip->half & 1;
+  struct fulcrum_vip_stats* vs = bpf_map_lookup_elem(&fulcrum_vip_stats, &ring);
+  if (vs) {
+    vs->packets++;
+    vs->bytes += end - data;
+  }
+
+  // The flow's real: the connection table, else the VIP's ring.
+  const __u64 now = bpf_ktime_get_ns();
+  const __u32 hash = flow_hash(&pkt.flow);
+  __u32 real = NO_REAL;
+  const struct fulcrum_real_def* rd = 0;
+  struct fulcrum_flow_value* fv = bpf_map_lookup_elem(&fulcrum_conns, &pkt.flow);
+  if (fv) {
+    const int fresh = pkt.flow.proto == IPPROTO_TCP || now - fv->seen_ns < st->udp_timeout_ns;
+    __u32 r = fv->real;
+    rd = bpf_map_lookup_elem(&fulcrum_reals, &r);
+    if (fresh && rd && rd->forward != 0) {
+      real = r;
+      fv->seen_ns = now;
+      gs->lru_hits++;
+    } else {
+      rd = 0;
+    }
+  }
+  if (real == NO_REAL) {
+    gs->lru_misses++;
+    const __u32 size = ring_size;
+    if (size == 0) return XDP_PASS;
+    __u32 slot = (ring * 2 + half) * size + hash % size;
+    __u32* r = bpf_map_lookup_elem(&fulcrum_rings, &slot);
+    if (!r || *r == NO_REAL) {
+      gs->no_real++;
+      return XDP_DROP;
+    }
+    real = *r;
+    rd = bpf_map_lookup_elem(&fulcrum_reals, &real);
+    if (!rd || rd->forward == 0) {
+      gs->no_real++;
+      return XDP_DROP;
+    }
+    // A reset never creates an entry (it would only pin a dead flow).
+    if (!(pkt.tcp_flags & TCP_FLAG_RST)) {
+      struct fulcrum_flow_value nv = {.real = real, .seen_ns = now};
+      bpf_map_update_elem(&fulcrum_conns, &pkt.flow, &nv, BPF_ANY);
+      if (vs) vs->new_flows++;
+    }
+  }
+
+  int err = (rd->flags & FULCRUM_REAL_V6) ? encap_v6(ctx, &pkt, rd, st, hash)
+                                          : encap_v4(ctx, &pkt, rd, st, hash);
+  if (err) {
+    gs->encap_failed++;
+    return XDP_DROP;
+  }
+  gs->forwarded++;
+  return XDP_TX;
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -1,0 +1,104 @@
+/* The one header shared by the XDP program (balancer.bpf.c) and the C++ control plane
+ * (src/xdp/ loader and tests): map keys, values, counters and settings, in plain C types with
+ * explicit padding, so that both sides see the same bytes. Addresses are 16 bytes in
+ * network order; an IPv4 address is stored IPv4-mapped (::ffff:a.b.c.d), as the flow
+ * hash of sched/flow_hash.h takes it.
+ *
+ * Maps (sizes are set by the loader before load, from the configuration):
+ *   fulcrum_vips      HASH      vip_key -> vip_meta            the services' VIPs
+ *   fulcrum_reals     ARRAY     real index -> real_def         control::RealIndex's indices
+ *   fulcrum_rings     ARRAY     (vip ring * 2 + half) * ring_size + slot -> real index
+ *   fulcrum_conns     LRU_HASH  flow_key -> flow_value          per-flow real, all CPUs
+ *   fulcrum_stats     PERCPU_ARRAY  0 -> global_stats
+ *   fulcrum_vip_stats PERCPU_ARRAY  vip ring -> vip_stats
+ *   fulcrum_settings  ARRAY     0 -> settings                   what may change at run time
+ */
+#ifndef FULCRUM_XDP_ABI_H
+#define FULCRUM_XDP_ABI_H
+
+#include <linux/types.h>
+
+/* vip_meta.flags */
+#define FULCRUM_VIP_ALL_PORTS 0x1 /* port 0: every port of the address */
+
+/* real_def.forward: how packets reach the real; 0: no usable real at this index (removed,
+ * DOWN or MAINT): a flow the connection table gives it is scheduled anew. A DRAIN real
+ * (or one of weight 0) keeps its forward mode and is only left out of the rings, so its
+ * existing flows stay (IPVS quiescence). */
+#define FULCRUM_FWD_IPIP 1 /* IPIP / IP6IP6 (and 4-in-6, 6-in-4 across families) DSR */
+#define FULCRUM_FWD_GUE 2  /* UDP encapsulation (roadmap) */
+#define FULCRUM_FWD_DR 3   /* L2 direct routing: the real's MAC (roadmap) */
+#define FULCRUM_FWD_NAT 4  /* DNAT with return traffic rewritten back (roadmap) */
+
+/* real_def.flags */
+#define FULCRUM_REAL_V6 0x1 /* the real's address is IPv6 */
+
+struct fulcrum_vip_key {
+  __u8 addr[16];
+  __u16 port; /* network order; 0 for an all-ports VIP */
+  __u8 proto; /* IPPROTO_TCP or IPPROTO_UDP */
+  __u8 pad;
+};
+
+struct fulcrum_vip_meta {
+  __u32 ring;  /* the VIP's ring (and counters) index */
+  __u32 flags; /* FULCRUM_VIP_* */
+  __u32 half;  /* which half of the ring's double buffer is in force: 0 or 1 */
+  __u32 pad;
+};
+
+struct fulcrum_real_def {
+  __u8 addr[16];
+  __u8 forward; /* FULCRUM_FWD_* */
+  __u8 flags;   /* FULCRUM_REAL_* */
+  __u16 port;   /* NAT: the real's port, network order (0: the VIP's) */
+  __u32 pad;
+};
+
+struct fulcrum_flow_key {
+  __u8 src[16];
+  __u8 dst[16];
+  __u16 sport; /* network order */
+  __u16 dport;
+  __u8 proto;
+  __u8 pad[3];
+};
+
+struct fulcrum_flow_value {
+  __u32 real;
+  __u32 pad;
+  __u64 seen_ns; /* bpf_ktime_get_ns() of the last packet */
+};
+
+/* Global counters: the packet path's outcomes and drops by reason. */
+struct fulcrum_global_stats {
+  __u64 packets;        /* packets seen */
+  __u64 passed_no_vip;  /* not for a VIP: XDP_PASS, untouched */
+  __u64 passed_other;   /* not IPv4/IPv6, or not TCP/UDP: XDP_PASS */
+  __u64 passed_frag;    /* IPv4 fragments, IPv6 fragment headers: XDP_PASS */
+  __u64 passed_options; /* IPv4 with options, IPv6 extension headers: XDP_PASS */
+  __u64 malformed;      /* truncated or inconsistent headers: XDP_DROP */
+  __u64 lru_hits;       /* flow found in the connection table */
+  __u64 lru_misses;     /* flow scheduled by the VIP's ring */
+  __u64 no_real;        /* the ring has no real for the flow: XDP_DROP */
+  __u64 encap_failed;   /* no room to encapsulate: XDP_DROP */
+  __u64 forwarded;      /* sent to a real (XDP_TX) */
+};
+
+struct fulcrum_vip_stats {
+  __u64 packets;
+  __u64 bytes;
+  __u64 new_flows;
+};
+
+/* What may change at run time without a reload of the program. */
+struct fulcrum_settings {
+  __u8 src_mac[6];        /* the load balancer's MAC on the egress interface */
+  __u8 next_hop_mac[6];   /* where encapsulated packets go (the gateway or the real) */
+  __u32 outer_v4_base;    /* IPIP outer sources: base + (flow hash % outer_v4_count), */
+  __u32 outer_v4_count;   /*   network-order base, count >= 1 */
+  __u8 outer_v6_base[16]; /* IP6IP6 outer sources: the low 32 bits take the flow hash */
+  __u64 udp_timeout_ns;   /* a UDP flow entry older than this is scheduled anew */
+};
+
+#endif /* FULCRUM_XDP_ABI_H */

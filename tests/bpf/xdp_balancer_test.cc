@@ -1,0 +1,450 @@
+// The real XDP program (balancer.bpf.o, through its libbpf skeleton) run by
+// BPF_PROG_TEST_RUN on table fixtures: an input frame built by tests/bpf/packet.h, the
+// expected verdict, the expected output frame byte for byte, and the counters.
+// Needs root (CAP_BPF); CI runs as root.
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "balancer.skel.h"
+#include "packet.h"
+#include "sched/flow_hash.h"
+#include "xdp_abi.h"
+
+namespace fulcrum::test {
+namespace {
+
+using namespace pkt;
+
+constexpr uint32_t kRing = 13;  // a small prime ring, so fixtures can reason about slots
+constexpr uint32_t kNoReal = 0xffffffffu;
+
+struct Result {
+  int verdict = -1;
+  Bytes out;
+};
+
+class Balancer {
+ public:
+  Balancer() {
+    skel_ = fulcrum_balancer__open();
+    if (skel_ == nullptr) return;
+    skel_->rodata->ring_size = kRing;
+    if (fulcrum_balancer__load(skel_) != 0) {
+      fulcrum_balancer__destroy(skel_);
+      skel_ = nullptr;
+      return;
+    }
+    fulcrum_settings st{};
+    std::memcpy(st.src_mac, kLbMac.data(), 6);
+    std::memcpy(st.next_hop_mac, kNextHopMac.data(), 6);
+    st.outer_v4_base = htonl(0x0a640000);  // 10.100.0.0
+    st.outer_v4_count = 256;
+    Addr v6 = Addr::parse("fd00:100::");
+    std::memcpy(st.outer_v6_base, v6.b.data(), 16);
+    st.udp_timeout_ns = 300ull * 1000 * 1000 * 1000;
+    setSettings(st);
+  }
+  ~Balancer() {
+    if (skel_ != nullptr) fulcrum_balancer__destroy(skel_);
+  }
+  bool ok() const { return skel_ != nullptr; }
+
+  void setSettings(const fulcrum_settings& st) {
+    uint32_t zero = 0;
+    ASSERT_EQ(bpf_map_update_elem(fd(skel_->maps.fulcrum_settings), &zero, &st, BPF_ANY), 0);
+  }
+  fulcrum_settings settings() {
+    uint32_t zero = 0;
+    fulcrum_settings st{};
+    bpf_map_lookup_elem(fd(skel_->maps.fulcrum_settings), &zero, &st);
+    return st;
+  }
+  void addVip(const std::string& addr, uint16_t port, uint8_t proto, uint32_t ring,
+              uint32_t flags = 0) {
+    fulcrum_vip_key k{};
+    std::memcpy(k.addr, Addr::parse(addr).b.data(), 16);
+    k.port = htons(port);
+    k.proto = proto;
+    fulcrum_vip_meta m{};
+    m.ring = ring;
+    m.flags = flags;
+    ASSERT_EQ(bpf_map_update_elem(fd(skel_->maps.fulcrum_vips), &k, &m, BPF_ANY), 0);
+  }
+  void setHalf(const std::string& addr, uint16_t port, uint8_t proto, uint32_t half) {
+    fulcrum_vip_key k{};
+    std::memcpy(k.addr, Addr::parse(addr).b.data(), 16);
+    k.port = htons(port);
+    k.proto = proto;
+    fulcrum_vip_meta m{};
+    ASSERT_EQ(bpf_map_lookup_elem(fd(skel_->maps.fulcrum_vips), &k, &m), 0);
+    m.half = half;
+    ASSERT_EQ(bpf_map_update_elem(fd(skel_->maps.fulcrum_vips), &k, &m, BPF_ANY), 0);
+  }
+  void setReal(uint32_t index, const std::string& addr, uint8_t forward = FULCRUM_FWD_IPIP) {
+    fulcrum_real_def r{};
+    Addr a = Addr::parse(addr);
+    std::memcpy(r.addr, a.b.data(), 16);
+    r.forward = forward;
+    r.flags = a.v6 ? FULCRUM_REAL_V6 : 0;
+    ASSERT_EQ(bpf_map_update_elem(fd(skel_->maps.fulcrum_reals), &index, &r, BPF_ANY), 0);
+  }
+  // Every slot of a ring's half holds `reals[slot % reals.size()]`.
+  void fillRing(uint32_t ring, const std::vector<uint32_t>& reals, uint32_t half = 0) {
+    for (uint32_t s = 0; s < kRing; ++s) {
+      uint32_t idx = (ring * 2 + half) * kRing + s;
+      uint32_t real = reals.empty() ? kNoReal : reals[s % reals.size()];
+      ASSERT_EQ(bpf_map_update_elem(fd(skel_->maps.fulcrum_rings), &idx, &real, BPF_ANY), 0);
+    }
+  }
+  uint32_t ringAt(uint32_t ring, uint32_t slot, uint32_t half = 0) {
+    uint32_t idx = (ring * 2 + half) * kRing + slot, real = kNoReal;
+    bpf_map_lookup_elem(fd(skel_->maps.fulcrum_rings), &idx, &real);
+    return real;
+  }
+
+  Result run(const Bytes& in) {
+    Result r;
+    r.out.resize(in.size() + 256);
+    LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in.data(), .data_out = r.out.data(),
+                .data_size_in = static_cast<uint32_t>(in.size()),
+                .data_size_out = static_cast<uint32_t>(r.out.size()), .repeat = 1);
+    int err = bpf_prog_test_run_opts(bpf_program__fd(skel_->progs.fulcrum_balancer), &opts);
+    EXPECT_EQ(err, 0) << strerror(errno);
+    r.verdict = static_cast<int>(opts.retval);
+    r.out.resize(opts.data_size_out);
+    return r;
+  }
+
+  fulcrum_global_stats stats() {
+    const int ncpu = libbpf_num_possible_cpus();
+    std::vector<fulcrum_global_stats> per(static_cast<size_t>(ncpu));
+    uint32_t zero = 0;
+    fulcrum_global_stats sum{};
+    if (bpf_map_lookup_elem(fd(skel_->maps.fulcrum_stats), &zero, per.data()) != 0) return sum;
+    for (const auto& s : per) {
+      const auto* a = reinterpret_cast<const uint64_t*>(&s);
+      auto* b = reinterpret_cast<uint64_t*>(&sum);
+      for (size_t i = 0; i < sizeof(s) / 8; ++i) b[i] += a[i];
+    }
+    return sum;
+  }
+  fulcrum_vip_stats vipStats(uint32_t ring) {
+    const int ncpu = libbpf_num_possible_cpus();
+    std::vector<fulcrum_vip_stats> per(static_cast<size_t>(ncpu));
+    fulcrum_vip_stats sum{};
+    if (bpf_map_lookup_elem(fd(skel_->maps.fulcrum_vip_stats), &ring, per.data()) != 0) return sum;
+    for (const auto& s : per) {
+      sum.packets += s.packets;
+      sum.bytes += s.bytes;
+      sum.new_flows += s.new_flows;
+    }
+    return sum;
+  }
+  // The connection table's real for a flow, or kNoReal.
+  uint32_t connReal(const Ip& ip) {
+    fulcrum_flow_key k = flowKey(ip);
+    fulcrum_flow_value v{};
+    if (bpf_map_lookup_elem(fd(skel_->maps.fulcrum_conns), &k, &v) != 0) return kNoReal;
+    return v.real;
+  }
+  static fulcrum_flow_key flowKey(const Ip& ip) {
+    fulcrum_flow_key k{};
+    std::memcpy(k.src, ip.src.b.data(), 16);
+    std::memcpy(k.dst, ip.dst.b.data(), 16);
+    k.sport = htons(ip.l4.sport);
+    k.dport = htons(ip.l4.dport);
+    k.proto = ip.l4.proto;
+    return k;
+  }
+
+ private:
+  static int fd(bpf_map* m) { return bpf_map__fd(m); }
+  fulcrum_balancer* skel_ = nullptr;
+};
+
+// sched::flowHash of a packet's 5-tuple: what the proxy computes for the same flow.
+uint32_t proxyHash(const Ip& ip) {
+  sched::FlowKey k;
+  for (int i = 0; i < 4; ++i) {
+    k.src[static_cast<size_t>(i)] =
+        static_cast<uint32_t>(ip.src.b[4 * i] << 24 | ip.src.b[4 * i + 1] << 16 |
+                              ip.src.b[4 * i + 2] << 8 | ip.src.b[4 * i + 3]);
+    k.dst[static_cast<size_t>(i)] =
+        static_cast<uint32_t>(ip.dst.b[4 * i] << 24 | ip.dst.b[4 * i + 1] << 16 |
+                              ip.dst.b[4 * i + 2] << 8 | ip.dst.b[4 * i + 3]);
+  }
+  k.srcPort = ip.l4.sport;
+  k.dstPort = ip.l4.dport;
+  k.protocol = ip.l4.proto;
+  return sched::flowHash(k);
+}
+
+Ip tcp(const std::string& src, uint16_t sport, const std::string& dst, uint16_t dport,
+       uint8_t flags = kSyn) {
+  Ip ip;
+  ip.src = Addr::parse(src);
+  ip.dst = Addr::parse(dst);
+  ip.l4 = {6, sport, dport, flags, "hello"};
+  return ip;
+}
+
+Ip udp(const std::string& src, uint16_t sport, const std::string& dst, uint16_t dport) {
+  Ip ip = tcp(src, sport, dst, dport);
+  ip.l4.proto = 17;
+  return ip;
+}
+
+// The frame the program must send for `ip` to `real` (an IPv4 real: IPIP, outer source
+// 10.100.0.0 + hash % 256; an IPv6 real: IP6IP6, outer source fd00:100:: with the hash
+// in its low 32 bits), with L2 rewritten to the next hop.
+Bytes encapsulated(const Ip& ip, const std::string& real, int vlan = -1) {
+  const Bytes inner = ipPacket(ip);
+  const uint32_t hash = proxyHash(ip);
+  const Addr r = Addr::parse(real);
+  if (!r.v6) {
+    const uint32_t s = 0x0a640000 + hash % 256;
+    const uint8_t src[4] = {static_cast<uint8_t>(s >> 24), static_cast<uint8_t>(s >> 16),
+                            static_cast<uint8_t>(s >> 8), static_cast<uint8_t>(s)};
+    return frame(kNextHopMac, kLbMac, 0x0800, ipipOuter4(src, r, inner, ip.tos, ip.dst.v6), vlan);
+  }
+  return frame(kNextHopMac, kLbMac, 0x86dd,
+               ipipOuter6(Addr::parse("fd00:100::"), r, inner, ip.tos, hash, ip.dst.v6), vlan);
+}
+
+class XdpBalancer : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(lb.ok()) << "cannot load balancer.bpf.o: " << strerror(errno)
+                         << " (the bpf tests need root / CAP_BPF)";
+    lb.addVip("192.0.2.10", 80, 6, 0);
+    lb.setReal(0, "10.0.1.1");
+    lb.setReal(1, "10.0.1.2");
+    lb.setReal(2, "10.0.1.3");
+    lb.fillRing(0, {0, 1, 2});
+  }
+  Balancer lb;
+};
+
+TEST_F(XdpBalancer, TcpSynToAVipIsEncapsulatedToTheRingsReal) {
+  Ip ip = tcp("198.51.100.7", 40000, "192.0.2.10", 80);
+  const uint32_t real = lb.ringAt(0, proxyHash(ip) % kRing);
+  const std::string realAddr = "10.0.1." + std::to_string(real + 1);
+  Result r = lb.run(frame(ip));
+  EXPECT_EQ(r.verdict, XDP_TX);
+  EXPECT_EQ(r.out, encapsulated(ip, realAddr));
+  EXPECT_EQ(lb.connReal(ip), real);
+  auto st = lb.stats();
+  EXPECT_EQ(st.packets, 1u);
+  EXPECT_EQ(st.lru_misses, 1u);
+  EXPECT_EQ(st.forwarded, 1u);
+  EXPECT_EQ(lb.vipStats(0).new_flows, 1u);
+  EXPECT_EQ(lb.vipStats(0).bytes, frame(ip).size());
+}
+
+TEST_F(XdpBalancer, TheFlowKeepsItsRealWhenTheRingChanges) {
+  Ip ip = tcp("198.51.100.7", 40001, "192.0.2.10", 80);
+  ASSERT_EQ(lb.run(frame(ip)).verdict, XDP_TX);
+  const uint32_t first = lb.connReal(ip);
+  // Every slot now points elsewhere: the established flow stays (LRU hit), a new one moves.
+  lb.fillRing(0, {(first + 1) % 3});
+  ip.l4.tcpFlags = kAck;
+  Result r = lb.run(frame(ip));
+  EXPECT_EQ(r.verdict, XDP_TX);
+  EXPECT_EQ(r.out, encapsulated(ip, "10.0.1." + std::to_string(first + 1)));
+  EXPECT_EQ(lb.stats().lru_hits, 1u);
+  Ip other = tcp("198.51.100.8", 40001, "192.0.2.10", 80);
+  lb.run(frame(other));
+  EXPECT_EQ(lb.connReal(other), (first + 1) % 3);
+}
+
+TEST_F(XdpBalancer, ThePacketPathPicksWhatTheProxysHashPicks) {
+  // Over many flows the slot is sched::flowHash % ring size: the same hash as the proxy's.
+  std::vector<uint32_t> reals(kRing);
+  for (uint32_t s = 0; s < kRing; ++s) reals[s] = s % 3;
+  lb.fillRing(0, {0, 1, 2});
+  for (uint16_t port = 1000; port < 1300; ++port) {
+    Ip ip = tcp("203.0.113.9", port, "192.0.2.10", 80);
+    ASSERT_EQ(lb.run(frame(ip)).verdict, XDP_TX);
+    ASSERT_EQ(lb.connReal(ip), (proxyHash(ip) % kRing) % 3) << port;
+  }
+}
+
+TEST_F(XdpBalancer, NoVipPassesUntouched) {
+  Ip ip = tcp("198.51.100.7", 40000, "192.0.2.11", 80);  // another address
+  Bytes in = frame(ip);
+  Result r = lb.run(in);
+  EXPECT_EQ(r.verdict, XDP_PASS);
+  EXPECT_EQ(r.out, in);
+  Ip port = tcp("198.51.100.7", 40000, "192.0.2.10", 81);  // another port
+  EXPECT_EQ(lb.run(frame(port)).verdict, XDP_PASS);
+  Ip proto = udp("198.51.100.7", 40000, "192.0.2.10", 80);  // another protocol
+  EXPECT_EQ(lb.run(frame(proto)).verdict, XDP_PASS);
+  EXPECT_EQ(lb.stats().passed_no_vip, 3u);
+  EXPECT_EQ(lb.stats().forwarded, 0u);
+}
+
+TEST_F(XdpBalancer, AllPortsVip) {
+  lb.addVip("192.0.2.20", 0, 17, 1, FULCRUM_VIP_ALL_PORTS);
+  lb.fillRing(1, {2});
+  for (uint16_t port : {53, 123, 40000}) {
+    Ip ip = udp("198.51.100.7", 5000, "192.0.2.20", port);
+    Result r = lb.run(frame(ip));
+    EXPECT_EQ(r.verdict, XDP_TX) << port;
+    EXPECT_EQ(r.out, encapsulated(ip, "10.0.1.3")) << port;
+  }
+  // An exact-port VIP entry is not an all-ports one.
+  Ip ip = tcp("198.51.100.7", 5000, "192.0.2.10", 0);
+  EXPECT_EQ(lb.run(frame(ip)).verdict, XDP_PASS);
+}
+
+TEST_F(XdpBalancer, Ipv6VipToIpv6RealAndAcrossFamilies) {
+  lb.addVip("2001:db8::10", 443, 6, 1);
+  lb.setReal(3, "2001:db8:1::3");
+  lb.fillRing(1, {3});
+  Ip ip = tcp("2001:db8:ffff::7", 50000, "2001:db8::10", 443);
+  Result r = lb.run(frame(ip));
+  EXPECT_EQ(r.verdict, XDP_TX);
+  EXPECT_EQ(r.out, encapsulated(ip, "2001:db8:1::3"));  // IP6IP6
+  // An IPv4 VIP to an IPv6 real (4-in-6), and an IPv6 VIP to an IPv4 real (6-in-4).
+  lb.fillRing(0, {3});
+  Ip v4 = tcp("198.51.100.7", 40000, "192.0.2.10", 80);
+  r = lb.run(frame(v4));
+  EXPECT_EQ(r.verdict, XDP_TX);
+  EXPECT_EQ(r.out, encapsulated(v4, "2001:db8:1::3"));
+  lb.fillRing(1, {0});
+  Ip v6 = tcp("2001:db8:ffff::8", 50000, "2001:db8::10", 443);
+  r = lb.run(frame(v6));
+  EXPECT_EQ(r.verdict, XDP_TX);
+  EXPECT_EQ(r.out, encapsulated(v6, "10.0.1.1"));
+}
+
+TEST_F(XdpBalancer, VlanTagIsKept) {
+  Ip ip = tcp("198.51.100.7", 40000, "192.0.2.10", 80);
+  const uint32_t real = lb.ringAt(0, proxyHash(ip) % kRing);
+  Result r = lb.run(frame(ip, 42));
+  EXPECT_EQ(r.verdict, XDP_TX);
+  EXPECT_EQ(r.out, encapsulated(ip, "10.0.1." + std::to_string(real + 1), 42));
+}
+
+TEST_F(XdpBalancer, FragmentsOptionsAndExtensionHeadersPass) {
+  Ip frag = tcp("198.51.100.7", 40000, "192.0.2.10", 80);
+  frag.fragOff = 0x2000;  // more fragments
+  Bytes in = frame(frag);
+  Result r = lb.run(in);
+  EXPECT_EQ(r.verdict, XDP_PASS);
+  EXPECT_EQ(r.out, in);
+  Ip later = frag;
+  later.fragOff = 10;  // a later fragment: no L4 header
+  EXPECT_EQ(lb.run(frame(later)).verdict, XDP_PASS);
+  Ip opts = tcp("198.51.100.7", 40000, "192.0.2.10", 80);
+  opts.options = 4;
+  EXPECT_EQ(lb.run(frame(opts)).verdict, XDP_PASS);
+  lb.addVip("2001:db8::10", 443, 6, 1);
+  Ip v6frag = tcp("2001:db8:ffff::7", 50000, "2001:db8::10", 443);
+  v6frag.ext = 44;
+  EXPECT_EQ(lb.run(frame(v6frag)).verdict, XDP_PASS);
+  Ip hop = v6frag;
+  hop.ext = 0;
+  EXPECT_EQ(lb.run(frame(hop)).verdict, XDP_PASS);
+  auto st = lb.stats();
+  EXPECT_EQ(st.passed_frag, 3u);
+  EXPECT_EQ(st.passed_options, 2u);
+  EXPECT_EQ(st.forwarded, 0u);
+  // Not IP at all (ARP), and not TCP/UDP (ICMP): passed as other.
+  EXPECT_EQ(lb.run(frame(kLbMac, kClientMac, 0x0806, Bytes(28, 0))).verdict, XDP_PASS);
+  Ip icmp = tcp("198.51.100.7", 0, "192.0.2.10", 0);
+  icmp.l4.proto = 1;
+  EXPECT_EQ(lb.run(frame(icmp)).verdict, XDP_PASS);
+  EXPECT_EQ(lb.stats().passed_other, 2u);
+}
+
+TEST_F(XdpBalancer, TruncatedAndMalformedHeadersAreDroppedAndCounted) {
+  Ip ip = tcp("198.51.100.7", 40000, "192.0.2.10", 80);
+  Bytes full = frame(ip);
+  int dropped = 0;
+  // Cut inside the IPv4 and TCP headers (BPF_PROG_TEST_RUN refuses frames shorter than an
+  // Ethernet header, so that cut cannot be run here; the program checks it all the same).
+  for (size_t len : {size_t{14 + 10}, size_t{14 + 20 + 10}}) {
+    Bytes cut(full.begin(), full.begin() + static_cast<std::ptrdiff_t>(len));
+    EXPECT_EQ(lb.run(cut).verdict, XDP_DROP) << len;
+    ++dropped;
+  }
+  Bytes badVersion = full;
+  badVersion[14] = 0x55;  // version 5
+  EXPECT_EQ(lb.run(badVersion).verdict, XDP_DROP);
+  ++dropped;
+  Bytes shortIhl = full;
+  shortIhl[14] = 0x44;  // ihl 4
+  EXPECT_EQ(lb.run(shortIhl).verdict, XDP_DROP);
+  ++dropped;
+  EXPECT_EQ(lb.stats().malformed, static_cast<uint64_t>(dropped));
+  EXPECT_EQ(lb.stats().forwarded, 0u);
+}
+
+TEST_F(XdpBalancer, AResetCreatesNoEntry) {
+  Ip rst = tcp("198.51.100.7", 40000, "192.0.2.10", 80, kRst);
+  EXPECT_EQ(lb.run(frame(rst)).verdict, XDP_TX);  // forwarded by the ring...
+  EXPECT_EQ(lb.connReal(rst), kNoReal);           // ...but not remembered
+  EXPECT_EQ(lb.vipStats(0).new_flows, 0u);
+}
+
+TEST_F(XdpBalancer, AnEmptyRingDrops) {
+  lb.fillRing(0, {});
+  EXPECT_EQ(lb.run(frame(tcp("198.51.100.7", 40000, "192.0.2.10", 80))).verdict, XDP_DROP);
+  EXPECT_EQ(lb.stats().no_real, 1u);
+}
+
+TEST_F(XdpBalancer, AFlowOfARealTakenOutIsScheduledAnew) {
+  Ip ip = tcp("198.51.100.7", 40000, "192.0.2.10", 80);
+  lb.fillRing(0, {1});
+  ASSERT_EQ(lb.run(frame(ip)).verdict, XDP_TX);
+  ASSERT_EQ(lb.connReal(ip), 1u);
+  lb.setReal(1, "10.0.1.2", 0);  // DOWN: no longer a usable real
+  lb.fillRing(0, {2});
+  ip.l4.tcpFlags = kAck;
+  Result r = lb.run(frame(ip));
+  EXPECT_EQ(r.verdict, XDP_TX);
+  EXPECT_EQ(r.out, encapsulated(ip, "10.0.1.3"));
+  EXPECT_EQ(lb.connReal(ip), 2u);
+}
+
+TEST_F(XdpBalancer, UdpEntriesExpireTcpOnesDoNot) {
+  lb.addVip("192.0.2.30", 53, 17, 1);
+  lb.fillRing(1, {0});
+  fulcrum_settings st = lb.settings();
+  st.udp_timeout_ns = 1;  // every UDP entry is stale by the next packet
+  lb.setSettings(st);
+  Ip q = udp("198.51.100.7", 5353, "192.0.2.30", 53);
+  ASSERT_EQ(lb.run(frame(q)).verdict, XDP_TX);
+  lb.fillRing(1, {2});
+  Result r = lb.run(frame(q));
+  EXPECT_EQ(r.out, encapsulated(q, "10.0.1.3"));  // rescheduled: the new ring's real
+  // TCP never expires by time.
+  Ip t = tcp("198.51.100.7", 40000, "192.0.2.10", 80);
+  lb.fillRing(0, {0});
+  ASSERT_EQ(lb.run(frame(t)).verdict, XDP_TX);
+  lb.fillRing(0, {1});
+  t.l4.tcpFlags = kAck;
+  EXPECT_EQ(lb.run(frame(t)).out, encapsulated(t, "10.0.1.1"));
+}
+
+TEST_F(XdpBalancer, TheRingHalfInForceIsTheOneUsed) {
+  lb.fillRing(0, {0}, 0);
+  lb.fillRing(0, {2}, 1);
+  Ip a = tcp("198.51.100.7", 40000, "192.0.2.10", 80);
+  lb.run(frame(a));
+  EXPECT_EQ(lb.connReal(a), 0u);
+  lb.setHalf("192.0.2.10", 80, 6, 1);  // the double buffer flips
+  Ip b = tcp("198.51.100.8", 40000, "192.0.2.10", 80);
+  lb.run(frame(b));
+  EXPECT_EQ(lb.connReal(b), 2u);
+}
+
+}  // namespace
+}  // namespace fulcrum::test
