@@ -8,8 +8,7 @@
 //
 // Flow hash: exactly sched::flowHash (src/sched/flow_hash.h): MurmurHash3 x86_32 over the
 // 10 words of the 5-tuple, so the proxy and this program pick the same real for a flow.
-#include <bpf/bpf_endian.h>
-#include <bpf/bpf_helpers.h>
+// clang-format off: the kernel's headers first, libbpf's need their types.
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <linux/in.h>
@@ -17,6 +16,9 @@
 #include <linux/ipv6.h>
 #include <linux/tcp.h>
 #include <linux/udp.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+// clang-format on
 
 #include "xdp_abi.h"
 
