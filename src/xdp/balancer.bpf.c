@@ -8,7 +8,8 @@
 //
 // Flow hash: exactly sched::flowHash (src/sched/flow_hash.h): MurmurHash3 x86_32 over the
 // 10 words of the 5-tuple, so the proxy and this program pick the same real for a flow.
-// clang-format off: the kernel's headers first, libbpf's need their types.
+// The kernel's headers first: libbpf's need their types.
+// clang-format off
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <linux/in.h>
