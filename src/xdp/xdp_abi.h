@@ -33,6 +33,11 @@
 /* real_def.flags */
 #define FULCRUM_REAL_V6 0x1 /* the real's address is IPv6 */
 
+/* An address as the maps key it: 16 bytes, IPv4-mapped for IPv4. */
+struct fulcrum_addr {
+  __u8 b[16];
+};
+
 struct fulcrum_vip_key {
   __u8 addr[16];
   __u16 port; /* network order; 0 for an all-ports VIP */
@@ -89,6 +94,13 @@ struct fulcrum_vip_stats {
   __u64 packets;
   __u64 bytes;
   __u64 new_flows;
+};
+
+/* decap.bpf.c, on the reals: what it did. */
+struct fulcrum_decap_stats {
+  __u64 decapsulated; /* tunnel packets to this host, stripped and passed to the stack */
+  __u64 passed;       /* everything else, untouched */
+  __u64 malformed;    /* a tunnel packet whose inner header is missing or wrong: dropped */
 };
 
 /* What may change at run time without a reload of the program. */
