@@ -341,19 +341,22 @@ int fulcrum_balancer(struct xdp_md* ctx) {
     vs->bytes += end - data;
   }
 
-  // The flow's real: the connection table, else the VIP's ring.
-  const __u64 now = bpf_ktime_get_ns();
-  const __u32 hash = flow_hash(&pkt.flow);
+  // The flow's real: the connection table, else the VIP's ring. Only UDP entries age, so
+  // only UDP packets read the clock.
+  const int is_udp = pkt.flow.proto == IPPROTO_UDP;
+  const __u64 now = is_udp ? bpf_ktime_get_ns() : 0;
+  __u32 hash = 0;
   __u32 real = NO_REAL;
   const struct fulcrum_real_def* rd = 0;
   struct fulcrum_flow_value* fv = bpf_map_lookup_elem(&fulcrum_conns, &pkt.flow);
   if (fv) {
-    const int fresh = pkt.flow.proto == IPPROTO_TCP || now - fv->seen_ns < st->udp_timeout_ns;
+    const int fresh = !is_udp || now - fv->seen_ns < st->udp_timeout_ns;
     __u32 r = fv->real;
     rd = bpf_map_lookup_elem(&fulcrum_reals, &r);
     if (fresh && rd && rd->forward != 0) {
       real = r;
-      fv->seen_ns = now;
+      hash = fv->hash;
+      if (is_udp) fv->seen_ns = now;
       gs->lru_hits++;
     } else {
       rd = 0;
@@ -363,6 +366,7 @@ int fulcrum_balancer(struct xdp_md* ctx) {
     gs->lru_misses++;
     const __u32 size = ring_size;
     if (size == 0) return XDP_PASS;
+    hash = flow_hash(&pkt.flow);
     __u32 slot = (ring * 2 + half) * size + hash % size;
     __u32* r = bpf_map_lookup_elem(&fulcrum_rings, &slot);
     if (!r || *r == NO_REAL) {
@@ -377,7 +381,7 @@ int fulcrum_balancer(struct xdp_md* ctx) {
     }
     // A reset never creates an entry (it would only pin a dead flow).
     if (!(pkt.tcp_flags & TCP_FLAG_RST)) {
-      struct fulcrum_flow_value nv = {.real = real, .seen_ns = now};
+      struct fulcrum_flow_value nv = {.real = real, .hash = hash, .seen_ns = now};
       bpf_map_update_elem(&fulcrum_conns, &pkt.flow, &nv, BPF_ANY);
       if (vs) vs->new_flows++;
     }

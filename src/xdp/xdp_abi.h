@@ -71,8 +71,8 @@ struct fulcrum_flow_key {
 
 struct fulcrum_flow_value {
   __u32 real;
-  __u32 pad;
-  __u64 seen_ns; /* bpf_ktime_get_ns() of the last packet */
+  __u32 hash;    /* the flow hash, kept so that a hit does not compute it again */
+  __u64 seen_ns; /* UDP: bpf_ktime_get_ns() of the last packet; TCP: 0 (never expires) */
 };
 
 /* Global counters: the packet path's outcomes and drops by reason. */
