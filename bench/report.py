@@ -299,6 +299,22 @@ def main():
               + (", with the proxies, the backend and the client under SCHED_FIFO"
                  if meta.get("latency_rt") == "1" else "") + ". \"added\" = the proxy's percentile minus the no-proxy "
               "percentile of the same round (difference of percentiles). 1 worker thread.")
+    if any(k[0] == "xdp" for k in data):
+        xdp_rows = []
+        for tbl, label in (("1024", "1k-entry table"), ("1048576", "1M-entry table")):
+            if not any(k[0] == "xdp" and k[1] == tbl for k in data):
+                continue
+            xdp_rows += [(f"no VIP (XDP_PASS), ns, {label}", "lower", "xdp", tbl, "pass_median_ns"),
+                         (f"LRU hit, IPIP, ns, {label}", "lower", "xdp", tbl, "hit_median_ns"),
+                         (f"LRU miss, SYN inserted, IPIP, ns, {label}", "lower", "xdp", tbl,
+                          "miss_median_ns"),
+                         (f"LRU miss, p90 ns, {label}", "lower", "xdp", tbl, "miss_p90_ns")]
+        table("5. Packet path (the XDP program, ns per packet)", xdp_rows, ["fulcrum"], [],
+              "Median ns per packet of Fulcrum's XDP program through BPF_PROG_TEST_RUN: one "
+              "fresh frame per run (a repeated run would see the frame the previous run "
+              "encapsulated), the verdict of every run checked, the kernel's clock reads "
+              "measured on a program returning XDP_PASS and subtracted (bench/xdp_bench.cc). "
+              "The miss case inserts a new flow into a table already holding that many.")
     if any(k[0] == "memory" for k in data):
         mem_rows = [("RSS bytes per idle connection", "lower", "memory", "1", "bytes_per_conn"),
                     ("RSS kB before", "lower", "memory", "1", "rss_before_kb"),
