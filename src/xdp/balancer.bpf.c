@@ -2,8 +2,8 @@
 // IPv4 or IPv6, TCP or UDP), looks up the VIP (exact port, then the VIP's all-ports
 // entry), finds the flow's real in the connection table or schedules it with the VIP's
 // Maglev ring (the control plane's table, translated to real indices), and forwards it by
-// encapsulation (IPIP, IP6IP6, or across families) with XDP_TX. A packet for no VIP, or
-// one it does not handle (fragments, IPv4 options, IPv6 extension headers), leaves
+// encapsulation (IPIP, IP6IP6, or across families; GUE adds a UDP header) with XDP_TX. A packet for
+// no VIP, or one it does not handle (fragments, IPv4 options, IPv6 extension headers), leaves
 // untouched (XDP_PASS); each outcome is counted (xdp_abi.h).
 //
 // Flow hash: exactly sched::flowHash (src/sched/flow_hash.h): MurmurHash3 x86_32 over the
@@ -240,11 +240,16 @@ static __always_inline int rewrite_l2(void* data, void* end, __u32 l2len, __u32 
   return 0;
 }
 
-// IPIP (inner IPv4) or 6-in-4 (inner IPv6) to an IPv4 real.
+// The source port of a GUE packet: the flow hash in the dynamic port range, so that the
+// real's RSS spreads the flows.
+static __always_inline __be16 gue_sport(__u32 hash) { return bpf_htons(0xc000 | (hash & 0x3fff)); }
+
+// IPIP (inner IPv4) or 6-in-4 (inner IPv6) to an IPv4 real; with `gue`, a UDP header
+// (GUE variant 1: the inner IP packet right after it) between the two.
 static __always_inline int encap_v4(struct xdp_md* ctx, const struct packet* pkt,
                                     const struct fulcrum_real_def* rd,
-                                    const struct fulcrum_settings* st, __u32 hash) {
-  const __u32 room = sizeof(struct iphdr);
+                                    const struct fulcrum_settings* st, __u32 hash, int gue) {
+  const __u32 room = sizeof(struct iphdr) + (gue ? sizeof(struct udphdr) : 0);
   if (pkt->inner_len > 0xffff - room) return -1;
   if (bpf_xdp_adjust_head(ctx, -(int)room)) return -1;
   void* data = (void*)(long)ctx->data;
@@ -262,20 +267,29 @@ static __always_inline int encap_v4(struct xdp_md* ctx, const struct packet* pkt
   iph->id = 0;
   iph->frag_off = 0;
   iph->ttl = 64;
-  iph->protocol = pkt->v6 ? IPPROTO_IPV6 : IPPROTO_IPIP;
+  iph->protocol = gue ? IPPROTO_UDP : pkt->v6 ? IPPROTO_IPV6 : IPPROTO_IPIP;
   iph->check = 0;
   iph->saddr = bpf_htonl(bpf_ntohl(st->outer_v4_base) + hash % count);
   __builtin_memcpy(&iph->daddr, rd->addr + 12, 4);
   iph->check = ipv4_csum(iph);
+  if (gue) {
+    struct udphdr* uh = (void*)(iph + 1);
+    if ((void*)(uh + 1) > end) return -1;
+    uh->source = gue_sport(hash);
+    uh->dest = st->gue_port;
+    uh->len = bpf_htons(pkt->inner_len + sizeof(*uh));
+    uh->check = 0;  // optional over IPv4
+  }
   return 0;
 }
 
-// IP6IP6 (inner IPv6) or 4-in-6 (inner IPv4) to an IPv6 real.
+// IP6IP6 (inner IPv6) or 4-in-6 (inner IPv4) to an IPv6 real; with `gue`, a UDP header
+// between the two.
 static __always_inline int encap_v6(struct xdp_md* ctx, const struct packet* pkt,
                                     const struct fulcrum_real_def* rd,
-                                    const struct fulcrum_settings* st, __u32 hash) {
-  const __u32 room = sizeof(struct ipv6hdr);
-  if (pkt->inner_len > 0xffff) return -1;
+                                    const struct fulcrum_settings* st, __u32 hash, int gue) {
+  const __u32 room = sizeof(struct ipv6hdr) + (gue ? sizeof(struct udphdr) : 0);
+  if (pkt->inner_len > 0xffff - (room - sizeof(struct ipv6hdr))) return -1;
   if (bpf_xdp_adjust_head(ctx, -(int)room)) return -1;
   void* data = (void*)(long)ctx->data;
   void* end = (void*)(long)ctx->data_end;
@@ -289,13 +303,23 @@ static __always_inline int encap_v6(struct xdp_md* ctx, const struct packet* pkt
   ip6h->flow_lbl[0] = ((pkt->tos & 0xf) << 4) | ((hash >> 16) & 0xf);
   ip6h->flow_lbl[1] = (hash >> 8) & 0xff;
   ip6h->flow_lbl[2] = hash & 0xff;
-  ip6h->payload_len = bpf_htons(pkt->inner_len);
-  ip6h->nexthdr = pkt->v6 ? IPPROTO_IPV6 : IPPROTO_IPIP;
+  ip6h->payload_len = bpf_htons(pkt->inner_len + (room - sizeof(struct ipv6hdr)));
+  ip6h->nexthdr = gue ? IPPROTO_UDP : pkt->v6 ? IPPROTO_IPV6 : IPPROTO_IPIP;
   ip6h->hop_limit = 64;
   __builtin_memcpy(&ip6h->saddr, st->outer_v6_base, 12);
   __be32 low = bpf_htonl(hash);
   __builtin_memcpy((__u8*)&ip6h->saddr + 12, &low, 4);
   __builtin_memcpy(&ip6h->daddr, rd->addr, 16);
+  if (gue) {
+    struct udphdr* uh = (void*)(ip6h + 1);
+    if ((void*)(uh + 1) > end) return -1;
+    uh->source = gue_sport(hash);
+    uh->dest = st->gue_port;
+    uh->len = bpf_htons(pkt->inner_len + sizeof(*uh));
+    // Zero over IPv6 (RFC 6935/6936, as tunnels do): Fulcrum's decap accepts it; a kernel
+    // FOU receiver needs udp6zerocsumrx.
+    uh->check = 0;
+  }
   return 0;
 }
 
@@ -387,8 +411,9 @@ int fulcrum_balancer(struct xdp_md* ctx) {
     }
   }
 
-  int err = (rd->flags & FULCRUM_REAL_V6) ? encap_v6(ctx, &pkt, rd, st, hash)
-                                          : encap_v4(ctx, &pkt, rd, st, hash);
+  const int gue = rd->forward == FULCRUM_FWD_GUE;
+  int err = (rd->flags & FULCRUM_REAL_V6) ? encap_v6(ctx, &pkt, rd, st, hash, gue)
+                                          : encap_v4(ctx, &pkt, rd, st, hash, gue);
   if (err) {
     gs->encap_failed++;
     return XDP_DROP;

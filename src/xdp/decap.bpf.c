@@ -1,5 +1,5 @@
 // The real server's side of DSR: an XDP program that strips the encapsulation the
-// balancer adds (IPIP, IP6IP6, 4-in-6, 6-in-4) from packets addressed to this host, and
+// balancer adds (IPIP, IP6IP6, 4-in-6, 6-in-4, GUE) from packets addressed to this host, and
 // hands the inner packet to the stack (XDP_PASS), which delivers it to the socket bound
 // on the VIP (configured on `lo`, see docs/real-servers.md). Everything else passes
 // untouched. This kernel has no ipip module, and a real should not need one.
@@ -10,11 +10,15 @@
 #include <linux/in.h>
 #include <linux/ip.h>
 #include <linux/ipv6.h>
+#include <linux/udp.h>
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 // clang-format on
 
 #include "xdp_abi.h"
+
+// The UDP port GUE packets arrive on (network order), set before load.
+const volatile __u16 gue_port = 0xc017;  // 6080
 
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -76,12 +80,14 @@ int fulcrum_decap(struct xdp_md* ctx) {
     proto = vh->proto;
     l2len += sizeof(*vh);
   }
-  __u8 inner;
-  __u32 outer;
+  __u8 l4;
+  __u32 iplen;
+  struct fulcrum_addr dst = {};
   if (proto == bpf_htons(ETH_P_IP)) {
     struct iphdr* iph = data + l2len;
     if ((void*)(iph + 1) > end) return XDP_PASS;
-    if (iph->protocol != IPPROTO_IPIP && iph->protocol != IPPROTO_IPV6) {
+    l4 = iph->protocol;
+    if (l4 != IPPROTO_IPIP && l4 != IPPROTO_IPV6 && l4 != IPPROTO_UDP) {
       st->passed++;
       return XDP_PASS;
     }
@@ -89,33 +95,38 @@ int fulcrum_decap(struct xdp_md* ctx) {
       st->passed++;  // options or a fragment of a tunnel packet: the stack's business
       return XDP_PASS;
     }
-    struct fulcrum_addr dst = {};
     dst.b[10] = 0xff;
     dst.b[11] = 0xff;
     __builtin_memcpy(dst.b + 12, &iph->daddr, 4);
-    if (!bpf_map_lookup_elem(&fulcrum_decap_addrs, &dst)) {
-      st->passed++;  // not for this host
-      return XDP_PASS;
-    }
-    inner = iph->protocol;
-    outer = sizeof(*iph);
+    iplen = sizeof(*iph);
   } else if (proto == bpf_htons(ETH_P_IPV6)) {
     struct ipv6hdr* ip6h = data + l2len;
     if ((void*)(ip6h + 1) > end) return XDP_PASS;
-    if (ip6h->nexthdr != IPPROTO_IPIP && ip6h->nexthdr != IPPROTO_IPV6) {
+    l4 = ip6h->nexthdr;
+    if (l4 != IPPROTO_IPIP && l4 != IPPROTO_IPV6 && l4 != IPPROTO_UDP) {
       st->passed++;
       return XDP_PASS;
     }
-    struct fulcrum_addr dst;
     __builtin_memcpy(dst.b, &ip6h->daddr, 16);
-    if (!bpf_map_lookup_elem(&fulcrum_decap_addrs, &dst)) {
-      st->passed++;
-      return XDP_PASS;
-    }
-    inner = ip6h->nexthdr;
-    outer = sizeof(*ip6h);
+    iplen = sizeof(*ip6h);
   } else {
     st->passed++;
+    return XDP_PASS;
+  }
+  // GUE (variant 1): UDP to the GUE port, the inner IP packet right after the UDP header.
+  __u32 outer = iplen;
+  __u8 inner = l4;
+  if (l4 == IPPROTO_UDP) {
+    struct udphdr* uh = data + l2len + iplen;
+    if ((void*)(uh + 1) > end || uh->dest != gue_port) {
+      st->passed++;  // plain UDP
+      return XDP_PASS;
+    }
+    outer += sizeof(*uh);
+    inner = 0;  // told by the inner header's version
+  }
+  if (!bpf_map_lookup_elem(&fulcrum_decap_addrs, &dst)) {
+    st->passed++;  // not for this host
     return XDP_PASS;
   }
   // The inner header must be there and be what the outer one says.
@@ -125,7 +136,9 @@ int fulcrum_decap(struct xdp_md* ctx) {
     return XDP_DROP;
   }
   const __u8 version = *(__u8*)in >> 4;
-  if ((inner == IPPROTO_IPIP && version != 4) || (inner == IPPROTO_IPV6 && version != 6)) {
+  if (inner == 0) inner = version == 4 ? IPPROTO_IPIP : version == 6 ? IPPROTO_IPV6 : 0;
+  if ((inner == IPPROTO_IPIP && version != 4) || (inner == IPPROTO_IPV6 && version != 6) ||
+      inner == 0) {
     st->malformed++;
     return XDP_DROP;
   }

@@ -26,7 +26,7 @@
  * (or one of weight 0) keeps its forward mode and is only left out of the rings, so its
  * existing flows stay (IPVS quiescence). */
 #define FULCRUM_FWD_IPIP 1 /* IPIP / IP6IP6 (and 4-in-6, 6-in-4 across families) DSR */
-#define FULCRUM_FWD_GUE 2  /* UDP encapsulation (roadmap) */
+#define FULCRUM_FWD_GUE 2  /* GUE variant 1: outer IP + UDP (flow-hashed source port) + inner IP */
 #define FULCRUM_FWD_DR 3   /* L2 direct routing: the real's MAC (roadmap) */
 #define FULCRUM_FWD_NAT 4  /* DNAT with return traffic rewritten back (roadmap) */
 
@@ -111,6 +111,8 @@ struct fulcrum_settings {
   __u32 outer_v4_count;   /*   network-order base, count >= 1 */
   __u8 outer_v6_base[16]; /* IP6IP6 outer sources: the low 32 bits take the flow hash */
   __u64 udp_timeout_ns;   /* a UDP flow entry older than this is scheduled anew */
+  __u16 gue_port;         /* GUE: the reals' UDP port, network order */
+  __u16 pad[3];
 };
 
 #endif /* FULCRUM_XDP_ABI_H */

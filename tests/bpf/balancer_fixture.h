@@ -19,6 +19,7 @@ namespace fulcrum::test {
 using namespace pkt;
 
 constexpr uint32_t kNoReal = 0xffffffffu;
+constexpr uint16_t kGuePort = 6080;
 
 struct Result {
   int verdict = -1;
@@ -47,6 +48,7 @@ class Balancer {
     Addr v6 = Addr::parse("fd00:100::");
     std::memcpy(st.outer_v6_base, v6.b.data(), 16);
     st.udp_timeout_ns = 300ull * 1000 * 1000 * 1000;
+    st.gue_port = htons(kGuePort);
     setSettings(st);
   }
   ~Balancer() {

@@ -114,8 +114,10 @@ Bytes frame(const Ip& ip, int vlan) {
   return frame(kLbMac, kClientMac, ip.dst.v6 ? 0x86dd : 0x0800, ipPacket(ip), vlan);
 }
 
-Bytes ipipOuter4(const uint8_t (&src)[4], const Addr& real, const Bytes& inner, uint8_t tos,
-                 bool innerV6) {
+namespace {
+
+Bytes outer4(const uint8_t (&src)[4], const Addr& real, const Bytes& inner, uint8_t tos,
+             uint8_t proto) {
   Bytes b;
   b.push_back(0x45);
   b.push_back(tos);
@@ -123,7 +125,7 @@ Bytes ipipOuter4(const uint8_t (&src)[4], const Addr& real, const Bytes& inner, 
   put16(b, 0);
   put16(b, 0);
   b.push_back(64);
-  b.push_back(innerV6 ? 41 : 4);
+  b.push_back(proto);
   put16(b, 0);
   b.insert(b.end(), src, src + 4);
   b.insert(b.end(), real.v4(), real.v4() + 4);
@@ -134,15 +136,15 @@ Bytes ipipOuter4(const uint8_t (&src)[4], const Addr& real, const Bytes& inner, 
   return b;
 }
 
-Bytes ipipOuter6(const Addr& src, const Addr& real, const Bytes& inner, uint8_t tos, uint32_t hash,
-                 bool innerV6) {
+Bytes outer6(const Addr& src, const Addr& real, const Bytes& inner, uint8_t tos, uint32_t hash,
+             uint8_t proto) {
   Bytes b;
   b.push_back(static_cast<uint8_t>(0x60 | (tos >> 4)));
   b.push_back(static_cast<uint8_t>(((tos & 0xf) << 4) | ((hash >> 16) & 0xf)));
   b.push_back(static_cast<uint8_t>(hash >> 8));
   b.push_back(static_cast<uint8_t>(hash));
   put16(b, static_cast<uint16_t>(inner.size()));
-  b.push_back(innerV6 ? 41 : 4);
+  b.push_back(proto);
   b.push_back(64);
   b.insert(b.end(), src.b.begin(), src.b.begin() + 12);
   b.push_back(static_cast<uint8_t>(hash >> 24));
@@ -152,6 +154,38 @@ Bytes ipipOuter6(const Addr& src, const Addr& real, const Bytes& inner, uint8_t 
   b.insert(b.end(), real.b.begin(), real.b.end());
   b.insert(b.end(), inner.begin(), inner.end());
   return b;
+}
+
+Bytes udpThen(uint32_t hash, uint16_t port, const Bytes& inner) {
+  Bytes b;
+  put16(b, static_cast<uint16_t>(0xc000 | (hash & 0x3fff)));
+  put16(b, port);
+  put16(b, static_cast<uint16_t>(8 + inner.size()));
+  put16(b, 0);
+  b.insert(b.end(), inner.begin(), inner.end());
+  return b;
+}
+
+}  // namespace
+
+Bytes ipipOuter4(const uint8_t (&src)[4], const Addr& real, const Bytes& inner, uint8_t tos,
+                 bool innerV6) {
+  return outer4(src, real, inner, tos, innerV6 ? 41 : 4);
+}
+
+Bytes ipipOuter6(const Addr& src, const Addr& real, const Bytes& inner, uint8_t tos, uint32_t hash,
+                 bool innerV6) {
+  return outer6(src, real, inner, tos, hash, innerV6 ? 41 : 4);
+}
+
+Bytes gueOuter4(const uint8_t (&src)[4], const Addr& real, const Bytes& inner, uint8_t tos,
+                uint32_t hash, uint16_t port) {
+  return outer4(src, real, udpThen(hash, port, inner), tos, 17);
+}
+
+Bytes gueOuter6(const Addr& src, const Addr& real, const Bytes& inner, uint8_t tos, uint32_t hash,
+                uint16_t port) {
+  return outer6(src, real, udpThen(hash, port, inner), tos, hash, 17);
 }
 
 }  // namespace fulcrum::test::pkt

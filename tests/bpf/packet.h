@@ -54,6 +54,12 @@ Bytes ipipOuter4(const uint8_t (&src)[4], const Addr& real, const Bytes& inner, 
                  bool innerV6);
 Bytes ipipOuter6(const Addr& src, const Addr& real, const Bytes& inner, uint8_t tos, uint32_t hash,
                  bool innerV6);
+// GUE variant 1: the outer IP header (protocol UDP), a UDP header from the flow-hashed
+// source port 0xc000 | (hash & 0x3fff) to `port`, checksum 0, then `inner`.
+Bytes gueOuter4(const uint8_t (&src)[4], const Addr& real, const Bytes& inner, uint8_t tos,
+                uint32_t hash, uint16_t port);
+Bytes gueOuter6(const Addr& src, const Addr& real, const Bytes& inner, uint8_t tos, uint32_t hash,
+                uint16_t port);
 
 extern const Mac kClientMac, kLbMac, kNextHopMac;
 

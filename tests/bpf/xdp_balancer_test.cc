@@ -9,6 +9,7 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "balancer_fixture.h"
@@ -70,6 +71,21 @@ Bytes encapsulated(const Ip& ip, const std::string& real, int vlan = -1) {
   }
   return frame(kNextHopMac, kLbMac, 0x86dd,
                ipipOuter6(Addr::parse("fd00:100::"), r, inner, ip.tos, hash, ip.dst.v6), vlan);
+}
+
+// The same with GUE (a UDP header from the flow-hashed source port to kGuePort).
+Bytes encapsulatedGue(const Ip& ip, const std::string& real) {
+  const Bytes inner = ipPacket(ip);
+  const uint32_t hash = proxyHash(ip);
+  const Addr r = Addr::parse(real);
+  if (!r.v6) {
+    const uint32_t s = 0x0a640000 + hash % 256;
+    const uint8_t src[4] = {static_cast<uint8_t>(s >> 24), static_cast<uint8_t>(s >> 16),
+                            static_cast<uint8_t>(s >> 8), static_cast<uint8_t>(s)};
+    return frame(kNextHopMac, kLbMac, 0x0800, gueOuter4(src, r, inner, ip.tos, hash, kGuePort));
+  }
+  return frame(kNextHopMac, kLbMac, 0x86dd,
+               gueOuter6(Addr::parse("fd00:100::"), r, inner, ip.tos, hash, kGuePort));
 }
 
 class XdpBalancer : public ::testing::Test {
@@ -177,6 +193,24 @@ TEST_F(XdpBalancer, Ipv6VipToIpv6RealAndAcrossFamilies) {
   r = lb.run(frame(v6));
   EXPECT_EQ(r.verdict, XDP_TX);
   EXPECT_EQ(r.out, encapsulated(v6, "10.0.1.1"));
+}
+
+TEST_F(XdpBalancer, GueToIpv4AndIpv6Reals) {
+  lb.setReal(5, "10.0.1.9", FULCRUM_FWD_GUE);
+  lb.setReal(6, "2001:db8:1::9", FULCRUM_FWD_GUE);
+  lb.addVip("2001:db8::10", 443, 6, 1);
+  for (const auto& [vip, port, ring] :
+       {std::tuple{"192.0.2.10", 80, 0u}, std::tuple{"2001:db8::10", 443, 1u}}) {
+    for (uint32_t real : {5u, 6u}) {
+      lb.fillRing(ring, {real});
+      Ip ip = tcp(Addr::parse(vip).v6 ? "2001:db8:ffff::7" : "198.51.100.7",
+                  static_cast<uint16_t>(41000 + real), vip, static_cast<uint16_t>(port));
+      Result r = lb.run(frame(ip));
+      EXPECT_EQ(r.verdict, XDP_TX) << vip << " to " << real;
+      EXPECT_EQ(r.out, encapsulatedGue(ip, real == 5 ? "10.0.1.9" : "2001:db8:1::9"))
+          << vip << " to " << real;
+    }
+  }
 }
 
 TEST_F(XdpBalancer, VlanTagIsKept) {

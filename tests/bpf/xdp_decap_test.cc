@@ -65,6 +65,8 @@ class XdpDecap : public ::testing::Test {
     ASSERT_TRUE(lb.ok() && decap.ok()) << "the bpf tests need root / CAP_BPF";
     lb.setReal(0, "10.0.1.1");
     lb.setReal(1, "2001:db8:1::1");
+    lb.setReal(3, "10.0.1.1", FULCRUM_FWD_GUE);
+    lb.setReal(4, "2001:db8:1::1", FULCRUM_FWD_GUE);
     lb.addVip("192.0.2.10", 80, 6, 0);
     lb.addVip("2001:db8::10", 443, 6, 1);
     decap.addLocal("10.0.1.1");
@@ -99,6 +101,10 @@ TEST_F(XdpDecap, EveryEncapsulationComesBackAsTheOriginalPacket) {
       {"IP6IP6", tcpTo("2001:db8:ffff::7", "2001:db8::10", 443), 1},
       {"4-in-6", tcpTo("198.51.100.8", "192.0.2.10", 80), 1},
       {"6-in-4", tcpTo("2001:db8:ffff::8", "2001:db8::10", 443), 0},
+      {"GUE 4-in-4", tcpTo("198.51.100.9", "192.0.2.10", 80), 3},
+      {"GUE 6-in-6", tcpTo("2001:db8:ffff::9", "2001:db8::10", 443), 4},
+      {"GUE 6-in-4", tcpTo("2001:db8:ffff::a", "2001:db8::10", 443), 3},
+      {"GUE 4-in-6", tcpTo("198.51.100.10", "192.0.2.10", 80), 4},
   };
   for (const Case& c : cases) {
     for (int vlan : {-1, 7}) {
@@ -111,10 +117,17 @@ TEST_F(XdpDecap, EveryEncapsulationComesBackAsTheOriginalPacket) {
           << c.name << " vlan " << vlan;
     }
   }
-  EXPECT_EQ(decap.stats().decapsulated, 8u);
+  EXPECT_EQ(decap.stats().decapsulated, 16u);
 }
 
 TEST_F(XdpDecap, OtherTrafficPassesUntouched) {
+  // Plain UDP to another port than GUE's.
+  Ip dns;
+  dns.src = Addr::parse("198.51.100.7");
+  dns.dst = Addr::parse("10.0.1.1");
+  dns.l4 = {17, 5353, 53, 0, "query"};
+  Bytes plainUdp = frame(dns);
+  EXPECT_EQ(decap.run(plainUdp).out, plainUdp);
   // Plain TCP, and a tunnel to another host.
   Bytes plain = frame(tcpTo("198.51.100.7", "10.0.1.1", 22));
   Result r = decap.run(plain);
@@ -125,7 +138,7 @@ TEST_F(XdpDecap, OtherTrafficPassesUntouched) {
   r = decap.run(elsewhere);
   EXPECT_EQ(r.verdict, XDP_PASS);
   EXPECT_EQ(r.out, elsewhere);
-  EXPECT_EQ(decap.stats().passed, 2u);
+  EXPECT_EQ(decap.stats().passed, 3u);
   EXPECT_EQ(decap.stats().decapsulated, 0u);
 }
 
