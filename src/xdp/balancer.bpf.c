@@ -2,7 +2,8 @@
 // IPv4 or IPv6, TCP or UDP), looks up the VIP (exact port, then the VIP's all-ports
 // entry), finds the flow's real in the connection table or schedules it with the VIP's
 // Maglev ring (the control plane's table, translated to real indices), and forwards it by
-// encapsulation (IPIP, IP6IP6, or across families; GUE adds a UDP header) with XDP_TX. A packet for
+// encapsulation (IPIP, IP6IP6, or across families; GUE adds a UDP header) or by L2
+// direct routing (the real's MAC), with XDP_TX. A packet for
 // no VIP, or one it does not handle (fragments, IPv4 options, IPv6 extension headers), leaves
 // untouched (XDP_PASS); each outcome is counted (xdp_abi.h).
 //
@@ -411,6 +412,15 @@ int fulcrum_balancer(struct xdp_md* ctx) {
     }
   }
 
+  if (rd->forward == FULCRUM_FWD_DR) {
+    // Direct routing: the same packet, to the real's MAC (the real holds the VIP on lo).
+    struct ethhdr* eth = data;
+    if ((void*)(eth + 1) > end) return XDP_DROP;
+    __builtin_memcpy(eth->h_dest, rd->mac, ETH_ALEN);
+    __builtin_memcpy(eth->h_source, st->src_mac, ETH_ALEN);
+    gs->forwarded++;
+    return XDP_TX;
+  }
   const int gue = rd->forward == FULCRUM_FWD_GUE;
   int err = (rd->flags & FULCRUM_REAL_V6) ? encap_v6(ctx, &pkt, rd, st, hash, gue)
                                           : encap_v4(ctx, &pkt, rd, st, hash, gue);

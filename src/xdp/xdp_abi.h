@@ -27,7 +27,7 @@
  * existing flows stay (IPVS quiescence). */
 #define FULCRUM_FWD_IPIP 1 /* IPIP / IP6IP6 (and 4-in-6, 6-in-4 across families) DSR */
 #define FULCRUM_FWD_GUE 2  /* GUE variant 1: outer IP + UDP (flow-hashed source port) + inner IP */
-#define FULCRUM_FWD_DR 3   /* L2 direct routing: the real's MAC (roadmap) */
+#define FULCRUM_FWD_DR 3   /* L2 direct routing (ipvsadm -g): the frame to the real's MAC */
 #define FULCRUM_FWD_NAT 4  /* DNAT with return traffic rewritten back (roadmap) */
 
 /* real_def.flags */
@@ -57,7 +57,8 @@ struct fulcrum_real_def {
   __u8 forward; /* FULCRUM_FWD_* */
   __u8 flags;   /* FULCRUM_REAL_* */
   __u16 port;   /* NAT: the real's port, network order (0: the VIP's) */
-  __u32 pad;
+  __u8 mac[6];  /* DR: the real's MAC (the control plane resolves it from the neighbours) */
+  __u8 pad[6];
 };
 
 struct fulcrum_flow_key {

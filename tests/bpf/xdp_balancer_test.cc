@@ -213,6 +213,18 @@ TEST_F(XdpBalancer, GueToIpv4AndIpv6Reals) {
   }
 }
 
+TEST_F(XdpBalancer, DirectRoutingSendsTheSameFrameToTheRealsMac) {
+  const Mac realMac = {0x02, 0, 0, 0, 0x10, 0x05};
+  lb.setReal(5, "10.0.1.9", FULCRUM_FWD_DR, realMac);
+  lb.fillRing(0, {5});
+  for (int vlan : {-1, 9}) {
+    Ip ip = tcp("198.51.100.7", static_cast<uint16_t>(42000 + vlan), "192.0.2.10", 80);
+    Result r = lb.run(frame(ip, vlan));
+    EXPECT_EQ(r.verdict, XDP_TX);
+    EXPECT_EQ(r.out, frame(realMac, kLbMac, 0x0800, ipPacket(ip), vlan));
+  }
+}
+
 TEST_F(XdpBalancer, VlanTagIsKept) {
   Ip ip = tcp("198.51.100.7", 40000, "192.0.2.10", 80);
   const uint32_t real = lb.ringAt(0, proxyHash(ip) % kRing);
