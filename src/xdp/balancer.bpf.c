@@ -59,6 +59,14 @@ struct {
 } fulcrum_conns SEC(".maps");  // flow -> real, seen by every CPU (return paths, veth)
 
 struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __type(key, struct fulcrum_flow_key);
+  __type(value, struct fulcrum_nat_back);
+  __uint(max_entries, 4096);
+  __uint(map_flags, BPF_F_NO_COMMON_LRU);
+} fulcrum_nat SEC(".maps");  // NAT: a reply's flow (real -> client) -> the VIP it is from
+
+struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
   __type(key, __u32);
   __type(value, struct fulcrum_global_stats);
@@ -324,6 +332,85 @@ static __always_inline int encap_v6(struct xdp_md* ctx, const struct packet* pkt
   return 0;
 }
 
+// ---- NAT ----
+
+static __always_inline __u16 csum_fold(__u32 c) {
+  c = (c & 0xffff) + (c >> 16);
+  c = (c & 0xffff) + (c >> 16);
+  return (__u16)~c;
+}
+
+// Rewrites one address (4 or 16 bytes at `field`) and one port of an IP packet in place,
+// updating the IPv4 header checksum and the TCP/UDP checksum incrementally (RFC 1624). A
+// zero UDP checksum over IPv4 (none) stays zero.
+static __always_inline int nat_rewrite(void* data, void* end, const struct packet* pkt, int dst,
+                                       const __u8* addr, __be16 port) {
+  const __u32 l3 = pkt->l2len;
+  if (l3 > sizeof(struct ethhdr) + sizeof(struct vlan_hdr)) return -1;
+  __u32 l4off;
+  __be32 oldaddr[4] = {}, newaddr[4] = {};
+  const int alen = pkt->v6 ? 16 : 4;
+  __sum16* l4sum;
+  __be16* portp;
+  if (!pkt->v6) {
+    struct iphdr* iph = data + l3;
+    if ((void*)(iph + 1) > end) return -1;
+    __be32* a = dst ? &iph->daddr : &iph->saddr;
+    oldaddr[0] = *a;
+    __builtin_memcpy(&newaddr[0], addr + 12, 4);
+    *a = newaddr[0];
+    iph->check = csum_fold(bpf_csum_diff(oldaddr, 4, newaddr, 4, ~(__u32)iph->check & 0xffff));
+    l4off = l3 + sizeof(*iph);
+  } else {
+    struct ipv6hdr* ip6h = data + l3;
+    if ((void*)(ip6h + 1) > end) return -1;
+    struct in6_addr* a = dst ? &ip6h->daddr : &ip6h->saddr;
+    __builtin_memcpy(oldaddr, a, 16);
+    __builtin_memcpy(newaddr, addr, 16);
+    __builtin_memcpy(a, addr, 16);
+    l4off = l3 + sizeof(*ip6h);
+  }
+  if (l4off > 64) return -1;
+  if (pkt->flow.proto == IPPROTO_TCP) {
+    struct tcphdr* th = data + l4off;
+    if ((void*)(th + 1) > end) return -1;
+    l4sum = &th->check;
+    portp = dst ? &th->dest : &th->source;
+  } else {
+    struct udphdr* uh = data + l4off;
+    if ((void*)(uh + 1) > end) return -1;
+    l4sum = &uh->check;
+    portp = dst ? &uh->dest : &uh->source;
+    if (!pkt->v6 && uh->check == 0) {
+      *portp = port;
+      return 0;
+    }
+  }
+  __u32 sum = ~(__u32)*l4sum & 0xffff;
+  if (alen == 16)
+    sum = bpf_csum_diff(oldaddr, 16, newaddr, 16, sum);
+  else
+    sum = bpf_csum_diff(oldaddr, 4, newaddr, 4, sum);
+  __be32 oldp = *portp, newp = port;
+  sum = bpf_csum_diff(&oldp, 4, &newp, 4, sum);
+  *portp = port;
+  __u16 folded = csum_fold(sum);
+  if (pkt->flow.proto == IPPROTO_UDP && folded == 0) folded = 0xffff;
+  *l4sum = folded;
+  return 0;
+}
+
+// L2 toward `mac` (a zero MAC: the next hop).
+static __always_inline int l2_to(void* data, void* end, const __u8* mac,
+                                 const struct fulcrum_settings* st) {
+  struct ethhdr* eth = data;
+  if ((void*)(eth + 1) > end) return -1;
+  const int none = !(mac[0] | mac[1] | mac[2] | mac[3] | mac[4] | mac[5]);
+  __builtin_memcpy(eth->h_dest, none ? st->next_hop_mac : mac, ETH_ALEN);
+  __builtin_memcpy(eth->h_source, st->src_mac, ETH_ALEN);
+  return 0;
+}
+
 SEC("xdp")
 int fulcrum_balancer(struct xdp_md* ctx) {
   void* data = (void*)(long)ctx->data;
@@ -355,6 +442,17 @@ int fulcrum_balancer(struct xdp_md* ctx) {
     if (vip && !(vip->flags & FULCRUM_VIP_ALL_PORTS)) vip = 0;
   }
   if (!vip) {
+    // A NAT real's reply: rewritten back to the VIP, on to the client.
+    struct fulcrum_nat_back* back = bpf_map_lookup_elem(&fulcrum_nat, &pkt.flow);
+    if (back) {
+      if (nat_rewrite(data, end, &pkt, 0, back->vip, back->vip_port) ||
+          l2_to(data, end, st->next_hop_mac, st)) {
+        gs->malformed++;
+        return XDP_DROP;
+      }
+      gs->nat_returned++;
+      return XDP_TX;
+    }
     gs->passed_no_vip++;
     return XDP_PASS;
   }
@@ -412,6 +510,30 @@ int fulcrum_balancer(struct xdp_md* ctx) {
     }
   }
 
+  if (rd->forward == FULCRUM_FWD_NAT) {
+    if (!!(rd->flags & FULCRUM_REAL_V6) != pkt.v6) {
+      gs->nat_family++;
+      return XDP_DROP;
+    }
+    const __be16 rport = rd->port ? rd->port : pkt.flow.dport;
+    // The reply's flow, as it will arrive: real -> client.
+    struct fulcrum_flow_key reply = {};
+    __builtin_memcpy(reply.src, rd->addr, 16);
+    __builtin_memcpy(reply.dst, pkt.flow.src, 16);
+    reply.sport = rport;
+    reply.dport = pkt.flow.sport;
+    reply.proto = pkt.flow.proto;
+    struct fulcrum_nat_back back = {};
+    __builtin_memcpy(back.vip, pkt.flow.dst, 16);
+    back.vip_port = pkt.flow.dport;
+    bpf_map_update_elem(&fulcrum_nat, &reply, &back, BPF_ANY);
+    if (nat_rewrite(data, end, &pkt, 1, rd->addr, rport) || l2_to(data, end, rd->mac, st)) {
+      gs->malformed++;
+      return XDP_DROP;
+    }
+    gs->forwarded++;
+    return XDP_TX;
+  }
   if (rd->forward == FULCRUM_FWD_DR) {
     // Direct routing: the same packet, to the real's MAC (the real holds the VIP on lo).
     struct ethhdr* eth = data;

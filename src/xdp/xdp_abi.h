@@ -9,6 +9,7 @@
  *   fulcrum_reals     ARRAY     real index -> real_def         control::RealIndex's indices
  *   fulcrum_rings     ARRAY     (vip ring * 2 + half) * ring_size + slot -> real index
  *   fulcrum_conns     LRU_HASH  flow_key -> flow_value          per-flow real, all CPUs
+ *   fulcrum_nat       LRU_HASH  reply flow_key -> nat_back       NAT replies back to the VIP
  *   fulcrum_stats     PERCPU_ARRAY  0 -> global_stats
  *   fulcrum_vip_stats PERCPU_ARRAY  vip ring -> vip_stats
  *   fulcrum_settings  ARRAY     0 -> settings                   what may change at run time
@@ -28,7 +29,9 @@
 #define FULCRUM_FWD_IPIP 1 /* IPIP / IP6IP6 (and 4-in-6, 6-in-4 across families) DSR */
 #define FULCRUM_FWD_GUE 2  /* GUE variant 1: outer IP + UDP (flow-hashed source port) + inner IP */
 #define FULCRUM_FWD_DR 3   /* L2 direct routing (ipvsadm -g): the frame to the real's MAC */
-#define FULCRUM_FWD_NAT 4  /* DNAT with return traffic rewritten back (roadmap) */
+#define FULCRUM_FWD_NAT                                           \
+  4 /* DNAT (ipvsadm -m): the real's address and port; the return \
+     * traffic, routed through the balancer, rewritten back */
 
 /* real_def.flags */
 #define FULCRUM_REAL_V6 0x1 /* the real's address is IPv6 */
@@ -89,6 +92,15 @@ struct fulcrum_global_stats {
   __u64 no_real;        /* the ring has no real for the flow: XDP_DROP */
   __u64 encap_failed;   /* no room to encapsulate: XDP_DROP */
   __u64 forwarded;      /* sent to a real (XDP_TX) */
+  __u64 nat_returned;   /* a NAT real's reply rewritten back to the VIP (XDP_TX) */
+  __u64 nat_family;     /* NAT to a real of the other IP family: not possible, dropped */
+};
+
+/* NAT return path: the reply's addresses (real -> client) -> the VIP it answers for. */
+struct fulcrum_nat_back {
+  __u8 vip[16];
+  __u16 vip_port; /* network order */
+  __u8 pad[6];
 };
 
 struct fulcrum_vip_stats {

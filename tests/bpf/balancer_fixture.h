@@ -88,9 +88,10 @@ class Balancer {
     ASSERT_EQ(bpf_map_update_elem(fd(skel_->maps.fulcrum_vips), &k, &m, BPF_ANY), 0);
   }
   void setReal(uint32_t index, const std::string& addr, uint8_t forward = FULCRUM_FWD_IPIP,
-               const Mac& mac = Mac{}) {
+               const Mac& mac = Mac{}, uint16_t port = 0) {
     fulcrum_real_def r{};
     std::memcpy(r.mac, mac.data(), 6);
+    r.port = htons(port);
     Addr a = Addr::parse(addr);
     std::memcpy(r.addr, a.b.data(), 16);
     r.forward = forward;

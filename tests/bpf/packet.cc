@@ -47,7 +47,7 @@ Bytes l4Bytes(const L4& l4) {
     b.push_back(0x50);                                                     // data offset 5
     b.push_back(l4.tcpFlags);
     put16(b, 65535);  // window
-    put16(b, 0);      // checksum (the program neither reads nor changes it)
+    put16(b, 0);      // checksum (filled by setL4Checksum)
     put16(b, 0);      // urgent
   } else {
     put16(b, static_cast<uint16_t>(8 + l4.payload.size()));
@@ -59,8 +59,35 @@ Bytes l4Bytes(const L4& l4) {
 
 }  // namespace
 
+// The TCP or UDP checksum over the pseudo header (RFC 793/768, RFC 8200 for IPv6).
+void setL4Checksum(const Ip& ip, Bytes& l4) {
+  Bytes pseudo;
+  if (!ip.dst.v6) {
+    pseudo.insert(pseudo.end(), ip.src.v4(), ip.src.v4() + 4);
+    pseudo.insert(pseudo.end(), ip.dst.v4(), ip.dst.v4() + 4);
+    pseudo.push_back(0);
+    pseudo.push_back(ip.l4.proto);
+    put16(pseudo, static_cast<uint16_t>(l4.size()));
+  } else {
+    pseudo.insert(pseudo.end(), ip.src.b.begin(), ip.src.b.end());
+    pseudo.insert(pseudo.end(), ip.dst.b.begin(), ip.dst.b.end());
+    put16(pseudo, 0);
+    put16(pseudo, static_cast<uint16_t>(l4.size()));
+    put16(pseudo, 0);
+    pseudo.push_back(0);
+    pseudo.push_back(ip.l4.proto);
+  }
+  pseudo.insert(pseudo.end(), l4.begin(), l4.end());
+  uint16_t c = csum(pseudo.data(), pseudo.size());
+  if (ip.l4.proto == 17 && c == 0) c = 0xffff;
+  const size_t at = ip.l4.proto == 6 ? 16 : 6;
+  l4[at] = static_cast<uint8_t>(c >> 8);
+  l4[at + 1] = static_cast<uint8_t>(c);
+}
+
 Bytes ipPacket(const Ip& ip) {
   Bytes l4 = l4Bytes(ip.l4);
+  if (ip.l4.proto == 6 || ip.l4.proto == 17) setL4Checksum(ip, l4);
   Bytes b;
   if (!ip.dst.v6) {
     const size_t hl = 20 + ip.options;

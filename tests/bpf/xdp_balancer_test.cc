@@ -225,6 +225,61 @@ TEST_F(XdpBalancer, DirectRoutingSendsTheSameFrameToTheRealsMac) {
   }
 }
 
+// NAT both ways: the request rewritten to the real's address and port (checksums updated,
+// checked against packets the builder checksums from scratch), the reply back to the VIP.
+TEST_F(XdpBalancer, NatRewritesBothWays) {
+  const Mac realMac = {0x02, 0, 0, 0, 0x20, 0x05};
+  lb.setReal(5, "10.0.2.5", FULCRUM_FWD_NAT, realMac, 8080);
+  lb.setReal(6, "2001:db8:2::6", FULCRUM_FWD_NAT, realMac, 8443);
+  lb.addVip("2001:db8::10", 443, 6, 1);
+  lb.addVip("192.0.2.10", 53, 17, 2);
+  lb.fillRing(0, {5});
+  lb.fillRing(1, {6});
+  lb.fillRing(2, {5});
+  struct Case {
+    Ip request;
+    std::string real;
+    uint16_t realPort;
+  } cases[] = {
+      {tcp("198.51.100.7", 40000, "192.0.2.10", 80), "10.0.2.5", 8080},
+      {tcp("2001:db8:ffff::7", 40000, "2001:db8::10", 443), "2001:db8:2::6", 8443},
+      {udp("198.51.100.7", 5353, "192.0.2.10", 53), "10.0.2.5", 8080},
+  };
+  uint64_t returned = 0;
+  for (const Case& c : cases) {
+    Ip toReal = c.request;
+    toReal.dst = Addr::parse(c.real);
+    toReal.l4.dport = c.realPort;
+    Result r = lb.run(frame(c.request));
+    EXPECT_EQ(r.verdict, XDP_TX) << c.real;
+    EXPECT_EQ(r.out, frame(realMac, kLbMac, toReal.dst.v6 ? 0x86dd : 0x0800, ipPacket(toReal)))
+        << c.real;
+    // The reply, from the real to the client: back from the VIP, to the next hop.
+    Ip reply;
+    reply.src = toReal.dst;
+    reply.dst = toReal.src;
+    reply.l4 = {toReal.l4.proto, c.realPort, toReal.l4.sport, kAck, "answer"};
+    Ip fromVip = reply;
+    fromVip.src = c.request.dst;
+    fromVip.l4.sport = c.request.l4.dport;
+    r = lb.run(frame(reply));
+    EXPECT_EQ(r.verdict, XDP_TX) << c.real;
+    EXPECT_EQ(r.out, frame(kNextHopMac, kLbMac, reply.dst.v6 ? 0x86dd : 0x0800, ipPacket(fromVip)))
+        << c.real;
+    EXPECT_EQ(lb.stats().nat_returned, ++returned);
+  }
+  // A reply nobody asked for is not rewritten.
+  Ip stray = tcp("10.0.2.5", 8080, "198.51.100.99", 1234, kAck);
+  EXPECT_EQ(lb.run(frame(stray)).verdict, XDP_PASS);
+}
+
+TEST_F(XdpBalancer, NatAcrossFamiliesIsDropped) {
+  lb.setReal(6, "2001:db8:2::6", FULCRUM_FWD_NAT);
+  lb.fillRing(0, {6});
+  EXPECT_EQ(lb.run(frame(tcp("198.51.100.7", 40000, "192.0.2.10", 80))).verdict, XDP_DROP);
+  EXPECT_EQ(lb.stats().nat_family, 1u);
+}
+
 TEST_F(XdpBalancer, VlanTagIsKept) {
   Ip ip = tcp("198.51.100.7", 40000, "192.0.2.10", 80);
   const uint32_t real = lb.ringAt(0, proxyHash(ip) % kRing);
