@@ -69,6 +69,13 @@ struct {
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
   __type(key, __u32);
+  __type(value, struct fulcrum_flood_window);
+  __uint(max_entries, 1);
+} fulcrum_flood SEC(".maps");  // the flood guard's one-second window, per CPU
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __type(key, __u32);
   __type(value, struct fulcrum_global_stats);
   __uint(max_entries, 1);
 } fulcrum_stats SEC(".maps");  // outcomes and drops by reason, summed over CPUs
@@ -502,8 +509,26 @@ int fulcrum_balancer(struct xdp_md* ctx) {
       gs->no_real++;
       return XDP_DROP;
     }
-    // A reset never creates an entry (it would only pin a dead flow).
-    if (!(pkt.tcp_flags & TCP_FLAG_RST)) {
+    // A reset never creates an entry (it would only pin a dead flow); above the flood
+    // guard's rate, new flows are forwarded but not stored.
+    int store = !(pkt.tcp_flags & TCP_FLAG_RST);
+    if (store && st->new_flow_rate) {
+      struct fulcrum_flood_window* w = bpf_map_lookup_elem(&fulcrum_flood, &zero);
+      if (w) {
+        const __u64 t = bpf_ktime_get_ns();
+        if (t - w->start_ns >= 1000000000ull) {
+          w->start_ns = t;
+          w->inserted = 0;
+        }
+        if (w->inserted >= st->new_flow_rate) {
+          gs->flood_skipped++;
+          store = 0;
+        } else {
+          w->inserted++;
+        }
+      }
+    }
+    if (store) {
       struct fulcrum_flow_value nv = {.real = real, .hash = hash, .seen_ns = now};
       bpf_map_update_elem(&fulcrum_conns, &pkt.flow, &nv, BPF_ANY);
       if (vs) vs->new_flows++;

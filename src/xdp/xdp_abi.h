@@ -94,6 +94,13 @@ struct fulcrum_global_stats {
   __u64 forwarded;      /* sent to a real (XDP_TX) */
   __u64 nat_returned;   /* a NAT real's reply rewritten back to the VIP (XDP_TX) */
   __u64 nat_family;     /* NAT to a real of the other IP family: not possible, dropped */
+  __u64 flood_skipped;  /* new flows forwarded but not stored: the flood guard's rate hit */
+};
+
+/* The flood guard's window, per CPU. */
+struct fulcrum_flood_window {
+  __u64 start_ns;
+  __u64 inserted;
 };
 
 /* NAT return path: the reply's addresses (real -> client) -> the VIP it answers for. */
@@ -126,6 +133,10 @@ struct fulcrum_settings {
   __u64 udp_timeout_ns;   /* a UDP flow entry older than this is scheduled anew */
   __u16 gue_port;         /* GUE: the reals' UDP port, network order */
   __u16 pad[3];
+  __u64 new_flow_rate; /* flood guard: flows stored per CPU per second; 0: no limit.
+                        * Beyond it new flows are still forwarded by the ring (every
+                        * node picks the same real) but not stored, so a flood does
+                        * not thrash the connection table. */
 };
 
 #endif /* FULCRUM_XDP_ABI_H */

@@ -5,6 +5,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <gtest/gtest.h>
+#include <sched.h>
 
 #include <cstring>
 #include <memory>
@@ -278,6 +279,34 @@ TEST_F(XdpBalancer, NatAcrossFamiliesIsDropped) {
   lb.fillRing(0, {6});
   EXPECT_EQ(lb.run(frame(tcp("198.51.100.7", 40000, "192.0.2.10", 80))).verdict, XDP_DROP);
   EXPECT_EQ(lb.stats().nat_family, 1u);
+}
+
+TEST_F(XdpBalancer, TheFloodGuardStopsStoringNotForwarding) {
+  fulcrum_settings st = lb.settings();
+  st.new_flow_rate = 2;  // per CPU and second: the runs below take far less than a second
+  lb.setSettings(st);
+  // The window is per CPU: every run on one CPU.
+  cpu_set_t before, one;
+  ASSERT_EQ(sched_getaffinity(0, sizeof(before), &before), 0);
+  CPU_ZERO(&one);
+  for (int c = 0; c < CPU_SETSIZE; ++c) {
+    if (CPU_ISSET(c, &before)) {
+      CPU_SET(c, &one);
+      break;
+    }
+  }
+  ASSERT_EQ(sched_setaffinity(0, sizeof(one), &one), 0);
+  int stored = 0;
+  for (uint16_t port = 100; port < 105; ++port) {
+    Ip ip = tcp("198.51.100.7", port, "192.0.2.10", 80);
+    Result r = lb.run(frame(ip));
+    EXPECT_EQ(r.verdict, XDP_TX) << port;  // every new flow is still served by the ring
+    if (lb.connReal(ip) != kNoReal) ++stored;
+  }
+  sched_setaffinity(0, sizeof(before), &before);
+  EXPECT_EQ(stored, 2);
+  EXPECT_EQ(lb.stats().flood_skipped, 3u);
+  EXPECT_EQ(lb.vipStats(0).new_flows, 2u);
 }
 
 TEST_F(XdpBalancer, VlanTagIsKept) {
