@@ -14,6 +14,7 @@
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <linux/in.h>
+#include <linux/in6.h>
 #include <linux/ip.h>
 #include <linux/ipv6.h>
 #include <linux/tcp.h>
@@ -161,12 +162,51 @@ struct packet {
   __u8 v6;
   __u8 tos;
   __u8 tcp_flags;  // TCP: the flags byte (0x02 SYN, 0x04 RST)
+  __u8 icmp;       // an ICMP error about a flow: `flow` is that flow (client -> VIP)
 };
 
 #define TCP_FLAG_SYN 0x02
 #define TCP_FLAG_RST 0x04
 
 enum parse_result { PARSE_OK, PARSE_PASS_OTHER, PARSE_PASS_FRAG, PARSE_PASS_OPTIONS, PARSE_BAD };
+
+// ICMP "fragmentation needed" (IPv4 type 3 code 4) and ICMPv6 "packet too big" (type 2)
+// about a VIP's flow: they quote the packet that did not fit, which the real sent from the
+// VIP to the client; `flow` becomes that flow seen the other way (client -> VIP), so the
+// error goes to the flow's real, whose path MTU it concerns. Other ICMP goes to the stack.
+static __always_inline int parse_icmp(void* data, void* end, __u32 off, struct packet* pkt) {
+  __u8* icmp = data + off;
+  if ((void*)(icmp + 8) > end) return PARSE_BAD;
+  if (!pkt->v6 && !(icmp[0] == 3 && icmp[1] == 4)) return PARSE_PASS_OTHER;
+  if (pkt->v6 && icmp[0] != 2) return PARSE_PASS_OTHER;
+  off += 8;
+  __u8 l4;
+  if (!pkt->v6) {
+    struct iphdr* q = data + off;
+    if ((void*)(q + 1) > end) return PARSE_BAD;
+    if (q->ihl != 5) return PARSE_PASS_OTHER;
+    l4 = q->protocol;
+    v4_mapped(pkt->flow.dst, q->saddr);  // the VIP
+    v4_mapped(pkt->flow.src, q->daddr);  // the client
+    off += sizeof(*q);
+  } else {
+    struct ipv6hdr* q = data + off;
+    if ((void*)(q + 1) > end) return PARSE_BAD;
+    l4 = q->nexthdr;
+    __builtin_memcpy(pkt->flow.dst, &q->saddr, 16);
+    __builtin_memcpy(pkt->flow.src, &q->daddr, 16);
+    off += sizeof(*q);
+  }
+  if (l4 != IPPROTO_TCP && l4 != IPPROTO_UDP) return PARSE_PASS_OTHER;
+  __be16* ports = data + off;
+  if ((void*)(ports + 2) > end) return PARSE_BAD;
+  pkt->flow.dport = ports[0];  // the quoted packet's source port: the VIP's
+  pkt->flow.sport = ports[1];
+  pkt->flow.proto = l4;
+  pkt->tcp_flags = 0;
+  pkt->icmp = 1;
+  return PARSE_OK;
+}
 
 static __always_inline int parse(void* data, void* end, struct packet* pkt) {
   struct ethhdr* eth = data;
@@ -213,6 +253,8 @@ static __always_inline int parse(void* data, void* end, struct packet* pkt) {
   } else {
     return PARSE_PASS_OTHER;
   }
+  if ((!pkt->v6 && l4proto == IPPROTO_ICMP) || (pkt->v6 && l4proto == IPPROTO_ICMPV6))
+    return parse_icmp(data, end, off, pkt);
   pkt->flow.proto = l4proto;
   if (l4proto == IPPROTO_TCP) {
     struct tcphdr* th = data + off;
@@ -511,7 +553,7 @@ int fulcrum_balancer(struct xdp_md* ctx) {
     }
     // A reset never creates an entry (it would only pin a dead flow); above the flood
     // guard's rate, new flows are forwarded but not stored.
-    int store = !(pkt.tcp_flags & TCP_FLAG_RST);
+    int store = !(pkt.tcp_flags & TCP_FLAG_RST) && !pkt.icmp;
     if (store && st->new_flow_rate) {
       struct fulcrum_flood_window* w = bpf_map_lookup_elem(&fulcrum_flood, &zero);
       if (w) {
@@ -536,6 +578,10 @@ int fulcrum_balancer(struct xdp_md* ctx) {
   }
 
   if (rd->forward == FULCRUM_FWD_NAT) {
+    if (pkt.icmp) {  // its quoted headers would need NAT too: left to the stack
+      gs->passed_other++;
+      return XDP_PASS;
+    }
     if (!!(rd->flags & FULCRUM_REAL_V6) != pkt.v6) {
       gs->nat_family++;
       return XDP_DROP;
@@ -566,6 +612,7 @@ int fulcrum_balancer(struct xdp_md* ctx) {
     __builtin_memcpy(eth->h_dest, rd->mac, ETH_ALEN);
     __builtin_memcpy(eth->h_source, st->src_mac, ETH_ALEN);
     gs->forwarded++;
+    if (pkt.icmp) gs->icmp_forwarded++;
     return XDP_TX;
   }
   const int gue = rd->forward == FULCRUM_FWD_GUE;
@@ -576,6 +623,7 @@ int fulcrum_balancer(struct xdp_md* ctx) {
     return XDP_DROP;
   }
   gs->forwarded++;
+  if (pkt.icmp) gs->icmp_forwarded++;
   return XDP_TX;
 }
 

@@ -95,6 +95,7 @@ struct fulcrum_global_stats {
   __u64 nat_returned;   /* a NAT real's reply rewritten back to the VIP (XDP_TX) */
   __u64 nat_family;     /* NAT to a real of the other IP family: not possible, dropped */
   __u64 flood_skipped;  /* new flows forwarded but not stored: the flood guard's rate hit */
+  __u64 icmp_forwarded; /* ICMP too-big errors about a VIP flow, sent to its real */
 };
 
 /* The flood guard's window, per CPU. */

@@ -40,6 +40,7 @@ uint16_t csum(const uint8_t* p, size_t n) {
 
 Bytes l4Bytes(const L4& l4) {
   Bytes b;
+  if (l4.proto != 6 && l4.proto != 17) return Bytes(l4.payload.begin(), l4.payload.end());
   put16(b, l4.sport);
   put16(b, l4.dport);
   if (l4.proto == 6) {

@@ -25,7 +25,7 @@ struct Addr {
 };
 
 struct L4 {
-  uint8_t proto = 6;  // 6 TCP, 17 UDP
+  uint8_t proto = 6;  // 6 TCP, 17 UDP; another protocol (ICMP): `payload` is all of it
   uint16_t sport = 0, dport = 0;
   uint8_t tcpFlags = 0x02;  // SYN
   std::string payload;

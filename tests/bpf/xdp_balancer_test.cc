@@ -60,9 +60,10 @@ Ip udp(const std::string& src, uint16_t sport, const std::string& dst, uint16_t 
 // The frame the program must send for `ip` to `real` (an IPv4 real: IPIP, outer source
 // 10.100.0.0 + hash % 256; an IPv6 real: IP6IP6, outer source fd00:100:: with the hash
 // in its low 32 bits), with L2 rewritten to the next hop.
-Bytes encapsulated(const Ip& ip, const std::string& real, int vlan = -1) {
+Bytes encapsulated(const Ip& ip, const std::string& real, int vlan = -1,
+                   const Ip* flowOf = nullptr) {
   const Bytes inner = ipPacket(ip);
-  const uint32_t hash = proxyHash(ip);
+  const uint32_t hash = proxyHash(flowOf != nullptr ? *flowOf : ip);
   const Addr r = Addr::parse(real);
   if (!r.v6) {
     const uint32_t s = 0x0a640000 + hash % 256;
@@ -309,6 +310,66 @@ TEST_F(XdpBalancer, TheFloodGuardStopsStoringNotForwarding) {
   EXPECT_EQ(lb.vipStats(0).new_flows, 2u);
 }
 
+// An ICMP error quoting `quoted` (the real's reply from the VIP), sent by a router to the
+// VIP: IPv4 fragmentation needed (3/4) or ICMPv6 packet too big (2).
+Ip icmpTooBig(const Ip& quoted, const std::string& router) {
+  const Bytes q = ipPacket(quoted);
+  const size_t keep = (quoted.dst.v6 ? 40 : 20) + 8;
+  std::string body = quoted.dst.v6 ? std::string{2, 0, 0, 0, 0, 0, 0x05, 0x00}
+                                   : std::string{3, 4, 0, 0, 0, 0, 0x05, 0x00};
+  body.append(q.begin(), q.begin() + static_cast<std::ptrdiff_t>(keep));
+  Ip icmp;
+  icmp.src = Addr::parse(router);
+  icmp.dst = quoted.src;
+  icmp.l4.proto = quoted.dst.v6 ? 58 : 1;
+  icmp.l4.payload = body;
+  return icmp;
+}
+
+TEST_F(XdpBalancer, PacketTooBigGoesToTheFlowsReal) {
+  lb.addVip("2001:db8::10", 443, 6, 1);
+  lb.setReal(3, "2001:db8:1::3");
+  lb.fillRing(1, {3});
+  struct Case {
+    Ip flow;
+    const char* router;
+  } cases[] = {
+      {tcp("198.51.100.7", 40000, "192.0.2.10", 80), "203.0.113.1"},
+      {tcp("2001:db8:ffff::7", 40000, "2001:db8::10", 443), "2001:db8:ff::1"},
+  };
+  for (const Case& c : cases) {
+    ASSERT_EQ(lb.run(frame(c.flow)).verdict, XDP_TX);
+    const uint32_t real = lb.connReal(c.flow);
+    ASSERT_NE(real, kNoReal);
+    // The real's reply (VIP -> client) did not fit somewhere: the router tells the VIP.
+    Ip reply;
+    reply.src = c.flow.dst;
+    reply.dst = c.flow.src;
+    reply.l4 = {6, c.flow.l4.dport, c.flow.l4.sport, kAck, std::string(100, 'r')};
+    Ip icmp = icmpTooBig(reply, c.router);
+    const std::string realAddr = real == 3 ? "2001:db8:1::3" : "10.0.1." + std::to_string(real + 1);
+    Result r = lb.run(frame(icmp));
+    EXPECT_EQ(r.verdict, XDP_TX) << c.router;
+    EXPECT_EQ(r.out, encapsulated(icmp, realAddr, -1, &c.flow)) << c.router;
+  }
+  EXPECT_EQ(lb.stats().icmp_forwarded, 2u);
+  // For a flow the table does not know: the ring's real, and no entry is made.
+  Ip unknown = tcp("198.51.100.99", 40000, "192.0.2.10", 80);
+  Ip reply;
+  reply.src = unknown.dst;
+  reply.dst = unknown.src;
+  reply.l4 = {6, 80, 40000, kAck, "x"};
+  EXPECT_EQ(lb.run(frame(icmpTooBig(reply, "203.0.113.1"))).verdict, XDP_TX);
+  EXPECT_EQ(lb.connReal(unknown), kNoReal);
+  // Other ICMP (an echo request to the VIP) is the stack's.
+  Ip echo;
+  echo.src = Addr::parse("198.51.100.7");
+  echo.dst = Addr::parse("192.0.2.10");
+  echo.l4.proto = 1;
+  echo.l4.payload = std::string{8, 0, 0, 0, 0, 1, 0, 1};
+  EXPECT_EQ(lb.run(frame(echo)).verdict, XDP_PASS);
+}
+
 TEST_F(XdpBalancer, VlanTagIsKept) {
   Ip ip = tcp("198.51.100.7", 40000, "192.0.2.10", 80);
   const uint32_t real = lb.ringAt(0, proxyHash(ip) % kRing);
@@ -345,6 +406,7 @@ TEST_F(XdpBalancer, FragmentsOptionsAndExtensionHeadersPass) {
   EXPECT_EQ(lb.run(frame(kLbMac, kClientMac, 0x0806, Bytes(28, 0))).verdict, XDP_PASS);
   Ip icmp = tcp("198.51.100.7", 0, "192.0.2.10", 0);
   icmp.l4.proto = 1;
+  icmp.l4.payload = std::string{8, 0, 0, 0, 0, 1, 0, 1};  // an echo request
   EXPECT_EQ(lb.run(frame(icmp)).verdict, XDP_PASS);
   EXPECT_EQ(lb.stats().passed_other, 2u);
 }
