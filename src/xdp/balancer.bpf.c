@@ -68,6 +68,13 @@ struct {
 } fulcrum_nat SEC(".maps");  // NAT: a reply's flow (real -> client) -> the VIP it is from
 
 struct {
+  __uint(type, BPF_MAP_TYPE_DEVMAP);
+  __type(key, __u32);
+  __type(value, __u32);
+  __uint(max_entries, 1);
+} fulcrum_tx_ports SEC(".maps");  // the egress interface when it is not the ingress one
+
+struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
   __type(key, __u32);
   __type(value, struct fulcrum_flood_window);
@@ -381,6 +388,13 @@ static __always_inline int encap_v6(struct xdp_md* ctx, const struct packet* pkt
   return 0;
 }
 
+// Out of the interface the packet came in on (XDP_TX), or through the devmap to the
+// egress interface the settings name.
+static __always_inline int send(const struct fulcrum_settings* st) {
+  if (!st->redirect) return XDP_TX;
+  return bpf_redirect_map(&fulcrum_tx_ports, 0, 0);
+}
+
 // ---- NAT ----
 
 static __always_inline __u16 csum_fold(__u32 c) {
@@ -500,7 +514,7 @@ int fulcrum_balancer(struct xdp_md* ctx) {
         return XDP_DROP;
       }
       gs->nat_returned++;
-      return XDP_TX;
+      return send(st);
     }
     gs->passed_no_vip++;
     return XDP_PASS;
@@ -603,7 +617,7 @@ int fulcrum_balancer(struct xdp_md* ctx) {
       return XDP_DROP;
     }
     gs->forwarded++;
-    return XDP_TX;
+    return send(st);
   }
   if (rd->forward == FULCRUM_FWD_DR) {
     // Direct routing: the same packet, to the real's MAC (the real holds the VIP on lo).
@@ -613,7 +627,7 @@ int fulcrum_balancer(struct xdp_md* ctx) {
     __builtin_memcpy(eth->h_source, st->src_mac, ETH_ALEN);
     gs->forwarded++;
     if (pkt.icmp) gs->icmp_forwarded++;
-    return XDP_TX;
+    return send(st);
   }
   const int gue = rd->forward == FULCRUM_FWD_GUE;
   int err = (rd->flags & FULCRUM_REAL_V6) ? encap_v6(ctx, &pkt, rd, st, hash, gue)
@@ -624,7 +638,7 @@ int fulcrum_balancer(struct xdp_md* ctx) {
   }
   gs->forwarded++;
   if (pkt.icmp) gs->icmp_forwarded++;
-  return XDP_TX;
+  return send(st);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -13,6 +13,7 @@
  *   fulcrum_stats     PERCPU_ARRAY  0 -> global_stats
  *   fulcrum_vip_stats PERCPU_ARRAY  vip ring -> vip_stats
  *   fulcrum_settings  ARRAY     0 -> settings                   what may change at run time
+ *   fulcrum_tx_ports  DEVMAP    0 -> egress ifindex               when it is not the ingress one
  */
 #ifndef FULCRUM_XDP_ABI_H
 #define FULCRUM_XDP_ABI_H
@@ -134,6 +135,9 @@ struct fulcrum_settings {
   __u64 udp_timeout_ns;   /* a UDP flow entry older than this is scheduled anew */
   __u16 gue_port;         /* GUE: the reals' UDP port, network order */
   __u16 pad[3];
+  __u32 redirect; /* 1: send through fulcrum_tx_ports (XDP_REDIRECT to a second
+                   * interface); 0: back out of the ingress one (XDP_TX) */
+  __u32 pad2;
   __u64 new_flow_rate; /* flood guard: flows stored per CPU per second; 0: no limit.
                         * Beyond it new flows are still forwarded by the ring (every
                         * node picks the same real) but not stored, so a flood does

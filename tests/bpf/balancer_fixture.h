@@ -60,6 +60,10 @@ class Balancer {
     uint32_t zero = 0;
     ASSERT_EQ(bpf_map_update_elem(fd(skel_->maps.fulcrum_settings), &zero, &st, BPF_ANY), 0);
   }
+  bool setTxPort(uint32_t ifindex) {
+    uint32_t zero = 0;
+    return bpf_map_update_elem(fd(skel_->maps.fulcrum_tx_ports), &zero, &ifindex, BPF_ANY) == 0;
+  }
   fulcrum_settings settings() {
     uint32_t zero = 0;
     fulcrum_settings st{};

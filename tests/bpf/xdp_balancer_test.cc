@@ -370,6 +370,18 @@ TEST_F(XdpBalancer, PacketTooBigGoesToTheFlowsReal) {
   EXPECT_EQ(lb.run(frame(echo)).verdict, XDP_PASS);
 }
 
+TEST_F(XdpBalancer, ASecondInterfaceThroughTheDevmap) {
+  fulcrum_settings st = lb.settings();
+  st.redirect = 1;
+  lb.setSettings(st);
+  ASSERT_TRUE(lb.setTxPort(1));  // the loopback's ifindex, as a stand-in egress interface
+  Ip ip = tcp("198.51.100.7", 40000, "192.0.2.10", 80);
+  const uint32_t real = lb.ringAt(0, proxyHash(ip) % kRing);
+  Result r = lb.run(frame(ip));
+  EXPECT_EQ(r.verdict, XDP_REDIRECT);
+  EXPECT_EQ(r.out, encapsulated(ip, "10.0.1." + std::to_string(real + 1)));
+}
+
 TEST_F(XdpBalancer, VlanTagIsKept) {
   Ip ip = tcp("198.51.100.7", 40000, "192.0.2.10", 80);
   const uint32_t real = lb.ringAt(0, proxyHash(ip) % kRing);
