@@ -215,12 +215,15 @@ constexpr ServerParam kServerParams[] = {
 // clang-format off
 constexpr std::string_view kServerTlsParams[] = {
     "ssl", "no-ssl", "crt", "ca-file", "crl-file", "verify", "verifyhost", "no-verifyhost", "sni",
-    "alpn", "npn", "ciphers", "ciphersuites", "curves", "sigalgs", "client-sigalgs", "check-ssl",
-    "no-check-ssl", "check-sni", "check-alpn", "ssl-reuse", "no-ssl-reuse", "ssl-min-ver",
-    "ssl-max-ver", "no-sslv3", "no-tlsv10", "no-tlsv11", "no-tlsv12", "no-tlsv13", "force-sslv3",
+    "alpn", "npn", "ciphers", "ciphersuites", "curves", "sigalgs", "client-sigalgs", "ssl-reuse",
+    "no-ssl-reuse", "ssl-min-ver", "ssl-max-ver", "no-sslv3", "no-tlsv10", "no-tlsv11", "no-tlsv12", "no-tlsv13", "force-sslv3",
     "force-tlsv10", "force-tlsv11", "force-tlsv12", "force-tlsv13", "no-tls-tickets", "allow-0rtt",
 };
 // clang-format on
+
+// HAProxy server parameters about TLS in the health check alone.
+constexpr std::string_view kServerCheckTlsParams[] = {"check-ssl", "no-check-ssl", "check-sni",
+                                                      "check-alpn"};
 
 // The other HAProxy server parameters.
 // clang-format off
@@ -245,6 +248,12 @@ Status applyServerParams(const Statement& st, size_t first, model::Server& srv,
     for (const auto& sp : kServerParams)
       if (sp.name == name) param = &sp;
     if (param == nullptr) {
+      if (contains(kServerCheckTlsParams, name)) {
+        return Error{fmt::format(
+            "parameter '{}' is not supported yet: it sets TLS for the health check only (the "
+            "check connects to the server with TLS, the traffic still passes through untouched)",
+            name)};
+      }
       if (contains(kServerTlsParams, name))
         return Error{fmt::format("parameter '{}' is not supported: {}", name, kNoTlsOrigination)};
       if (contains(kServerOtherParams, name))
