@@ -15,6 +15,7 @@ packages=(
   socat                               # runtime API tests (as operators use it)
   prometheus                          # promtool: metrics format check
   chromium                            # stats page test (headless)
+  hatop tmux                          # hatop against the runtime API (show info, show stat)
   "$@"
 )
 
