@@ -16,6 +16,7 @@ packages=(
   prometheus                          # promtool: metrics format check
   chromium                            # stats page test (headless)
   hatop tmux                          # hatop against the runtime API (show info, show stat)
+  prometheus-haproxy-exporter         # the exporter scraping the runtime API
   "$@"
 )
 

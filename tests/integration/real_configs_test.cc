@@ -148,9 +148,8 @@ TEST(RealConfigs, HatopShowsItsViews) {
     return run(argv);
   };
   const std::string hatopLog = dir.path() + "/hatop.err";
-  RunResult started =
-      tmux({"new-session", "-d", "-s", session, "-x", "200", "-y", "50",
-            fmt::format("{} -s {} 2>{}; sleep 30", kHatop, sock, hatopLog)});
+  RunResult started = tmux({"new-session", "-d", "-s", session, "-x", "200", "-y", "50",
+                            fmt::format("{} -s {} 2>{}; sleep 30", kHatop, sock, hatopLog)});
   ASSERT_EQ(started.code, 0) << started.err;
   std::string screen;
   bool drawn = eventually(
@@ -175,6 +174,42 @@ TEST(RealConfigs, HatopShowsItsViews) {
   EXPECT_FALSE(contains(screen + views + errText, "Traceback")) << screen << views << errText;
   EXPECT_TRUE(contains(screen, "Fulcrum")) << screen;
   EXPECT_TRUE(contains(views, "CLI")) << views;
+}
+
+// Debian's prometheus-haproxy-exporter scraping the runtime API socket (show stat, show
+// info): the server's state and the version with its release date.
+TEST(RealConfigs, PrometheusHaproxyExporterScrapesTheSocket) {
+  constexpr const char* kExporter = "/usr/bin/prometheus-haproxy-exporter";
+  if (access(kExporter, X_OK) != 0)
+    GTEST_SKIP() << "prometheus-haproxy-exporter not installed (scripts/deps.sh installs it)";
+  Backend alpha(Backend::banner("alpha"));
+  ReservedPort stats, front, exporterPort;
+  TempDir dir;
+  const std::string sock = dir.path() + "/api.sock";
+  FulcrumProcess f(statsConfig(stats.port(), front.port(), alpha.addrString(),
+                               fmt::format("    stats socket {} level admin", sock)),
+                   SockAddr::loopback4(front.port()));
+  ASSERT_TRUE(f.ready()) << f.logs();
+  Process exporter;
+  exporter.start({kExporter, "--haproxy.scrape-uri=unix:" + sock,
+                  fmt::format("--web.listen-address=127.0.0.1:{}", exporterPort.port())},
+                 dir.path());
+  ASSERT_TRUE(waitForListening(SockAddr::loopback4(exporterPort.port()))) << exporter.err();
+  std::string metrics;
+  bool scraped = eventually(
+      [&] {
+        metrics = curl({fmt::format("http://127.0.0.1:{}/metrics", exporterPort.port())}).out;
+        return contains(metrics, "haproxy_up 1");
+      },
+      10s, 200ms);
+  exporter.signal(SIGTERM);
+  exporter.wait(5s);
+  EXPECT_TRUE(scraped) << metrics.substr(0, 2000) << exporter.err();
+  EXPECT_TRUE(contains(metrics, "haproxy_server_up{backend=\"app\",server=\"alpha\"} 1"))
+      << metrics.substr(0, 2000);
+  EXPECT_TRUE(contains(metrics, "haproxy_version_info{release_date=\"20"))
+      << metrics.substr(0, 2000);
+  EXPECT_TRUE(contains(metrics, "haproxy_exporter_csv_parse_failures_total 0"));
 }
 
 // ---- the corpus ----

@@ -53,12 +53,14 @@ backend db
   ASSERT_TRUE(r.ok()) << dump(r);
   // HAProxy 2.6: "'option httplog' not usable with frontend 'fe' (needs 'mode http').
   // Falling back to 'option tcplog'."
-  EXPECT_TRUE(hasWarning(r, "test.cfg:5: warning: section 'listen redis': 'option httplog' not "
-                            "usable with listen 'redis' (needs 'mode http'). Falling back to "
-                            "'option tcplog'."))
+  EXPECT_TRUE(hasWarning(r,
+                         "test.cfg:5: warning: section 'listen redis': 'option httplog' not "
+                         "usable with listen 'redis' (needs 'mode http'). Falling back to "
+                         "'option tcplog'."))
       << dump(r);
-  EXPECT_TRUE(hasWarning(r, "monitor-uri will be ignored for listen 'redis' (needs 'mode "
-                            "http')"))
+  EXPECT_TRUE(hasWarning(r,
+                         "monitor-uri will be ignored for listen 'redis' (needs 'mode "
+                         "http')"))
       << dump(r);
   EXPECT_TRUE(hasWarning(r, "keyword 'option http-server-close' is ignored")) << dump(r);
   EXPECT_TRUE(hasWarning(r, "keyword 'timeout http-request' is ignored")) << dump(r);
@@ -79,9 +81,10 @@ backend app
     server a1 127.0.0.1:8080
 )";
   std::string e = onlyError(text);
-  EXPECT_CONTAINS(e, "test.cfg:18: error: section 'frontend web': frontend 'web' is in 'mode "
-                     "http' ('mode http' at test.cfg:4): Fulcrum is a layer-4 (TCP/UDP) load "
-                     "balancer and does not parse HTTP; set 'mode tcp' in it");
+  EXPECT_CONTAINS(e,
+                  "test.cfg:18: error: section 'frontend web': frontend 'web' is in 'mode "
+                  "http' ('mode http' at test.cfg:4): Fulcrum is a layer-4 (TCP/UDP) load "
+                  "balancer and does not parse HTTP; set 'mode tcp' in it");
   EXPECT_CONTAINS(onlyError("listen l\n bind :80\n mode http\n server s 127.0.0.1:1\n"),
                   "test.cfg:1: error: section 'listen l': listen 'l' is in 'mode http' ('mode "
                   "http' at test.cfg:3)");
@@ -91,11 +94,13 @@ TEST(ConfigHttpDefaults, HttpRulesAreRefusedInDefaultsAndIgnoredInTcpProxies) {
   // HAProxy 2.6: "'http-request' not allowed in anonymous 'defaults' section."
   EXPECT_CONTAINS(onlyError("defaults\n mode http\n http-request deny\n"),
                   "keyword 'http-request' is not allowed in a defaults section");
-  auto r = parse("frontend f\n bind :80\n http-request deny\n http-response del-header X\n"
-                 " timeout client 1s\n");
+  auto r = parse(
+      "frontend f\n bind :80\n http-request deny\n http-response del-header X\n"
+      " timeout client 1s\n");
   ASSERT_TRUE(r.ok()) << dump(r);
-  EXPECT_TRUE(hasWarning(r, "test.cfg:3: warning: section 'frontend f': 'http-request' rules "
-                            "are ignored"))
+  EXPECT_TRUE(hasWarning(r,
+                         "test.cfg:3: warning: section 'frontend f': 'http-request' rules "
+                         "are ignored"))
       << dump(r);
   EXPECT_TRUE(hasWarning(r, "'http-response' rules are ignored")) << dump(r);
 }
@@ -121,8 +126,9 @@ backend b
     server s 127.0.0.1:1
 )");
   ASSERT_TRUE(r.ok()) << dump(r);
-  EXPECT_TRUE(hasWarning(r, "test.cfg:14: warning: section 'backend b': 'option tcplog' "
-                            "directive is ignored in backends"))
+  EXPECT_TRUE(hasWarning(r,
+                         "test.cfg:14: warning: section 'backend b': 'option tcplog' "
+                         "directive is ignored in backends"))
       << dump(r);
   EXPECT_TRUE(hasWarning(r, "'option httplog' directive is ignored in backends")) << dump(r);
   EXPECT_TRUE(hasWarning(r, "keyword 'bind-process' has no effect")) << dump(r);
@@ -149,10 +155,12 @@ listen stats
 )";
   auto r = parse(text);
   ASSERT_TRUE(r.ok()) << dump(r);
-  EXPECT_TRUE(hasWarning(r, "keyword 'stats admin' is accepted but Fulcrum's stats page is "
-                            "read-only"))
+  EXPECT_TRUE(hasWarning(r,
+                         "keyword 'stats admin' is accepted but Fulcrum's stats page is "
+                         "read-only"))
       << dump(r);
-  EXPECT_TRUE(hasWarning(r, "keyword 'monitor-uri' is ignored: Fulcrum's stats listener")) << dump(r);
+  EXPECT_TRUE(hasWarning(r, "keyword 'monitor-uri' is ignored: Fulcrum's stats listener"))
+      << dump(r);
   EXPECT_TRUE(r.config->services.empty());
   EXPECT_TRUE(r.config->pools.empty());
   ASSERT_EQ(r.config->global.statsHttp.size(), 2u);
@@ -170,18 +178,21 @@ listen stats
   ASSERT_EQ(c->global.statsHttp.size(), 1u);
   EXPECT_EQ(c->global.statsHttp[0].statsUri, "/haproxy?stats");
   EXPECT_EQ(c->global.statsHttp[0].realm, "HAProxy Statistics");
-  EXPECT_CONTAINS(onlyError("listen s\n mode http\n bind :8404\n stats enable\n stats auth admin\n"),
-                  "keyword 'stats auth': expects USER:PASSWORD");
+  EXPECT_CONTAINS(
+      onlyError("listen s\n mode http\n bind :8404\n stats enable\n stats auth admin\n"),
+      "keyword 'stats auth': expects USER:PASSWORD");
 }
 
 TEST(ConfigMessages, HealthCheckKeywordsSayWhatTheyAre) {
   std::string e = onlyError("backend b\n mode tcp\n http-check expect status 200\n");
-  EXPECT_CONTAINS(e, "keyword 'http-check' is not supported yet: it configures HTTP health "
-                     "checks of the servers");
+  EXPECT_CONTAINS(e,
+                  "keyword 'http-check' is not supported yet: it configures HTTP health "
+                  "checks of the servers");
   EXPECT_EQ(e.find("requires HTTP mode"), std::string::npos) << e;
   e = onlyError("backend b\n server s 127.0.0.1:1 check check-ssl\n");
-  EXPECT_CONTAINS(e, "parameter 'check-ssl' is not supported yet: it sets TLS for the health "
-                     "check only");
+  EXPECT_CONTAINS(e,
+                  "parameter 'check-ssl' is not supported yet: it sets TLS for the health "
+                  "check only");
   EXPECT_EQ(e.find("does not originate TLS"), std::string::npos) << e;
   EXPECT_CONTAINS(onlyError("backend b\n option httpchk GET /\n"),
                   "keyword 'option httpchk' is not supported yet: it is an HTTP health check");
