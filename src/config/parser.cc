@@ -432,9 +432,10 @@ void Parser::checkProxies() {
       continue;
     }
     if (s.stats.enabled && s.stats.own) {
-      warning(s.stats.loc, prefix + fmt::format("the stats page is ignored for {} '{}' (needs "
-                                                "'mode http')",
-                                                sectionKindName(px.kind), px.name));
+      // HAProxy's own warning.
+      warning(s.stats.loc, prefix + fmt::format("'stats' statement ignored for proxy '{}' as it "
+                                                "requires HTTP mode.",
+                                                px.name));
     }
     if (px.hasFrontend() && s.monitorUri) {
       // HAProxy's own warnings.

@@ -178,6 +178,14 @@ listen stats
   ASSERT_EQ(c->global.statsHttp.size(), 1u);
   EXPECT_EQ(c->global.statsHttp[0].statsUri, "/haproxy?stats");
   EXPECT_EQ(c->global.statsHttp[0].realm, "HAProxy Statistics");
+  // In a TCP proxy, HAProxy's warning, and the proxy stays a proxy.
+  auto tcp = parse("listen s\n bind :8404\n stats enable\n timeout client 1s\n");
+  ASSERT_TRUE(tcp.ok()) << dump(tcp);
+  EXPECT_TRUE(hasWarning(tcp,
+                         "test.cfg:3: warning: section 'listen s': 'stats' statement ignored "
+                         "for proxy 's' as it requires HTTP mode."))
+      << dump(tcp);
+  EXPECT_TRUE(tcp.config->global.statsHttp.empty());
   EXPECT_CONTAINS(
       onlyError("listen s\n mode http\n bind :8404\n stats enable\n stats auth admin\n"),
       "keyword 'stats auth': expects USER:PASSWORD");
