@@ -537,8 +537,8 @@ constexpr Keyword kProxyKeywords[] = {
     {"srvtimeout", kAllProxies, nullptr, kRemovedSrvtimeout},
     // HTTP keywords: they will not be supported.
     {"capture", kAllProxies, nullptr, kHttpNote},
-    {"compression", kAllProxies, nullptr, kHttpNote},
-    {"cookie", kAllProxies, nullptr, kHttpNote},
+    {"compression", kAllProxies, proxyHttpIgnored, {}},
+    {"cookie", kAllProxies, proxyHttpIgnored, {}},
     {"dynamic-cookie-key", kAllProxies, nullptr, kHttpNote},
     {"errorfile", kAllProxies, proxyHttpIgnored, {}},
     {"errorfiles", kAllProxies, proxyHttpIgnored, {}},
@@ -550,14 +550,14 @@ constexpr Keyword kProxyKeywords[] = {
     {"http-error", kAllProxies, nullptr, kHttpNote},
     {"http-request", kAllProxies, proxyHttpRules, {}},
     {"http-response", kAllProxies, proxyHttpRules, {}},
-    {"http-reuse", kAllProxies, nullptr, kHttpNote},
+    {"http-reuse", kAllProxies, proxyHttpIgnored, {}},
     {"http-send-name-header", kAllProxies, nullptr, kHttpNote},
-    {"max-keep-alive-queue", kAllProxies, nullptr, kHttpNote},
+    {"max-keep-alive-queue", kAllProxies, proxyHttpIgnored, {}},
     {"monitor", kAllProxies, nullptr, kHttpNote},
     {"monitor-uri", kFrontSide, proxyMonitorUri, {}},
     {"redirect", kAllProxies, nullptr, kHttpNote},
     {"stats", kAllProxies, proxyStats, {}},
-    {"unique-id-header", kAllProxies, nullptr, kHttpNote},
+    {"unique-id-header", kAllProxies, proxyHttpIgnored, {}},
     {"use-fcgi-app", kAllProxies, nullptr, kHttpNote},
 };
 

@@ -595,8 +595,10 @@ TEST(ConfigErrors, HttpKeywordsSayFulcrumIsLayer4) {
                   "test.cfg:3: error: section 'frontend f': keyword 'capture' requires "
                   "HTTP mode");
   EXPECT_CONTAINS(e, "layer-4 (TCP/UDP)");
-  e = onlyError("backend b\n    cookie SRV insert\n");
-  EXPECT_CONTAINS(e, "test.cfg:2: error: section 'backend b': keyword 'cookie' requires HTTP mode");
+  e = onlyError("backend b\n    http-send-name-header X-Server\n");
+  EXPECT_CONTAINS(e,
+                  "test.cfg:2: error: section 'backend b': keyword 'http-send-name-header' "
+                  "requires HTTP mode");
 }
 
 TEST(ConfigErrors, KeywordInTheWrongSection) {

@@ -1,6 +1,7 @@
 // What real HAProxy configurations carry beyond TCP proxies: HTTP defaults, the stats
 // listen section, keywords HAProxy 2.6 only warns about. Each expected text was checked
 // against "haproxy -c" of HAProxy 2.6 where it quotes HAProxy.
+#include <fmt/core.h>
 #include <gtest/gtest.h>
 
 #include "config/config.h"
@@ -103,6 +104,35 @@ TEST(ConfigHttpDefaults, HttpRulesAreRefusedInDefaultsAndIgnoredInTcpProxies) {
                          "are ignored"))
       << dump(r);
   EXPECT_TRUE(hasWarning(r, "'http-response' rules are ignored")) << dump(r);
+}
+
+// HTTP keywords HAProxy 2.6 accepts in defaults and ignores (some silently) in TCP
+// proxies: loaded with a warning each.
+TEST(ConfigHttpDefaults, IgnoredHttpKeywordsOfWebDefaults) {
+  auto r = parse(R"(
+defaults
+    mode http
+    timeout client 1s
+    timeout connect 1s
+    timeout server 1s
+    http-reuse safe
+    compression algo gzip
+    cookie SRVID insert indirect nocache
+    unique-id-header X-Unique-ID
+    max-keep-alive-queue 10
+listen l
+    mode tcp
+    bind 127.0.0.1:9999
+    server s 127.0.0.1:1 cookie s1
+)");
+  ASSERT_TRUE(r.ok()) << dump(r);
+  for (const char* kw :
+       {"http-reuse", "compression", "cookie", "unique-id-header", "max-keep-alive-queue"})
+    EXPECT_TRUE(hasWarning(r, fmt::format("keyword '{}' is ignored", kw))) << kw << dump(r);
+  EXPECT_TRUE(hasWarning(r,
+                         "test.cfg:15: warning: section 'listen l': keyword 'server': server "
+                         "'s': parameter 'cookie' is ignored"))
+      << dump(r);
 }
 
 // HAProxy 2.6 warns about these and loads; so does Fulcrum.
