@@ -136,7 +136,7 @@ class AdminHttpServer::Impl {
     }
     if (path == jsonPath_) {
       std::vector<StatRow> rows = collectStats(control_, rates_);
-      return httpResponse(200, kJsonType, renderStatsJson(rows, control_.processInfo()), head);
+      return httpResponse(200, kJsonType, renderStatsJson(rows, pageInfo()), head);
     }
     const bool statsPage =
         bind_.statsUri.empty()
@@ -154,13 +154,20 @@ class AdminHttpServer::Impl {
         opts.refreshSeconds = std::min(n, StatsPageOptions::kMaxRefreshSeconds);
       }
       std::vector<StatRow> rows = collectStats(control_, rates_);
-      return httpResponse(200, kHtmlType, renderStatsPage(rows, control_.processInfo(), opts), head,
+      return httpResponse(200, kHtmlType, renderStatsPage(rows, pageInfo(), opts), head,
                           kPageHeaders);
     }
     return httpResponse(404, kTextType,
                         fmt::format("404 Not Found: try /metrics or {}\n",
                                     bind_.statsUri.empty() ? "/stats" : bind_.statsUri),
                         head);
+  }
+
+  // The process figures of the page: without the version under "stats hide-version".
+  ProcessInfo pageInfo() const {
+    ProcessInfo info = control_.processInfo();
+    if (bind_.hideVersion) info.version.clear();
+    return info;
   }
 
   // Where the stats page fetches its figures from: "stats.json" beside the page.

@@ -381,7 +381,8 @@ Status proxyStats(Parser& p, const Statement& st) {
     if (st.args.size() != 3) return keywordError(keyword, "expects a realm");
     s.realm = st.args[2];
   } else if (what == "hide-version") {
-    result = noMore(2);  // Fulcrum's page shows no version
+    result = noMore(2);
+    s.hideVersion = true;
   } else if (what == "admin") {
     // "stats admin if|unless COND": HAProxy's page then changes server states.
     if (st.arg(2) != "if" && st.arg(2) != "unless")

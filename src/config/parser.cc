@@ -575,6 +575,7 @@ LoadResult Parser::finish() {
         h.refreshSeconds = st.refreshSeconds;
         h.basicAuth = st.auth;
         h.realm = st.realm.empty() ? "HAProxy Statistics" : st.realm;
+        h.hideVersion = st.hideVersion;
         h.proxyName = px.name;
         config->global.statsHttp.push_back(std::move(h));
       }

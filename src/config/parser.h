@@ -61,6 +61,7 @@ struct StatsSettings {
   uint32_t refreshSeconds = 0;         // 0: the page's default
   std::vector<std::string> auth;       // "USER:PASSWORD"
   std::string realm;                   // empty: HAProxy's "HAProxy Statistics"
+  bool hideVersion = false;            // "stats hide-version"
 };
 
 // What a defaults section passes on to the proxies that inherit from it, and what a

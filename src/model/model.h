@@ -274,12 +274,13 @@ struct StatsHttpBind {
   uint32_t refreshSeconds = 0;         // 0: the page's default
   std::vector<std::string> basicAuth;  // "USER:PASSWORD"; empty: no authentication
   std::string realm;                   // of the WWW-Authenticate header
+  bool hideVersion = false;            // the page and stats.json show no version
   std::string proxyName;               // the listen section, for messages; empty: "stats bind"
 
   // The same listener, serving the same way (a reload keeps it).
   bool sameAs(const StatsHttpBind& o) const {
     return text == o.text && statsUri == o.statsUri && refreshSeconds == o.refreshSeconds &&
-           basicAuth == o.basicAuth && realm == o.realm;
+           basicAuth == o.basicAuth && realm == o.realm && hideVersion == o.hideVersion;
   }
 };
 

@@ -92,6 +92,7 @@ TEST(RealConfigs, ListenStatsIsServedWithBasicAuth) {
   // The figures the page fetches, beside it, and the metrics.
   RunResult json = curl({"-u", "admin:s3cret", base + "/stats.json"});
   EXPECT_TRUE(json.out.starts_with("HTTP/1.1 200")) << json.out.substr(0, 300);
+  EXPECT_TRUE(contains(json.out, "\"version\":\"\"")) << json.out.substr(0, 600);  // hide-version
   RunResult metrics = curl({"-u", "admin:s3cret", base + "/metrics"});
   EXPECT_TRUE(metrics.out.starts_with("HTTP/1.1 200")) << metrics.out.substr(0, 300);
   EXPECT_TRUE(contains(metrics.out, "fulcrum_")) << metrics.out.substr(0, 300);

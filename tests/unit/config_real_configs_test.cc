@@ -201,6 +201,7 @@ listen stats
   EXPECT_EQ(h.basicAuth, (std::vector<std::string>{"admin:secret", "ops:other"}));
   EXPECT_EQ(h.realm, "Fulcrum stats");
   EXPECT_EQ(h.proxyName, "stats");
+  EXPECT_TRUE(h.hideVersion);
   EXPECT_EQ(r.config->global.statsHttp[1].text, "127.0.0.1:8405");
   // HAProxy's default URI and realm.
   auto c = load("listen s\n mode http\n bind :8404\n stats enable\n");
@@ -208,6 +209,7 @@ listen stats
   ASSERT_EQ(c->global.statsHttp.size(), 1u);
   EXPECT_EQ(c->global.statsHttp[0].statsUri, "/haproxy?stats");
   EXPECT_EQ(c->global.statsHttp[0].realm, "HAProxy Statistics");
+  EXPECT_FALSE(c->global.statsHttp[0].hideVersion);
   // In a TCP proxy, HAProxy's warning, and the proxy stays a proxy.
   auto tcp = parse("listen s\n bind :8404\n stats enable\n timeout client 1s\n");
   ASSERT_TRUE(tcp.ok()) << dump(tcp);
