@@ -109,6 +109,32 @@ TEST(RealConfigs, ListenStatsIsServedWithBasicAuth) {
   closeFd(fd);
 }
 
+// A reload that changes the section's credentials: the listener serves the new ones.
+TEST(RealConfigs, ListenStatsFollowsAReload) {
+  Backend alpha(Backend::banner("alpha"));
+  ReservedPort stats, front;
+  TempDir dir;
+  const std::string sock = dir.path() + "/api.sock";
+  const std::string global = fmt::format("    stats socket {} level admin", sock);
+  FulcrumProcess f(statsConfig(stats.port(), front.port(), alpha.addrString(), global),
+                   SockAddr::loopback4(stats.port()));
+  ASSERT_TRUE(f.ready()) << f.logs();
+  const std::string url = fmt::format("http://127.0.0.1:{}/haproxy?stats", stats.port());
+  EXPECT_TRUE(curl({"-u", "admin:s3cret", url}).out.starts_with("HTTP/1.1 200"));
+  std::string next = statsConfig(stats.port(), front.port(), alpha.addrString(), global);
+  next.replace(next.find("admin:s3cret"), 12, "admin:other1");
+  ASSERT_TRUE(f.rewriteConfig(next));
+  std::string reply = apiRequest(sock, "reload");
+  ASSERT_TRUE(reply.starts_with("Success=1\n")) << reply;
+  EXPECT_TRUE(eventually(
+      [&] {
+        return curl({"-u", "admin:other1", url}).out.starts_with("HTTP/1.1 200");
+      },
+      10s, 100ms))
+      << f.logs();
+  EXPECT_TRUE(curl({"-u", "admin:s3cret", url}).out.starts_with("HTTP/1.1 401"));
+}
+
 TEST(RealConfigs, MissingSyslogSocketWarnsAndStarts) {
   Backend alpha(Backend::banner("alpha"));
   ReservedPort stats, front;
