@@ -16,6 +16,8 @@ packages=(
   socat                               # runtime API tests (as operators use it)
   prometheus                          # promtool: metrics format check
   chromium                            # stats page test (headless)
+  hatop tmux                          # hatop against the runtime API (show info, show stat)
+  prometheus-haproxy-exporter         # the exporter scraping the runtime API
   "$@"
 )
 

@@ -28,8 +28,9 @@ namespace fulcrum::admin {
 struct ProcessInfo {
   pid_t pid = 0;
   std::string version;
-  std::string node;        // host name
-  Micros startedWall = 0;  // wall clock at start, microseconds since the epoch
+  std::string releaseDate;  // "YYYY/MM/DD", as HAProxy's Release_date
+  std::string node;         // host name
+  Micros startedWall = 0;   // wall clock at start, microseconds since the epoch
   Micros uptime = 0;
   uint32_t threads = 0;      // worker threads
   uint32_t maxconn = 0;      // global maxconn in force (set maxconn global changes it)

@@ -2,6 +2,9 @@
 
 #include <fmt/core.h>
 
+#include <cstdint>
+#include <optional>
+
 namespace fulcrum::admin {
 
 namespace {
@@ -54,6 +57,59 @@ bool nextLine(std::string_view& rest, std::string_view& line) {
   return true;
 }
 
+bool equalsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    char x = a[i] >= 'A' && a[i] <= 'Z' ? static_cast<char>(a[i] - 'A' + 'a') : a[i];
+    char y = b[i] >= 'A' && b[i] <= 'Z' ? static_cast<char>(b[i] - 'A' + 'a') : b[i];
+    if (x != y) return false;
+  }
+  return true;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+// Standard base64 (RFC 4648) with padding; nullopt when malformed.
+std::optional<std::string> base64Decode(std::string_view in) {
+  if (in.size() % 4 != 0) return std::nullopt;
+  std::string out;
+  uint32_t acc = 0;
+  int bits = 0;
+  size_t pad = 0;
+  for (size_t i = 0; i < in.size(); ++i) {
+    char c = in[i];
+    int v;
+    if (c >= 'A' && c <= 'Z')
+      v = c - 'A';
+    else if (c >= 'a' && c <= 'z')
+      v = c - 'a' + 26;
+    else if (c >= '0' && c <= '9')
+      v = c - '0' + 52;
+    else if (c == '+')
+      v = 62;
+    else if (c == '/')
+      v = 63;
+    else if (c == '=' && i + 2 >= in.size()) {
+      ++pad;
+      continue;
+    } else {
+      return std::nullopt;
+    }
+    if (pad > 0) return std::nullopt;  // data after padding
+    acc = (acc << 6) | static_cast<uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>((acc >> bits) & 0xff));
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 HttpParse parseHttpRequest(std::string_view buf, size_t maxHead) {
@@ -100,6 +156,7 @@ HttpParse parseHttpRequest(std::string_view buf, size_t maxHead) {
   if (version[5] != '1') return error(505, "only HTTP/1.x is served");
 
   // Header lines: a token, a colon, a value. Folded lines (obsolete) are refused.
+  std::string authorization;
   while (nextLine(head, line) && !line.empty()) {
     if (line[0] == ' ' || line[0] == '\t') return error(400, "folded header line");
     size_t colon = line.find(':');
@@ -109,6 +166,8 @@ HttpParse parseHttpRequest(std::string_view buf, size_t maxHead) {
       auto u = static_cast<unsigned char>(c);
       if ((u < 0x20 && c != '\t') || u == 0x7f) return error(400, "control character in a header");
     }
+    if (equalsIgnoreCase(line.substr(0, colon), "authorization"))
+      authorization = std::string(trim(line.substr(colon + 1)));
   }
 
   HttpParse p;
@@ -118,7 +177,19 @@ HttpParse parseHttpRequest(std::string_view buf, size_t maxHead) {
   p.request.path = std::string(target.substr(0, q));
   if (q != std::string_view::npos) p.request.query = std::string(target.substr(q + 1));
   p.request.minorVersion = version[7] - '0';
+  p.request.authorization = std::move(authorization);
   return p;
+}
+
+bool basicAuthMatches(std::string_view authorization, const std::vector<std::string>& credentials) {
+  size_t sp = authorization.find(' ');
+  if (sp == std::string_view::npos || !equalsIgnoreCase(authorization.substr(0, sp), "basic"))
+    return false;
+  auto decoded = base64Decode(trim(authorization.substr(sp + 1)));
+  if (!decoded) return false;
+  for (const std::string& c : credentials)
+    if (c == *decoded) return true;
+  return false;
 }
 
 std::optional<std::string_view> queryParam(std::string_view query, std::string_view name) {
@@ -138,6 +209,7 @@ std::string_view httpReason(int status) {
   switch (status) {
     case 200: return "OK";
     case 400: return "Bad Request";
+    case 401: return "Unauthorized";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
     case 408: return "Request Timeout";

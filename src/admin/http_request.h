@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace fulcrum::admin {
 
@@ -14,6 +15,7 @@ struct HttpRequest {
   std::string path;    // the target up to '?'
   std::string query;   // after '?', without it
   int minorVersion = 1;
+  std::string authorization;  // the Authorization header's value, if any
 };
 
 struct HttpParse {
@@ -38,5 +40,9 @@ std::string httpResponse(int status, std::string_view contentType, std::string_v
                          std::string_view extraHeaders = {});
 
 std::string_view httpReason(int status);
+
+// Whether an Authorization header value ("Basic BASE64") carries one of the
+// "USER:PASSWORD" credentials.
+bool basicAuthMatches(std::string_view authorization, const std::vector<std::string>& credentials);
 
 }  // namespace fulcrum::admin

@@ -120,6 +120,13 @@ class AdminHttpServer::Impl {
       return httpResponse(405, kTextType, "405 Method Not Allowed: GET and HEAD only\n", false,
                           "Allow: GET, HEAD\r\n");
     }
+    // "stats auth" of a listen section: every path of the listener needs the credentials.
+    if (!bind_.basicAuth.empty() && !basicAuthMatches(req.authorization, bind_.basicAuth)) {
+      std::string realm = bind_.realm;
+      std::replace(realm.begin(), realm.end(), '"', '\'');
+      return httpResponse(401, kTextType, "401 Unauthorized: this page needs a user and password\n",
+                          head, fmt::format("WWW-Authenticate: Basic realm=\"{}\"\r\n", realm));
+    }
     const std::string& path = req.path;
     if (path == "/metrics") {
       std::vector<StatRow> rows = collectStats(control_, rates_);
@@ -127,8 +134,18 @@ class AdminHttpServer::Impl {
                           renderPrometheus(rows, control_.processInfo(), control_.processStats()),
                           head);
     }
-    if (path == "/" || path == "/stats") {
+    if (path == jsonPath_) {
+      std::vector<StatRow> rows = collectStats(control_, rates_);
+      return httpResponse(200, kJsonType, renderStatsJson(rows, pageInfo()), head);
+    }
+    const bool statsPage =
+        bind_.statsUri.empty()
+            ? path == "/" || path == "/stats"
+            : (req.query.empty() ? path : path + "?" + req.query).starts_with(bind_.statsUri);
+    if (statsPage) {
       StatsPageOptions opts;
+      if (bind_.refreshSeconds > 0)
+        opts.refreshSeconds = std::min(bind_.refreshSeconds, StatsPageOptions::kMaxRefreshSeconds);
       if (auto v = queryParam(req.query, "refresh")) {
         uint32_t n = 0;
         auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
@@ -137,20 +154,34 @@ class AdminHttpServer::Impl {
         opts.refreshSeconds = std::min(n, StatsPageOptions::kMaxRefreshSeconds);
       }
       std::vector<StatRow> rows = collectStats(control_, rates_);
-      return httpResponse(200, kHtmlType, renderStatsPage(rows, control_.processInfo(), opts), head,
+      return httpResponse(200, kHtmlType, renderStatsPage(rows, pageInfo(), opts), head,
                           kPageHeaders);
     }
-    if (path == "/stats.json") {
-      std::vector<StatRow> rows = collectStats(control_, rates_);
-      return httpResponse(200, kJsonType, renderStatsJson(rows, control_.processInfo()), head);
-    }
-    return httpResponse(404, kTextType, "404 Not Found: try /metrics or /stats\n", head);
+    return httpResponse(404, kTextType,
+                        fmt::format("404 Not Found: try /metrics or {}\n",
+                                    bind_.statsUri.empty() ? "/stats" : bind_.statsUri),
+                        head);
+  }
+
+  // The process figures of the page: without the version under "stats hide-version".
+  ProcessInfo pageInfo() const {
+    ProcessInfo info = control_.processInfo();
+    if (bind_.hideVersion) info.version.clear();
+    return info;
+  }
+
+  // Where the stats page fetches its figures from: "stats.json" beside the page.
+  static std::string jsonPathFor(const std::string& statsUri) {
+    if (statsUri.empty()) return "/stats.json";
+    std::string path = statsUri.substr(0, statsUri.find('?'));
+    return path.substr(0, path.rfind('/') + 1) + "stats.json";
   }
 
   EventLoop& loop_;
   Control& control_;
   const RateTracker* rates_;
   model::StatsHttpBind bind_;
+  std::string jsonPath_ = jsonPathFor(bind_.statsUri);
   SockAddr bound_;
   std::unique_ptr<StreamServer> stream_;
 };

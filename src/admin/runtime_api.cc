@@ -165,6 +165,7 @@ std::string showInfo(Ctx& ctx, const Args& args) {
   const std::vector<InfoField> f = {
       {{0, "Name", {"POS:str"}}, "Fulcrum"},
       {{1, "Version", {"POS:str"}}, info.version},
+      {{2, "Release_date", {"POS:str"}}, info.releaseDate},
       {{3, "Nbthread", {"CGS:u32"}}, info.threads},
       {{4, "Nbproc", {"CGS:u32"}}, 1},
       {{5, "Process_num", {"KGP:u32"}}, 1},
@@ -177,10 +178,15 @@ std::string showInfo(Ctx& ctx, const Args& args) {
       {{17, "CurrConns", {"MGP:u32"}}, std::max<int64_t>(0, relaxed(ps.active))},
       {{18, "CumConns", {"MCP:u32"}}, relaxed(ps.accepted)},
       {{23, "Maxpipes", {"CLP:u32"}}, snap->config->global.maxpipes},
+      // Pipes are per worker and not counted across workers yet: 0, as HAProxy without splice.
+      {{24, "PipesUsed", {"MGP:u32"}}, 0},
+      {{25, "PipesFree", {"MGP:u32"}}, 0},
       {{26, "ConnRate", {"MRP:u32"}}, rateInt(rate)},
       {{28, "MaxConnRate", {"MMP:u32"}}, rateInt(rateMax)},
       {{29, "SessRate", {"MRP:u32"}}, rateInt(rate)},
       {{31, "MaxSessRate", {"MRP:u32"}}, rateInt(rateMax)},
+      {{47, "Tasks", {"MGP:u32"}}, std::max<int64_t>(0, relaxed(ps.active))},  // one per connection
+      {{48, "Run_queue", {"MGP:u32"}}, 0},  // event loops have no run queue of tasks
       {{50, "node", {"COS:str"}}, info.node},
       {{52, "Stopping", {"MGP:u32"}}, info.stopping ? 1 : 0},
       {{70, "Start_time_sec", {"MDP:u32"}}, info.startedWall / kSeconds},

@@ -26,7 +26,7 @@ constexpr std::string_view kBindTlsParams[] = {
 // clang-format off
 constexpr std::string_view kBindOtherParams[] = {
     "accept-netscaler-cip", "expose-fd", "gid", "group", "guid-prefix", "id", "idle-ping", "label",
-    "level", "severity-output", "mode", "mss", "name", "namespace", "nbconn", "nice", "process",
+    "level", "severity-output", "mode", "mss", "namespace", "nbconn", "nice", "process",
     "proto", "quic-cc-algo", "quic-force-retry", "quic-socket", "shards", "tcp-md5sig", "tcp-ut",
     "thread", "transparent", "uid", "user",
 };
@@ -71,6 +71,12 @@ Status applyBindParam(const Statement& st, size_t& i, model::Bind& b) {
                                *v, IFNAMSIZ - 1)};
     }
     b.interface = std::string(*v);
+  } else if (param == "name") {
+    // The listener's label in HAProxy's per-listener stats ("option socket-stats", which
+    // Fulcrum does not have yet): kept, shown nowhere yet.
+    auto v = value();
+    if (!v) return Error{v.error()};
+    b.name = std::string(*v);
   } else if (contains(kBindTlsParams, param)) {
     return Error{fmt::format("bind parameter '{}' is not supported: {}", param, kNoTlsTermination)};
   } else if (contains(kBindOtherParams, param)) {

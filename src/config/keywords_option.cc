@@ -12,8 +12,8 @@ namespace {
 enum class OptionKind : uint8_t {
   kSupported,    // applied by its handler
   kUnsupported,  // means something for a TCP proxy; not supported yet
-  kHttpOnly,     // needs HTTP; an error
-  kIgnored,      // needs HTTP; HAProxy ignores it in TCP proxies with a warning, and so do we
+  kIgnored,      // needs HTTP; HAProxy ignores it in TCP proxies, and we do with a warning
+  kHttpLog,      // "option httplog": "option tcplog" in a TCP proxy, as in HAProxy
 };
 
 // How the option is written: "option X", "no option X" or "default option X" (back to
@@ -99,14 +99,14 @@ constexpr OptionSpec kOptions[] = {
     {"splice-response", OptionKind::kSupported, kAllProxies, true, spliceResponseOption},
     {"srvtcpka", OptionKind::kSupported, kBackSide, true, flagOption<&ProxySettings::srvTcpKa>},
     {"tcpka", OptionKind::kSupported, kAllProxies, false, tcpkaOption},
-    {"tcplog", OptionKind::kSupported, kFrontSide, false, flagOption<&ProxySettings::tcplog>},
+    {"tcplog", OptionKind::kSupported, kAllProxies, false, flagOption<&ProxySettings::tcplog>},
     {"tcp-check", OptionKind::kSupported, kBackSide, true, flagOption<&ProxySettings::tcpCheck>},
     {"abortonclose", OptionKind::kUnsupported},
     {"contstats", OptionKind::kUnsupported},
     {"dontlog-normal", OptionKind::kUnsupported},
     {"external-check", OptionKind::kUnsupported},
     {"httpchk", OptionKind::kUnsupported},
-    {"httplog", OptionKind::kUnsupported},
+    {"httplog", OptionKind::kHttpLog},
     {"httpslog", OptionKind::kUnsupported},
     {"independent-streams", OptionKind::kUnsupported},
     {"ldap-check", OptionKind::kUnsupported},
@@ -114,7 +114,6 @@ constexpr OptionSpec kOptions[] = {
     {"log-separate-errors", OptionKind::kUnsupported},
     {"logasap", OptionKind::kUnsupported},
     {"mysql-check", OptionKind::kUnsupported},
-    {"persist", OptionKind::kUnsupported},
     {"pgsql-check", OptionKind::kUnsupported},
     {"redis-check", OptionKind::kUnsupported},
     {"smtpchk", OptionKind::kUnsupported},
@@ -124,13 +123,13 @@ constexpr OptionSpec kOptions[] = {
     {"tcp-smart-accept", OptionKind::kUnsupported},
     {"tcp-smart-connect", OptionKind::kUnsupported},
     {"transparent", OptionKind::kUnsupported},
-    {"forwarded", OptionKind::kHttpOnly},
-    {"http-drop-request-trailers", OptionKind::kHttpOnly},
-    {"http-drop-response-trailers", OptionKind::kHttpOnly},
-    {"http-keep-alive", OptionKind::kHttpOnly},
-    {"http-restrict-req-hdr-names", OptionKind::kHttpOnly},
-    {"http-server-close", OptionKind::kHttpOnly},
-    {"httpclose", OptionKind::kHttpOnly},
+    {"forwarded", OptionKind::kIgnored},
+    {"http-drop-request-trailers", OptionKind::kIgnored},
+    {"http-drop-response-trailers", OptionKind::kIgnored},
+    {"http-keep-alive", OptionKind::kIgnored},
+    {"http-restrict-req-hdr-names", OptionKind::kIgnored},
+    {"http-server-close", OptionKind::kIgnored},
+    {"httpclose", OptionKind::kIgnored},
     {"accept-invalid-http-request", OptionKind::kIgnored},
     {"accept-invalid-http-response", OptionKind::kIgnored},
     {"checkcache", OptionKind::kIgnored},
@@ -146,7 +145,21 @@ constexpr OptionSpec kOptions[] = {
     {"idle-close-on-response", OptionKind::kIgnored},
     {"originalto", OptionKind::kIgnored},
     {"prefer-last-server", OptionKind::kIgnored},
+    {"persist", OptionKind::kIgnored},
 };
+
+// What an unsupported option is, when its name does not say (health checks of TCP
+// services mostly).
+std::string unsupportedNote(std::string_view name) {
+  if (name == "httpchk")
+    return ": it is an HTTP health check of the servers, which checks TCP services too; until "
+           "then, use 'option tcp-check' with 'tcp-check send' and 'tcp-check expect'";
+  if ((name.ends_with("-check") && name != "external-check") || name == "smtpchk" ||
+      name == "ssl-hello-chk")
+    return ": it is a protocol health check of the servers; until then, use 'option "
+           "tcp-check' with 'tcp-check send' and 'tcp-check expect'";
+  return "";
+}
 
 // The arguments HAProxy accepts after the ignored options, so that an ignored line is
 // still one HAProxy would accept.
@@ -182,12 +195,27 @@ Status optionStatement(Parser& p, const Statement& st, size_t optionAt) {
   switch (spec->kind) {
     case OptionKind::kSupported: break;
     case OptionKind::kUnsupported:
-      return Error{fmt::format("keyword '{}' is not supported yet", keyword)};
-    case OptionKind::kHttpOnly:
-      return Error{fmt::format("keyword '{}' requires HTTP mode: {}", keyword, kNoHttp)};
+      return Error{
+          fmt::format("keyword '{}' is not supported yet{}", keyword, unsupportedNote(name))};
     case OptionKind::kIgnored: break;
+    case OptionKind::kHttpLog: break;
   }
   const size_t first = optionAt + 2;  // the first argument after the option name
+  const bool logOption = name == "tcplog" || name == "httplog";
+  if (logOption && p.sectionKind() == SectionKind::kBackend) {
+    // HAProxy's own warning: log lines belong to the frontends.
+    p.warn(st, fmt::format("'{}' directive is ignored in backends", keyword));
+    return Ok{};
+  }
+  if (spec->kind == OptionKind::kHttpLog) {
+    // HAProxy's "clf" argument; Parser::finish() warns about the TCP proxies.
+    if (st.args.size() > first &&
+        !(optionAt == 0 && st.args[first] == "clf" && st.args.size() == first + 1))
+      return keywordError(keyword, fmt::format("unexpected argument '{}'", st.args[first]));
+    p.settings().httplog = optionAt == 0;
+    p.settings().httplogLoc = st.loc;
+    return Ok{};
+  }
   if (spec->kind == OptionKind::kSupported) {
     SectionKind kind = p.sectionKind();
     if ((spec->allowed & maskOf(kind)) == 0) {
@@ -217,6 +245,12 @@ Status optionStatement(Parser& p, const Statement& st, size_t optionAt) {
       return keywordError(keyword, s.error());
   } else if (st.args.size() > first) {
     return keywordError(keyword, fmt::format("unexpected argument '{}'", st.args[first]));
+  }
+  if (name == "persist") {
+    p.warn(st, fmt::format("keyword '{}' is ignored: Fulcrum has no persistence cookies to "
+                           "keep on a down server",
+                           keyword));
+    return Ok{};
   }
   p.warn(st, fmt::format("keyword '{}' is ignored: it requires HTTP mode and Fulcrum proxies "
                          "are 'mode tcp' (HAProxy ignores it in TCP mode too)",

@@ -2,6 +2,8 @@
 // rate-limit, source, retries, balance, hash-type, timeout, log) and kProxyKeywords.
 #include <fmt/core.h>
 
+#include <algorithm>
+
 #include "config/address.h"
 #include "config/keywords_internal.h"
 #include "config/units.h"
@@ -50,13 +52,16 @@ namespace {
 // ---------------------------------------------------------------------------------------
 // mode
 
-Status proxyMode(Parser&, const Statement& st) {
+// "mode http" is accepted where it is set (a defaults section for HTTP proxies, or a
+// listen section serving the stats page); Parser::finish() refuses a proxy that ends up in
+// it for anything else.
+Status proxyMode(Parser& p, const Statement& st) {
   if (auto s = expectArgs(st, 1, "a mode ('tcp')"); !s) return s;
   std::string_view mode = st.args[1];
-  if (mode == "tcp") return Ok{};
-  if (mode == "http") {
-    return keywordError("mode",
-                        fmt::format("'mode http' is not available: {}; use 'mode tcp'", kNoHttp));
+  if (mode == "tcp" || mode == "http") {
+    p.settings().httpMode = mode == "http";
+    p.settings().modeLoc = st.loc;
+    return Ok{};
   }
   if (mode == "log" || mode == "spop" || mode == "health" || mode == "cli") {
     return keywordError("mode", fmt::format("mode '{}' is not supported (Fulcrum proxies are "
@@ -267,8 +272,16 @@ Status proxyTimeout(Parser& p, const Statement& st) {
                     "{} sections)",
                     keyword, sectionKindName(kind), describeMask(spec->allowed))};
   }
-  if (spec->http)
-    return Error{fmt::format("keyword '{}' requires HTTP mode: {}", keyword, kNoHttp)};
+  if (spec->http) {
+    // HAProxy accepts these in TCP proxies and ignores them there.
+    if (st.args.size() < 3)
+      return Error{fmt::format("keyword '{}' expects a time value (e.g. '5s')", keyword)};
+    if (auto t = timerValue(st.args[2], true); !t) return keywordError(keyword, t.error());
+    p.warn(st, fmt::format("keyword '{}' is ignored: it is an HTTP timeout and Fulcrum is a "
+                           "layer-4 load balancer",
+                           keyword));
+    return Ok{};
+  }
   if (spec->field == nullptr)
     return Error{fmt::format("keyword '{}' is not supported yet", keyword)};
   if (st.args.size() < 3)
@@ -330,7 +343,130 @@ Status proxyId(Parser& p, const Statement& st) {
 }
 
 // ---------------------------------------------------------------------------------------
+// stats: HAProxy's stats page, served by Fulcrum's admin HTTP listener
+
+// "USER:PASSWORD" of "stats auth".
+Status statsAuth(StatsSettings& s, const Statement& st) {
+  if (st.args.size() != 3 || st.args[2].find(':') == std::string::npos)
+    return keywordError("stats auth", "expects USER:PASSWORD");
+  s.auth.push_back(st.args[2]);
+  return Ok{};
+}
+
+Status proxyStats(Parser& p, const Statement& st) {
+  if (st.args.size() < 2) return Error{"keyword 'stats' expects an option (e.g. 'stats enable')"};
+  std::string_view what = st.args[1];
+  std::string keyword = fmt::format("stats {}", what);
+  StatsSettings& s = p.settings().stats;
+  auto noMore = [&](size_t n) -> Status {
+    if (st.args.size() > n)
+      return keywordError(keyword, fmt::format("unexpected argument '{}'", st.args[n]));
+    return Ok{};
+  };
+  Status result = Ok{};
+  if (what == "enable") {
+    result = noMore(2);
+  } else if (what == "uri") {
+    if (st.args.size() != 3 || st.args[2].empty() || st.args[2][0] != '/')
+      return keywordError(keyword, "expects a URI prefix starting with '/' (e.g. '/stats')");
+    s.uri = st.args[2];
+  } else if (what == "refresh") {
+    if (st.args.size() != 3) return keywordError(keyword, "expects a time value (e.g. '10s')");
+    auto t = timerValue(st.args[2], true);
+    if (!t) return keywordError(keyword, t.error());
+    s.refreshSeconds = static_cast<uint32_t>(std::max<Micros>(*t / kSeconds, *t > 0 ? 1 : 0));
+  } else if (what == "auth") {
+    result = statsAuth(s, st);
+  } else if (what == "realm") {
+    if (st.args.size() != 3) return keywordError(keyword, "expects a realm");
+    s.realm = st.args[2];
+  } else if (what == "hide-version") {
+    result = noMore(2);
+    s.hideVersion = true;
+  } else if (what == "admin") {
+    // "stats admin if|unless COND": HAProxy's page then changes server states.
+    if (st.arg(2) != "if" && st.arg(2) != "unless")
+      return keywordError(keyword, "expects 'if' or 'unless' and a condition");
+    p.warn(st,
+           "keyword 'stats admin' is accepted but Fulcrum's stats page is read-only: change "
+           "server states through the runtime API ('set server', 'disable server')");
+  } else if (what == "show-legends" || what == "show-node" || what == "show-desc" ||
+             what == "show-modules" || what == "scope") {
+    p.warn(st, fmt::format("keyword '{}' is ignored: Fulcrum's stats page has no such option",
+                           keyword));
+  } else if (what == "socket" || what == "bind" || what == "timeout" || what == "maxconn") {
+    return Error{fmt::format("keyword '{}' belongs in the global section", keyword)};
+  } else if (what == "http-request") {
+    return keywordError(keyword, "is not supported yet (use 'stats auth')");
+  } else {
+    return keywordError("stats", fmt::format("unknown option '{}'", what));
+  }
+  if (!result) return result;
+  if (!s.enabled || !s.own) s.loc = st.loc;
+  s.enabled = true;
+  s.own = p.sectionKind() != SectionKind::kDefaults;
+  return Ok{};
+}
+
+// ---------------------------------------------------------------------------------------
+// HTTP keywords HAProxy accepts in TCP proxies and ignores there
+
+Status proxyHttpIgnored(Parser& p, const Statement& st) {
+  const std::string& kw = st.args[0];
+  if (st.args.size() < 2) return Error{fmt::format("keyword '{}' expects arguments", kw)};
+  p.warn(st, fmt::format("keyword '{}' is ignored: it requires HTTP mode and Fulcrum is a "
+                         "layer-4 load balancer (HAProxy ignores it in 'mode tcp' proxies too)",
+                         kw));
+  return Ok{};
+}
+
+// "monitor-uri": HAProxy's warning for the TCP proxies comes at the end (Parser::finish()).
+Status proxyMonitorUri(Parser& p, const Statement& st) {
+  if (auto s = expectArgs(st, 1, "a URI"); !s) return s;
+  p.settings().monitorUri = true;
+  p.settings().monitorUriLoc = st.loc;
+  return Ok{};
+}
+
+// "http-request", "http-response", "http-after-response": rules HAProxy refuses in an
+// anonymous defaults section and ignores, with a warning, in a TCP proxy.
+Status proxyHttpRules(Parser& p, const Statement& st) {
+  const std::string& kw = st.args[0];
+  if (p.sectionKind() == SectionKind::kDefaults) {
+    return Error{
+        fmt::format("keyword '{}' is not allowed in a defaults section (HAProxy 2.6 "
+                    "refuses HTTP rules in an anonymous defaults section, and no proxy "
+                    "may inherit them from a named one)",
+                    kw)};
+  }
+  if (st.args.size() < 2) return Error{fmt::format("keyword '{}' expects an action", kw)};
+  p.warn(st, fmt::format("'{}' rules are ignored: they require HTTP mode and Fulcrum is a "
+                         "layer-4 load balancer (HAProxy ignores them in 'mode tcp' proxies too)",
+                         kw));
+  return Ok{};
+}
+
+// Keywords HAProxy accepts and Fulcrum has nothing to apply to.
+Status proxyDescription(Parser& p, const Statement& st) {
+  if (st.args.size() < 2) return Error{"keyword 'description' expects a text"};
+  p.warn(st, "keyword 'description' is ignored (Fulcrum shows no proxy descriptions yet)");
+  return Ok{};
+}
+
+Status proxyBindProcess(Parser& p, const Statement& st) {
+  p.warn(st,
+         "keyword 'bind-process' has no effect, is deprecated, and will be removed in "
+         "version 2.7 (HAProxy's warning; Fulcrum ignores it)");
+  return Ok{};
+}
+
+// ---------------------------------------------------------------------------------------
 // The table
+
+constexpr std::string_view kHttpCheckNote =
+    "is not supported yet: it configures HTTP health checks of the servers ('option httpchk'), "
+    "which check TCP services too; until then, use 'option tcp-check' with 'tcp-check send' "
+    "and 'tcp-check expect'";
 
 constexpr std::string_view kRemovedClitimeout = "was removed in HAProxy 2.1; use 'timeout client'";
 constexpr std::string_view kRemovedContimeout = "was removed in HAProxy 2.1; use 'timeout connect'";
@@ -367,7 +503,8 @@ constexpr Keyword kProxyKeywords[] = {
     {"clitcpka-cnt", kAllProxies, nullptr, {}},
     {"clitcpka-idle", kAllProxies, nullptr, {}},
     {"clitcpka-intvl", kAllProxies, nullptr, {}},
-    {"description", kAllProxies, nullptr, {}},
+    {"description", kAllProxies, proxyDescription, {}},
+    {"bind-process", kAllProxies, proxyBindProcess, {}},
     {"disabled", kAllProxies, nullptr, {}},
     {"dispatch", kAllProxies, nullptr, {}},
     {"email-alert", kAllProxies, nullptr, {}},
@@ -401,27 +538,27 @@ constexpr Keyword kProxyKeywords[] = {
     {"srvtimeout", kAllProxies, nullptr, kRemovedSrvtimeout},
     // HTTP keywords: they will not be supported.
     {"capture", kAllProxies, nullptr, kHttpNote},
-    {"compression", kAllProxies, nullptr, kHttpNote},
-    {"cookie", kAllProxies, nullptr, kHttpNote},
+    {"compression", kAllProxies, proxyHttpIgnored, {}},
+    {"cookie", kAllProxies, proxyHttpIgnored, {}},
     {"dynamic-cookie-key", kAllProxies, nullptr, kHttpNote},
-    {"errorfile", kAllProxies, nullptr, kHttpNote},
-    {"errorfiles", kAllProxies, nullptr, kHttpNote},
-    {"errorloc", kAllProxies, nullptr, kHttpNote},
-    {"errorloc302", kAllProxies, nullptr, kHttpNote},
-    {"errorloc303", kAllProxies, nullptr, kHttpNote},
-    {"http-after-response", kAllProxies, nullptr, kHttpNote},
-    {"http-check", kAllProxies, nullptr, kHttpNote},
+    {"errorfile", kAllProxies, proxyHttpIgnored, {}},
+    {"errorfiles", kAllProxies, proxyHttpIgnored, {}},
+    {"errorloc", kAllProxies, proxyHttpIgnored, {}},
+    {"errorloc302", kAllProxies, proxyHttpIgnored, {}},
+    {"errorloc303", kAllProxies, proxyHttpIgnored, {}},
+    {"http-after-response", kAllProxies, proxyHttpRules, {}},
+    {"http-check", kBackSide, nullptr, kHttpCheckNote},
     {"http-error", kAllProxies, nullptr, kHttpNote},
-    {"http-request", kAllProxies, nullptr, kHttpNote},
-    {"http-response", kAllProxies, nullptr, kHttpNote},
-    {"http-reuse", kAllProxies, nullptr, kHttpNote},
+    {"http-request", kAllProxies, proxyHttpRules, {}},
+    {"http-response", kAllProxies, proxyHttpRules, {}},
+    {"http-reuse", kAllProxies, proxyHttpIgnored, {}},
     {"http-send-name-header", kAllProxies, nullptr, kHttpNote},
-    {"max-keep-alive-queue", kAllProxies, nullptr, kHttpNote},
+    {"max-keep-alive-queue", kAllProxies, proxyHttpIgnored, {}},
     {"monitor", kAllProxies, nullptr, kHttpNote},
-    {"monitor-uri", kAllProxies, nullptr, kHttpNote},
+    {"monitor-uri", kFrontSide, proxyMonitorUri, {}},
     {"redirect", kAllProxies, nullptr, kHttpNote},
-    {"stats", kAllProxies, nullptr, kHttpNote},
-    {"unique-id-header", kAllProxies, nullptr, kHttpNote},
+    {"stats", kAllProxies, proxyStats, {}},
+    {"unique-id-header", kAllProxies, proxyHttpIgnored, {}},
     {"use-fcgi-app", kAllProxies, nullptr, kHttpNote},
 };
 

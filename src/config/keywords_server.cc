@@ -215,17 +215,20 @@ constexpr ServerParam kServerParams[] = {
 // clang-format off
 constexpr std::string_view kServerTlsParams[] = {
     "ssl", "no-ssl", "crt", "ca-file", "crl-file", "verify", "verifyhost", "no-verifyhost", "sni",
-    "alpn", "npn", "ciphers", "ciphersuites", "curves", "sigalgs", "client-sigalgs", "check-ssl",
-    "no-check-ssl", "check-sni", "check-alpn", "ssl-reuse", "no-ssl-reuse", "ssl-min-ver",
-    "ssl-max-ver", "no-sslv3", "no-tlsv10", "no-tlsv11", "no-tlsv12", "no-tlsv13", "force-sslv3",
+    "alpn", "npn", "ciphers", "ciphersuites", "curves", "sigalgs", "client-sigalgs", "ssl-reuse",
+    "no-ssl-reuse", "ssl-min-ver", "ssl-max-ver", "no-sslv3", "no-tlsv10", "no-tlsv11", "no-tlsv12", "no-tlsv13", "force-sslv3",
     "force-tlsv10", "force-tlsv11", "force-tlsv12", "force-tlsv13", "no-tls-tickets", "allow-0rtt",
 };
 // clang-format on
 
+// HAProxy server parameters about TLS in the health check alone.
+constexpr std::string_view kServerCheckTlsParams[] = {"check-ssl", "no-check-ssl", "check-sni",
+                                                      "check-alpn"};
+
 // The other HAProxy server parameters.
 // clang-format off
 constexpr std::string_view kServerOtherParams[] = {
-    "check-proto", "check-send-proxy", "check-via-socks4", "cookie", "guid", "hash-key",
+    "check-proto", "check-send-proxy", "check-via-socks4", "guid", "hash-key",
     "init-addr", "init-state", "log-bufsize", "log-proto", "max-reuse", "minconn", "namespace",
     "no-send-proxy-v2-ssl", "no-send-proxy-v2-ssl-cn", "no-tfo", "pool-conn-name",
     "pool-low-conn", "pool-max-conn", "pool-purge-delay", "proto", "redir", "resolve-net",
@@ -236,15 +239,30 @@ constexpr std::string_view kServerOtherParams[] = {
 // clang-format on
 
 // Applies the parameters from args[first] on to srv, a server or (defaultServer) the
-// default-server template.
-Status applyServerParams(const Statement& st, size_t first, model::Server& srv,
-                         bool defaultServer) {
+// default-server template; parameters accepted and ignored add a warning.
+Status applyServerParams(const Statement& st, size_t first, model::Server& srv, bool defaultServer,
+                         std::vector<std::string>& warnings) {
   for (size_t i = first; i < st.args.size(); ++i) {
     std::string_view name = st.args[i];
+    if (name == "cookie") {
+      // HAProxy: "ignoring cookie for server 'S' as HTTP mode is disabled".
+      if (i + 1 >= st.args.size()) return Error{"parameter 'cookie' expects a value"};
+      ++i;
+      warnings.push_back(
+          "parameter 'cookie' is ignored: cookie persistence needs HTTP and Fulcrum is a "
+          "layer-4 load balancer (HAProxy ignores it in 'mode tcp' proxies too)");
+      continue;
+    }
     const ServerParam* param = nullptr;
     for (const auto& sp : kServerParams)
       if (sp.name == name) param = &sp;
     if (param == nullptr) {
+      if (contains(kServerCheckTlsParams, name)) {
+        return Error{fmt::format(
+            "parameter '{}' is not supported yet: it sets TLS for the health check only (the "
+            "check connects to the server with TLS, the traffic still passes through untouched)",
+            name)};
+      }
       if (contains(kServerTlsParams, name))
         return Error{fmt::format("parameter '{}' is not supported: {}", name, kNoTlsOrigination)};
       if (contains(kServerOtherParams, name))
@@ -303,7 +321,8 @@ Status proxyServer(Parser& p, const Statement& st) {
   auto addr = parseServerAddress(srv.addrText);
   if (!addr) return keywordError("server", fmt::format("server '{}': {}", name, addr.error()));
   srv.addr = *addr;
-  if (auto s = applyServerParams(st, 3, srv, false); !s)
+  std::vector<std::string> warnings;
+  if (auto s = applyServerParams(st, 3, srv, false, warnings); !s)
     return keywordError("server", fmt::format("server '{}': {}", name, s.error()));
   // The servers above without "id" have none yet (finish() numbers them): this compares
   // with the explicit ids only, as HAProxy does while parsing.
@@ -312,13 +331,17 @@ Status proxyServer(Parser& p, const Statement& st) {
     return keywordError("server",
                         fmt::format("server '{}': 'agent-check' needs 'agent-port'", name));
   }
+  for (const std::string& w : warnings)
+    p.warn(st, fmt::format("keyword 'server': server '{}': {}", name, w));
   p.proxy().servers.push_back(std::move(srv));
   return Ok{};
 }
 
 Status proxyDefaultServer(Parser& p, const Statement& st) {
-  if (auto s = applyServerParams(st, 1, p.settings().defaultServer, true); !s)
+  std::vector<std::string> warnings;
+  if (auto s = applyServerParams(st, 1, p.settings().defaultServer, true, warnings); !s)
     return keywordError("default-server", s.error());
+  for (const std::string& w : warnings) p.warn(st, "keyword 'default-server': " + w);
   return Ok{};
 }
 

@@ -68,6 +68,9 @@ std::string Diagnostic::format() const {
 
 namespace {
 
+constexpr std::string_view kNoHttpMode =
+    "Fulcrum is a layer-4 (TCP/UDP) load balancer and does not parse HTTP";
+
 // HAProxy sections Fulcrum recognises but does not support: their bodies are skipped.
 constexpr std::string_view kSkippedSections[] = {
     "userlist", "peers",    "resolvers", "mailers",     "program", "http-errors", "ring",
@@ -390,20 +393,68 @@ void Parser::dispatch(const Statement& st) {
   if (auto status = k->handler(*this, st); !status) error(st.loc, sectionPrefix() + status.error());
 }
 
+bool ProxySection::servesStats() const {
+  return settings.httpMode && settings.stats.enabled && hasFrontend();
+}
+
 void Parser::checkProxies() {
   for (const auto& px : proxies_) {
     std::string prefix = fmt::format("section '{}': ", proxyLabel(px));
+    const ProxySettings& s = px.settings;
     if (px.hasFrontend() && px.bindLines == 0) {
       error(px.loc, prefix + fmt::format("{} '{}' has no 'bind' line (declare it as a backend if "
                                          "it only holds servers)",
                                          sectionKindName(px.kind), px.name));
+    }
+    if (s.httpMode && !px.servesStats()) {
+      // A proxy that HAProxy would run in HTTP mode: Fulcrum cannot, and says so.
+      std::string where = s.modeLoc.line > 0 && s.modeLoc.line != px.loc.line
+                              ? fmt::format(" ('mode http' at {})", locText(s.modeLoc))
+                              : "";
+      error(px.loc,
+            prefix + fmt::format("{} '{}' is in 'mode http'{}: {}; set 'mode tcp' in it (only a "
+                                 "listen section serving the stats page may be in 'mode http')",
+                                 sectionKindName(px.kind), px.name, where, kNoHttpMode));
+      continue;
+    }
+    if (px.servesStats()) {
+      if (!px.servers.empty()) {
+        warning(px.loc, prefix +
+                            "its servers are ignored: a 'mode http' section with 'stats "
+                            "enable' only serves the stats page in Fulcrum");
+      }
+      if (s.monitorUri) {
+        warning(s.monitorUriLoc,
+                prefix +
+                    "keyword 'monitor-uri' is ignored: Fulcrum's stats listener serves "
+                    "the stats page and /metrics only");
+      }
+      continue;
+    }
+    if (s.stats.enabled && s.stats.own) {
+      // HAProxy's own warning.
+      warning(s.stats.loc, prefix + fmt::format("'stats' statement ignored for proxy '{}' as it "
+                                                "requires HTTP mode.",
+                                                px.name));
+    }
+    if (px.hasFrontend() && s.monitorUri) {
+      // HAProxy's own warnings.
+      warning(s.monitorUriLoc, prefix + fmt::format("monitor-uri will be ignored for {} '{}' "
+                                                    "(needs 'mode http')",
+                                                    sectionKindName(px.kind), px.name));
+    }
+    if (px.hasFrontend() && s.httplog) {
+      warning(s.httplogLoc, prefix + fmt::format("'option httplog' not usable with {} '{}' "
+                                                 "(needs 'mode http'). Falling back to 'option "
+                                                 "tcplog'.",
+                                                 sectionKindName(px.kind), px.name));
     }
     if (px.hasBackend() && !px.settings.tcpCheck && !px.settings.tcpCheckRules.empty() &&
         !px.settings.tcpCheckRulesInherited) {
       warning(px.settings.tcpCheckRules.front().loc,
               prefix + "keyword 'tcp-check': the rules are not used without 'option tcp-check'");
     }
-    if (px.kind == SectionKind::kFrontend && px.settings.defaultBackend.empty()) {
+    if (px.kind == SectionKind::kFrontend && s.defaultBackend.empty()) {
       warning(px.loc, prefix + fmt::format("frontend '{}' has no default_backend; its "
                                            "connections will be closed",
                                            px.name));
@@ -515,6 +566,22 @@ LoadResult Parser::finish() {
   for (size_t pxIndex = 0; pxIndex < proxies_.size(); ++pxIndex) {
     const ProxySection& px = proxies_[pxIndex];
     const uint32_t proxyId = proxyIds[pxIndex];
+    if (px.servesStats()) {
+      // HAProxy's stats page: Fulcrum's admin HTTP listener on each bind address.
+      const StatsSettings& st = px.settings.stats;
+      for (const model::Bind& b : px.binds) {
+        model::StatsHttpBind h{b.text, b.addr, b.loc};
+        h.statsUri = st.uri;
+        h.refreshSeconds = st.refreshSeconds;
+        h.basicAuth = st.auth;
+        h.realm = st.realm.empty() ? "HAProxy Statistics" : st.realm;
+        h.hideVersion = st.hideVersion;
+        h.proxyName = px.name;
+        config->global.statsHttp.push_back(std::move(h));
+      }
+      continue;
+    }
+    if (px.settings.httpMode) continue;  // an error (checkProxies())
     int ownPool = -1;
     if (px.hasBackend()) {
       model::Pool pool;
@@ -560,7 +627,7 @@ LoadResult Parser::finish() {
       svc.tcpKeepalive = px.settings.cliTcpKa;
       svc.noLinger = px.settings.noLinger;
       svc.splice = px.settings.splice;
-      svc.tcplog = px.settings.tcplog;
+      svc.tcplog = px.settings.tcplog || px.settings.httplog;  // HAProxy's fallback
       svc.dontlognull = px.settings.dontlognull;
       svc.logs = resolveLogs(px.settings);
       svc.loc = px.loc;

@@ -50,10 +50,34 @@ struct LogLine {
   model::LogTarget target;  // when !global
 };
 
+// The "stats" lines of a proxy or defaults section: HAProxy's stats page. A proxy in
+// "mode http" with stats enabled becomes an admin HTTP listener of Fulcrum (its binds serve
+// the stats page at "stats uri" and /metrics).
+struct StatsSettings {
+  bool enabled = false;                // "stats enable", or any other stats line, as in HAProxy
+  model::SourceLoc loc;                // the first stats line
+  bool own = false;                    // set by the section itself, not inherited
+  std::string uri = "/haproxy?stats";  // HAProxy's default
+  uint32_t refreshSeconds = 0;         // 0: the page's default
+  std::vector<std::string> auth;       // "USER:PASSWORD"
+  std::string realm;                   // empty: HAProxy's "HAProxy Statistics"
+  bool hideVersion = false;            // "stats hide-version"
+};
+
 // What a defaults section passes on to the proxies that inherit from it, and what a
 // proxy section holds before it becomes model objects. Each proxy keeps the side it has:
 // a frontend's server-side settings and a backend's client-side settings are unused.
 struct ProxySettings {
+  // "mode http": accepted in defaults; a proxy that ends up in it is an error at finish(),
+  // unless it only serves the stats page.
+  bool httpMode = false;
+  model::SourceLoc modeLoc;
+  // "option httplog" and "monitor-uri": HAProxy's warnings for TCP proxies come at the end.
+  bool httplog = false;
+  model::SourceLoc httplogLoc;
+  bool monitorUri = false;
+  model::SourceLoc monitorUriLoc;
+  StatsSettings stats;
   model::Balance balance;
   model::Timeout clientTimeout = 0;
   model::Timeout clientFinTimeout = 0;
@@ -111,6 +135,9 @@ struct ProxySection {
 
   bool hasFrontend() const { return kind != SectionKind::kBackend; }
   bool hasBackend() const { return kind != SectionKind::kFrontend; }
+  // A "mode http" frontend or listen section with "stats enable": it becomes admin HTTP
+  // listeners (the stats page), not a service.
+  bool servesStats() const;
 };
 
 // One tokenized line.

@@ -9,10 +9,12 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
+#include <optional>
 #include <string>
 
 #include "common/clock.h"
 #include "common/fd.h"
+#include "common/log.h"
 
 namespace fulcrum::control {
 namespace {
@@ -48,10 +50,13 @@ class StreamSink final : public model::LogSink {
   bool owned_;
 };
 
-// Syslog over a connected datagram socket (unix or UDP), RFC 3164 framing.
+// Syslog over a datagram socket (unix or UDP), RFC 3164 framing: connected, or, for a unix
+// socket that was not there at start (no syslog daemon yet, as in containers), addressed
+// on every line so that the lines reach it once it appears.
 class SyslogSink final : public model::LogSink {
  public:
-  SyslogSink(UniqueFd fd, int facility) : fd_(std::move(fd)), pri_(facility * 8 + kSeverityInfo) {
+  SyslogSink(UniqueFd fd, int facility, std::optional<sockaddr_un> to = std::nullopt)
+      : fd_(std::move(fd)), pri_(facility * 8 + kSeverityInfo), to_(to) {
     pid_ = getpid();
   }
   bool perLine() const override { return true; }
@@ -64,13 +69,16 @@ class SyslogSink final : public model::LogSink {
     char buf[2048];
     auto res = fmt::format_to_n(buf, sizeof(buf), "<{}>{} fulcrum[{}]: {}", pri_, date, pid_, line);
     size_t len = std::min(res.size, sizeof(buf));
-    if (::send(fd_.get(), buf, len, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
-      dropped_.fetch_add(1, std::memory_order_relaxed);
+    ssize_t n = to_ ? ::sendto(fd_.get(), buf, len, MSG_DONTWAIT | MSG_NOSIGNAL,
+                               reinterpret_cast<const sockaddr*>(&*to_), sizeof(*to_))
+                    : ::send(fd_.get(), buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n < 0) dropped_.fetch_add(1, std::memory_order_relaxed);
   }
 
  private:
   UniqueFd fd_;
   int pri_;
+  std::optional<sockaddr_un> to_;
   pid_t pid_;
 };
 
@@ -107,8 +115,20 @@ Result<std::shared_ptr<model::LogSink>> openLogSink(const model::LogTarget& t) {
         if (t.path.size() >= sizeof(un.sun_path))
           return Error{fmt::format("syslog socket path '{}' is too long", t.path)};
         std::memcpy(un.sun_path, t.path.c_str(), t.path.size() + 1);
-        if (connect(fd.get(), reinterpret_cast<sockaddr*>(&un), sizeof(un)) != 0)
-          return Error{fmt::format("cannot reach syslog socket '{}': {}", t.path, strerror(errno))};
+        if (connect(fd.get(), reinterpret_cast<sockaddr*>(&un), sizeof(un)) != 0) {
+          // As HAProxy: a syslog socket that is not there (yet) costs the log lines, not
+          // the start. The lines are sent to the path, so a syslog daemon started later
+          // gets them.
+          if (errno != ENOENT && errno != ECONNREFUSED)
+            return Error{
+                fmt::format("cannot reach syslog socket '{}': {}", t.path, strerror(errno))};
+          log::warning(
+              "{}:{}: syslog socket '{}' is not there ({}): log lines sent to it are "
+              "lost until a syslog daemon listens on it",
+              t.loc.file, t.loc.line, t.path, strerror(errno));
+          return std::shared_ptr<model::LogSink>(
+              std::make_shared<SyslogSink>(std::move(fd), facility, un));
+        }
       } else {
         fd.reset(socket(t.addr.family(), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
         if (connect(fd.get(), t.addr.sa(), t.addr.len()) != 0)

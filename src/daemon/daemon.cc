@@ -265,7 +265,7 @@ Status Daemon::applyAdminEndpoints(const model::Config& next) {
   std::vector<std::unique_ptr<admin::AdminHttpServer>> https;
   for (const model::StatsHttpBind& b : next.global.statsHttp) {
     for (auto& h : httpServers_) {
-      if (h && h->bind().text == b.text) {
+      if (h && h->bind().sameAs(b)) {
         https.push_back(std::move(h));
         break;
       }
@@ -276,7 +276,7 @@ Status Daemon::applyAdminEndpoints(const model::Config& next) {
   httpServers_ = std::move(https);
   for (const model::StatsHttpBind& b : next.global.statsHttp) {
     bool have = false, held = false;
-    for (auto& h : httpServers_) have = have || h->bind().text == b.text;
+    for (auto& h : httpServers_) have = have || h->bind().sameAs(b);
     for (auto& h : retiredHttp_) held = held || h->bind().addr == b.addr;
     if (have) continue;
     if (held) {
@@ -394,6 +394,7 @@ admin::ProcessInfo Daemon::processInfo() const {
   admin::ProcessInfo info;
   info.pid = getpid();
   info.version = FULCRUM_VERSION;
+  info.releaseDate = FULCRUM_RELEASE_DATE;
   char host[256] = {};
   if (gethostname(host, sizeof(host) - 1) == 0) info.node = host;
   info.startedWall = startedWall_;

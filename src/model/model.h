@@ -178,6 +178,7 @@ struct Bind {
   bool deferAccept = false;            // TCP_DEFER_ACCEPT
   bool tfo = false;                    // TCP fast open
   std::string interface;               // SO_BINDTODEVICE
+  std::string name;                    // "name": the listener's label (shown nowhere yet)
   SourceLoc loc;
 };
 
@@ -263,10 +264,24 @@ struct StatsSocket {
 };
 
 // "stats bind ADDR:PORT" (a Fulcrum keyword): the admin HTTP listener (metrics, stats page).
+// A "listen" section in "mode http" with "stats enable" makes one per bind address, with
+// its stats settings.
 struct StatsHttpBind {
   std::string text;
   SockAddr addr;
   SourceLoc loc;
+  std::string statsUri;                // empty: the stats page at / and /stats
+  uint32_t refreshSeconds = 0;         // 0: the page's default
+  std::vector<std::string> basicAuth;  // "USER:PASSWORD"; empty: no authentication
+  std::string realm;                   // of the WWW-Authenticate header
+  bool hideVersion = false;            // the page and stats.json show no version
+  std::string proxyName;               // the listen section, for messages; empty: "stats bind"
+
+  // The same listener, serving the same way (a reload keeps it).
+  bool sameAs(const StatsHttpBind& o) const {
+    return text == o.text && statsUri == o.statsUri && refreshSeconds == o.refreshSeconds &&
+           basicAuth == o.basicAuth && realm == o.realm && hideVersion == o.hideVersion;
+  }
 };
 
 struct Global {

@@ -35,6 +35,7 @@ class FakeControl final : public Control, public health::RuntimePublisher {
     EXPECT_TRUE(monitor_->start().ok());
     info.pid = 4242;
     info.version = "0.1.0-test";
+    info.releaseDate = "2026/12/07";
     info.node = "testhost";
     info.uptime = 3723 * kSeconds;  // 1h02m03s
     info.startedWall = 1700000000 * kSeconds;

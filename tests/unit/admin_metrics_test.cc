@@ -446,6 +446,23 @@ TEST(AdminMetricsHttp, ParsesRequestLineAndQuery) {
   EXPECT_EQ(p.request.minorVersion, 0);
 }
 
+// "stats auth" of a listen stats section: the Authorization header, HTTP Basic.
+TEST(AdminMetricsHttp, BasicAuthorization) {
+  HttpParse p = parseHttpRequest(
+      "GET /stats HTTP/1.1\r\nauthorization:  Basic YWRtaW46czNjcmV0 \r\n\r\n", 8192);
+  ASSERT_EQ(p.outcome, HttpParse::Outcome::kComplete);
+  EXPECT_EQ(p.request.authorization, "Basic YWRtaW46czNjcmV0");  // admin:s3cret
+  const std::vector<std::string> users = {"ops:x", "admin:s3cret"};
+  EXPECT_TRUE(basicAuthMatches(p.request.authorization, users));
+  EXPECT_TRUE(basicAuthMatches("basic YWRtaW46czNjcmV0", users));
+  EXPECT_FALSE(basicAuthMatches("Basic YWRtaW46czNjcmV1", users));   // admin:s3creu
+  EXPECT_FALSE(basicAuthMatches("Basic YWRtaW46czNjcmV0=", users));  // malformed
+  EXPECT_FALSE(basicAuthMatches("Bearer YWRtaW46czNjcmV0", users));
+  EXPECT_FALSE(basicAuthMatches("", users));
+  EXPECT_TRUE(basicAuthMatches("Basic b3BzOng=", users));  // ops:x, padded
+  EXPECT_TRUE(parseHttpRequest("GET / HTTP/1.1\r\n\r\n", 8192).request.authorization.empty());
+}
+
 TEST(AdminMetricsHttp, IncompleteUntilTheEmptyLine) {
   EXPECT_EQ(parseHttpRequest("", 8192).outcome, Outcome::kIncomplete);
   EXPECT_EQ(parseHttpRequest("GET / HTTP/1.1\r\nHost: a\r\n", 8192).outcome, Outcome::kIncomplete);

@@ -149,6 +149,11 @@ TEST_F(AdminRuntimeApi, ShowInfo) {
   EXPECT_TRUE(has("node: testhost"));
   EXPECT_TRUE(has("Stopping: 0"));
   EXPECT_TRUE(has("Start_time_sec: 1700000000"));
+  // hatop's fields.
+  EXPECT_EQ(ls[2], "Release_date: 2026/12/07");
+  EXPECT_TRUE(has("PipesUsed: 0"));
+  EXPECT_TRUE(has("Tasks: 2"));
+  EXPECT_TRUE(has("Run_queue: 0"));
   EXPECT_NE(run("show info bogus").find("Unknown option 'bogus'"), std::string::npos);
 }
 
@@ -180,6 +185,12 @@ TEST_F(AdminRuntimeApi, ShowInfoJsonAndTypedAreHaproxysTypedFields) {
   EXPECT_EQ(typed[0], "0.Name.1:POS:str:Fulcrum");
   EXPECT_NE(std::find(typed.begin(), typed.end(), "6.Pid.1:SGP:u32:4242"), typed.end());
   EXPECT_NE(std::find(typed.begin(), typed.end(), "18.CumConns.1:MCP:u32:17"), typed.end());
+  // The fields Debian's hatop reads, at HAProxy 2.6's positions and with its tags (from
+  // HAProxy 2.6's own "show info typed").
+  for (const char* field :
+       {"2.Release_date.1:POS:str:2026/12/07", "24.PipesUsed.1:MGP:u32:0",
+        "25.PipesFree.1:MGP:u32:0", "47.Tasks.1:MGP:u32:0", "48.Run_queue.1:MGP:u32:0"})
+    EXPECT_NE(std::find(typed.begin(), typed.end(), field), typed.end()) << field;
   EXPECT_EQ(typed.size(), j.size() + 1);  // and the empty line that ends the reply
 }
 

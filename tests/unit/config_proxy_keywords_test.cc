@@ -382,9 +382,12 @@ TEST(ConfigLog, ProxyOptionsAndErrors) {
   EXPECT_TRUE(c->services[0].dontlognull);
   EXPECT_EQ(c->services[0].logs.size(), 1u);
 
-  EXPECT_EQ(onlyError("backend b\n option tcplog\n"),
-            "test.cfg:2: error: section 'backend b': keyword 'option tcplog' is not allowed in a "
-            "backend section (HAProxy accepts it in defaults, frontend and listen sections)");
+  // HAProxy's warning, and nothing applied.
+  auto tcplogInBackend = parse("backend b\n option tcplog\n");
+  EXPECT_TRUE(tcplogInBackend.ok());
+  EXPECT_EQ(formatted(tcplogInBackend, Severity::kWarning),
+            std::vector<std::string>{"test.cfg:2: warning: section 'backend b': 'option tcplog' "
+                                     "directive is ignored in backends"});
   EXPECT_CONTAINS(onlyError("backend b\n option dontlognull\n"),
                   "test.cfg:2: error: section 'backend b': keyword 'option dontlognull' is not "
                   "allowed in a backend section");
