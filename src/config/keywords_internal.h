@@ -80,6 +80,8 @@ const Keyword* findIn(const Keyword (&table)[N], std::string_view name) {
 // "ADDR[:PORT]" of "source" (the proxy keyword and the server parameter): a numeric
 // address; port 0 or none lets the system pick the port. (keywords_proxy.cc)
 Result<SockAddr> sourceAddress(std::string_view text);
+// "ipip", "gue", "dr", "nat": the packet data plane's forwarding modes (keywords_proxy.cc).
+Result<model::ForwardMode> parseForwardMode(std::string_view v);
 
 // "usesrc" and "interface" after a source address: HAProxy's transparent proxying and
 // device binding. (keywords_proxy.cc)

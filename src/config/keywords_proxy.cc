@@ -47,6 +47,14 @@ Status checkNoSourceOptions(const Statement& st, size_t i) {
   return Ok{};
 }
 
+Result<model::ForwardMode> parseForwardMode(std::string_view v) {
+  if (v == "ipip") return model::ForwardMode::kIpip;
+  if (v == "gue") return model::ForwardMode::kGue;
+  if (v == "dr") return model::ForwardMode::kDr;
+  if (v == "nat") return model::ForwardMode::kNat;
+  return Error{fmt::format("unknown forwarding mode '{}' (expected ipip, gue, dr or nat)", v)};
+}
+
 namespace {
 
 // ---------------------------------------------------------------------------------------
@@ -69,6 +77,32 @@ Status proxyMode(Parser& p, const Statement& st) {
                                             mode));
   }
   return keywordError("mode", fmt::format("unknown mode '{}' (Fulcrum supports 'tcp')", mode));
+}
+
+// ---------------------------------------------------------------------------------------
+// dataplane, forward (Fulcrum's): the packet data plane
+
+Status proxyDataplane(Parser& p, const Statement& st) {
+  if (auto s = expectArgs(st, 1, "'proxy' or 'xdp'"); !s) return s;
+  if (st.args[1] == "proxy") {
+    p.settings().dataplane = model::Forwarding::kProxy;
+  } else if (st.args[1] == "xdp") {
+    p.settings().dataplane = model::Forwarding::kPacket;
+  } else {
+    return keywordError(
+        "dataplane",
+        fmt::format("unknown data plane '{}' (expected 'proxy' or 'xdp')", st.args[1]));
+  }
+  p.settings().dataplaneLoc = st.loc;
+  return Ok{};
+}
+
+Status proxyForward(Parser& p, const Statement& st) {
+  if (auto s = expectArgs(st, 1, "a forwarding mode (ipip, gue, dr or nat)"); !s) return s;
+  auto m = parseForwardMode(st.args[1]);
+  if (!m) return keywordError("forward", m.error());
+  p.settings().forward = *m;
+  return Ok{};
 }
 
 // ---------------------------------------------------------------------------------------
@@ -189,6 +223,7 @@ Status proxyBalance(Parser& p, const Statement& st) {
       b.randomDraws = static_cast<uint32_t>(*draws);
     }
     p.settings().balance = b;
+    p.settings().balanceSet = true;
     return Ok{};
   }
   if (contains(kHttpBalanceAlgos, name)) {
@@ -477,6 +512,8 @@ constexpr Keyword kProxyKeywords[] = {
     {"bind", kInFrontend | kInListen, proxyBind, {}},
     {"default_backend", kFrontSide, proxyDefaultBackend, {}},
     {"balance", kBackSide, proxyBalance, {}},
+    {"dataplane", kFrontSide, proxyDataplane, {}},
+    {"forward", kBackSide, proxyForward, {}},
     {"server", kInListen | kInBackend, proxyServer, {}},
     {"default-server", kBackSide, proxyDefaultServer, {}},
     {"timeout", kAllProxies, proxyTimeout, {}},

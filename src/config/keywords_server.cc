@@ -59,6 +59,13 @@ constexpr ServerParam kServerParams[] = {
        return Ok{};
      },
      false},
+    {"forward", true,
+     [](model::Server& s, std::string_view v) -> Status {
+       auto m = parseForwardMode(v);
+       if (!m) return Error{m.error()};
+       s.forward = *m;
+       return Ok{};
+     }},
     {"weight", true,
      [](model::Server& s, std::string_view v) { return setCount(s.weight, v, 0, 256); }},
     {"maxconn", true,

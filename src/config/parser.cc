@@ -562,6 +562,7 @@ LoadResult Parser::finish() {
     int ownPool;
   };
   std::vector<Front> fronts;
+  std::vector<bool> poolBalanceSet;  // per pool: "balance" was written
   const std::vector<uint32_t> proxyIds = numberProxies();
   for (size_t pxIndex = 0; pxIndex < proxies_.size(); ++pxIndex) {
     const ProxySection& px = proxies_[pxIndex];
@@ -588,6 +589,7 @@ LoadResult Parser::finish() {
       pool.name = px.name;
       pool.id = proxyId;
       pool.balance = px.settings.balance;
+      pool.forward = px.settings.forward;
       pool.servers = px.servers;
       numberServers(pool.servers);
       pool.connectTimeout = px.settings.connectTimeout;
@@ -611,6 +613,7 @@ LoadResult Parser::finish() {
       }
       pool.loc = px.loc;
       ownPool = static_cast<int>(config->pools.size());
+      poolBalanceSet.push_back(px.settings.balanceSet);
       config->pools.push_back(std::move(pool));
     }
     if (px.hasFrontend()) {
@@ -630,6 +633,7 @@ LoadResult Parser::finish() {
       svc.tcplog = px.settings.tcplog || px.settings.httplog;  // HAProxy's fallback
       svc.dontlognull = px.settings.dontlognull;
       svc.logs = resolveLogs(px.settings);
+      svc.forwarding = px.settings.dataplane;
       svc.loc = px.loc;
       fronts.push_back(Front{config->services.size(), &px, ownPool});
       config->services.push_back(std::move(svc));
@@ -656,6 +660,34 @@ LoadResult Parser::finish() {
           fmt::format("section '{}': keyword 'default_backend': no backend or listen section is "
                       "named '{}'{}",
                       proxyLabel(*f.px), s.defaultBackend, why));
+  }
+
+  // Packet services (dataplane xdp): their backends balance with what the packet data plane
+  // runs, maglev unless the backend chose.
+  for (const auto& f : fronts) {
+    const model::Service& svc = config->services[f.service];
+    if (svc.forwarding != model::Forwarding::kPacket) continue;
+    const model::SourceLoc& at = f.px->settings.dataplaneLoc;
+    if (svc.defaultPool < 0) {
+      error(at, fmt::format("section '{}': keyword 'dataplane': a packet service needs a backend "
+                            "(default_backend, or a listen section's servers)",
+                            proxyLabel(*f.px)));
+      continue;
+    }
+    model::Pool& pool = config->pools[static_cast<size_t>(svc.defaultPool)];
+    if (!poolBalanceSet[static_cast<size_t>(svc.defaultPool)])
+      pool.balance.algo = model::BalanceAlgo::kMaglev;
+    const auto algo = pool.balance.algo;
+    const bool consistentSource = algo == model::BalanceAlgo::kSource &&
+                                  pool.balance.hashType == model::HashType::kConsistent;
+    if (algo != model::BalanceAlgo::kMaglev && algo != model::BalanceAlgo::kRoundRobin &&
+        algo != model::BalanceAlgo::kStaticRr && !consistentSource &&
+        algo != model::BalanceAlgo::kSource) {
+      error(at, fmt::format("section '{}': keyword 'dataplane': backend '{}' balances with '{}', "
+                            "which the packet data plane does not run (it runs maglev, "
+                            "roundrobin, static-rr and source)",
+                            proxyLabel(*f.px), pool.name, model::toString(algo)));
+    }
   }
 
   checkProxies();

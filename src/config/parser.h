@@ -68,6 +68,11 @@ struct StatsSettings {
 // proxy section holds before it becomes model objects. Each proxy keeps the side it has:
 // a frontend's server-side settings and a backend's client-side settings are unused.
 struct ProxySettings {
+  // "dataplane proxy|xdp" (frontend side) and "forward ipip|gue|dr|nat" (backend side).
+  model::Forwarding dataplane = model::Forwarding::kProxy;
+  model::SourceLoc dataplaneLoc;
+  model::ForwardMode forward = model::ForwardMode::kIpip;
+  bool balanceSet = false;  // "balance" was written (packet services default to maglev)
   // "mode http": accepted in defaults; a proxy that ends up in it is an error at finish(),
   // unless it only serves the stats page.
   bool httpMode = false;

@@ -48,6 +48,20 @@ void warnRestartOnly(const model::Config& cur, const model::Config& next) {
   if (cur.global.cpuMaps.size() != next.global.cpuMaps.size()) warn("cpu-map");
 }
 
+// The packet data plane's program and its tests are in src/xdp/; its loader is not wired
+// into the daemon yet (issue 12). Until it is, `fulcrum -c` accepts packet services and the
+// daemon refuses to run them, rather than accept them and forward nothing.
+Status runnablePacketServices(const model::Config& cfg) {
+  for (const model::Service& svc : cfg.services) {
+    if (svc.forwarding != model::Forwarding::kPacket) continue;
+    return Error{fmt::format(
+        "{}:{}: frontend '{}': 'dataplane xdp': the packet data plane is not wired into the "
+        "daemon in this build yet (the configuration is valid; run it with 'dataplane proxy')",
+        svc.loc.file, svc.loc.line, svc.name)};
+  }
+  return Ok{};
+}
+
 }  // namespace
 
 class Daemon::SignalHandler final : public IoHandler {
@@ -146,6 +160,7 @@ Status Daemon::start() {
   startedWall_ = wallNow();
   startedMono_ = monotonicNow();
   const model::Config& cfg = *initialConfig_;
+  if (auto st = runnablePacketServices(cfg); !st) return st;
 
   nworkers_ = workerCount(cfg);
   proxy::ProxyOptions opts;
@@ -192,6 +207,7 @@ void Daemon::awaitDataPlanes() {
 Status Daemon::apply(std::shared_ptr<const model::Config> file, control::RuntimeOverrides overrides,
                      std::string_view what) {
   if (stopping_) return Error{"the process is stopping"};
+  if (auto st = runnablePacketServices(*file); !st) return st;
   warnRestartOnly(builder_->config(), *file);
   // 1. Everything that can fail, before anything changes: the config in force, the new
   //    listeners (those with the same address and socket options keep their sockets),

@@ -27,4 +27,14 @@ const char* toString(BalanceAlgo a) {
   return "?";
 }
 
+const char* toString(ForwardMode m) {
+  switch (m) {
+    case ForwardMode::kIpip: return "ipip";
+    case ForwardMode::kGue: return "gue";
+    case ForwardMode::kDr: return "dr";
+    case ForwardMode::kNat: return "nat";
+  }
+  return "?";
+}
+
 }  // namespace fulcrum::model

@@ -30,6 +30,12 @@ enum class Protocol : uint8_t { kTcp, kUdp };
 // packet by packet by the XDP data plane (later roadmap item).
 enum class Forwarding : uint8_t { kProxy, kPacket };
 
+// How the packet data plane sends a flow's packets to a server (ipvsadm's -i, -g, -m;
+// Katran's IPIP and GUE): IPIP/IP6IP6 or GUE encapsulation (direct server return), L2
+// direct routing (the real's MAC), or NAT (the real's address and port; replies come
+// back through the balancer).
+enum class ForwardMode : uint8_t { kIpip, kGue, kDr, kNat };
+
 enum class BalanceAlgo : uint8_t {
   kRoundRobin,  // smooth weighted round robin, dynamic weights
   kStaticRr,
@@ -122,8 +128,9 @@ struct Server {
   // maintenance with its health checks and agent stopped, until enabled.
   bool dynamic = false;
   ProxyProtocol sendProxy = ProxyProtocol::kNone;  // send-proxy / send-proxy-v2
-  std::optional<SockAddr> source;                  // "source ADDR[:PORT]" for connections
-  Timeout slowstart = 0;                           // weight ramp after recovery (health)
+  std::optional<ForwardMode> forward;  // "forward": the packet data plane's mode; unset: the pool's
+  std::optional<SockAddr> source;      // "source ADDR[:PORT]" for connections
+  Timeout slowstart = 0;               // weight ramp after recovery (health)
   CheckParams check;
   AgentCheckParams agent;
   ObserveParams observe;
@@ -144,6 +151,7 @@ struct Pool {
   uint32_t id = 0;  // unique among services and pools (HAProxy's proxy id)
   Protocol protocol = Protocol::kTcp;
   Balance balance;
+  ForwardMode forward = ForwardMode::kIpip;  // "forward": the packet data plane's mode
   std::vector<Server> servers;
   Timeout connectTimeout = 0;
   Timeout serverTimeout = 0;
@@ -310,5 +318,6 @@ struct Config {
 };
 
 const char* toString(BalanceAlgo a);
+const char* toString(ForwardMode m);
 
 }  // namespace fulcrum::model

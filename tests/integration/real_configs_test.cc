@@ -295,3 +295,29 @@ TEST(RealConfigs, CorpusLoadsWhereHAProxyLoadsIt) {
 
 }  // namespace
 }  // namespace fulcrum::test
+
+namespace fulcrum::test {
+namespace {
+
+// A packet service (dataplane xdp) is a valid configuration, but this build's daemon does
+// not run the packet data plane yet: it says so and exits, rather than forward nothing.
+TEST(PacketServices, CheckedButNotRunYet) {
+  TempDir dir;
+  const std::string path = dir.write(
+      "xdp.cfg",
+      "defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 1s\n"
+      "    timeout server 1s\n"
+      "frontend vip\n    bind 192.0.2.10:80\n    dataplane xdp\n    default_backend reals\n"
+      "backend reals\n    forward ipip\n    server r1 127.0.0.2:80\n");
+  RunResult check = run({fulcrumBin(), "-c", "-f", path});
+  EXPECT_EQ(check.code, 0) << check.err;
+  RunResult start = run({fulcrumBin(), "-f", path}, 10s);
+  EXPECT_EQ(start.code, 1);
+  EXPECT_NE(start.err.find("xdp.cfg:6: frontend 'vip': 'dataplane xdp': the packet data plane is "
+                           "not wired into the daemon in this build yet"),
+            std::string::npos)
+      << start.err;
+}
+
+}  // namespace
+}  // namespace fulcrum::test
