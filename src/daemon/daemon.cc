@@ -15,6 +15,7 @@
 #include "common/index.h"
 #include "common/log.h"
 #include "config/config.h"
+#include "daemon/process.h"
 
 namespace fulcrum::daemon {
 namespace {
@@ -46,6 +47,12 @@ void warnRestartOnly(const model::Config& cur, const model::Config& next) {
   if (cur.global.nosplice != next.global.nosplice) warn("nosplice");
   if (cur.global.maxpipes != next.global.maxpipes) warn("maxpipes");
   if (cur.global.cpuMaps.size() != next.global.cpuMaps.size()) warn("cpu-map");
+  if (cur.global.uid != next.global.uid) warn("user/uid");
+  if (cur.global.gid != next.global.gid) warn("group/gid");
+  if (cur.global.chroot != next.global.chroot) warn("chroot");
+  if (cur.global.daemon != next.global.daemon) warn("daemon");
+  if (cur.global.pidfile != next.global.pidfile) warn("pidfile");
+  if (cur.global.ulimitN != next.global.ulimitN) warn("ulimit-n");
 }
 
 }  // namespace
@@ -148,6 +155,7 @@ Status Daemon::start() {
   const model::Config& cfg = *initialConfig_;
 
   nworkers_ = workerCount(cfg);
+  if (auto st = applyUlimitN(cfg.global); !st) return st;
   proxy::ProxyOptions opts;
   opts.workers = nworkers_;
   const uint32_t maxconn = effectiveMaxconn(cfg, &hardMaxconn_);
@@ -173,11 +181,27 @@ Status Daemon::start() {
   control_.setWakeHandler([this] { health_->onWake(); });
   builder_->commit(std::move(*change));
 
-  if (auto st = proxy_->start(); !st) return st;
-  if (auto st = health_->start(); !st) return st;
   // At start a runtime API socket or admin listener that cannot open is fatal (as in
   // HAProxy); at a reload it is logged and the rest applies.
   if (auto st = applyAdminEndpoints(builder_->config()); !st) return st;
+  // Every socket that may need root is open (listeners, runtime API, admin HTTP): the
+  // pid file, then the privileges go, before any thread starts (capabilities are per
+  // thread; the workers inherit the main thread's).
+  pidfile_ = builder_->config().global.pidfile;
+  if (auto dir = writePidfile(pidfile_); dir)
+    pidDir_ = std::move(*dir);
+  else
+    return Error{dir.error()};
+  // A reload after a chroot reads the files through their directories, opened now.
+  if (const std::string& root = builder_->config().global.chroot; !root.empty()) {
+    auto opener = openConfigDirs(configFiles_);
+    if (!opener) return Error{opener.error()};
+    openConfig_ = std::move(*opener);
+    if (auto st = enterChroot(root); !st) return st;
+  }
+  if (auto st = dropPrivileges(builder_->config().global); !st) return st;
+  if (auto st = proxy_->start(); !st) return st;
+  if (auto st = health_->start(); !st) return st;
   control_.timers().arm(&rateTick_, control_.now() + kSeconds);
   log::notice("fulcrum started: {} worker thread(s), maxconn {}", nworkers_, maxconn);
   return Ok{};
@@ -384,6 +408,7 @@ int Daemon::run() {
   retiredHttp_.clear();
   if (health_) health_->stop();
   for (control::DataPlane* dp : planes_) dp->stop();
+  removePidfile(pidDir_, pidfile_);
   log::notice("fulcrum stopped");
   return exitCode_;
 }
@@ -534,7 +559,7 @@ admin::ReloadOutcome Daemon::reload() {
     out.messages.push_back("reload refused: the process is stopping");
     return out;
   }
-  config::LoadResult loaded = config::loadFiles(configFiles_);
+  config::LoadResult loaded = config::loadFiles(configFiles_, {}, openConfig_);
   for (const config::Diagnostic& d : loaded.diagnostics) out.messages.push_back(d.format());
   if (!loaded.ok()) {
     ++failedReloads_;
