@@ -262,6 +262,14 @@ Status globalMaxsessrate(Parser& p, const Statement& st) {
   return Ok{};
 }
 
+// "log-tag TAG": the program name in the syslog header of every log line.
+Status globalLogTag(Parser& p, const Statement& st) {
+  if (auto s = expectArgs(st, 1, "a tag"); !s) return s;
+  if (st.args[1].empty()) return keywordError("log-tag", "expects a non-empty tag");
+  p.global().logTag = st.args[1];
+  return Ok{};
+}
+
 // The global TLS settings (ca-base, crt-base, ssl-default-*, ssl-server-verify, tune.ssl.*):
 // accepted, with one warning for all of them, as TLS passes through Fulcrum untouched.
 Status globalTls(Parser& p, const Statement& st) {
@@ -301,9 +309,9 @@ constexpr Keyword kGlobalKeywords[] = {
     {"ulimit-n", kInGlobal, globalUlimitN, {}},
     {"unix-bind", kInGlobal, globalIgnored, {}},
     {"user", kInGlobal, globalUser, {}},
+    {"log-tag", kInGlobal, globalLogTag, {}},
     // HAProxy global keywords Fulcrum does not support yet.
     {"log-send-hostname", kInGlobal, nullptr, kLogNote},
-    {"log-tag", kInGlobal, nullptr, kLogNote},
     {"anonkey", kInGlobal, nullptr, {}},
     {"busy-polling", kInGlobal, nullptr, {}},
     {"close-spread-time", kInGlobal, nullptr, {}},

@@ -6,6 +6,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -51,7 +52,8 @@ class StreamSink final : public model::LogSink {
 // Syslog over a connected datagram socket (unix or UDP), RFC 3164 framing.
 class SyslogSink final : public model::LogSink {
  public:
-  SyslogSink(UniqueFd fd, int facility) : fd_(std::move(fd)), pri_(facility * 8 + kSeverityInfo) {
+  SyslogSink(UniqueFd fd, int facility, int severity, std::string_view tag)
+      : fd_(std::move(fd)), pri_(facility * 8 + severity), tag_(tag) {
     pid_ = getpid();
   }
   bool perLine() const override { return true; }
@@ -62,7 +64,8 @@ class SyslogSink final : public model::LogSink {
     char date[32];
     strftime(date, sizeof(date), "%b %e %H:%M:%S", &tm);
     char buf[2048];
-    auto res = fmt::format_to_n(buf, sizeof(buf), "<{}>{} fulcrum[{}]: {}", pri_, date, pid_, line);
+    auto res =
+        fmt::format_to_n(buf, sizeof(buf), "<{}>{} {}[{}]: {}", pri_, date, tag_, pid_, line);
     size_t len = std::min(res.size, sizeof(buf));
     if (::send(fd_.get(), buf, len, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
       dropped_.fetch_add(1, std::memory_order_relaxed);
@@ -71,6 +74,7 @@ class SyslogSink final : public model::LogSink {
  private:
   UniqueFd fd_;
   int pri_;
+  std::string tag_;
   pid_t pid_;
 };
 
@@ -82,7 +86,10 @@ int syslogFacility(std::string_view name) {
   return -1;
 }
 
-Result<std::shared_ptr<model::LogSink>> openLogSink(const model::LogTarget& t) {
+bool logsConnections(const model::LogTarget& t) { return t.level >= kSeverityInfo; }
+
+Result<std::shared_ptr<model::LogSink>> openLogSink(const model::LogTarget& t,
+                                                    std::string_view tag) {
   using Kind = model::LogTarget::Kind;
   switch (t.kind) {
     case Kind::kStdout:
@@ -115,7 +122,8 @@ Result<std::shared_ptr<model::LogSink>> openLogSink(const model::LogTarget& t) {
           return Error{
               fmt::format("cannot use syslog address {}: {}", t.addr.toString(), strerror(errno))};
       }
-      return std::shared_ptr<model::LogSink>(std::make_shared<SyslogSink>(std::move(fd), facility));
+      return std::shared_ptr<model::LogSink>(std::make_shared<SyslogSink>(
+          std::move(fd), facility, std::max<int>(kSeverityInfo, t.minLevel), tag));
     }
   }
   return Error{"unknown log target"};

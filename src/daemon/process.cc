@@ -18,8 +18,8 @@
 #include <map>
 #include <memory>
 
-#include "common/log.h"
 #include "common/fd.h"
+#include "common/log.h"
 
 namespace fulcrum::daemon {
 namespace {
@@ -27,7 +27,9 @@ namespace {
 // The write end of the pipe on which the detached process tells the first one it started.
 int detachPipe = -1;
 
-Error sysError(std::string_view what) { return Error{fmt::format("{}: {}", what, strerror(errno))}; }
+Error sysError(std::string_view what) {
+  return Error{fmt::format("{}: {}", what, strerror(errno))};
+}
 
 int lastCap() {
   int last = CAP_LAST_CAP;
@@ -144,9 +146,10 @@ Status dropPrivileges(const model::Global& g) {
   const gid_t gid = g.gid >= 0 ? static_cast<gid_t>(g.gid) : getgid();
   if (geteuid() != 0) {
     if (uid == geteuid() && gid == getegid()) return Ok{};
-    return Error{fmt::format("'user'/'group' need the process to start as root (it runs as uid "
-                             "{}); cannot switch to uid {} gid {}",
-                             geteuid(), uid, gid)};
+    return Error{
+        fmt::format("'user'/'group' need the process to start as root (it runs as uid "
+                    "{}); cannot switch to uid {} gid {}",
+                    geteuid(), uid, gid)};
   }
   const uint64_t keep = keptCapabilities();
   // The bounding set first (dropping needs CAP_SETPCAP, still effective here): nothing

@@ -5,6 +5,7 @@
 #include <grp.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pwd.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -113,8 +114,7 @@ TEST(ProcessKeywords, DropsPrivilegesInEveryThreadKeepingBindService) {
     EXPECT_EQ(statusField(st, "CapInh"), "0000000000000000") << name;
   }
   EXPECT_EQ(bannerThrough(port.port()), "s1");
-  EXPECT_NE(apiRequest(sockDir.path() + "/api.sock", "show info").find("Pid: "),
-            std::string::npos);
+  EXPECT_NE(apiRequest(sockDir.path() + "/api.sock", "show info").find("Pid: "), std::string::npos);
 
   // A reload binds a port below 1024: CAP_NET_BIND_SERVICE at work.
   const uint16_t low = freeLowPort();
@@ -138,15 +138,16 @@ TEST(ProcessKeywords, ChrootAndAReloadStillReadsTheConfiguration) {
   FulcrumProcess f(proxyConfig(global, port.port(), b), SockAddr::loopback4(port.port()));
   ASSERT_TRUE(f.ready()) << f.logs();
   std::error_code ec;
-  EXPECT_EQ(std::filesystem::read_symlink(fmt::format("/proc/{}/root", f.proc().pid()), ec).string(),
-            jail.path());
+  EXPECT_EQ(
+      std::filesystem::read_symlink(fmt::format("/proc/{}/root", f.proc().pid()), ec).string(),
+      jail.path());
   EXPECT_EQ(bannerThrough(port.port()), "s1");
   // The config file is outside the chroot: the reload reads it through the directory
   // opened before.
-  ASSERT_TRUE(f.rewriteConfig(proxyConfig(
-      global, port.port(), b,
-      fmt::format("frontend second\n    bind 127.0.0.1:{}\n    default_backend app\n",
-                  port2.port()))));
+  ASSERT_TRUE(f.rewriteConfig(
+      proxyConfig(global, port.port(), b,
+                  fmt::format("frontend second\n    bind 127.0.0.1:{}\n    default_backend app\n",
+                              port2.port()))));
   f.proc().signal(SIGHUP);
   ASSERT_TRUE(f.proc().waitForErr("configuration applied (reload)", 10s)) << f.logs();
   EXPECT_TRUE(waitForListening(SockAddr::loopback4(port2.port()), 5s)) << f.logs();
@@ -158,10 +159,10 @@ TEST(ProcessKeywords, DaemonDetachesAndWritesThePidfile) {
   ReservedPort port;
   TempDir dir;
   const std::string pidfile = dir.path() + "/fulcrum.pid";
-  const std::string cfg = dir.write(
-      "fulcrum.cfg",
-      proxyConfig(fmt::format("    daemon\n    pidfile {}\n    nbthread 1\n", pidfile), port.port(),
-                  b));
+  const std::string cfg =
+      dir.write("fulcrum.cfg",
+                proxyConfig(fmt::format("    daemon\n    pidfile {}\n    nbthread 1\n", pidfile),
+                            port.port(), b));
   // The command returns once the detached process has started.
   RunResult r = run({fulcrumBin(), "-f", cfg}, 20s);
   ASSERT_EQ(r.code, 0) << r.err;
@@ -219,6 +220,60 @@ TEST(ProcessKeywords, MaxconnrateLimitsAcceptsProcessWide) {
   EXPECT_GE(served, 1);
   // At most 3 a second, over at most two windows (12 without the limit).
   EXPECT_LE(served, 6) << "maxconnrate 3 let " << served << " of 12 through";
+}
+
+// A syslog server: a UDP socket on 127.0.0.1, port 0.
+class UdpSyslog {
+ public:
+  UdpSyslog() {
+    fd_ = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    SockAddr a = SockAddr::loopback4(0);
+    if (bind(fd_, a.sa(), a.len()) != 0) throw std::runtime_error("udp bind failed");
+    sockaddr_in sin{};
+    socklen_t len = sizeof(sin);
+    getsockname(fd_, reinterpret_cast<sockaddr*>(&sin), &len);
+    port_ = ntohs(sin.sin_port);
+  }
+  ~UdpSyslog() { ::close(fd_); }
+  uint16_t port() const { return port_; }
+  // One datagram, or "" after the timeout.
+  std::string receive(std::chrono::milliseconds timeout) {
+    pollfd p{fd_, POLLIN, 0};
+    if (poll(&p, 1, static_cast<int>(timeout.count())) != 1) return "";
+    char buf[4096];
+    ssize_t n = recv(fd_, buf, sizeof(buf), 0);
+    return n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
+  }
+
+ private:
+  int fd_ = -1;
+  uint16_t port_ = 0;
+};
+
+TEST(ProcessKeywords, LogLevelsAndLogTagAreApplied) {
+  Backend b(Backend::banner("s1"));
+  ReservedPort port;
+  UdpSyslog notice, debug;
+  const std::string global = fmt::format(
+      "    log-tag edge-lb\n    log 127.0.0.1:{} local0 notice\n"
+      "    log 127.0.0.1:{} local0 info debug\n",
+      notice.port(), debug.port());
+  FulcrumProcess f(fmt::format("global\n{}"
+                               "defaults\n    mode tcp\n    log global\n    timeout connect 2s\n"
+                               "    timeout client 10s\n    timeout server 10s\n"
+                               "frontend main\n    bind 127.0.0.1:{}\n    default_backend app\n"
+                               "backend app\n    server s1 {}\n",
+                               global, port.port(), b.addrString()),
+                   SockAddr::loopback4(port.port()));
+  ASSERT_TRUE(f.ready()) << f.logs();
+  EXPECT_EQ(bannerThrough(port.port()), "s1");
+  // The connection log (severity info): to the "info debug" target, with the severity
+  // raised to debug (local0 = 16: <16*8+7>) and the tag; not to the "notice" one.
+  std::string line = debug.receive(5s);
+  ASSERT_FALSE(line.empty()) << f.logs();
+  EXPECT_EQ(line.rfind("<135>", 0), 0u) << line;
+  EXPECT_NE(line.find(fmt::format(" edge-lb[{}]: ", f.proc().pid())), std::string::npos) << line;
+  EXPECT_EQ(notice.receive(300ms), "") << "a 'notice' target gets no connection logs";
 }
 
 }  // namespace

@@ -67,9 +67,9 @@ TEST(ConfigGlobalProcess, UnknownUserOrGroupIsAnError) {
 }
 
 TEST(ConfigGlobalProcess, ProcessSettings) {
-  auto c = load(withProxies(
-      "global\n    chroot /var/lib/fulcrum\n    daemon\n    pidfile /run/fulcrum.pid\n"
-      "    ulimit-n 20000\n    maxconnrate 100\n    maxsessrate 50\n"));
+  auto c = load(
+      withProxies("global\n    chroot /var/lib/fulcrum\n    daemon\n    pidfile /run/fulcrum.pid\n"
+                  "    ulimit-n 20000\n    maxconnrate 100\n    maxsessrate 50\n"));
   ASSERT_TRUE(c);
   EXPECT_EQ(c->global.chroot, "/var/lib/fulcrum");
   EXPECT_TRUE(c->global.daemon);
@@ -104,7 +104,8 @@ TEST(ConfigGlobalProcess, TlsKeywordsWarnOnce) {
 }
 
 TEST(ConfigGlobalProcess, TuningKeywordsOnlyWarn) {
-  auto r = parse(withProxies("global\n    tune.bufsize 16384\n    unix-bind prefix /tmp mode 770\n"));
+  auto r =
+      parse(withProxies("global\n    tune.bufsize 16384\n    unix-bind prefix /tmp mode 770\n"));
   ASSERT_TRUE(r.ok()) << dump(r);
   auto warnings = formatted(r, Severity::kWarning);
   EXPECT_EQ(countContaining(warnings, "keyword 'tune.bufsize' has no effect in Fulcrum"), 1u)
@@ -162,6 +163,20 @@ TEST(ConfigGlobalProcess, DebianStockGlobalSectionLoads) {
   // One warning for the whole TLS family.
   EXPECT_EQ(countContaining(formatted(r, Severity::kWarning), "does not terminate TLS"), 1u)
       << dump(r);
+}
+
+TEST(ConfigGlobalProcess, LogTagAndLevels) {
+  auto c =
+      load(withProxies("global\n    log-tag edge-lb\n    log 127.0.0.1 local0 notice\n"
+                       "    log /dev/log local0 info debug\n"));
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->global.logTag, "edge-lb");
+  ASSERT_EQ(c->global.logs.size(), 2u);
+  EXPECT_EQ(c->global.logs[0].level, 5);
+  EXPECT_EQ(c->global.logs[1].level, 6);
+  EXPECT_EQ(c->global.logs[1].minLevel, 7);
+  EXPECT_EQ(load(withProxies("global\n"))->global.logTag, "fulcrum");
+  EXPECT_FALSE(parse(withProxies("global\n    log-tag\n")).ok());
 }
 
 }  // namespace
