@@ -100,15 +100,22 @@ Status daemonize(const model::Global& g) {
   if (null < 0) return sysError("daemon: /dev/null");
   dup2(null, 0);
   dup2(null, 1);
-  // stderr stays when it is where the logs go? HAProxy closes it; so does Fulcrum: log
-  // to syslog or a file in daemon mode.
-  dup2(null, 2);
+  // stderr stays until the start is over, so that an error there is seen by whoever
+  // started the command; detachDone(true) then closes it, as HAProxy does (log to syslog
+  // or a file in daemon mode).
   if (null > 2) close(null);
   return Ok{};
 }
 
 void detachDone(bool started) {
   if (detachPipe < 0) return;
+  if (started) {
+    int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    if (null >= 0) {
+      dup2(null, 2);
+      close(null);
+    }
+  }
   char ok = started ? 1 : 0;
   ssize_t n = write(detachPipe, &ok, 1);
   (void)n;

@@ -16,11 +16,11 @@ namespace fulcrum::daemon {
 // (effectiveMaxconn raises the soft limit to the hard one).
 Status applyUlimitN(const model::Global& g);
 
-// "daemon": forks into the background (fork, setsid, fork), stdin/stdout/stderr on
-// /dev/null. The first process stays until the last one calls detachDone(true/false),
-// and exits 0 when it started, 1 when not. No-op without "daemon" or when systemd's
-// NOTIFY_SOCKET is set (systemd supervises the foreground process, HAProxy's -Ws).
-// Must run before any thread starts.
+// "daemon": forks into the background (fork, setsid, fork), stdin/stdout on /dev/null,
+// stderr too once the start is over. The first process stays until the last one calls
+// detachDone(true/false), and exits 0 when it started, 1 when not. No-op without "daemon" or when
+// systemd's NOTIFY_SOCKET is set (systemd supervises the foreground process, HAProxy's -Ws). Must
+// run before any thread starts.
 Status daemonize(const model::Global& g);
 void detachDone(bool started);
 

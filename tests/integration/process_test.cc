@@ -181,6 +181,19 @@ TEST(ProcessKeywords, DaemonDetachesAndWritesThePidfile) {
   EXPECT_TRUE(eventually([&] { return kill(pid, 0) != 0; }, 10s));
 }
 
+TEST(ProcessKeywords, DaemonThatFailsToStartSaysSoAndExits1) {
+  Backend b(Backend::banner("s1"));
+  ReservedPort port;
+  TempDir dir;
+  const std::string cfg = dir.write(
+      "fulcrum.cfg",
+      proxyConfig(fmt::format("    daemon\n    stats socket {}/missing/api.sock\n", dir.path()),
+                  port.port(), b));
+  RunResult r = run({fulcrumBin(), "-f", cfg}, 20s);
+  EXPECT_EQ(r.code, 1) << r.err;
+  EXPECT_NE(r.err.find("api.sock"), std::string::npos) << "the error reaches stderr: " << r.err;
+}
+
 TEST(ProcessKeywords, UlimitNSetsTheOpenFileLimit) {
   Backend b(Backend::banner("s1"));
   ReservedPort port;
