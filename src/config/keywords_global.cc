@@ -155,6 +155,7 @@ Status globalCpuMap(Parser& p, const Statement& st) {
   auto m = parseCpuMap(std::vector<std::string>(st.args.begin() + 1, st.args.end()));
   if (!m) return keywordError("cpu-map", m.error());
   if (!m->warning.empty()) p.warn(st, fmt::format("keyword 'cpu-map': {}", m->warning));
+  if (m->mapsNothing) return Ok{};
   m->map.loc = st.loc;
   p.addCpuMap(std::move(*m));
   return Ok{};

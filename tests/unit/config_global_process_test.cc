@@ -1,6 +1,7 @@
 // The global section's process keywords (user, group, chroot, daemon, pidfile, ulimit-n,
 // maxconnrate, maxsessrate) and the global keywords HAProxy accepts that only warn here
 // (the TLS settings, tune.*, unix-bind), with Debian's stock global section.
+#include <fmt/core.h>
 #include <grp.h>
 #include <gtest/gtest.h>
 #include <pwd.h>
@@ -163,6 +164,18 @@ TEST(ConfigGlobalProcess, DebianStockGlobalSectionLoads) {
   // One warning for the whole TLS family.
   EXPECT_EQ(countContaining(formatted(r, Severity::kWarning), "does not terminate TLS"), 1u)
       << dump(r);
+}
+
+TEST(ConfigGlobalProcess, CpuMapOfOtherProcessesOnlyWarns) {
+  for (const char* set : {"2", "even"}) {
+    auto r = parse(withProxies(fmt::format("global\n    cpu-map {} 0\n", set)));
+    ASSERT_TRUE(r.ok()) << dump(r);
+    EXPECT_TRUE(r.config->global.cpuMaps.empty());
+    EXPECT_EQ(countContaining(formatted(r, Severity::kWarning),
+                              fmt::format("process set '{}' does not include process 1", set)),
+              1u)
+        << dump(r);
+  }
 }
 
 TEST(ConfigGlobalProcess, LogTagAndLevels) {
