@@ -271,6 +271,21 @@ Status globalLogTag(Parser& p, const Statement& st) {
   return Ok{};
 }
 
+// "server-state-base DIR" and "server-state-file PATH": where Fulcrum writes the servers'
+// state ("show servers state") at a graceful stop and after a reload. A relative PATH is
+// taken under the base, as in HAProxy.
+Status globalServerStateBase(Parser& p, const Statement& st) {
+  if (auto s = expectArgs(st, 1, "a directory"); !s) return s;
+  p.global().serverStateBase = st.args[1];
+  return Ok{};
+}
+
+Status globalServerStateFile(Parser& p, const Statement& st) {
+  if (auto s = expectArgs(st, 1, "a file name"); !s) return s;
+  p.global().serverStateFile = st.args[1];
+  return Ok{};
+}
+
 // The global TLS settings (ca-base, crt-base, ssl-default-*, ssl-server-verify, tune.ssl.*):
 // accepted, with one warning for all of them, as TLS passes through Fulcrum untouched.
 Status globalTls(Parser& p, const Statement& st) {
@@ -311,6 +326,8 @@ constexpr Keyword kGlobalKeywords[] = {
     {"unix-bind", kInGlobal, globalIgnored, {}},
     {"user", kInGlobal, globalUser, {}},
     {"log-tag", kInGlobal, globalLogTag, {}},
+    {"server-state-base", kInGlobal, globalServerStateBase, {}},
+    {"server-state-file", kInGlobal, globalServerStateFile, {}},
     // HAProxy global keywords Fulcrum does not support yet.
     {"log-send-hostname", kInGlobal, nullptr, kLogNote},
     {"anonkey", kInGlobal, nullptr, {}},
@@ -351,8 +368,6 @@ constexpr Keyword kGlobalKeywords[] = {
     {"presetenv", kInGlobal, nullptr, {}},
     {"quiet", kInGlobal, nullptr, {}},
     {"resetenv", kInGlobal, nullptr, {}},
-    {"server-state-base", kInGlobal, nullptr, {}},
-    {"server-state-file", kInGlobal, nullptr, {}},
     {"set-dumpable", kInGlobal, nullptr, {}},
     {"set-var", kInGlobal, nullptr, {}},
     {"set-var-fmt", kInGlobal, nullptr, {}},

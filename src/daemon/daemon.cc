@@ -53,6 +53,7 @@ void warnRestartOnly(const model::Config& cur, const model::Config& next) {
   if (cur.global.daemon != next.global.daemon) warn("daemon");
   if (cur.global.pidfile != next.global.pidfile) warn("pidfile");
   if (cur.global.ulimitN != next.global.ulimitN) warn("ulimit-n");
+  if (serverStatePath(cur.global) != serverStatePath(next.global)) warn("server-state-file");
 }
 
 }  // namespace
@@ -192,6 +193,9 @@ Status Daemon::start() {
     pidDir_ = std::move(*dir);
   else
     return Error{dir.error()};
+  // The server state file is written through its directory, opened now.
+  stateFile_ = serverStatePath(builder_->config().global);
+  if (!stateFile_.empty()) stateDir_ = openParentDir(stateFile_);
   // A reload after a chroot reads the files through their directories, opened now.
   if (const std::string& root = builder_->config().global.chroot; !root.empty()) {
     auto opener = openConfigDirs(configFiles_);
@@ -371,8 +375,20 @@ void Daemon::beginGracefulStop() {
   // sockets (clients already connected are served) and close them.
   builder_->drain();
   awaitDataPlanes();  // the drained clients count as active before checkDrained() looks
+  writeServerState();
   if (limit > 0) control_.timers().arm(&hardStopTick_, control_.now() + limit);
   checkDrained();
+}
+
+// "server-state-file": the servers' state as "show servers state" prints it (version 1,
+// HAProxy's format), replaced atomically.
+void Daemon::writeServerState() {
+  if (stateFile_.empty()) return;
+  const std::string text = api_.execute("show servers state", model::ApiLevel::kAdmin);
+  if (auto st = writeFileAt(stateDir_, stateFile_, text); !st)
+    log::warning("server-state-file: {}", st.error());
+  else
+    log::notice("server state written to {}", stateFile_);
 }
 
 void Daemon::checkDrained() {
@@ -582,6 +598,7 @@ admin::ReloadOutcome Daemon::reload() {
   // global" in force).
   if (next->global.maxconn != fileMaxconn) setGlobalMaxconn(effectiveMaxconn(*next, &hardMaxconn_));
   ++reloads_;
+  writeServerState();
   out.ok = true;
   out.messages.push_back("configuration reloaded");
   return out;

@@ -113,8 +113,11 @@ class Daemon final : public admin::Control {
   std::vector<std::string> configFiles_;
   control::PublicationBox box_;
   model::ProcessStats stats_;
-  std::string pidfile_;  // "pidfile" of the start, removed at exit
-  UniqueFd pidDir_;      // its directory, opened before any chroot
+  std::string pidfile_;    // "pidfile" of the start, removed at exit
+  UniqueFd pidDir_;        // its directory, opened before any chroot
+  std::string stateFile_;  // "server-state-file" of the start
+  UniqueFd stateDir_;      // its directory, opened before any chroot
+  void writeServerState();
   // Set after a chroot: reads the config files through directories opened before it.
   config::OpenFile openConfig_;
   std::unique_ptr<proxy::ProxyDataPlane> proxy_;

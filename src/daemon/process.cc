@@ -209,6 +209,40 @@ Result<config::OpenFile> openConfigDirs(const std::vector<std::string>& files) {
   });
 }
 
+std::string serverStatePath(const model::Global& g) {
+  if (g.serverStateFile.empty()) return "";
+  if (g.serverStateFile.starts_with("/") || g.serverStateBase.empty()) return g.serverStateFile;
+  return (std::filesystem::path(g.serverStateBase) / g.serverStateFile).string();
+}
+
+UniqueFd openParentDir(const std::string& path) {
+  std::error_code ec;
+  const std::string dir = std::filesystem::absolute(path, ec).parent_path().string();
+  return UniqueFd(open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+}
+
+Status writeFileAt(const UniqueFd& dir, const std::string& path, std::string_view text) {
+  if (!dir.valid()) return Error{fmt::format("{}: its directory could not be opened", path)};
+  const std::string name = std::filesystem::path(path).filename().string();
+  const std::string tmp = name + ".tmp";
+  int fd = openat(dir.get(), tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return sysError(fmt::format("{}.tmp", path));
+  size_t done = 0;
+  while (done < text.size()) {
+    ssize_t n = write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      auto err = sysError(fmt::format("{}.tmp", path));
+      close(fd);
+      return err;
+    }
+    done += static_cast<size_t>(n);
+  }
+  close(fd);
+  if (renameat(dir.get(), tmp.c_str(), dir.get(), name.c_str()) != 0) return sysError(path);
+  return Ok{};
+}
+
 Status enterChroot(const std::string& dir) {
   if (dir.empty()) return Ok{};
   if (chroot(dir.c_str()) != 0) return sysError(fmt::format("chroot {}", dir));

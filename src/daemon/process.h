@@ -43,6 +43,16 @@ Status dropPrivileges(const model::Global& g);
 // reads the files through them (openat), so a reload after "chroot" still reads them.
 Result<config::OpenFile> openConfigDirs(const std::vector<std::string>& files);
 
+// The path of the server state file ("server-state-file", under "server-state-base" when
+// relative); empty when not configured.
+std::string serverStatePath(const model::Global& g);
+
+// Opens the directory of a file now (O_PATH), for writes after a chroot or privilege drop.
+UniqueFd openParentDir(const std::string& path);
+
+// Replaces dir/name with text atomically (a temporary file, then rename).
+Status writeFileAt(const UniqueFd& dir, const std::string& path, std::string_view text);
+
 // "chroot DIR": chroot and chdir("/"). No-op when DIR is empty.
 Status enterChroot(const std::string& dir);
 

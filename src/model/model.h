@@ -296,6 +296,8 @@ struct Global {
   uint32_t maxconnrate = 0;        // "maxconnrate N": accepts per second, process-wide; 0: none
   uint32_t maxsessrate = 0;        // "maxsessrate N": sessions per second, process-wide; 0: none
   std::string logTag = "fulcrum";  // "log-tag": the syslog tag (program name) of the logs
+  std::string serverStateBase;     // "server-state-base": directory of a relative state file
+  std::string serverStateFile;     // "server-state-file": written at stop and after reloads
 };
 
 struct Config {

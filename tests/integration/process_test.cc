@@ -235,6 +235,70 @@ TEST(ProcessKeywords, MaxconnrateLimitsAcceptsProcessWide) {
   EXPECT_LE(served, 6) << "maxconnrate 3 let " << served << " of 12 through";
 }
 
+// The fields of a server's line of a state file ("show servers state", version 1).
+std::vector<std::string> stateFields(const std::string& file, const std::string& server) {
+  size_t at = 0;
+  while (at < file.size()) {
+    size_t end = file.find('\n', at);
+    if (end == std::string::npos) end = file.size();
+    std::vector<std::string> words;
+    std::string line = file.substr(at, end - at), w;
+    for (char c : line + " ") {
+      if (c == ' ') {
+        if (!w.empty()) words.push_back(w);
+        w.clear();
+      } else {
+        w += c;
+      }
+    }
+    if (words.size() > 7 && words[0] != "#" && words[3] == server) return words;
+    at = end + 1;
+  }
+  return {};
+}
+
+TEST(ProcessKeywords, ServerStateFileWrittenAtReloadAndGracefulStop) {
+  Backend b1(Backend::banner("s1")), b2(Backend::banner("s2"));
+  ReservedPort port;
+  TempDir dir;
+  const std::string api = dir.path() + "/api.sock";
+  const std::string global = fmt::format(
+      "    stats socket {} level admin\n    server-state-base {}\n"
+      "    server-state-file fulcrum.state\n",
+      api, dir.path());
+  FulcrumProcess f(
+      fmt::format("global\n{}"
+                  "defaults\n    mode tcp\n    timeout connect 2s\n    timeout client 10s\n"
+                  "    timeout server 10s\n"
+                  "frontend main\n    bind 127.0.0.1:{}\n    default_backend app\n"
+                  "backend app\n    server s1 {}\n    server s2 {}\n",
+                  global, port.port(), b1.addrString(), b2.addrString()),
+      SockAddr::loopback4(port.port()));
+  ASSERT_TRUE(f.ready()) << f.logs();
+  const std::string state = dir.path() + "/fulcrum.state";
+  EXPECT_EQ(apiRequest(api, "set weight app/s1 7"), "\n");
+  EXPECT_EQ(apiRequest(api, "disable server app/s2"), "\n");
+  // A reload writes it.
+  f.proc().signal(SIGHUP);
+  ASSERT_TRUE(f.proc().waitForErr("server state written", 10s)) << f.logs();
+  std::string text = readFile(state);
+  EXPECT_EQ(text.rfind("1\n# be_id be_name srv_id srv_name", 0), 0u) << text;
+  auto s1 = stateFields(text, "s1");
+  ASSERT_GT(s1.size(), 7u) << text;
+  EXPECT_EQ(s1[7], "7") << text;  // srv_uweight
+  // A graceful stop writes it too: with a changed weight.
+  EXPECT_EQ(apiRequest(api, "set weight app/s1 9"), "\n");
+  f.proc().signal(SIGTERM);
+  EXPECT_EQ(f.proc().wait(10s), 0) << f.logs();
+  text = readFile(state);
+  s1 = stateFields(text, "s1");
+  auto s2 = stateFields(text, "s2");
+  ASSERT_GT(s1.size(), 7u) << text;
+  ASSERT_GT(s2.size(), 7u) << text;
+  EXPECT_EQ(s1[7], "9") << text;
+  EXPECT_EQ(s2[6], "1") << "srv_admin_state: forced maintenance\n" << text;
+}
+
 // A syslog server: a UDP socket on 127.0.0.1, port 0.
 class UdpSyslog {
  public:

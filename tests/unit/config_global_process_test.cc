@@ -78,6 +78,12 @@ TEST(ConfigGlobalProcess, ProcessSettings) {
   EXPECT_EQ(c->global.ulimitN, 20000u);
   EXPECT_EQ(c->global.maxconnrate, 100u);
   EXPECT_EQ(c->global.maxsessrate, 50u);
+  c =
+      load(withProxies("global\n    server-state-base /var/lib/fulcrum\n"
+                       "    server-state-file state\n"));
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->global.serverStateBase, "/var/lib/fulcrum");
+  EXPECT_EQ(c->global.serverStateFile, "state");
   EXPECT_FALSE(parse(withProxies("global\n    chroot relative/dir\n")).ok());
   EXPECT_FALSE(parse(withProxies("global\n    daemon now\n")).ok());
   EXPECT_FALSE(parse(withProxies("global\n    ulimit-n 0\n")).ok());
