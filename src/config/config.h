@@ -33,8 +33,13 @@ struct LoadResult {
 // Environment lookup for "$VAR" expansion; defaults to getenv.
 using EnvLookup = std::function<std::optional<std::string>(std::string_view)>;
 
+// Opens a configuration file for reading (a descriptor, or -1 with errno set); defaults to
+// open(2). The daemon reads through directories opened before a chroot (openat).
+using OpenFile = std::function<int(const std::string& path)>;
+
 // Reads and parses the files in order, as one configuration (like several haproxy -f).
-LoadResult loadFiles(const std::vector<std::string>& paths, const EnvLookup& env = {});
+LoadResult loadFiles(const std::vector<std::string>& paths, const EnvLookup& env = {},
+                     const OpenFile& openFile = {});
 // Parses text as if read from a file of that name (tests, the runtime API).
 LoadResult parseText(std::string_view text, std::string_view fileName, const EnvLookup& env = {});
 

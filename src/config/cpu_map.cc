@@ -85,11 +85,13 @@ Result<PendingCpuMap> parseCpuMap(const std::vector<std::string>& args) {
   auto procs = parseProcesses(procText);
   if (!procs) return Error{procs.error()};
   if ((*procs & 1) == 0) {
-    return Error{
-        fmt::format("process set '{}' does not include process 1: HAProxy has a single "
-                    "process since 2.5, so this line would map nothing (to map threads, "
-                    "write '1/THREADS')",
-                    procText)};
+    // HAProxy 2.6 accepts such a leftover of nbproc configurations and maps nothing.
+    out.mapsNothing = true;
+    out.warning = fmt::format(
+        "process set '{}' does not include process 1: HAProxy has a single process since 2.5, "
+        "so this line maps nothing; ignored (to map threads, write '1/THREADS')",
+        procText);
+    return out;
   }
   const int procCount = std::popcount(*procs);
   if (procCount > 1 && procText != "all") {

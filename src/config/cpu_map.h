@@ -18,7 +18,8 @@ constexpr uint32_t kMaxCpu = 1023;      // CPU numbers 0..1023, as HAProxy on Li
 struct PendingCpuMap {
   model::CpuMap map;  // map.lastThread is meaningless when openEnded
   bool openEnded = false;
-  std::string warning;  // non-empty: a warning for the line (process numbers above 1)
+  std::string warning;       // non-empty: a warning for the line (process numbers above 1)
+  bool mapsNothing = false;  // a process set without process 1: warned about, not applied
 };
 
 // args are the words after "cpu-map".

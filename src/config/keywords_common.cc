@@ -46,8 +46,8 @@ void warnNotApplied(Parser& p, const Statement& st, const ParsedLog& log) {
   std::string list;
   for (size_t i = 0; i < log.notApplied.size(); ++i)
     list += fmt::format("{}'{}'", i ? ", " : "", log.notApplied[i]);
-  p.warn(st, fmt::format("keyword 'log': {} {} not applied yet (Fulcrum does not filter log lines "
-                         "by level, nor change their length or format, for now)",
+  p.warn(st, fmt::format("keyword 'log': {} {} not applied yet (Fulcrum does not change the "
+                         "length or format of log lines, for now)",
                          list, log.notApplied.size() > 1 ? "are" : "is"));
 }
 

@@ -1,8 +1,13 @@
 // The global section: its handlers and kGlobalKeywords.
 #include <fmt/core.h>
+#include <grp.h>
+#include <pwd.h>
 #include <sys/un.h>
 
 #include <cstdlib>
+#include <map>
+#include <mutex>
+#include <optional>
 
 #include "config/address.h"
 #include "config/cpu_map.h"
@@ -150,6 +155,7 @@ Status globalCpuMap(Parser& p, const Statement& st) {
   auto m = parseCpuMap(std::vector<std::string>(st.args.begin() + 1, st.args.end()));
   if (!m) return keywordError("cpu-map", m.error());
   if (!m->warning.empty()) p.warn(st, fmt::format("keyword 'cpu-map': {}", m->warning));
+  if (m->mapsNothing) return Ok{};
   m->map.loc = st.loc;
   p.addCpuMap(std::move(*m));
   return Ok{};
@@ -166,6 +172,136 @@ Status globalLog(Parser& p, const Statement& st) {
   return Ok{};
 }
 
+// A user or group name resolved once is remembered for the life of the process: a reload
+// parses inside the chroot, where the user database is usually absent.
+std::optional<uint32_t> lookupId(bool isUser, const std::string& name) {
+  static std::mutex mu;
+  static std::map<std::pair<bool, std::string>, uint32_t> known;
+  std::lock_guard lock(mu);
+  if (auto it = known.find({isUser, name}); it != known.end()) return it->second;
+  std::optional<uint32_t> id;
+  if (isUser) {
+    if (const passwd* pw = getpwnam(name.c_str())) id = pw->pw_uid;
+  } else {
+    if (const group* gr = getgrnam(name.c_str())) id = gr->gr_gid;
+  }
+  if (id) known[{isUser, name}] = *id;
+  return id;
+}
+
+// "user NAME" and "group NAME" are looked up now, as HAProxy does; "uid N" and "gid N"
+// take the number. The process drops to them after setup (docs/operations.md).
+Status globalUser(Parser& p, const Statement& st) {
+  if (auto s = expectArgs(st, 1, "a user name"); !s) return s;
+  auto id = lookupId(true, st.args[1]);
+  if (!id) return keywordError("user", fmt::format("cannot find user id for '{}'", st.args[1]));
+  p.global().uid = *id;
+  return Ok{};
+}
+
+Status globalGroup(Parser& p, const Statement& st) {
+  if (auto s = expectArgs(st, 1, "a group name"); !s) return s;
+  auto id = lookupId(false, st.args[1]);
+  if (!id) return keywordError("group", fmt::format("cannot find group id for '{}'", st.args[1]));
+  p.global().gid = *id;
+  return Ok{};
+}
+
+Status globalUid(Parser& p, const Statement& st) {
+  auto v = uintArgument(st, 0, kMaxInt);
+  if (!v) return Error{v.error()};
+  p.global().uid = *v;
+  return Ok{};
+}
+
+Status globalGid(Parser& p, const Statement& st) {
+  auto v = uintArgument(st, 0, kMaxInt);
+  if (!v) return Error{v.error()};
+  p.global().gid = *v;
+  return Ok{};
+}
+
+Status globalChroot(Parser& p, const Statement& st) {
+  if (auto s = expectArgs(st, 1, "a directory"); !s) return s;
+  if (!st.args[1].starts_with("/"))
+    return keywordError("chroot", fmt::format("expects an absolute path, not '{}'", st.args[1]));
+  p.global().chroot = st.args[1];
+  return Ok{};
+}
+
+Status globalDaemon(Parser& p, const Statement& st) {
+  if (st.args.size() > 1)
+    return keywordError("daemon", fmt::format("unexpected argument '{}'", st.args[1]));
+  p.global().daemon = true;
+  return Ok{};
+}
+
+Status globalPidfile(Parser& p, const Statement& st) {
+  if (auto s = expectArgs(st, 1, "a file name"); !s) return s;
+  p.global().pidfile = st.args[1];
+  return Ok{};
+}
+
+Status globalUlimitN(Parser& p, const Statement& st) {
+  auto v = uintArgument(st, 1, kMaxInt);
+  if (!v) return Error{v.error()};
+  p.global().ulimitN = *v;
+  return Ok{};
+}
+
+Status globalMaxconnrate(Parser& p, const Statement& st) {
+  auto v = uintArgument(st, 0, kMaxInt);
+  if (!v) return Error{v.error()};
+  p.global().maxconnrate = *v;
+  return Ok{};
+}
+
+Status globalMaxsessrate(Parser& p, const Statement& st) {
+  auto v = uintArgument(st, 0, kMaxInt);
+  if (!v) return Error{v.error()};
+  p.global().maxsessrate = *v;
+  return Ok{};
+}
+
+// "log-tag TAG": the program name in the syslog header of every log line.
+Status globalLogTag(Parser& p, const Statement& st) {
+  if (auto s = expectArgs(st, 1, "a tag"); !s) return s;
+  if (st.args[1].empty()) return keywordError("log-tag", "expects a non-empty tag");
+  p.global().logTag = st.args[1];
+  return Ok{};
+}
+
+// "server-state-base DIR" and "server-state-file PATH": where Fulcrum writes the servers'
+// state ("show servers state") at a graceful stop and after a reload. A relative PATH is
+// taken under the base, as in HAProxy.
+Status globalServerStateBase(Parser& p, const Statement& st) {
+  if (auto s = expectArgs(st, 1, "a directory"); !s) return s;
+  p.global().serverStateBase = st.args[1];
+  return Ok{};
+}
+
+Status globalServerStateFile(Parser& p, const Statement& st) {
+  if (auto s = expectArgs(st, 1, "a file name"); !s) return s;
+  p.global().serverStateFile = st.args[1];
+  return Ok{};
+}
+
+// The global TLS settings (ca-base, crt-base, ssl-default-*, ssl-server-verify, tune.ssl.*):
+// accepted, with one warning for all of them, as TLS passes through Fulcrum untouched.
+Status globalTls(Parser& p, const Statement& st) {
+  if (p.firstOf("tls"))
+    p.warn(st, fmt::format("keyword '{}' (and the other global TLS settings) ignored: {}",
+                           st.args[0], kNoTlsTermination));
+  return Ok{};
+}
+
+// Tuning and process keywords that have no meaning for Fulcrum: accepted with a warning
+// (HAProxy 2.6 accepts them too).
+Status globalIgnored(Parser& p, const Statement& st) {
+  p.warn(st, fmt::format("keyword '{}' has no effect in Fulcrum; ignored", st.args[0]));
+  return Ok{};
+}
+
 constexpr Keyword kGlobalKeywords[] = {
     {"nbthread", kInGlobal, globalNbthread, {}},
     {"maxconn", kInGlobal, globalMaxconn, {}},
@@ -176,25 +312,34 @@ constexpr Keyword kGlobalKeywords[] = {
     {"spread-checks", kInGlobal, globalSpreadChecks, {}},
     {"stats", kInGlobal, globalStats, {}},
     {"hard-stop-after", kInGlobal, globalHardStopAfter, {}},
+    {"ca-base", kInGlobal, globalTls, {}},
+    {"chroot", kInGlobal, globalChroot, {}},
+    {"crt-base", kInGlobal, globalTls, {}},
+    {"daemon", kInGlobal, globalDaemon, {}},
+    {"gid", kInGlobal, globalGid, {}},
+    {"group", kInGlobal, globalGroup, {}},
+    {"maxconnrate", kInGlobal, globalMaxconnrate, {}},
+    {"maxsessrate", kInGlobal, globalMaxsessrate, {}},
+    {"pidfile", kInGlobal, globalPidfile, {}},
+    {"uid", kInGlobal, globalUid, {}},
+    {"ulimit-n", kInGlobal, globalUlimitN, {}},
+    {"unix-bind", kInGlobal, globalIgnored, {}},
+    {"user", kInGlobal, globalUser, {}},
+    {"log-tag", kInGlobal, globalLogTag, {}},
+    {"server-state-base", kInGlobal, globalServerStateBase, {}},
+    {"server-state-file", kInGlobal, globalServerStateFile, {}},
     // HAProxy global keywords Fulcrum does not support yet.
     {"log-send-hostname", kInGlobal, nullptr, kLogNote},
-    {"log-tag", kInGlobal, nullptr, kLogNote},
     {"anonkey", kInGlobal, nullptr, {}},
     {"busy-polling", kInGlobal, nullptr, {}},
-    {"ca-base", kInGlobal, nullptr, {}},
-    {"chroot", kInGlobal, nullptr, {}},
     {"close-spread-time", kInGlobal, nullptr, {}},
     {"cluster-secret", kInGlobal, nullptr, {}},
-    {"crt-base", kInGlobal, nullptr, {}},
-    {"daemon", kInGlobal, nullptr, {}},
     {"default-path", kInGlobal, nullptr, {}},
     {"description", kInGlobal, nullptr, {}},
     {"expose-experimental-directives", kInGlobal, nullptr, {}},
     {"external-check", kInGlobal, nullptr, {}},
     {"fd-hard-limit", kInGlobal, nullptr, {}},
-    {"gid", kInGlobal, nullptr, {}},
     {"grace", kInGlobal, nullptr, {}},
-    {"group", kInGlobal, nullptr, {}},
     {"h1-case-adjust", kInGlobal, nullptr, kHttpNote},
     {"h1-case-adjust-file", kInGlobal, nullptr, kHttpNote},
     {"insecure-fork-wanted", kInGlobal, nullptr, {}},
@@ -206,8 +351,6 @@ constexpr Keyword kGlobalKeywords[] = {
     {"max-spread-checks", kInGlobal, nullptr, {}},
     {"maxcompcpuusage", kInGlobal, nullptr, {}},
     {"maxcomprate", kInGlobal, nullptr, {}},
-    {"maxconnrate", kInGlobal, nullptr, {}},
-    {"maxsessrate", kInGlobal, nullptr, {}},
     {"maxsslconn", kInGlobal, nullptr, {}},
     {"maxsslrate", kInGlobal, nullptr, {}},
     {"maxzlibmem", kInGlobal, nullptr, {}},
@@ -221,13 +364,10 @@ constexpr Keyword kGlobalKeywords[] = {
     {"nopoll", kInGlobal, nullptr, {}},
     {"noreuseport", kInGlobal, nullptr, {}},
     {"numa-cpu-mapping", kInGlobal, nullptr, {}},
-    {"pidfile", kInGlobal, nullptr, {}},
     {"pp2-never-send-local", kInGlobal, nullptr, {}},
     {"presetenv", kInGlobal, nullptr, {}},
     {"quiet", kInGlobal, nullptr, {}},
     {"resetenv", kInGlobal, nullptr, {}},
-    {"server-state-base", kInGlobal, nullptr, {}},
-    {"server-state-file", kInGlobal, nullptr, {}},
     {"set-dumpable", kInGlobal, nullptr, {}},
     {"set-var", kInGlobal, nullptr, {}},
     {"set-var-fmt", kInGlobal, nullptr, {}},
@@ -235,11 +375,7 @@ constexpr Keyword kGlobalKeywords[] = {
     {"strict-limits", kInGlobal, nullptr, {}},
     {"thread-group", kInGlobal, nullptr, {}},
     {"thread-groups", kInGlobal, nullptr, {}},
-    {"uid", kInGlobal, nullptr, {}},
-    {"ulimit-n", kInGlobal, nullptr, {}},
-    {"unix-bind", kInGlobal, nullptr, {}},
     {"unsetenv", kInGlobal, nullptr, {}},
-    {"user", kInGlobal, nullptr, {}},
     {"zero-warning", kInGlobal, nullptr, {}},
 };
 
@@ -251,11 +387,15 @@ constexpr std::string_view kGlobalKeywordPrefixes[] = {
 };
 // clang-format on
 constexpr Keyword kGlobalPrefixed = {"", kInGlobal, nullptr, {}};
+constexpr Keyword kGlobalTlsPrefixed = {"", kInGlobal, globalTls, {}};
+constexpr Keyword kGlobalTunePrefixed = {"", kInGlobal, globalIgnored, {}};
 
 }  // namespace
 
 const Keyword* findGlobalKeyword(std::string_view name) {
   if (const Keyword* k = findIn(kGlobalKeywords, name)) return k;
+  if (name.starts_with("ssl-") || name.starts_with("tune.ssl.")) return &kGlobalTlsPrefixed;
+  if (name.starts_with("tune.")) return &kGlobalTunePrefixed;
   for (auto prefix : kGlobalKeywordPrefixes)
     if (name.starts_with(prefix)) return &kGlobalPrefixed;
   return nullptr;

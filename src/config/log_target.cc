@@ -163,13 +163,15 @@ Result<ParsedLog> parseLogLine(const std::vector<std::string>& args) {
   }
   out.target.facility = args[i++];
   for (int level = 0; level < 2 && i < args.size(); ++level, ++i) {
-    if (!isOneOf(kLevels, args[i])) {
+    uint8_t severity = 0;
+    while (severity < std::size(kLevels) && kLevels[severity] != args[i]) ++severity;
+    if (severity == std::size(kLevels)) {
       return Error{
           fmt::format("unknown log level '{}' (expected emerg, alert, crit, err, "
                       "warning, notice, info or debug)",
                       args[i])};
     }
-    out.notApplied.push_back(fmt::format("{} {}", level == 0 ? "level" : "minimum level", args[i]));
+    (level == 0 ? out.target.level : out.target.minLevel) = severity;
   }
   if (i < args.size()) return Error{fmt::format("unexpected argument '{}'", args[i])};
   return out;

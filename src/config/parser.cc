@@ -701,8 +701,8 @@ LoadResult Parser::finish() {
 namespace {
 
 // Reads a whole file; the error names the file and the reason.
-Result<std::string> readFile(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+Result<std::string> readFile(const std::string& path, const OpenFile& openFile) {
+  int fd = openFile ? openFile(path) : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return Error{fmt::format("cannot open configuration file: {}", std::strerror(errno))};
   struct stat sb {};
   if (::fstat(fd, &sb) == 0 && S_ISDIR(sb.st_mode)) {
@@ -728,11 +728,12 @@ Result<std::string> readFile(const std::string& path) {
 
 }  // namespace
 
-LoadResult loadFiles(const std::vector<std::string>& paths, const EnvLookup& env) {
+LoadResult loadFiles(const std::vector<std::string>& paths, const EnvLookup& env,
+                     const OpenFile& openFile) {
   Parser parser(env);
   if (paths.empty()) parser.fileError("", "no configuration file given");
   for (const auto& path : paths) {
-    auto text = readFile(path);
+    auto text = readFile(path, openFile);
     if (!text) {
       parser.fileError(path, text.error());
       continue;

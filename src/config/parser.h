@@ -195,6 +195,13 @@ class Parser {
   void addCpuMap(PendingCpuMap m) { cpuMaps_.push_back(std::move(m)); }
   void setNbthreadLoc(const model::SourceLoc& loc) { nbthreadLoc_ = loc; }
   void warn(const Statement& st, std::string message);
+  // True the first time only: a family of keywords warned about once per load.
+  bool firstOf(std::string_view family) {
+    for (const std::string& f : warnedFamilies_)
+      if (f == family) return false;
+    warnedFamilies_.emplace_back(family);
+    return true;
+  }
 
  private:
   void statement(Statement st);
@@ -235,6 +242,7 @@ class Parser {
   model::Global global_;
   std::vector<PendingCpuMap> cpuMaps_;
   model::SourceLoc nbthreadLoc_;
+  std::vector<std::string> warnedFamilies_;
   std::vector<DefaultsSection> defaults_;
   std::vector<ProxySection> proxies_;
 };

@@ -16,7 +16,8 @@ namespace fulcrum::control {
 namespace {
 
 bool sameTarget(const model::LogTarget& a, const model::LogTarget& b) {
-  return a.kind == b.kind && a.path == b.path && a.addr == b.addr && a.facility == b.facility;
+  return a.kind == b.kind && a.path == b.path && a.addr == b.addr && a.facility == b.facility &&
+         a.level == b.level && a.minLevel == b.minLevel;
 }
 
 bool sameTargets(const std::vector<model::LogTarget>& a, const std::vector<model::LogTarget>& b) {
@@ -99,13 +100,15 @@ Status attachLogs(model::Snapshot& next, const model::Snapshot* prev) {
     const model::Service& svc = cfg.services[s];
     if (prev != nullptr) {
       const int o = prev->config->findService(svc.name);
-      if (o >= 0 && sameTargets(at(prev->config->services, o).logs, svc.logs)) {
+      if (o >= 0 && sameTargets(at(prev->config->services, o).logs, svc.logs) &&
+          prev->config->global.logTag == cfg.global.logTag) {
         next.serviceLogs[s] = at(prev->serviceLogs, o);
         continue;
       }
     }
     for (const model::LogTarget& t : svc.logs) {
-      auto sink = openLogSink(t);
+      if (!logsConnections(t)) continue;  // "log ... notice": connection logs are "info"
+      auto sink = openLogSink(t, cfg.global.logTag);
       if (!sink)
         return Error{fmt::format("{}:{}: frontend '{}': {}", t.loc.file, t.loc.line, svc.name,
                                  sink.error())};

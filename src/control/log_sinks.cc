@@ -6,6 +6,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -55,8 +56,9 @@ class StreamSink final : public model::LogSink {
 // on every line so that the lines reach it once it appears.
 class SyslogSink final : public model::LogSink {
  public:
-  SyslogSink(UniqueFd fd, int facility, std::optional<sockaddr_un> to = std::nullopt)
-      : fd_(std::move(fd)), pri_(facility * 8 + kSeverityInfo), to_(to) {
+  SyslogSink(UniqueFd fd, int facility, int severity, std::string_view tag,
+             std::optional<sockaddr_un> to = std::nullopt)
+      : fd_(std::move(fd)), pri_(facility * 8 + severity), tag_(tag), to_(to) {
     pid_ = getpid();
   }
   bool perLine() const override { return true; }
@@ -67,7 +69,8 @@ class SyslogSink final : public model::LogSink {
     char date[32];
     strftime(date, sizeof(date), "%b %e %H:%M:%S", &tm);
     char buf[2048];
-    auto res = fmt::format_to_n(buf, sizeof(buf), "<{}>{} fulcrum[{}]: {}", pri_, date, pid_, line);
+    auto res =
+        fmt::format_to_n(buf, sizeof(buf), "<{}>{} {}[{}]: {}", pri_, date, tag_, pid_, line);
     size_t len = std::min(res.size, sizeof(buf));
     ssize_t n = to_ ? ::sendto(fd_.get(), buf, len, MSG_DONTWAIT | MSG_NOSIGNAL,
                                reinterpret_cast<const sockaddr*>(&*to_), sizeof(*to_))
@@ -78,6 +81,7 @@ class SyslogSink final : public model::LogSink {
  private:
   UniqueFd fd_;
   int pri_;
+  std::string tag_;
   std::optional<sockaddr_un> to_;
   pid_t pid_;
 };
@@ -90,7 +94,10 @@ int syslogFacility(std::string_view name) {
   return -1;
 }
 
-Result<std::shared_ptr<model::LogSink>> openLogSink(const model::LogTarget& t) {
+bool logsConnections(const model::LogTarget& t) { return t.level >= kSeverityInfo; }
+
+Result<std::shared_ptr<model::LogSink>> openLogSink(const model::LogTarget& t,
+                                                    std::string_view tag) {
   using Kind = model::LogTarget::Kind;
   switch (t.kind) {
     case Kind::kStdout:
@@ -126,8 +133,8 @@ Result<std::shared_ptr<model::LogSink>> openLogSink(const model::LogTarget& t) {
               "{}:{}: syslog socket '{}' is not there ({}): log lines sent to it are "
               "lost until a syslog daemon listens on it",
               t.loc.file, t.loc.line, t.path, strerror(errno));
-          return std::shared_ptr<model::LogSink>(
-              std::make_shared<SyslogSink>(std::move(fd), facility, un));
+          return std::shared_ptr<model::LogSink>(std::make_shared<SyslogSink>(
+              std::move(fd), facility, std::max<int>(kSeverityInfo, t.minLevel), tag, un));
         }
       } else {
         fd.reset(socket(t.addr.family(), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
@@ -135,7 +142,8 @@ Result<std::shared_ptr<model::LogSink>> openLogSink(const model::LogTarget& t) {
           return Error{
               fmt::format("cannot use syslog address {}: {}", t.addr.toString(), strerror(errno))};
       }
-      return std::shared_ptr<model::LogSink>(std::make_shared<SyslogSink>(std::move(fd), facility));
+      return std::shared_ptr<model::LogSink>(std::make_shared<SyslogSink>(
+          std::move(fd), facility, std::max<int>(kSeverityInfo, t.minLevel), tag));
     }
   }
   return Error{"unknown log target"};

@@ -9,7 +9,12 @@
 
 namespace fulcrum::control {
 
-Result<std::shared_ptr<model::LogSink>> openLogSink(const model::LogTarget& target);
+// `tag` is the syslog program name ("log-tag"), in syslog sinks' headers.
+Result<std::shared_ptr<model::LogSink>> openLogSink(const model::LogTarget& target,
+                                                    std::string_view tag = "fulcrum");
+
+// Whether the target's level lets connection logs (severity "info") through.
+bool logsConnections(const model::LogTarget& target);
 
 // The syslog facility number of a name ("local0" → 16), or -1.
 int syslogFacility(std::string_view name);

@@ -15,6 +15,7 @@
 #include "common/index.h"
 #include "common/log.h"
 #include "config/config.h"
+#include "daemon/process.h"
 
 namespace fulcrum::daemon {
 namespace {
@@ -46,6 +47,13 @@ void warnRestartOnly(const model::Config& cur, const model::Config& next) {
   if (cur.global.nosplice != next.global.nosplice) warn("nosplice");
   if (cur.global.maxpipes != next.global.maxpipes) warn("maxpipes");
   if (cur.global.cpuMaps.size() != next.global.cpuMaps.size()) warn("cpu-map");
+  if (cur.global.uid != next.global.uid) warn("user/uid");
+  if (cur.global.gid != next.global.gid) warn("group/gid");
+  if (cur.global.chroot != next.global.chroot) warn("chroot");
+  if (cur.global.daemon != next.global.daemon) warn("daemon");
+  if (cur.global.pidfile != next.global.pidfile) warn("pidfile");
+  if (cur.global.ulimitN != next.global.ulimitN) warn("ulimit-n");
+  if (serverStatePath(cur.global) != serverStatePath(next.global)) warn("server-state-file");
 }
 
 // The packet data plane's program and its tests are in src/xdp/; its loader is not wired
@@ -163,6 +171,7 @@ Status Daemon::start() {
   if (auto st = runnablePacketServices(cfg); !st) return st;
 
   nworkers_ = workerCount(cfg);
+  if (auto st = applyUlimitN(cfg.global); !st) return st;
   proxy::ProxyOptions opts;
   opts.workers = nworkers_;
   const uint32_t maxconn = effectiveMaxconn(cfg, &hardMaxconn_);
@@ -188,11 +197,30 @@ Status Daemon::start() {
   control_.setWakeHandler([this] { health_->onWake(); });
   builder_->commit(std::move(*change));
 
-  if (auto st = proxy_->start(); !st) return st;
-  if (auto st = health_->start(); !st) return st;
   // At start a runtime API socket or admin listener that cannot open is fatal (as in
   // HAProxy); at a reload it is logged and the rest applies.
   if (auto st = applyAdminEndpoints(builder_->config()); !st) return st;
+  // Every socket that may need root is open (listeners, runtime API, admin HTTP): the
+  // pid file, then the privileges go, before any thread starts (capabilities are per
+  // thread; the workers inherit the main thread's).
+  pidfile_ = builder_->config().global.pidfile;
+  if (auto dir = writePidfile(pidfile_); dir)
+    pidDir_ = std::move(*dir);
+  else
+    return Error{dir.error()};
+  // The server state file is written through its directory, opened now.
+  stateFile_ = serverStatePath(builder_->config().global);
+  if (!stateFile_.empty()) stateDir_ = openParentDir(stateFile_);
+  // A reload after a chroot reads the files through their directories, opened now.
+  if (const std::string& root = builder_->config().global.chroot; !root.empty()) {
+    auto opener = openConfigDirs(configFiles_);
+    if (!opener) return Error{opener.error()};
+    openConfig_ = std::move(*opener);
+    if (auto st = enterChroot(root); !st) return st;
+  }
+  if (auto st = dropPrivileges(builder_->config().global); !st) return st;
+  if (auto st = proxy_->start(); !st) return st;
+  if (auto st = health_->start(); !st) return st;
   control_.timers().arm(&rateTick_, control_.now() + kSeconds);
   log::notice("fulcrum started: {} worker thread(s), maxconn {}", nworkers_, maxconn);
   return Ok{};
@@ -363,8 +391,20 @@ void Daemon::beginGracefulStop() {
   // sockets (clients already connected are served) and close them.
   builder_->drain();
   awaitDataPlanes();  // the drained clients count as active before checkDrained() looks
+  writeServerState();
   if (limit > 0) control_.timers().arm(&hardStopTick_, control_.now() + limit);
   checkDrained();
+}
+
+// "server-state-file": the servers' state as "show servers state" prints it (version 1,
+// HAProxy's format), replaced atomically.
+void Daemon::writeServerState() {
+  if (stateFile_.empty()) return;
+  const std::string text = api_.execute("show servers state", model::ApiLevel::kAdmin);
+  if (auto st = writeFileAt(stateDir_, stateFile_, text); !st)
+    log::warning("server-state-file: {}", st.error());
+  else
+    log::notice("server state written to {}", stateFile_);
 }
 
 void Daemon::checkDrained() {
@@ -400,6 +440,7 @@ int Daemon::run() {
   retiredHttp_.clear();
   if (health_) health_->stop();
   for (control::DataPlane* dp : planes_) dp->stop();
+  removePidfile(pidDir_, pidfile_);
   log::notice("fulcrum stopped");
   return exitCode_;
 }
@@ -551,7 +592,7 @@ admin::ReloadOutcome Daemon::reload() {
     out.messages.push_back("reload refused: the process is stopping");
     return out;
   }
-  config::LoadResult loaded = config::loadFiles(configFiles_);
+  config::LoadResult loaded = config::loadFiles(configFiles_, {}, openConfig_);
   for (const config::Diagnostic& d : loaded.diagnostics) out.messages.push_back(d.format());
   if (!loaded.ok()) {
     ++failedReloads_;
@@ -574,6 +615,7 @@ admin::ReloadOutcome Daemon::reload() {
   // global" in force).
   if (next->global.maxconn != fileMaxconn) setGlobalMaxconn(effectiveMaxconn(*next, &hardMaxconn_));
   ++reloads_;
+  writeServerState();
   out.ok = true;
   out.messages.push_back("configuration reloaded");
   return out;

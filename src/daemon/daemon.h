@@ -21,6 +21,8 @@
 #include "admin/runtime_api.h"
 #include "admin/stats_view.h"
 #include "common/event_loop.h"
+#include "common/fd.h"
+#include "config/config.h"
 #include "control/builder.h"
 #include "control/publication.h"
 #include "health/monitor.h"
@@ -111,6 +113,13 @@ class Daemon final : public admin::Control {
   std::vector<std::string> configFiles_;
   control::PublicationBox box_;
   model::ProcessStats stats_;
+  std::string pidfile_;    // "pidfile" of the start, removed at exit
+  UniqueFd pidDir_;        // its directory, opened before any chroot
+  std::string stateFile_;  // "server-state-file" of the start
+  UniqueFd stateDir_;      // its directory, opened before any chroot
+  void writeServerState();
+  // Set after a chroot: reads the config files through directories opened before it.
+  config::OpenFile openConfig_;
   std::unique_ptr<proxy::ProxyDataPlane> proxy_;
   std::vector<control::DataPlane*> planes_;  // slot order of the publications' plans
   std::unique_ptr<control::Builder> builder_;

@@ -228,6 +228,10 @@ struct LogTarget {
   std::string path;  // kFile, kSyslogUnix
   SockAddr addr;     // kSyslogUdp
   std::string facility = "local0";
+  // Syslog severities, 0 (emerg) to 7 (debug). Connection logs are "info" (6): a target
+  // whose level is under it gets none; minLevel caps the severity sent (HAProxy's).
+  uint8_t level = 7;
+  uint8_t minLevel = 0;
   SourceLoc loc;
 };
 
@@ -305,6 +309,18 @@ struct Global {
   Timeout statsTimeout = 10 * kSeconds;  // "stats timeout": idle runtime API clients
   uint32_t statsMaxconn = 10;            // "stats maxconn": runtime API clients at once
   Timeout hardStopAfter = 0;             // "hard-stop-after": 0 = wait for every connection
+  // Process settings, applied once at start (a reload keeps the running ones).
+  int64_t uid = -1;                // "user NAME" / "uid N": -1 keeps the starting user
+  int64_t gid = -1;                // "group NAME" / "gid N": -1 keeps the starting group
+  std::string chroot;              // "chroot DIR": entered after setup
+  bool daemon = false;             // "daemon": detach (ignored under systemd's NOTIFY_SOCKET)
+  std::string pidfile;             // "pidfile PATH": written after start, removed at exit
+  uint32_t ulimitN = 0;            // "ulimit-n N": RLIMIT_NOFILE; 0 raises soft to hard
+  uint32_t maxconnrate = 0;        // "maxconnrate N": accepts per second, process-wide; 0: none
+  uint32_t maxsessrate = 0;        // "maxsessrate N": sessions per second, process-wide; 0: none
+  std::string logTag = "fulcrum";  // "log-tag": the syslog tag (program name) of the logs
+  std::string serverStateBase;     // "server-state-base": directory of a relative state file
+  std::string serverStateFile;     // "server-state-file": written at stop and after reloads
 };
 
 struct Config {

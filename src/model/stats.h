@@ -139,6 +139,12 @@ struct alignas(64) ProcessStats {
   // The global maxconn in force, read by the workers at accept (the runtime API's
   // "set maxconn global" changes it); 0: unlimited.
   std::atomic<uint32_t> maxconn{0};
+  // The process-wide rates of "maxconnrate" (accepted connections) and "maxsessrate"
+  // (sessions, after tcp-request connection rules): counts in the current one-second
+  // window, counted like a frontend's "rate-limit sessions".
+  std::atomic<int64_t> rateWindow{0};
+  std::atomic<uint32_t> connRateCount{0};
+  std::atomic<uint32_t> sessRateCount{0};
 };
 
 // Plain values of each list (the views' rows).

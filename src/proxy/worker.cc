@@ -252,6 +252,23 @@ Micros Worker::admissionDelay(const Listener& l) {
     st.maxconnPauses.fetch_add(1, std::memory_order_relaxed);
     return kMaxconnRecheck;
   }
+  const model::Global& g = snap.config->global;
+  if (g.maxconnrate > 0 || g.maxsessrate > 0) {
+    const Micros now = loop_.now();
+    const int64_t window = now / kSeconds;
+    int64_t cur = stats_.rateWindow.load(std::memory_order_relaxed);
+    if (cur != window && stats_.rateWindow.compare_exchange_strong(cur, window)) {
+      stats_.connRateCount.store(0, std::memory_order_relaxed);
+      stats_.sessRateCount.store(0, std::memory_order_relaxed);
+    }
+    if ((g.maxconnrate > 0 &&
+         stats_.connRateCount.load(std::memory_order_relaxed) >= g.maxconnrate) ||
+        (g.maxsessrate > 0 &&
+         stats_.sessRateCount.load(std::memory_order_relaxed) >= g.maxsessrate)) {
+      st.rateLimitPauses.fetch_add(1, std::memory_order_relaxed);
+      return (window + 1) * kSeconds - now + 1;
+    }
+  }
   if (svc.rateLimitSessions > 0) {
     const Micros now = loop_.now();
     const int64_t window = now / kSeconds;
@@ -323,6 +340,8 @@ void Worker::acceptOn(Listener& l, bool draining) {
     }
     SockAddr client = SockAddr::fromSockaddr(reinterpret_cast<sockaddr*>(&ss), len);
     if (svc.rateLimitSessions > 0) svcStats.rateCount.fetch_add(1, std::memory_order_relaxed);
+    const model::Global& g = cur->snap->config->global;
+    if (g.maxconnrate > 0) stats_.connRateCount.fetch_add(1, std::memory_order_relaxed);
     if (!model::acceptsConnection(svc, client)) {
       // tcp-request connection reject: closed at once, with a reset, before any work.
       svcStats.denied.fetch_add(1, std::memory_order_relaxed);
@@ -331,6 +350,7 @@ void Worker::acceptOn(Listener& l, bool draining) {
       ::close(fd);
       continue;
     }
+    if (g.maxsessrate > 0) stats_.sessRateCount.fetch_add(1, std::memory_order_relaxed);
     Session* s = newSession();
     s->start(this, cur, spec, fd, client);
   }

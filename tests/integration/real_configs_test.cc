@@ -262,8 +262,6 @@ struct ExpectedFailure {
   std::string why;
 };
 const std::map<std::string, ExpectedFailure> kExpectedFailures = {
-    // Another part of issue 13, landing in parallel: the global process and TLS keywords.
-    {"debian-default.cfg", {"keyword 'user'", "global user/group/chroot/daemon/ca-base/ssl-*"}},
     // Protocol health checks: roadmap item 11.
     {"galera-mysql.cfg", {"keyword 'option mysql-check'", "protocol health checks"}},
     {"patroni-postgres.cfg", {"keyword 'option httpchk'", "HTTP health checks of TCP services"}},

@@ -564,10 +564,8 @@ TEST(ConfigErrors, UnsupportedKeyword) {
   EXPECT_EQ(onlyError("backend cdn_edges\n    fullconn 100\n"),
             "test.cfg:2: error: section 'backend cdn_edges': keyword 'fullconn' is not supported "
             "yet");
-  EXPECT_EQ(onlyError("global\n    daemon\n"),
-            "test.cfg:2: error: section 'global': keyword 'daemon' is not supported yet");
-  EXPECT_EQ(onlyError("global\n    tune.bufsize 16384\n"),
-            "test.cfg:2: error: section 'global': keyword 'tune.bufsize' is not supported yet");
+  EXPECT_EQ(onlyError("global\n    busy-polling\n"),
+            "test.cfg:2: error: section 'global': keyword 'busy-polling' is not supported yet");
   EXPECT_EQ(onlyError("defaults\n    log-format %ci\n"),
             "test.cfg:2: error: section 'defaults': keyword 'log-format' is not supported yet (log "
             "lines are not configurable yet)");

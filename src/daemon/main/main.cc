@@ -16,6 +16,7 @@
 #include "common/log.h"
 #include "config/config.h"
 #include "daemon/daemon.h"
+#include "daemon/process.h"
 
 namespace {
 
@@ -103,11 +104,19 @@ int main(int argc, char** argv) {
     return 0;
   }
 
+  // Detached before anything starts a thread; the first process exits when this one has
+  // started (0) or failed (1).
+  if (auto st = daemon::daemonize(loaded.config->global); !st) {
+    log::error("{}", st.error());
+    return 1;
+  }
   daemon::Daemon::blockSignals();
   daemon::Daemon d(std::move(loaded.config), opt.files);
   if (auto st = d.start(); !st) {
     log::error("{}", st.error());
+    daemon::detachDone(false);
     return 1;
   }
+  daemon::detachDone(true);
   return d.run();
 }
