@@ -8,7 +8,7 @@ packages=(
   build-essential g++ cmake ninja-build pkg-config
   clang-format                        # scripts/check-format (run by scripts/test)
   clang-14 llvm-14 libbpf-dev bpftool # the XDP program (src/xdp/) and its libbpf skeleton
-  iproute2 python3                    # netns tests (ip netns, veth; python3 senders)
+  iproute2 ethtool python3            # netns tests (ip netns, veth, checksum offload off)
   libfmt-dev libgtest-dev libgmock-dev
   netcat-openbsd curl procps
   haproxy nginx libnginx-mod-stream   # interop tests (PROXY protocol with real peers)

@@ -55,6 +55,7 @@ class Balancer {
     if (skel_ != nullptr) fulcrum_balancer__destroy(skel_);
   }
   bool ok() const { return skel_ != nullptr; }
+  int progFd() const { return bpf_program__fd(skel_->progs.fulcrum_balancer); }
 
   void setSettings(const fulcrum_settings& st) {
     uint32_t zero = 0;
