@@ -445,5 +445,38 @@ TEST(ServerStateFile, MalformedLinesAndUnknownServers) {
   EXPECT_EQ(stateFields(apiRequest(api, "show servers state"), "s1")[6], "1");
 }
 
+// The address and port of the file replace the configuration's (as "set server addr"); a
+// checked server the file says was DOWN starts DOWN.
+TEST(ServerStateFile, AddressAndDownStateAreLoaded) {
+  Backend b1(Backend::banner("s1")), b2(Backend::banner("s2"));
+  ReservedPort port;
+  TempDir dir;
+  const std::string api = dir.path() + "/api.sock";
+  const std::string state =
+      dir.write("st", fmt::format("1\n"
+                                  "1 app 1 s1 127.0.0.1 2 0 1 1 0 1 0 2 0 0 0 0 - {} - 0 0 - - 0\n"
+                                  "1 app 2 c 127.0.0.1 0 0 1 1 0 1 0 0 6 0 0 0 - {} - 0 0 - - 0\n",
+                                  b2.port(), b1.port()));
+  FulcrumProcess f(
+      fmt::format("global\n    stats socket {} level admin\n    server-state-file {}\n"
+                  "defaults\n    mode tcp\n    timeout connect 2s\n    timeout client 10s\n"
+                  "    timeout server 10s\n"
+                  "listen app\n    bind 127.0.0.1:{}\n    load-server-state-from-file global\n"
+                  "    server s1 {}\n    server c {} check inter 30s\n",
+                  api, state, port.port(), b1.addrString(), b1.addrString()),
+      SockAddr::loopback4(port.port()));
+  ASSERT_TRUE(f.ready()) << f.logs();
+  const std::string stat = apiRequest(api, "show stat");
+  // "DOWN" or "DOWN 1/2" (its first check may have passed: rise 2 are needed).
+  EXPECT_NE(statLine(stat, "app", "c").find(",DOWN"), std::string::npos) << stat;
+  // s1 now goes to b2's port: the only server UP answers "s2".
+  int fd = connectTcp(SockAddr::loopback4(port.port()));
+  ASSERT_GE(fd, 0);
+  std::string line;
+  EXPECT_TRUE(readLine(fd, line, 5s));
+  EXPECT_EQ(line, "s2") << f.logs();
+  closeFd(fd);
+}
+
 }  // namespace
 }  // namespace fulcrum::test
