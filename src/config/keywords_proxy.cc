@@ -495,6 +495,35 @@ Status proxyBindProcess(Parser& p, const Statement& st) {
   return Ok{};
 }
 
+// "load-server-state-from-file global|local|none": the backend's servers take their state
+// from the server state file at start (see daemon/server_state.h).
+Status proxyLoadServerState(Parser& p, const Statement& st) {
+  if (auto s = expectArgs(st, 1, "'global', 'local' or 'none'"); !s) return s;
+  const std::string_view v = st.args[1];
+  if (v == "global")
+    p.settings().loadServerState = model::LoadServerState::kGlobal;
+  else if (v == "local")
+    p.settings().loadServerState = model::LoadServerState::kLocal;
+  else if (v == "none")
+    p.settings().loadServerState = model::LoadServerState::kNone;
+  else
+    return keywordError(
+        "load-server-state-from-file",
+        fmt::format("unknown argument '{}': expects 'global', 'local' or 'none'", v));
+  return Ok{};
+}
+
+// "server-state-file-name [use-backend-name|FILE]": the file of "load-server-state-from-file
+// local"; the backend's name when absent or "use-backend-name".
+Status proxyServerStateFileName(Parser& p, const Statement& st) {
+  if (st.args.size() > 2)
+    return keywordError("server-state-file-name",
+                        fmt::format("unexpected extra argument '{}'", st.args[2]));
+  const std::string_view v = st.arg(1);
+  p.settings().serverStateFileName = v == "use-backend-name" ? "" : std::string(v);
+  return Ok{};
+}
+
 // ---------------------------------------------------------------------------------------
 // The table
 
@@ -530,6 +559,8 @@ constexpr Keyword kProxyKeywords[] = {
     {"tcp-request", kAllProxies, proxyTcpRequest, {}},
     {"tcp-check", kBackSide, proxyTcpCheck, {}},
     {"id", kInFrontend | kInListen | kInBackend, proxyId, {}},
+    {"load-server-state-from-file", kBackSide, proxyLoadServerState, {}},
+    {"server-state-file-name", kInListen | kInBackend, proxyServerStateFileName, {}},
     // HAProxy proxy keywords Fulcrum does not support yet.
     {"log-format", kAllProxies, nullptr, kLogNote},
     {"log-format-sd", kAllProxies, nullptr, kLogNote},
@@ -553,11 +584,9 @@ constexpr Keyword kProxyKeywords[] = {
     {"hash-balance-factor", kAllProxies, nullptr, {}},
     {"hash-key", kAllProxies, nullptr, {}},
     {"ignore-persist", kAllProxies, nullptr, {}},
-    {"load-server-state-from-file", kAllProxies, nullptr, {}},
     {"max-session-srv-conns", kAllProxies, nullptr, {}},
     {"persist", kAllProxies, nullptr, {}},
     {"retry-on", kAllProxies, nullptr, {}},
-    {"server-state-file-name", kAllProxies, nullptr, {}},
     {"server-template", kAllProxies, nullptr, {}},
     {"srvtcpka-cnt", kAllProxies, nullptr, {}},
     {"srvtcpka-idle", kAllProxies, nullptr, {}},

@@ -590,6 +590,8 @@ LoadResult Parser::finish() {
       pool.id = proxyId;
       pool.balance = px.settings.balance;
       pool.forward = px.settings.forward;
+      pool.loadServerState = px.settings.loadServerState;
+      pool.serverStateFileName = px.settings.serverStateFileName;
       pool.servers = px.servers;
       numberServers(pool.servers);
       pool.connectTimeout = px.settings.connectTimeout;

@@ -84,6 +84,8 @@ struct ProxySettings {
   model::SourceLoc monitorUriLoc;
   StatsSettings stats;
   model::Balance balance;
+  model::LoadServerState loadServerState = model::LoadServerState::kNone;
+  std::string serverStateFileName;  // "server-state-file-name" (not inherited from defaults)
   model::Timeout clientTimeout = 0;
   model::Timeout clientFinTimeout = 0;
   model::Timeout connectTimeout = 0;

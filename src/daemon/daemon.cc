@@ -16,6 +16,7 @@
 #include "common/log.h"
 #include "config/config.h"
 #include "daemon/process.h"
+#include "daemon/server_state.h"
 
 namespace fulcrum::daemon {
 namespace {
@@ -187,8 +188,17 @@ Status Daemon::start() {
   planes_.push_back(proxy_.get());
   builder_ = std::make_unique<control::Builder>(box_, planes_);
 
+  // "load-server-state-from-file": the servers' state of the previous process, read now
+  // (before any chroot); addresses become runtime overrides ("set server addr").
+  const ServerStatePlan loaded = loadServerState(cfg);
+  for (const std::string& m : loaded.notices) log::notice("{}", m);
+  for (const std::string& m : loaded.warnings) log::warning("{}", m);
+  control::RuntimeOverrides overrides;
+  for (const ServerStateAction& a : loaded.actions)
+    if (a.addr) overrides.setServerAddr(cfg, cfg, a.pool, a.server, *a.addr);
+
   // The first publication: listeners opened, log sinks opened, every server UP (or MAINT).
-  auto change = builder_->prepare(std::move(initialConfig_), {});
+  auto change = builder_->prepare(std::move(initialConfig_), std::move(overrides));
   if (!change) return Error{change.error()};
   // Health checks run on the control loop; the data path reaches them (passive
   // observation) through the snapshot's signal, which wakes this loop.
@@ -196,6 +206,14 @@ Status Daemon::start() {
   change->snapshot->healthSignal = health_->signal();
   control_.setWakeHandler([this] { health_->onWake(); });
   builder_->commit(std::move(*change));
+  // The states and weights of the state file, before the data planes start.
+  for (const ServerStateAction& a : loaded.actions) {
+    if (a.admin) health_->setAdmin(a.pool, a.server, *a.admin);
+    if (a.down) health_->loadDown(a.pool, a.server);
+    if (a.userWeight) health_->setUserWeight(a.pool, a.server, *a.userWeight);
+  }
+  if (!loaded.actions.empty())
+    log::notice("server state loaded for {} server(s)", loaded.actions.size());
 
   // At start a runtime API socket or admin listener that cannot open is fatal (as in
   // HAProxy); at a reload it is logged and the rest applies.

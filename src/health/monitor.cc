@@ -446,6 +446,11 @@ void HealthMonitor::setAdmin(int pool, int server, AdminRequest req) {
   handle(e, e.sm.setAdmin(req, loop_.now()));
 }
 
+void HealthMonitor::loadDown(int pool, int server) {
+  Entry& e = entry(pool, server);
+  handle(e, e.sm.loadDown(loop_.now()));
+}
+
 void HealthMonitor::setUserWeight(int pool, int server, uint32_t weight) {
   entry(pool, server).sm.setUserWeight(weight);
   refresh(false);

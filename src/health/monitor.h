@@ -66,6 +66,8 @@ class HealthMonitor {
 
   // The runtime API's seam: administrative state of a server.
   void setAdmin(int pool, int server, AdminRequest req);
+  // At start, a server the server state file says was DOWN (see ServerHealth::loadDown).
+  void loadDown(int pool, int server);
   // "set weight": the server's user weight; publishes when its effective weight moved.
   void setUserWeight(int pool, int server, uint32_t weight);
   // "disable|enable health", "disable|enable agent".

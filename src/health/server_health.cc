@@ -185,6 +185,13 @@ std::optional<Transition> ServerHealth::onPassiveErrors(uint32_t errors, Micros 
   return settle(now, describe(CheckStatus::kPassive), std::move(detail), -1);
 }
 
+std::optional<Transition> ServerHealth::loadDown(Micros now) {
+  weightChanged_ = false;
+  if (!tracksHealth()) return std::nullopt;
+  status_.health = 0;
+  return settle(now, "DOWN in the server state file", "", -1);
+}
+
 std::optional<Transition> ServerHealth::setAdmin(AdminRequest req, Micros now) {
   weightChanged_ = false;
   const char* reason = "";

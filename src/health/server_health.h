@@ -118,6 +118,9 @@ class ServerHealth {
   // runs and the server keeps the state its last checks gave it (a DOWN server stays
   // DOWN, as in HAProxy); enabling resumes the checks from there.
   std::optional<Transition> setChecksStopped(bool stopped, Micros now);
+  // The server state file says the server was DOWN: with health tracking (checks or
+  // observe), the health counter drops to 0, so `rise` passed checks bring it back.
+  std::optional<Transition> loadDown(Micros now);
   bool checksStopped() const { return checksStopped_; }
   // A reload or a runtime change gave the server new settings: state, counters and
   // administrative requests are kept; a changed configured weight replaces the user

@@ -146,6 +146,9 @@ struct SpliceOptions {
   bool response = false;                 // option splice-response: always, server to client
 };
 
+// "load-server-state-from-file": where a backend's servers take their state at start.
+enum class LoadServerState : uint8_t { kNone, kGlobal, kLocal };
+
 struct Pool {
   std::string name;
   uint32_t id = 0;  // unique among services and pools (HAProxy's proxy id)
@@ -173,6 +176,9 @@ struct Pool {
   Timeout checkTimeout = 0;
   bool tcpCheck = false;
   std::vector<TcpCheckRule> tcpCheckRules;
+  // "load-server-state-from-file" and "server-state-file-name" (empty: the backend's name).
+  LoadServerState loadServerState = LoadServerState::kNone;
+  std::string serverStateFileName;
   SourceLoc loc;
 };
 

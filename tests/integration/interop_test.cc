@@ -12,6 +12,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <sstream>
 
 #include "fulcrum_fixture.h"
 #include "proxy/proxy_protocol.h"
@@ -325,6 +326,63 @@ TEST_F(Interop, RuntimeApiStatFormatsMatchHaproxys) {
     EXPECT_EQ(meta, it->second) << "show info " << key.second;
   }
   EXPECT_GE(shared, 20u);
+}
+
+}  // namespace
+}  // namespace fulcrum::test
+
+namespace fulcrum::test {
+namespace {
+
+// A server state file written by HAProxy 2.6 ("show servers state" on its stats socket)
+// loads into Fulcrum: maintenance, drain and the weight set on HAProxy come back.
+TEST_F(Interop, HaproxyServerStateFileLoadsIntoFulcrum) {
+  Backend be(Backend::echo());
+  ReservedPort hport, fport;
+  TempDir dir;
+  auto config = [&](uint16_t port, const std::string& sock, const std::string& global) {
+    return fmt::format(
+        "global\n  stats socket {} level admin\n{}"
+        "defaults\n  mode tcp\n  timeout connect 2s\n  timeout client 10s\n"
+        "  timeout server 10s\n"
+        "frontend fe\n  bind 127.0.0.1:{}\n  default_backend be\n"
+        "backend be\n  load-server-state-from-file global\n"
+        "  server s1 {} weight 10\n  server s2 {} weight 10\n  server s3 {} weight 10\n",
+        sock, global, port, be.addrString(), be.addrString(), be.addrString());
+  };
+  const std::string hsock = dir.path() + "/haproxy.sock";
+  const std::string fsock = dir.path() + "/fulcrum.sock";
+  std::string saved;
+  {
+    HaproxyProcess h(config(hport.port(), hsock, ""), SockAddr::loopback4(hport.port()));
+    ASSERT_TRUE(h.ready()) << h.logs();
+    EXPECT_EQ(apiRequest(hsock, "set server be/s1 state maint"), "\n");
+    EXPECT_EQ(apiRequest(hsock, "set server be/s2 state drain"), "\n");
+    EXPECT_EQ(apiRequest(hsock, "set weight be/s3 3"), "\n");
+    saved = apiRequest(hsock, "show servers state");
+  }
+  ASSERT_EQ(saved.rfind("1\n# be_id", 0), 0u) << saved;
+  const std::string state = dir.write("haproxy.state", saved);
+  FulcrumProcess f(config(fport.port(), fsock, fmt::format("  server-state-file {}\n", state)),
+                   SockAddr::loopback4(fport.port()));
+  ASSERT_TRUE(f.ready()) << f.logs();
+  EXPECT_EQ(f.logs().find(state + ":"), std::string::npos) << "no warning\n" << f.logs();
+  const std::string mine = apiRequest(fsock, "show servers state be");
+  auto field = [&](const std::string& srv, size_t i) {
+    std::istringstream lines(mine);
+    std::string line;
+    while (std::getline(lines, line)) {
+      std::istringstream ws(line);
+      std::vector<std::string> words;
+      for (std::string w; ws >> w;) words.push_back(w);
+      if (words.size() > i && words[3] == srv) return words[i];
+    }
+    return std::string();
+  };
+  EXPECT_EQ(field("s1", 6), "1") << mine << "\nHAProxy's:\n" << saved;
+  EXPECT_EQ(field("s2", 6), "8") << mine;
+  EXPECT_EQ(field("s3", 7), "3") << mine;
+  EXPECT_EQ(apiRequest(fsock, "get weight be/s3"), "3 (initial 10)\n\n");
 }
 
 }  // namespace

@@ -355,3 +355,128 @@ TEST(ProcessKeywords, LogLevelsAndLogTagAreApplied) {
 
 }  // namespace
 }  // namespace fulcrum::test
+
+namespace fulcrum::test {
+namespace {
+
+// The line of `server` in a "show stat" CSV.
+std::string statLine(const std::string& csv, const std::string& backend,
+                     const std::string& server) {
+  const std::string key = "\n" + backend + "," + server + ",";
+  size_t at = ("\n" + csv).find(key);
+  if (at == std::string::npos) return "";
+  size_t end = csv.find('\n', at);
+  return csv.substr(at, end == std::string::npos ? std::string::npos : end - at);
+}
+
+// "load-server-state-from-file global": a graceful stop writes the states and weights set
+// through the runtime API; the next start on the same config takes them back.
+TEST(ServerStateFile, StatesAndWeightsComeBackAfterARestart) {
+  Backend b1(Backend::banner("s1")), b2(Backend::banner("s2")), b3(Backend::banner("s3"));
+  ReservedPort port;
+  TempDir dir;
+  const std::string api = dir.path() + "/api.sock";
+  const std::string cfg = fmt::format(
+      "global\n    stats socket {} level admin\n    server-state-base {}\n"
+      "    server-state-file fulcrum.state\n"
+      "defaults\n    mode tcp\n    timeout connect 2s\n    timeout client 10s\n"
+      "    timeout server 10s\n    load-server-state-from-file global\n"
+      "frontend main\n    bind 127.0.0.1:{}\n    default_backend app\n"
+      "backend app\n    server s1 {} weight 10\n    server s2 {} weight 10\n"
+      "    server s3 {} weight 10\n",
+      api, dir.path(), port.port(), b1.addrString(), b2.addrString(), b3.addrString());
+  {
+    FulcrumProcess f(cfg, SockAddr::loopback4(port.port()));
+    ASSERT_TRUE(f.ready()) << f.logs();
+    EXPECT_NE(f.logs().find("not found; nothing loaded"), std::string::npos) << f.logs();
+    EXPECT_EQ(apiRequest(api, "set server app/s1 state maint"), "\n");
+    EXPECT_EQ(apiRequest(api, "set server app/s2 state drain"), "\n");
+    EXPECT_EQ(apiRequest(api, "set weight app/s3 4"), "\n");
+    f.proc().signal(SIGTERM);
+    EXPECT_EQ(f.proc().wait(10s), 0) << f.logs();
+  }
+  FulcrumProcess f(cfg, SockAddr::loopback4(port.port()));
+  ASSERT_TRUE(f.ready()) << f.logs();
+  const std::string state = apiRequest(api, "show servers state app");
+  auto s1 = stateFields(state, "s1"), s2 = stateFields(state, "s2"), s3 = stateFields(state, "s3");
+  ASSERT_GT(s3.size(), 7u) << state;
+  EXPECT_EQ(s1[6], "1") << state;
+  EXPECT_EQ(s2[6], "8") << state;
+  EXPECT_EQ(s3[7], "4") << state;
+  const std::string stat = apiRequest(api, "show stat");
+  EXPECT_NE(statLine(stat, "app", "s1").find(",MAINT,"), std::string::npos) << stat;
+  EXPECT_NE(statLine(stat, "app", "s2").find(",DRAIN,"), std::string::npos) << stat;
+  EXPECT_EQ(apiRequest(api, "get weight app/s3"), "4 (initial 10)\n\n");
+  // Only s3 takes new connections.
+  for (int i = 0; i < 4; ++i) {
+    int fd = connectTcp(SockAddr::loopback4(port.port()));
+    ASSERT_GE(fd, 0);
+    std::string line;
+    EXPECT_TRUE(readLine(fd, line, 5s));
+    EXPECT_EQ(line, "s3");
+    closeFd(fd);
+  }
+}
+
+// A malformed line is a warning naming the file and line; the rest loads; unknown
+// servers are one notice.
+TEST(ServerStateFile, MalformedLinesAndUnknownServers) {
+  Backend b1(Backend::banner("s1"));
+  ReservedPort port;
+  TempDir dir;
+  const std::string api = dir.path() + "/api.sock";
+  const std::string state =
+      dir.write("st",
+                "1\n# header\n"
+                "1 app 1 s1 127.0.0.1 2 1 1 1 0 1 0 2 0 0 0 0 - 80 - 0 0 - - 0\n"
+                "1 app 2 s1 127.0.0.1 2 garbage\n"
+                "1 app 3 nope 127.0.0.1 2 0 1 1 0 1 0 2 0 0 0 0 - 80 - 0 0 - - 0\n");
+  FulcrumProcess f(
+      fmt::format("global\n    stats socket {} level admin\n    server-state-file {}\n"
+                  "defaults\n    mode tcp\n    timeout connect 2s\n    timeout client 10s\n"
+                  "    timeout server 10s\n"
+                  "listen app\n    bind 127.0.0.1:{}\n    load-server-state-from-file global\n"
+                  "    server s1 {}\n",
+                  api, state, port.port(), b1.addrString()),
+      SockAddr::loopback4(port.port()));
+  ASSERT_TRUE(f.ready()) << f.logs();
+  EXPECT_NE(f.logs().find(state + ":4:"), std::string::npos) << f.logs();
+  EXPECT_NE(f.logs().find("server 'app/nope'"), std::string::npos) << f.logs();
+  EXPECT_EQ(stateFields(apiRequest(api, "show servers state"), "s1")[6], "1");
+}
+
+// The address and port of the file replace the configuration's (as "set server addr"); a
+// checked server the file says was DOWN starts DOWN.
+TEST(ServerStateFile, AddressAndDownStateAreLoaded) {
+  Backend b1(Backend::banner("s1")), b2(Backend::banner("s2"));
+  ReservedPort port;
+  TempDir dir;
+  const std::string api = dir.path() + "/api.sock";
+  const std::string state =
+      dir.write("st", fmt::format("1\n"
+                                  "1 app 1 s1 127.0.0.1 2 0 1 1 0 1 0 2 0 0 0 0 - {} - 0 0 - - 0\n"
+                                  "1 app 2 c 127.0.0.1 0 0 1 1 0 1 0 0 6 0 0 0 - {} - 0 0 - - 0\n",
+                                  b2.port(), b1.port()));
+  FulcrumProcess f(
+      fmt::format("global\n    stats socket {} level admin\n    server-state-file {}\n"
+                  "defaults\n    mode tcp\n    timeout connect 2s\n    timeout client 10s\n"
+                  "    timeout server 10s\n"
+                  "listen app\n    bind 127.0.0.1:{}\n    load-server-state-from-file global\n"
+                  "    server s1 {}\n    server c {} check inter 30s\n",
+                  api, state, port.port(), b1.addrString(), b1.addrString()),
+      SockAddr::loopback4(port.port()));
+  ASSERT_TRUE(f.ready()) << f.logs();
+  const std::string stat = apiRequest(api, "show stat");
+  // "DOWN" or "DOWN 1/2" (its first check may have passed: rise 2 are needed).
+  EXPECT_NE(statLine(stat, "app", "c").find(",DOWN"), std::string::npos) << stat;
+  // s1 now goes to b2's port: the only server UP answers "s2".
+  int fd = connectTcp(SockAddr::loopback4(port.port()));
+  ASSERT_GE(fd, 0);
+  std::string line;
+  EXPECT_TRUE(readLine(fd, line, 5s));
+  EXPECT_EQ(line, "s2") << f.logs();
+  closeFd(fd);
+}
+
+}  // namespace
+}  // namespace fulcrum::test
