@@ -15,6 +15,7 @@ packages=(
   socat                               # runtime API tests (as operators use it)
   prometheus                          # promtool: metrics format check
   chromium                            # stats page test (headless)
+  clang-14 libclang-rt-14-dev         # fuzz and tsan presets (libFuzzer, sanitizer runtimes)
   "$@"
 )
 
