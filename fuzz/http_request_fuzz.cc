@@ -23,7 +23,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     for (std::string_view name : {"scope", "json", "", "a"}) {
       auto v = fulcrum::admin::queryParam(q, name);
       // A value is a view into the query (an empty one may point elsewhere).
-      if (v && !v->empty() && (v->data() < q.data() || v->data() + v->size() > q.data() + q.size())) abort();
+      if (v && !v->empty() && (v->data() < q.data() || v->data() + v->size() > q.data() + q.size()))
+        abort();
     }
     (void)fulcrum::admin::httpResponse(200, "text/plain", p.request.path, true);
   }

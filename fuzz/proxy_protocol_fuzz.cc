@@ -40,9 +40,9 @@ void roundTrip(const ProxyHeader& h) {
   size_t n1 = writeProxyV1(h.src, h.dst, v1, sizeof v1);
   check(n1 > 0, "writeProxyV1 fits kV1MaxEncodedLength");
   ProxyHeader back;
-  check(parseProxyHeader(reinterpret_cast<const uint8_t*>(v1), n1, back, nullptr) ==
-            ParseStatus::kOk,
-        "v1 encoding parses");
+  check(
+      parseProxyHeader(reinterpret_cast<const uint8_t*>(v1), n1, back, nullptr) == ParseStatus::kOk,
+      "v1 encoding parses");
   check(back.headerLength == n1, "v1 length");
   if (h.src.family() == h.dst.family()) {
     check(back.src == h.src && back.dst == h.dst, "v1 addresses round trip");
@@ -85,9 +85,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (cut == 0 || cut >= h.headerLength) continue;
       std::vector<uint8_t> prefix(p, p + cut);
       ProxyHeader ph;
-      check(parseProxyHeader(prefix.data(), cut, ph, nullptr, maxLength) ==
-                ParseStatus::kIncomplete,
-            "prefix of a valid header is kIncomplete");
+      check(
+          parseProxyHeader(prefix.data(), cut, ph, nullptr, maxLength) == ParseStatus::kIncomplete,
+          "prefix of a valid header is kIncomplete");
     }
     roundTrip(h);
   }
