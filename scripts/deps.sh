@@ -19,6 +19,7 @@ packages=(
   chromium                            # stats page test (headless)
   hatop tmux                          # hatop against the runtime API (show info, show stat)
   prometheus-haproxy-exporter         # the exporter scraping the runtime API
+  libclang-rt-14-dev                  # fuzz and tsan presets (libFuzzer, sanitizer runtimes)
   "$@"
 )
 

@@ -79,6 +79,22 @@ TEST(Expect, StringIsASubstringAndWaitsForEnoughData) {
   EXPECT_EQ((*e)->describe(), "expect string '+PONG'");
 }
 
+// Found by fuzz/expect (corpus: stacked-quantifiers): libstdc++ accepted "a**...*" and took
+// a minute per match with 16 stars. ECMAScript says "nothing to repeat".
+TEST(Expect, RegexWithAQuantifierOnAQuantifierIsRejected) {
+  for (const char* bad : {"a**", "\\xff****************\\x03", "a+*", "a{2}*", "a*{3}", "a*??"}) {
+    for (Match m : {Match::kRstring, Match::kRbinary}) {
+      auto e = Expectation::compile(expectRule(m, bad));
+      ASSERT_FALSE(e) << bad;
+      EXPECT_NE(e.error().find("a quantifier follows a quantifier"), std::string::npos) << bad;
+    }
+  }
+  // Lazy quantifiers, escaped and bracketed stars, and literal braces stay valid.
+  for (const char* good : {"a*?b", "a+?", "\\**", "[*+]*", "a{2,3}?", "^\\+PONG"}) {
+    EXPECT_TRUE(Expectation::compile(expectRule(Match::kRstring, good))) << good;
+  }
+}
+
 TEST(Expect, NegationPassesOnlyWhenTheAnswerIsCompleteWithoutThePattern) {
   auto e = Expectation::compile(expectRule(Match::kString, "-ERR", true));
   ASSERT_TRUE(e);
