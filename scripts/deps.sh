@@ -9,6 +9,7 @@ packages=(
   clang-format                        # scripts/check-format (run by scripts/test)
   clang-14 llvm-14 libbpf-dev bpftool # the XDP program (src/xdp/) and its libbpf skeleton
   libfmt-dev libgtest-dev libgmock-dev
+  libsystemd-dev                      # sd_notify (Type=notify unit)
   netcat-openbsd curl procps
   haproxy nginx libnginx-mod-stream   # interop tests (PROXY protocol with real peers)
   redis-server                        # health tests (tcp-check against a real protocol)
