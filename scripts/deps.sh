@@ -10,6 +10,7 @@ packages=(
   clang-14 llvm-14 libbpf-dev bpftool # the XDP program (src/xdp/) and its libbpf skeleton
   iproute2 ethtool python3            # netns tests (ip netns, veth, checksum offload off)
   libfmt-dev libgtest-dev libgmock-dev
+  libsystemd-dev                      # sd_notify (Type=notify unit)
   netcat-openbsd curl procps
   haproxy nginx libnginx-mod-stream   # interop tests (PROXY protocol with real peers)
   redis-server                        # health tests (tcp-check against a real protocol)

@@ -15,6 +15,7 @@
 #include "common/index.h"
 #include "common/log.h"
 #include "config/config.h"
+#include "daemon/notify.h"
 #include "daemon/process.h"
 #include "daemon/server_state.h"
 
@@ -241,6 +242,7 @@ Status Daemon::start() {
   if (auto st = health_->start(); !st) return st;
   control_.timers().arm(&rateTick_, control_.now() + kSeconds);
   log::notice("fulcrum started: {} worker thread(s), maxconn {}", nworkers_, maxconn);
+  notify::ready();
   return Ok{};
 }
 
@@ -399,6 +401,7 @@ void Daemon::onSignal(int signo) {
 
 void Daemon::beginGracefulStop() {
   stopping_ = true;
+  notify::stopping();
   const int64_t active = stats_.active.load();
   const Micros limit = builder_->config().global.hardStopAfter;
   log::notice("received SIGTERM, stopping: listeners closed, waiting for {} connection(s) to end{}",
@@ -610,6 +613,16 @@ admin::ReloadOutcome Daemon::reload() {
     out.messages.push_back("reload refused: the process is stopping");
     return out;
   }
+  // systemd waits for READY=1 after RELOADING=1, whatever the outcome (a failed reload
+  // keeps the running configuration: the service is still ready).
+  notify::reloading();
+  out = reloadFiles();
+  notify::ready();
+  return out;
+}
+
+admin::ReloadOutcome Daemon::reloadFiles() {
+  admin::ReloadOutcome out;
   config::LoadResult loaded = config::loadFiles(configFiles_, {}, openConfig_);
   for (const config::Diagnostic& d : loaded.diagnostics) out.messages.push_back(d.format());
   if (!loaded.ok()) {

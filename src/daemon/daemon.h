@@ -70,6 +70,8 @@ class Daemon final : public admin::Control {
   admin::ReloadOutcome reload() override;
 
  private:
+  // reload() between RELOADING=1 and READY=1 (sd_notify).
+  admin::ReloadOutcome reloadFiles();
   class SignalHandler;
   // Publishes the health checker's runtime changes as new snapshots.
   class RuntimePublisher final : public health::RuntimePublisher {
