@@ -219,10 +219,7 @@ Status optionStatement(Parser& p, const Statement& st, size_t optionAt) {
   if (spec->kind == OptionKind::kSupported) {
     SectionKind kind = p.sectionKind();
     if ((spec->allowed & maskOf(kind)) == 0) {
-      return Error{
-          fmt::format("keyword '{}' is not allowed in a {} section (HAProxy accepts it in "
-                      "{} sections)",
-                      keyword, sectionKindName(kind), describeMask(spec->allowed))};
+      return Error{notAllowedIn(keyword, kind, spec->allowed)};
     }
     OptionPrefix how = optionAt == 0        ? OptionPrefix::kNone
                        : st.args[0] == "no" ? OptionPrefix::kNo

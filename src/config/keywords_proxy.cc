@@ -302,10 +302,7 @@ Status proxyTimeout(Parser& p, const Statement& st) {
   if (spec == nullptr) return Error{fmt::format("unknown keyword '{}'", keyword)};
   SectionKind kind = p.sectionKind();
   if ((spec->allowed & maskOf(kind)) == 0) {
-    return Error{
-        fmt::format("keyword '{}' is not allowed in a {} section (HAProxy accepts it in "
-                    "{} sections)",
-                    keyword, sectionKindName(kind), describeMask(spec->allowed))};
+    return Error{notAllowedIn(keyword, kind, spec->allowed)};
   }
   if (spec->http) {
     // HAProxy accepts these in TCP proxies and ignores them there.

@@ -41,6 +41,13 @@ const char* sectionKindName(SectionKind kind) {
   return "?";
 }
 
+std::string notAllowedIn(std::string_view keyword, SectionKind kind, SectionMask allowed) {
+  return fmt::format(
+      "keyword '{}' is not allowed in a {} section (HAProxy accepts it in {} "
+      "sections)",
+      keyword, sectionKindName(kind), describeMask(allowed));
+}
+
 std::string describeMask(SectionMask mask) {
   static constexpr SectionKind kOrder[] = {SectionKind::kGlobal, SectionKind::kDefaults,
                                            SectionKind::kFrontend, SectionKind::kListen,
@@ -368,20 +375,14 @@ void Parser::dispatch(const Statement& st) {
   if (k == nullptr) {
     const Keyword* other = inGlobal ? findProxyKeyword(kw) : findGlobalKeyword(kw);
     if (other != nullptr) {
-      error(st.loc, sectionPrefix() +
-                        fmt::format("keyword '{}' is not allowed in a {} section (HAProxy "
-                                    "accepts it in {} sections)",
-                                    kw, sectionKindName(kind_), describeMask(other->allowed)));
+      error(st.loc, sectionPrefix() + notAllowedIn(kw, kind_, other->allowed));
     } else {
       error(st.loc, sectionPrefix() + fmt::format("unknown keyword '{}'", kw));
     }
     return;
   }
   if ((k->allowed & maskOf(kind_)) == 0) {
-    error(st.loc,
-          sectionPrefix() + fmt::format("keyword '{}' is not allowed in a {} section "
-                                        "(HAProxy accepts it in {} sections)",
-                                        kw, sectionKindName(kind_), describeMask(k->allowed)));
+    error(st.loc, sectionPrefix() + notAllowedIn(kw, kind_, k->allowed));
     return;
   }
   if (k->handler == nullptr) {

@@ -42,6 +42,8 @@ SectionMask maskOf(SectionKind kind);
 const char* sectionKindName(SectionKind kind);
 // "defaults, frontend and listen": the sections of a mask, for messages.
 std::string describeMask(SectionMask mask);
+// "keyword 'K' is not allowed in a KIND section (HAProxy accepts it in ... sections)".
+std::string notAllowedIn(std::string_view keyword, SectionKind kind, SectionMask allowed);
 
 // One "log" line of a proxy or defaults section, in order; "log global" is a marker that
 // finish() replaces with the global targets.
