@@ -59,15 +59,6 @@ uint16_t freeLowPort() {
   return 0;
 }
 
-std::string bannerThrough(uint16_t port) {
-  int fd = connectTcp(SockAddr::loopback4(port));
-  if (fd < 0) return "<connect failed>";
-  std::string line;
-  readLine(fd, line, 5s);
-  closeFd(fd);
-  return line;
-}
-
 std::string proxyConfig(const std::string& global, uint16_t port, const Backend& b,
                         const std::string& extra = "") {
   return fmt::format(
@@ -113,7 +104,7 @@ TEST(ProcessKeywords, DropsPrivilegesInEveryThreadKeepingBindService) {
     EXPECT_EQ(statusField(st, "CapBnd"), "0000000000000400") << name;
     EXPECT_EQ(statusField(st, "CapInh"), "0000000000000000") << name;
   }
-  EXPECT_EQ(bannerThrough(port.port()), "s1");
+  EXPECT_EQ(firstLine(port.port()), "s1");
   EXPECT_NE(apiRequest(sockDir.path() + "/api.sock", "show info").find("Pid: "), std::string::npos);
 
   // A reload binds a port below 1024: CAP_NET_BIND_SERVICE at work.
@@ -125,8 +116,8 @@ TEST(ProcessKeywords, DropsPrivilegesInEveryThreadKeepingBindService) {
   f.proc().signal(SIGHUP);
   ASSERT_TRUE(f.proc().waitForErr("configuration applied (reload)", 10s)) << f.logs();
   EXPECT_TRUE(waitForListening(SockAddr::loopback4(low), 5s)) << f.logs();
-  EXPECT_EQ(bannerThrough(low), "s1") << f.logs();
-  EXPECT_EQ(bannerThrough(port.port()), "s1");
+  EXPECT_EQ(firstLine(low), "s1") << f.logs();
+  EXPECT_EQ(firstLine(port.port()), "s1");
 }
 
 TEST(ProcessKeywords, ChrootAndAReloadStillReadsTheConfiguration) {
@@ -141,7 +132,7 @@ TEST(ProcessKeywords, ChrootAndAReloadStillReadsTheConfiguration) {
   EXPECT_EQ(
       std::filesystem::read_symlink(fmt::format("/proc/{}/root", f.proc().pid()), ec).string(),
       jail.path());
-  EXPECT_EQ(bannerThrough(port.port()), "s1");
+  EXPECT_EQ(firstLine(port.port()), "s1");
   // The config file is outside the chroot: the reload reads it through the directory
   // opened before.
   ASSERT_TRUE(f.rewriteConfig(
@@ -151,7 +142,7 @@ TEST(ProcessKeywords, ChrootAndAReloadStillReadsTheConfiguration) {
   f.proc().signal(SIGHUP);
   ASSERT_TRUE(f.proc().waitForErr("configuration applied (reload)", 10s)) << f.logs();
   EXPECT_TRUE(waitForListening(SockAddr::loopback4(port2.port()), 5s)) << f.logs();
-  EXPECT_EQ(bannerThrough(port2.port()), "s1");
+  EXPECT_EQ(firstLine(port2.port()), "s1");
 }
 
 TEST(ProcessKeywords, DaemonDetachesAndWritesThePidfile) {
@@ -174,7 +165,7 @@ TEST(ProcessKeywords, DaemonDetachesAndWritesThePidfile) {
   EXPECT_EQ(kill(pid, 0), 0) << "the detached process runs";
   EXPECT_NE(getsid(pid), getsid(0)) << "in a session of its own (setsid, then a second fork)";
   EXPECT_NE(getsid(pid), pid) << "not a session leader: it cannot take a controlling terminal";
-  EXPECT_EQ(bannerThrough(port.port()), "s1");
+  EXPECT_EQ(firstLine(port.port()), "s1");
   kill(pid, SIGINT);
   EXPECT_TRUE(eventually([&] { return !std::filesystem::exists(pidfile); }, 10s))
       << "the pid file is removed at exit";
@@ -343,7 +334,7 @@ TEST(ProcessKeywords, LogLevelsAndLogTagAreApplied) {
                                global, port.port(), b.addrString()),
                    SockAddr::loopback4(port.port()));
   ASSERT_TRUE(f.ready()) << f.logs();
-  EXPECT_EQ(bannerThrough(port.port()), "s1");
+  EXPECT_EQ(firstLine(port.port()), "s1");
   // The connection log (severity info): to the "info debug" target, with the severity
   // raised to debug (local0 = 16: <16*8+7>) and the tag; not to the "notice" one.
   std::string line = debug.receive(5s);

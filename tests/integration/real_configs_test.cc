@@ -101,12 +101,7 @@ TEST(RealConfigs, ListenStatsIsServedWithBasicAuth) {
   EXPECT_TRUE(curl({"-u", "admin:s3cret", base + "/other"}).out.starts_with("HTTP/1.1 404"));
 
   // The TCP proxy beside it relays.
-  int fd = connectTcp(SockAddr::loopback4(front.port()));
-  ASSERT_GE(fd, 0);
-  std::string line;
-  EXPECT_TRUE(readLine(fd, line));
-  EXPECT_EQ(line, "alpha");
-  closeFd(fd);
+  EXPECT_EQ(firstLine(front.port()), "alpha");
 }
 
 // A reload that changes the section's credentials: the listener serves the new ones.
@@ -146,12 +141,7 @@ TEST(RealConfigs, MissingSyslogSocketWarnsAndStarts) {
   ASSERT_TRUE(f.ready()) << f.logs();
   EXPECT_TRUE(contains(f.logs(), fmt::format("syslog socket '{}' is not there", socket)))
       << f.logs();
-  int fd = connectTcp(SockAddr::loopback4(front.port()));
-  ASSERT_GE(fd, 0);
-  std::string line;
-  EXPECT_TRUE(readLine(fd, line));
-  EXPECT_EQ(line, "alpha");
-  closeFd(fd);
+  EXPECT_EQ(firstLine(front.port()), "alpha");
 }
 
 // hatop (Debian's curses client of the runtime API) in a tmux pane: it must draw its

@@ -309,6 +309,15 @@ bool readLine(int fd, std::string& line, std::chrono::milliseconds timeout) {
   }
 }
 
+std::string firstLine(uint16_t port, std::chrono::milliseconds timeout) {
+  int fd = connectTcp(SockAddr::loopback4(port), timeout);
+  if (fd < 0) return "<connect failed>";
+  std::string line;
+  readLine(fd, line, timeout);
+  closeFd(fd);
+  return line;
+}
+
 void closeFd(int fd) {
   if (fd >= 0) ::close(fd);
 }

@@ -122,6 +122,9 @@ bool readExactly(int fd, std::string& out, size_t n, std::chrono::milliseconds t
 // Reads one line ending in '\n' (without it).
 bool readLine(int fd, std::string& line, std::chrono::milliseconds timeout = 10s);
 void closeFd(int fd);
+// Connects to 127.0.0.1:port, reads the first line the other end sends (a banner
+// backend's name, through a proxy) and closes: the line, or "<connect failed>".
+std::string firstLine(uint16_t port, std::chrono::milliseconds timeout = 5s);
 
 // UNIX stream sockets (the runtime API). connectUnix: -1 on failure. A socket bound to
 // `path` (not listening): -1 on failure.
