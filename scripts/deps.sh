@@ -10,6 +10,7 @@ packages=(
   clang-14 llvm-14 libbpf-dev bpftool # the XDP program (src/xdp/) and its libbpf skeleton
   iproute2 ethtool python3            # netns tests (ip netns, veth, checksum offload off)
   libfmt-dev libgtest-dev libgmock-dev
+  libre2-dev                          # tcp-check rstring/rbinary (linear-time regexes)
   libsystemd-dev                      # sd_notify (Type=notify unit)
   netcat-openbsd curl procps
   haproxy nginx libnginx-mod-stream   # interop tests (PROXY protocol with real peers)

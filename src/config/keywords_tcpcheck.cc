@@ -2,8 +2,8 @@
 #include <fmt/core.h>
 
 #include <initializer_list>
-#include <regex>
 
+#include "common/regex.h"
 #include "config/keywords_internal.h"
 
 namespace fulcrum::config {
@@ -136,11 +136,7 @@ Status parseTcpCheck(const Statement& st, model::TcpCheckRule& r) {
       r.data = std::string(pattern);
     }
     if (r.match == Match::kRstring || r.match == Match::kRbinary) {
-      try {
-        std::regex re(r.data, std::regex::ECMAScript);
-      } catch (const std::regex_error& e) {
-        return Error{fmt::format("invalid regex '{}': {}", pattern, e.what())};
-      }
+      if (auto re = Regex::compile(r.data); !re) return Error{re.error()};
     }
     return Ok{};
   }

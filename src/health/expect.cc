@@ -12,55 +12,6 @@ int hexValue(char c) {
   return -1;
 }
 
-// The length of a "{n}", "{n,}" or "{n,m}" quantifier at p[i], or 0.
-size_t braceQuantifier(std::string_view p, size_t i) {
-  size_t j = i + 1;
-  size_t digits = 0;
-  while (j < p.size() && p[j] >= '0' && p[j] <= '9') ++j, ++digits;
-  if (digits == 0) return 0;
-  if (j < p.size() && p[j] == ',') {
-    ++j;
-    while (j < p.size() && p[j] >= '0' && p[j] <= '9') ++j;
-  }
-  return j < p.size() && p[j] == '}' ? j + 1 - i : 0;
-}
-
-// ECMAScript forbids a quantifier applied to a quantifier ("a**", "a+{2}"): "nothing to
-// repeat". libstdc++'s std::regex accepts it and then backtracks exponentially in the
-// number of stacked quantifiers (16 stars: a minute per check, found by fuzz/expect).
-// The lazy suffix ("a*?") is allowed. Escapes and character classes are skipped.
-bool hasStackedQuantifier(std::string_view p) {
-  bool afterQuantifier = false;  // the previous token was a quantifier
-  bool afterLazy = false;        // ... followed by its lazy '?'
-  bool inClass = false;
-  for (size_t i = 0; i < p.size(); ++i) {
-    char c = p[i];
-    if (c == '\\') {
-      ++i;
-      afterQuantifier = afterLazy = false;
-      continue;
-    }
-    if (inClass) {
-      if (c == ']') inClass = false;
-      continue;
-    }
-    size_t len = c == '{' ? braceQuantifier(p, i) : (c == '*' || c == '+' || c == '?') ? 1 : 0;
-    if (len == 0) {
-      inClass = c == '[';
-      afterQuantifier = afterLazy = false;
-      continue;
-    }
-    if (afterQuantifier) {
-      if (c != '?' || afterLazy) return true;
-      afterLazy = true;
-      continue;
-    }
-    afterQuantifier = true;
-    i += len - 1;
-  }
-  return false;
-}
-
 const char* matchName(model::TcpCheckRule::Match m) {
   switch (m) {
     case model::TcpCheckRule::Match::kString: return "string";
@@ -116,14 +67,9 @@ Result<std::shared_ptr<const Expectation>> Expectation::compile(const model::Tcp
     case Match::kRstring:
     case Match::kRbinary:
       e->source_ = rule.data;
-      if (hasStackedQuantifier(rule.data))
-        return Error{
-            fmt::format("invalid regex '{}': a quantifier follows a quantifier", rule.data)};
-      try {
-        e->regex_ = std::regex(rule.data, std::regex::ECMAScript);
-      } catch (const std::regex_error& err) {
-        return Error{fmt::format("invalid regex '{}': {}", rule.data, err.what())};
-      }
+      auto re = Regex::compile(rule.data);
+      if (!re) return Error{re.error()};
+      e->regex_ = std::move(*re);
       break;
   }
   if ((rule.match == Match::kString || rule.match == Match::kBinary) && e->literal_.empty())
@@ -140,10 +86,9 @@ Expectation::Verdict Expectation::evaluate(std::string_view data, bool final) co
       if (!final && data.size() < literal_.size()) return Verdict::kNeedMore;
       found = data.find(literal_) != std::string_view::npos;
       break;
-    case Match::kRstring: found = std::regex_search(data.begin(), data.end(), regex_); break;
+    case Match::kRstring: found = regex_->search(data); break;
     case Match::kRbinary: {
-      std::string hex = encodeHex(data);
-      found = std::regex_search(hex, regex_);
+      found = regex_->search(encodeHex(data));
       break;
     }
   }

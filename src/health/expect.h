@@ -4,10 +4,11 @@
 
 #include <cstdint>
 #include <memory>
-#include <regex>
+#include <optional>
 #include <string>
 #include <string_view>
 
+#include "common/regex.h"
 #include "common/result.h"
 #include "model/model.h"
 
@@ -36,9 +37,9 @@ class Expectation {
  private:
   model::TcpCheckRule::Match match_ = model::TcpCheckRule::Match::kString;
   bool negate_ = false;
-  std::string literal_;  // string / binary: raw bytes
-  std::string source_;   // as written (regex text, or hex for binary)
-  std::regex regex_;
+  std::string literal_;         // string / binary: raw bytes
+  std::string source_;          // as written (regex text, or hex for binary)
+  std::optional<Regex> regex_;  // rstring / rbinary
 };
 
 }  // namespace fulcrum::health
