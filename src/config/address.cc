@@ -94,7 +94,7 @@ Result<std::vector<BindAddress>> parseBindAddresses(std::string_view text) {
     uint16_t low = 0, high = 0;
     auto dash = portText.find('-');
     if (dash == std::string_view::npos) {
-      auto p = parsePort(portText);
+      auto p = parsePort(portText, true);  // 0: every port (packet services only)
       if (!p) return Error{fmt::format("invalid port '{}' in bind address '{}'", portText, item)};
       low = high = *p;
     } else {

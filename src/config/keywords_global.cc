@@ -1,13 +1,17 @@
 // The global section: its handlers and kGlobalKeywords.
 #include <fmt/core.h>
 #include <grp.h>
+#include <netinet/in.h>
 #include <pwd.h>
 #include <sys/un.h>
 
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <optional>
+#include <type_traits>
 
 #include "config/address.h"
 #include "config/cpu_map.h"
@@ -302,6 +306,113 @@ Status globalIgnored(Parser& p, const Statement& st) {
   return Ok{};
 }
 
+// ---------------------------------------------------------------------------------------
+// xdp-*: the packet data plane (Fulcrum's keywords)
+
+// "xdp-interface IFNAME [native|generic]": where the XDP program is attached (repeatable).
+Status globalXdpInterface(Parser& p, const Statement& st) {
+  if (st.args.size() < 2 || st.args.size() > 3 || st.args[1].empty())
+    return keywordError("xdp-interface",
+                        "expects an interface name, then optionally 'native' or "
+                        "'generic'");
+  model::XdpInterface itf;
+  itf.name = st.args[1];
+  itf.loc = st.loc;
+  if (itf.name.size() >= 16)
+    return keywordError("xdp-interface",
+                        fmt::format("'{}' is too long for an interface name", itf.name));
+  if (st.args.size() == 3) {
+    if (st.args[2] == "generic")
+      itf.generic = true;
+    else if (st.args[2] != "native")
+      return keywordError("xdp-interface", fmt::format("unknown mode '{}' (expected 'native' or "
+                                                       "'generic')",
+                                                       st.args[2]));
+  }
+  for (const auto& other : p.global().xdp.interfaces)
+    if (other.name == itf.name)
+      return keywordError("xdp-interface", fmt::format("interface '{}' is already listed at {}:{}",
+                                                       itf.name, other.loc.file, other.loc.line));
+  p.global().xdp.interfaces.push_back(std::move(itf));
+  return Ok{};
+}
+
+// "xdp-next-hop MAC": the L2 destination of frames for reals that are not on the link.
+Status globalXdpNextHop(Parser& p, const Statement& st) {
+  if (auto s = expectArgs(st, 1, "a MAC address (e.g. 02:00:00:00:00:01)"); !s) return s;
+  unsigned v[6];
+  char tail;
+  if (std::sscanf(st.args[1].c_str(), "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3],
+                  &v[4], &v[5], &tail) != 6 ||
+      st.args[1].size() != 17)
+    return keywordError("xdp-next-hop", fmt::format("'{}' is not a MAC address (six hex bytes "
+                                                    "separated by ':')",
+                                                    st.args[1]));
+  std::array<uint8_t, 6> mac{};
+  for (size_t i = 0; i < 6; ++i) mac[i] = static_cast<uint8_t>(v[i]);
+  p.global().xdp.nextHop = mac;
+  return Ok{};
+}
+
+// "xdp-tunnel-source IPV4[/LEN] | IPV6": outer source addresses of encapsulated packets;
+// once per family. An IPv4 prefix spreads the flows over its addresses (the reals' RSS).
+Status globalXdpTunnelSource(Parser& p, const Statement& st) {
+  if (auto s = expectArgs(st, 1, "an IPv4 address (with an optional /LEN) or an IPv6 address"); !s)
+    return s;
+  std::string_view text = st.args[1];
+  std::string_view lenText;
+  if (auto slash = text.find('/'); slash != std::string_view::npos) {
+    lenText = text.substr(slash + 1);
+    text = text.substr(0, slash);
+  }
+  auto a = SockAddr::parseHost(text, 0);
+  if (!a)
+    return keywordError("xdp-tunnel-source",
+                        fmt::format("'{}' is not a numeric IPv4 or IPv6 address", st.args[1]));
+  const bool hasLen = !lenText.empty() || st.args[1].find('/') != std::string::npos;
+  if (hasLen && a->isV6())
+    return keywordError("xdp-tunnel-source",
+                        "an IPv6 source takes no prefix length (its low 32 "
+                        "bits carry the flow hash)");
+  uint32_t len = 32;
+  if (hasLen) {
+    auto l = parseUint(lenText, 16, 32);
+    if (!l)
+      return keywordError("xdp-tunnel-source",
+                          fmt::format("invalid prefix length in '{}' (16 to 32)", st.args[1]));
+    len = static_cast<uint32_t>(*l);
+  }
+  model::XdpSettings& x = p.global().xdp;
+  if (a->family() == AF_INET) {
+    std::array<uint8_t, 4> b{};
+    std::memcpy(b.data(), &reinterpret_cast<const sockaddr_in*>(a->sa())->sin_addr, 4);
+    x.tunnelV4 = b;
+    x.tunnelV4Count = 1u << (32 - len);
+  } else {
+    std::array<uint8_t, 16> b{};
+    std::memcpy(b.data(), &reinterpret_cast<const sockaddr_in6*>(a->sa())->sin6_addr, 16);
+    x.tunnelV6 = b;
+  }
+  return Ok{};
+}
+
+template <auto Member, uint64_t Min, uint64_t Max>
+Status globalXdpNumber(Parser& p, const Statement& st) {
+  auto v = uintArgument(st, Min, Max);
+  if (!v) return Error{v.error()};
+  p.global().xdp.*Member =
+      static_cast<std::remove_reference_t<decltype(p.global().xdp.*Member)>>(*v);
+  return Ok{};
+}
+
+Status globalXdpUdpTimeout(Parser& p, const Statement& st) {
+  if (st.args.size() != 2) return keywordError("xdp-udp-timeout", "expects one time value");
+  auto t = timerValue(st.args[1], false);
+  if (!t) return keywordError("xdp-udp-timeout", t.error());
+  p.global().xdp.udpTimeout = *t;
+  return Ok{};
+}
+
 constexpr Keyword kGlobalKeywords[] = {
     {"nbthread", kInGlobal, globalNbthread, {}},
     {"maxconn", kInGlobal, globalMaxconn, {}},
@@ -328,6 +439,21 @@ constexpr Keyword kGlobalKeywords[] = {
     {"log-tag", kInGlobal, globalLogTag, {}},
     {"server-state-base", kInGlobal, globalServerStateBase, {}},
     {"server-state-file", kInGlobal, globalServerStateFile, {}},
+    {"xdp-interface", kInGlobal, globalXdpInterface, {}},
+    {"xdp-next-hop", kInGlobal, globalXdpNextHop, {}},
+    {"xdp-tunnel-source", kInGlobal, globalXdpTunnelSource, {}},
+    {"xdp-gue-port", kInGlobal, globalXdpNumber<&model::XdpSettings::guePort, 1, 65535>, {}},
+    {"xdp-conn-table",
+     kInGlobal,
+     globalXdpNumber<&model::XdpSettings::connTable, 64, 1u << 28>,
+     {}},
+    {"xdp-max-services", kInGlobal, globalXdpNumber<&model::XdpSettings::maxServices, 1, 1024>, {}},
+    {"xdp-max-reals", kInGlobal, globalXdpNumber<&model::XdpSettings::maxReals, 1, 1u << 20>, {}},
+    {"xdp-new-flow-rate",
+     kInGlobal,
+     globalXdpNumber<&model::XdpSettings::newFlowRate, 0, 0xffffffffu>,
+     {}},
+    {"xdp-udp-timeout", kInGlobal, globalXdpUdpTimeout, {}},
     // HAProxy global keywords Fulcrum does not support yet.
     {"log-send-hostname", kInGlobal, nullptr, kLogNote},
     {"anonkey", kInGlobal, nullptr, {}},

@@ -693,6 +693,39 @@ LoadResult Parser::finish() {
     }
   }
 
+  // Binds: port 0 (every port of an address) and the packet data plane's needs.
+  size_t packetServices = 0;
+  for (const auto& f : fronts) {
+    const model::Service& svc = config->services[f.service];
+    const bool packet = svc.forwarding == model::Forwarding::kPacket;
+    packetServices += packet ? 1 : 0;
+    if (packet && packetServices == config->global.xdp.maxServices + 1)
+      error(f.px->settings.dataplaneLoc,
+            fmt::format("section '{}': keyword 'dataplane': more packet services than "
+                        "'xdp-max-services' ({}) allows",
+                        proxyLabel(*f.px), config->global.xdp.maxServices));
+    for (const model::Bind& b : svc.binds) {
+      if (!packet && b.addr.port() == 0)
+        error(b.loc, fmt::format("section '{}': keyword 'bind': port 0 in '{}' means every port, "
+                                 "which only a packet service ('dataplane xdp') can serve",
+                                 proxyLabel(*f.px), b.text));
+      if (packet && b.addr.isAny())
+        error(b.loc, fmt::format("section '{}': keyword 'bind': a packet service's VIP needs an "
+                                 "address, not '{}'",
+                                 proxyLabel(*f.px), b.text));
+    }
+  }
+  const model::XdpSettings& xdp = config->global.xdp;
+  if (packetServices > 0 && xdp.interfaces.empty()) {
+    for (const auto& f : fronts)
+      if (config->services[f.service].forwarding == model::Forwarding::kPacket) {
+        error(f.px->settings.dataplaneLoc,
+              fmt::format("section '{}': keyword 'dataplane': 'dataplane xdp' needs a global "
+                          "'xdp-interface IFNAME' to attach the packet data plane to",
+                          proxyLabel(*f.px)));
+        break;
+      }
+  }
   checkProxies();
 
   LoadResult result;

@@ -139,9 +139,14 @@ std::vector<std::shared_ptr<const PoolTables>> deriveTables(const model::Snapsho
   const model::Config& cfg = *snap.config;
   std::vector<std::shared_ptr<const PoolTables>> out;
   out.reserve(cfg.pools.size());
+  std::vector<bool> packet(cfg.pools.size());
+  for (const model::Service& svc : cfg.services)
+    if (svc.forwarding == model::Forwarding::kPacket && svc.defaultPool >= 0)
+      packet[static_cast<size_t>(svc.defaultPool)] = true;
   for (size_t p = 0; p < cfg.pools.size(); ++p) {
     const model::Pool& pool = cfg.pools[p];
     PoolInputs in = poolInputs(pool, snap.runtime[p], snap.loads[p].get());
+    in.packet = packet[p];
     if (prev != nullptr) {
       const int o = prev->config().findPool(pool.name);
       if (o >= 0 && at(prev->pools, o)->inputs == in) {
@@ -151,7 +156,7 @@ std::vector<std::shared_ptr<const PoolTables>> deriveTables(const model::Snapsho
     }
     auto t = std::make_shared<PoolTables>();
     t->inputs = std::move(in);
-    if (sched::needsMaglev(pool))
+    if (sched::needsMaglev(pool) || t->inputs.packet)
       t->maglev = sched::buildPoolMaglev(pool, snap.runtime[p], pool.allBackups);
     out.push_back(std::move(t));
   }

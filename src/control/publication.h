@@ -33,13 +33,14 @@ struct PoolInputs {
   };
   model::Balance balance;
   bool allBackups = false;
+  bool packet = false;  // the pool of a packet service: it gets a Maglev table whatever its algo
   const model::PoolLoad* load = nullptr;  // identity: the counts the schedulers read
   std::vector<Server> servers;            // pool order
 
   bool operator==(const PoolInputs& o) const {
     return balance.algo == o.balance.algo && balance.hashType == o.balance.hashType &&
            balance.randomDraws == o.balance.randomDraws && allBackups == o.allBackups &&
-           load == o.load && servers == o.servers;
+           packet == o.packet && load == o.load && servers == o.servers;
   }
 };
 
@@ -48,7 +49,8 @@ struct PoolInputs {
 struct PoolTables {
   PoolInputs inputs;
   // The pool's Maglev table (sched::needsMaglev: maglev, or source with hash-type
-  // consistent), holding pool indices; null for other algorithms.
+  // consistent; and every pool of a packet service, whose ring it is), holding pool
+  // indices; null otherwise.
   std::shared_ptr<const sched::Maglev> maglev;
 };
 

@@ -56,20 +56,15 @@ void warnRestartOnly(const model::Config& cur, const model::Config& next) {
   if (cur.global.pidfile != next.global.pidfile) warn("pidfile");
   if (cur.global.ulimitN != next.global.ulimitN) warn("ulimit-n");
   if (serverStatePath(cur.global) != serverStatePath(next.global)) warn("server-state-file");
-}
-
-// The packet data plane's program and its tests are in src/xdp/; its loader is not wired
-// into the daemon yet (issue 12). Until it is, `fulcrum -c` accepts packet services and the
-// daemon refuses to run them, rather than accept them and forward nothing.
-Status runnablePacketServices(const model::Config& cfg) {
-  for (const model::Service& svc : cfg.services) {
-    if (svc.forwarding != model::Forwarding::kPacket) continue;
-    return Error{fmt::format(
-        "{}:{}: frontend '{}': 'dataplane xdp': the packet data plane is not wired into the "
-        "daemon in this build yet (the configuration is valid; run it with 'dataplane proxy')",
-        svc.loc.file, svc.loc.line, svc.name)};
-  }
-  return Ok{};
+  const model::XdpSettings &a = cur.global.xdp, &b = next.global.xdp;
+  bool sameInterfaces = a.interfaces.size() == b.interfaces.size();
+  for (size_t i = 0; sameInterfaces && i < a.interfaces.size(); ++i)
+    sameInterfaces = a.interfaces[i].name == b.interfaces[i].name &&
+                     a.interfaces[i].generic == b.interfaces[i].generic;
+  if (!sameInterfaces) warn("xdp-interface");
+  if (a.connTable != b.connTable) warn("xdp-conn-table");
+  if (a.maxServices != b.maxServices) warn("xdp-max-services");
+  if (a.maxReals != b.maxReals) warn("xdp-max-reals");
 }
 
 }  // namespace
@@ -151,6 +146,7 @@ Daemon::Daemon(std::shared_ptr<const model::Config> config, std::vector<std::str
 
 Daemon::~Daemon() {
   if (proxy_) proxy_->stop();
+  if (xdp_) xdp_->stop();
 }
 
 void Daemon::blockSignals() {
@@ -170,7 +166,6 @@ Status Daemon::start() {
   startedWall_ = wallNow();
   startedMono_ = monotonicNow();
   const model::Config& cfg = *initialConfig_;
-  if (auto st = runnablePacketServices(cfg); !st) return st;
 
   nworkers_ = workerCount(cfg);
   if (auto st = applyUlimitN(cfg.global); !st) return st;
@@ -187,6 +182,9 @@ Status Daemon::start() {
     opts.cpus.push_back(cpusOfThread(cfg, static_cast<uint32_t>(w + 1)));
   proxy_ = std::make_unique<proxy::ProxyDataPlane>(box_, planes_.size(), stats_, std::move(opts));
   planes_.push_back(proxy_.get());
+  // The packet data plane loads BPF only once a packet service exists.
+  xdp_ = std::make_unique<xdp::XdpDataPlane>(box_, planes_.size());
+  planes_.push_back(xdp_.get());
   builder_ = std::make_unique<control::Builder>(box_, planes_);
 
   // "load-server-state-from-file": the servers' state of the previous process, read now
@@ -239,6 +237,7 @@ Status Daemon::start() {
   }
   if (auto st = dropPrivileges(builder_->config().global); !st) return st;
   if (auto st = proxy_->start(); !st) return st;
+  if (auto st = xdp_->start(); !st) return st;
   if (auto st = health_->start(); !st) return st;
   control_.timers().arm(&rateTick_, control_.now() + kSeconds);
   log::notice("fulcrum started: {} worker thread(s), maxconn {}", nworkers_, maxconn);
@@ -255,7 +254,6 @@ void Daemon::awaitDataPlanes() {
 Status Daemon::apply(std::shared_ptr<const model::Config> file, control::RuntimeOverrides overrides,
                      std::string_view what) {
   if (stopping_) return Error{"the process is stopping"};
-  if (auto st = runnablePacketServices(*file); !st) return st;
   warnRestartOnly(builder_->config(), *file);
   // 1. Everything that can fail, before anything changes: the config in force, the new
   //    listeners (those with the same address and socket options keep their sockets),
@@ -373,6 +371,7 @@ void Daemon::closeRetired() {
 
 void Daemon::sampleRates() {
   rates_.sample(*box_.current()->snapshot, control_.now());
+  if (xdp_) xdp_->tick();
   control_.timers().arm(&rateTick_, control_.now() + kSeconds);
 }
 

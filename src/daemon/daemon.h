@@ -1,6 +1,7 @@
 // Daemon: wiring of the running process, and the control plane's owner. It owns the
 // control thread's event loop (signals, health checks, the runtime API and the admin HTTP
-// listener), the publication builder and the data planes (today the proxy).
+// listener), the publication builder and the data planes (the proxy, and the XDP packet
+// path once a packet service exists).
 //
 // Every change goes through the builder (control/builder.h): start, reload (SIGHUP or the
 // runtime API's "reload") and the runtime API's structural changes (addresses, maxconn,
@@ -29,6 +30,7 @@
 #include "model/snapshot.h"
 #include "model/stats.h"
 #include "proxy/data_plane.h"
+#include "xdp/data_plane.h"
 
 namespace fulcrum::daemon {
 
@@ -123,6 +125,7 @@ class Daemon final : public admin::Control {
   // Set after a chroot: reads the config files through directories opened before it.
   config::OpenFile openConfig_;
   std::unique_ptr<proxy::ProxyDataPlane> proxy_;
+  std::unique_ptr<xdp::XdpDataPlane> xdp_;
   std::vector<control::DataPlane*> planes_;  // slot order of the publications' plans
   std::unique_ptr<control::Builder> builder_;
   int nworkers_ = 0;

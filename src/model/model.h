@@ -8,6 +8,7 @@
 // rule that picks one. A listen section makes one Service and one Pool.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -302,6 +303,30 @@ struct StatsHttpBind {
   }
 };
 
+// The packet data plane's global settings ("xdp-*" keywords; docs/configuration.md).
+// Interfaces and map sizes hold for the process's life (a reload keeps them and says
+// so); the rest applies at each change.
+struct XdpInterface {
+  std::string name;
+  bool generic = false;  // "generic": SKB mode (any driver, slower); default native
+  SourceLoc loc;
+};
+struct XdpSettings {
+  std::vector<XdpInterface> interfaces;           // "xdp-interface IFNAME [native|generic]"
+  std::optional<std::array<uint8_t, 6>> nextHop;  // "xdp-next-hop MAC": else each real's MAC
+  // "xdp-tunnel-source": outer source addresses of IPIP/GUE; unset: the first address of
+  // the first xdp interface.
+  std::optional<std::array<uint8_t, 4>> tunnelV4;
+  uint32_t tunnelV4Count = 1;  // 2^(32 - prefix length) addresses from tunnelV4
+  std::optional<std::array<uint8_t, 16>> tunnelV6;
+  uint16_t guePort = 6080;              // "xdp-gue-port": the reals' GUE port
+  uint32_t connTable = 262144;          // "xdp-conn-table": connection table entries
+  uint32_t maxServices = 16;            // "xdp-max-services": packet services (rings)
+  uint32_t maxReals = 1024;             // "xdp-max-reals": real indices
+  uint64_t newFlowRate = 0;             // "xdp-new-flow-rate": flows stored per CPU per second
+  Timeout udpTimeout = 300 * kSeconds;  // "xdp-udp-timeout": idle UDP flow entries
+};
+
 struct Global {
   uint32_t nbthread = 0;      // 0: one per CPU
   uint32_t maxconn = 0;       // 0: derived from the open-file limit at start
@@ -327,6 +352,7 @@ struct Global {
   std::string logTag = "fulcrum";  // "log-tag": the syslog tag (program name) of the logs
   std::string serverStateBase;     // "server-state-base": directory of a relative state file
   std::string serverStateFile;     // "server-state-file": written at stop and after reloads
+  XdpSettings xdp;
 };
 
 struct Config {

@@ -96,6 +96,13 @@ struct {
 } fulcrum_vip_stats SEC(".maps");  // per-VIP packets, bytes and new flows
 
 struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __type(key, __u32);
+  __type(value, __u32);
+  __uint(max_entries, 64);
+} fulcrum_rr SEC(".maps");  // round-robin VIPs: each CPU's position in the ring
+
+struct {
   __uint(type, BPF_MAP_TYPE_ARRAY);
   __type(key, __u32);
   __type(value, struct fulcrum_settings);
@@ -134,6 +141,20 @@ static __always_inline __u32 flow_hash(const struct fulcrum_flow_key* k) {
   h = murmur_round(h, ((__u32)bpf_ntohs(k->sport) << 16) | bpf_ntohs(k->dport));
   h = murmur_round(h, k->proto);
   h ^= 40;  // 10 words
+  h ^= h >> 16;
+  h *= 0x85ebca6bu;
+  h ^= h >> 13;
+  h *= 0xc2b2ae35u;
+  h ^= h >> 16;
+  return h;
+}
+
+// The client address's hash: sched::addrHash (murmur3Words over w[0..3], kAddrHashSeed).
+static __always_inline __u32 addr_hash(const __u8* a) {
+  __u32 h = 0x53726341u;  // kAddrHashSeed, "SrcA"
+#pragma unroll
+  for (int i = 0; i < 4; i++) h = murmur_round(h, addr_word(a, i));
+  h ^= 16;  // 4 words
   h ^= h >> 16;
   h *= 0x85ebca6bu;
   h ^= h >> 13;
@@ -281,14 +302,23 @@ static __always_inline int parse(void* data, void* end, struct packet* pkt) {
   return PARSE_OK;
 }
 
+// Where a frame for the real goes: its own MAC when the control plane knows it (on the
+// link), else the configured next hop.
+static __always_inline const __u8* next_hop(const struct fulcrum_real_def* rd,
+                                            const struct fulcrum_settings* st) {
+  const __u8* m = rd->mac;
+  return (m[0] | m[1] | m[2] | m[3] | m[4] | m[5]) ? m : st->next_hop_mac;
+}
+
 // Copies the old L2 header (now `room` bytes further in) to the front and points it at
 // the next hop, with `proto` as the (inner-most) EtherType.
 static __always_inline int rewrite_l2(void* data, void* end, __u32 l2len, __u32 room,
-                                      const struct fulcrum_settings* st, __u16 proto) {
+                                      const __u8* dst, const struct fulcrum_settings* st,
+                                      __u16 proto) {
   if (l2len == sizeof(struct ethhdr)) {
     if (data + room + sizeof(struct ethhdr) > end) return -1;
     struct ethhdr* eth = data;
-    __builtin_memcpy(eth->h_dest, st->next_hop_mac, ETH_ALEN);
+    __builtin_memcpy(eth->h_dest, dst, ETH_ALEN);
     __builtin_memcpy(eth->h_source, st->src_mac, ETH_ALEN);
     eth->h_proto = proto;
     return 0;
@@ -297,7 +327,7 @@ static __always_inline int rewrite_l2(void* data, void* end, __u32 l2len, __u32 
   struct ethhdr* eth = data;
   struct vlan_hdr* vh = (void*)(eth + 1);
   struct vlan_hdr* oldvh = data + room + sizeof(struct ethhdr);
-  __builtin_memcpy(eth->h_dest, st->next_hop_mac, ETH_ALEN);
+  __builtin_memcpy(eth->h_dest, dst, ETH_ALEN);
   __builtin_memcpy(eth->h_source, st->src_mac, ETH_ALEN);
   eth->h_proto = bpf_htons(ETH_P_8021Q);
   vh->tci = oldvh->tci;
@@ -321,7 +351,7 @@ static __always_inline int encap_v4(struct xdp_md* ctx, const struct packet* pkt
   void* end = (void*)(long)ctx->data_end;
   const __u32 l2len = pkt->l2len;
   if (l2len > sizeof(struct ethhdr) + sizeof(struct vlan_hdr)) return -1;  // bounds it
-  if (rewrite_l2(data, end, l2len, room, st, bpf_htons(ETH_P_IP))) return -1;
+  if (rewrite_l2(data, end, l2len, room, next_hop(rd, st), st, bpf_htons(ETH_P_IP))) return -1;
   struct iphdr* iph = data + l2len;
   if ((void*)(iph + 1) > end) return -1;
   const __u32 count = st->outer_v4_count ? st->outer_v4_count : 1;
@@ -360,7 +390,7 @@ static __always_inline int encap_v6(struct xdp_md* ctx, const struct packet* pkt
   void* end = (void*)(long)ctx->data_end;
   const __u32 l2len = pkt->l2len;
   if (l2len > sizeof(struct ethhdr) + sizeof(struct vlan_hdr)) return -1;  // bounds it
-  if (rewrite_l2(data, end, l2len, room, st, bpf_htons(ETH_P_IPV6))) return -1;
+  if (rewrite_l2(data, end, l2len, room, next_hop(rd, st), st, bpf_htons(ETH_P_IPV6))) return -1;
   struct ipv6hdr* ip6h = data + l2len;
   if ((void*)(ip6h + 1) > end) return -1;
   ip6h->version = 6;
@@ -553,7 +583,18 @@ int fulcrum_balancer(struct xdp_md* ctx) {
     const __u32 size = ring_size;
     if (size == 0) return XDP_PASS;
     hash = flow_hash(&pkt.flow);
-    __u32 slot = (ring * 2 + half) * size + hash % size;
+    // The slot: by the flow hash, the client's address, or the VIP's round-robin walk.
+    // A TCP miss that is not a SYN (a flow another node or an earlier table started)
+    // always takes the flow hash, which every node computes alike.
+    __u32 pick = hash;
+    const int opening = is_udp || (pkt.tcp_flags & TCP_FLAG_SYN);
+    if (opening && (vip->flags & FULCRUM_VIP_SCHED_SOURCE)) {
+      pick = addr_hash(pkt.flow.src);
+    } else if (opening && (vip->flags & FULCRUM_VIP_SCHED_RR)) {
+      __u32* pos = bpf_map_lookup_elem(&fulcrum_rr, &ring);
+      if (pos) pick = (*pos)++;
+    }
+    __u32 slot = (ring * 2 + half) * size + pick % size;
     __u32* r = bpf_map_lookup_elem(&fulcrum_rings, &slot);
     if (!r || *r == NO_REAL) {
       gs->no_real++;

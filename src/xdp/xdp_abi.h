@@ -12,6 +12,7 @@
  *   fulcrum_nat       LRU_HASH  reply flow_key -> nat_back       NAT replies back to the VIP
  *   fulcrum_stats     PERCPU_ARRAY  0 -> global_stats
  *   fulcrum_vip_stats PERCPU_ARRAY  vip ring -> vip_stats
+ *   fulcrum_rr        PERCPU_ARRAY  vip ring -> __u32          round-robin position
  *   fulcrum_settings  ARRAY     0 -> settings                   what may change at run time
  *   fulcrum_tx_ports  DEVMAP    0 -> egress ifindex               when it is not the ingress one
  */
@@ -22,6 +23,13 @@
 
 /* vip_meta.flags */
 #define FULCRUM_VIP_ALL_PORTS 0x1 /* port 0: every port of the address */
+/* How a new flow picks its slot of the VIP's ring (a Maglev table in every case):
+ * neither flag: the flow hash (balance maglev); SCHED_SOURCE: the client address's hash
+ * (balance source, as the proxy's consistent source hash); SCHED_RR: the next slot of a
+ * per-CPU walk (roundrobin, static-rr). A TCP packet that is not a SYN and finds no
+ * entry always takes the flow hash, so every node of a fleet picks the same real. */
+#define FULCRUM_VIP_SCHED_SOURCE 0x2
+#define FULCRUM_VIP_SCHED_RR 0x4
 
 /* real_def.forward: how packets reach the real; 0: no usable real at this index (removed,
  * DOWN or MAINT): a flow the connection table gives it is scheduled anew. A DRAIN real
@@ -61,7 +69,9 @@ struct fulcrum_real_def {
   __u8 forward; /* FULCRUM_FWD_* */
   __u8 flags;   /* FULCRUM_REAL_* */
   __u16 port;   /* NAT: the real's port, network order (0: the VIP's) */
-  __u8 mac[6];  /* DR: the real's MAC (the control plane resolves it from the neighbours) */
+  __u8 mac[6];  /* the real's MAC when it is on the link (the control plane resolves it
+                 * from the neighbour table): DR and NAT frames go there, and so do
+                 * encapsulated ones; zero: settings.next_hop_mac */
   __u8 pad[6];
 };
 

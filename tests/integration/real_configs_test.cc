@@ -287,12 +287,14 @@ TEST(RealConfigs, CorpusLoadsWhereHAProxyLoadsIt) {
 namespace fulcrum::test {
 namespace {
 
-// A packet service (dataplane xdp) is a valid configuration, but this build's daemon does
-// not run the packet data plane yet: it says so and exits, rather than forward nothing.
-TEST(PacketServices, CheckedButNotRunYet) {
+// A packet service (dataplane xdp) on an interface that does not exist: `fulcrum -c`
+// accepts the file (interfaces are the host's, not the file's), the start stops with the
+// line of the xdp-interface and the reason, before anything is loaded.
+TEST(PacketServices, AMissingInterfaceStopsTheStartWithItsLine) {
   TempDir dir;
   const std::string path = dir.write(
       "xdp.cfg",
+      "global\n    xdp-interface fl-nosuch0\n"
       "defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 1s\n"
       "    timeout server 1s\n"
       "frontend vip\n    bind 192.0.2.10:80\n    dataplane xdp\n    default_backend reals\n"
@@ -301,8 +303,7 @@ TEST(PacketServices, CheckedButNotRunYet) {
   EXPECT_EQ(check.code, 0) << check.err;
   RunResult start = run({fulcrumBin(), "-f", path}, 10s);
   EXPECT_EQ(start.code, 1);
-  EXPECT_NE(start.err.find("xdp.cfg:6: frontend 'vip': 'dataplane xdp': the packet data plane is "
-                           "not wired into the daemon in this build yet"),
+  EXPECT_NE(start.err.find("xdp.cfg:2: xdp-interface 'fl-nosuch0': no such interface"),
             std::string::npos)
       << start.err;
 }

@@ -1,0 +1,123 @@
+#include "xdp/data_plane.h"
+
+#include <fmt/core.h>
+
+#include <cstring>
+#include <thread>
+
+#include "common/log.h"
+#include "sched/maglev.h"
+#include "xdp/host.h"
+
+namespace fulcrum::xdp {
+
+namespace {
+
+// The plan slot of a publication: the packet path keeps its state in the maps.
+class XdpPlan final : public control::DataPlanePlan {};
+
+bool hasPacketServices(const model::Config& cfg) {
+  for (const model::Service& svc : cfg.services)
+    if (svc.forwarding == model::Forwarding::kPacket) return true;
+  return false;
+}
+
+// How long a change waits, once per address, for the kernel to resolve a real's MAC.
+constexpr Micros kResolveWait = 300 * kMillis;
+constexpr Micros kResolveRetry = 5 * kSeconds;
+
+}  // namespace
+
+XdpDataPlane::XdpDataPlane(control::PublicationBox& box, size_t slot) : box_(box), slot_(slot) {}
+
+XdpDataPlane::~XdpDataPlane() { stop(); }
+
+Result<std::shared_ptr<const control::DataPlanePlan>> XdpDataPlane::plan(const model::Config& next,
+                                                                         bool draining) {
+  if (!draining && !program_ && hasPacketServices(next)) {
+    const model::XdpSettings& x = next.global.xdp;
+    auto host = interfaceDefaults(x.interfaces.empty() ? std::string() : x.interfaces[0].name);
+    if (!host) {
+      const model::XdpInterface& itf = x.interfaces[0];
+      return Error{fmt::format("{}:{}: xdp-interface '{}': no such interface", itf.loc.file,
+                               itf.loc.line, itf.name)};
+    }
+    auto prog = Program::load(x, sched::Maglev::kDefaultTableSize);
+    if (!prog) return Error{prog.error()};
+    if (auto st = (*prog)->attach(x.interfaces); !st) return Error{st.error()};
+    host_ = *host;
+    program_ = std::move(*prog);
+    writer_ = std::make_unique<MapWriter>(*program_);
+    std::string names;
+    for (const auto& itf : x.interfaces)
+      names += fmt::format("{}{} ({})", names.empty() ? "" : ", ", itf.name,
+                           itf.generic ? "generic" : "native");
+    log::notice("packet data plane: XDP program attached to {}", names);
+  }
+  return std::shared_ptr<const control::DataPlanePlan>(std::make_shared<XdpPlan>());
+}
+
+Status XdpDataPlane::start() {
+  started_ = true;
+  if (auto pub = box_.current()) published(*pub);
+  return Ok{};
+}
+
+std::optional<Mac> XdpDataPlane::macOf(const SockAddr& addr) {
+  const std::string key = addr.hostString();
+  if (auto it = macs_.find(key); it != macs_.end()) return it->second;
+  auto mac = neighbourMac(addr);
+  const Micros now = monotonicNow();
+  if (!mac) {
+    auto asked = provoked_.find(key);
+    const bool first = asked == provoked_.end();
+    if (first || now - asked->second >= kResolveRetry) {
+      provokeResolution(addr);
+      provoked_[key] = now;
+      // The first time only, wait (bounded) for the answer, polling the table.
+      for (Micros waited = 0; first && !mac && waited < kResolveWait; waited += 10 * kMillis) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        mac = neighbourMac(addr);
+      }
+    }
+  }
+  if (mac) macs_[key] = *mac;
+  return mac;
+}
+
+void XdpDataPlane::published(const control::Publication& pub) {
+  if (!program_ || !started_) return;
+  auto t = tablesOf(
+      pub, host_, [this](const SockAddr& a) { return macOf(a); }, program_->limits(),
+      writer_->written());
+  if (!t) {
+    log::error("packet data plane: generation {} not applied: {}", pub.generation, t.error());
+    return;
+  }
+  for (const std::string& s : t->unresolved)
+    log::warning("packet data plane: server {}: its MAC address is unknown (not in the "
+                 "neighbour table); left out until it is",
+                 s);
+  writer_->write(*t);
+}
+
+void XdpDataPlane::tick() {
+  if (!writer_ || !writer_->written() || writer_->written()->unresolved.empty()) return;
+  if (auto pub = box_.current()) published(*pub);
+}
+
+void XdpDataPlane::stop() {
+  if (program_) {
+    program_->detach();
+    log::notice("packet data plane: XDP program detached");
+  }
+  writer_.reset();
+  program_.reset();
+}
+
+std::optional<PacketStats> XdpDataPlane::stats() const {
+  if (!writer_) return std::nullopt;
+  return writer_->stats();
+}
+
+}  // namespace fulcrum::xdp

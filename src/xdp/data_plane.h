@@ -1,0 +1,57 @@
+// XdpDataPlane: the packet data plane as the control plane sees it (control/data_plane.h).
+// It loads and attaches the XDP program when the first packet service appears (a process
+// without packet services never loads BPF), and turns each publication into map writes
+// (maps.h): the difference between what the publication needs (tables.h) and what the
+// maps hold. Map writes are synchronous, so a change is in force when published() returns.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "control/data_plane.h"
+#include "xdp/maps.h"
+#include "xdp/program.h"
+#include "xdp/tables.h"
+
+namespace fulcrum::xdp {
+
+class XdpDataPlane final : public control::DataPlane {
+ public:
+  XdpDataPlane(control::PublicationBox& box, size_t slot);
+  ~XdpDataPlane() override;
+
+  std::string_view name() const override { return "xdp"; }
+  Result<std::shared_ptr<const control::DataPlanePlan>> plan(const model::Config& next,
+                                                             bool draining) override;
+  Status start() override;
+  void published(const control::Publication& pub) override;
+  bool awaitApplied(uint64_t, Micros) override { return true; }
+  void stop() override;
+  std::vector<model::SessionInfo> sessions() override { return {}; }
+
+  bool loaded() const { return program_ != nullptr; }
+  // Reals whose MAC was unknown at the last write are tried again (call every second).
+  void tick();
+  // Nullopt when no program is loaded.
+  std::optional<PacketStats> stats() const;
+  // What the maps hold (null when nothing is loaded).
+  const Tables* tables() const { return writer_ ? writer_->written() : nullptr; }
+
+ private:
+  std::optional<Mac> macOf(const SockAddr& addr);
+
+  control::PublicationBox& box_;
+  size_t slot_;
+  std::unique_ptr<Program> program_;
+  HostDefaults host_;
+  std::unique_ptr<MapWriter> writer_;
+  std::map<std::string, Mac> macs_;   // resolved neighbours, by address text
+  std::map<std::string, Micros> provoked_;  // when resolution was last asked for
+  bool started_ = false;
+};
+
+}  // namespace fulcrum::xdp

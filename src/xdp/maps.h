@@ -1,0 +1,40 @@
+// MapWriter: brings the loaded program's maps from what they hold to what a publication
+// needs (tables.h), without ever showing a half-written state to a packet: reals are
+// written before the rings that name them; a ring that changes is written into the half
+// of its double buffer that no VIP reads, then its VIPs flip to it, one map update each;
+// VIPs and reals that went away are removed last. Map writes are synchronous.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "xdp/program.h"
+#include "xdp/tables.h"
+
+namespace fulcrum::xdp {
+
+// Counters of the packet path, summed over CPUs.
+struct PacketStats {
+  fulcrum_global_stats global{};
+  // By packet service name: its ring's packets, bytes and new flows.
+  std::map<std::string, fulcrum_vip_stats> services;
+};
+
+class MapWriter {
+ public:
+  explicit MapWriter(const Program& program);
+
+  void write(const Tables& t);
+  // What the maps hold (null before the first write).
+  const Tables* written() const { return written_ ? &*written_ : nullptr; }
+  PacketStats stats() const;
+
+ private:
+  const Program& p_;
+  std::optional<Tables> written_;
+  std::vector<uint32_t> activeHalf_;  // by ring
+};
+
+}  // namespace fulcrum::xdp

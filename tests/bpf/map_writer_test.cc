@@ -1,0 +1,200 @@
+// The packet data plane's control side on the real program: publications made by the
+// control plane's builder become map contents (xdp::tablesOf, xdp::MapWriter), and packets
+// run through BPF_PROG_TEST_RUN follow every change: a new VIP, a real going DOWN, a
+// weight of 0 (drain), a service removed by a reload, and each scheduler's flag.
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <map>
+#include <set>
+
+#include "config/config.h"
+#include "control/builder.h"
+#include "packet.h"
+#include "xdp/maps.h"
+#include "xdp/program.h"
+#include "xdp/tables.h"
+
+namespace fulcrum::test {
+namespace {
+
+using namespace pkt;
+
+const char* kGlobal =
+    "global\n    xdp-interface eth0\n    xdp-next-hop 02:00:00:00:00:fe\n"
+    "    xdp-tunnel-source 10.100.0.1\n    xdp-max-services 2\n    xdp-max-reals 16\n"
+    "defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 1s\n"
+    "    timeout server 1s\n";
+
+std::shared_ptr<const model::Config> parse(const std::string& body) {
+  auto loaded = config::parseText(std::string(kGlobal) + body, "test.cfg");
+  EXPECT_TRUE(loaded.ok());
+  return loaded.config;
+}
+
+struct Sent {
+  int verdict = -1;
+  Bytes out;
+};
+
+class PacketPath {
+ public:
+  explicit PacketPath(const model::Config& cfg) {
+    auto p = xdp::Program::load(cfg.global.xdp, sched::Maglev::kDefaultTableSize);
+    if (!p) {
+      error = p.error();
+      return;
+    }
+    program = std::move(*p);
+    writer = std::make_unique<xdp::MapWriter>(*program);
+  }
+  // Writes what the builder's current publication needs; DR reals resolve to a fixed MAC.
+  void apply(const control::Publication& pub) {
+    xdp::HostDefaults host;
+    host.sourceMac = {2, 0, 0, 0, 0, 1};
+    auto t = xdp::tablesOf(
+        pub, host, [](const SockAddr&) { return std::optional<xdp::Mac>(xdp::Mac{2, 0, 0, 0, 0, 0x33}); },
+        program->limits(), writer->written());
+    ASSERT_TRUE(t) << t.error();
+    writer->write(*t);
+  }
+  Sent run(const Bytes& in) {
+    Sent r;
+    r.out.resize(in.size() + 256);
+    LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in.data(), .data_out = r.out.data(),
+                .data_size_in = static_cast<uint32_t>(in.size()),
+                .data_size_out = static_cast<uint32_t>(r.out.size()), .repeat = 1);
+    EXPECT_EQ(bpf_prog_test_run_opts(program->programFd(), &opts), 0) << strerror(errno);
+    r.verdict = static_cast<int>(opts.retval);
+    r.out.resize(opts.data_size_out);
+    return r;
+  }
+  // The destination of the frame the program sent: the outer IPv4 destination of an IPIP
+  // packet ("10.0.1.1"), or "dr" for a frame sent unchanged to the real's MAC.
+  static std::string realOf(const Sent& r) {
+    if (r.verdict != XDP_TX || r.out.size() < 34) return "none";
+    if (r.out[0] == 2 && r.out[5] == 0x33) return "dr";
+    char buf[32];
+    std::snprintf(buf, sizeof(buf), "%u.%u.%u.%u", r.out[30], r.out[31], r.out[32], r.out[33]);
+    return buf;
+  }
+  std::string syn(const std::string& client, uint16_t sport, const std::string& vip = "192.0.2.10",
+                  uint16_t dport = 80, uint8_t flags = kSyn) {
+    Ip ip;
+    ip.src = Addr::parse(client);
+    ip.dst = Addr::parse(vip);
+    ip.l4 = {6, sport, dport, flags, ""};
+    return realOf(run(frame(ip)));
+  }
+
+  std::unique_ptr<xdp::Program> program;
+  std::unique_ptr<xdp::MapWriter> writer;
+  std::string error;
+};
+
+const char* kTwoReals =
+    "frontend vip\n    bind 192.0.2.10:80\n    dataplane xdp\n    default_backend b\n"
+    "backend b\n    server r1 10.0.1.1:80\n    server r2 10.0.1.2:80\n";
+
+TEST(MapWriter, APublicationBecomesMapsAndStateChangesFollow) {
+  auto cfg = parse(kTwoReals);
+  ASSERT_TRUE(cfg);
+  control::PublicationBox box;
+  control::Builder builder(box, {});
+  auto change = builder.prepare(cfg, {});
+  ASSERT_TRUE(change.ok()) << change.error();
+  builder.commit(std::move(*change));
+  PacketPath path(*cfg);
+  ASSERT_TRUE(path.program) << path.error;
+  path.apply(*builder.current());
+
+  // Both reals take new flows (Maglev over 2 equal weights), by IPIP.
+  std::map<std::string, int> seen;
+  for (uint16_t i = 0; i < 200; ++i) ++seen[path.syn("198.51.100." + std::to_string(1 + i % 200), 1000 + i)];
+  EXPECT_EQ(seen.size(), 2u);
+  EXPECT_GT(seen["10.0.1.1"], 40);
+  EXPECT_GT(seen["10.0.1.2"], 40);
+  // Not a VIP: passed.
+  EXPECT_EQ(path.run(frame(Ip{Addr::parse("198.51.100.1"), Addr::parse("192.0.2.99"),
+                             {6, 1, 80, kSyn, ""}}))
+                .verdict,
+            XDP_PASS);
+
+  // r1 goes DOWN: no new flow reaches it, and its existing flows are scheduled anew.
+  auto runtime = builder.current()->snapshot->runtime;
+  runtime[0][0].state = model::ServerState::kDown;
+  builder.publishRuntime(runtime, false);
+  path.apply(*builder.current());
+  for (uint16_t i = 0; i < 200; ++i)
+    EXPECT_EQ(path.syn("198.51.100." + std::to_string(1 + i % 200), 1000 + i), "10.0.1.2");
+  for (uint16_t i = 0; i < 50; ++i)
+    EXPECT_EQ(path.syn("203.0.113." + std::to_string(1 + i), 2000 + i), "10.0.1.2");
+
+  // Back UP, r2 drained (weight 0): new flows go to r1, r2's existing flows stay on r2.
+  runtime[0][0].state = model::ServerState::kUp;
+  runtime[0][1].effectiveWeight = 0;
+  builder.publishRuntime(runtime, false);
+  path.apply(*builder.current());
+  for (uint16_t i = 0; i < 50; ++i)
+    EXPECT_EQ(path.syn("198.51.100." + std::to_string(1 + i), 1000 + i, "192.0.2.10", 80, kAck),
+              "10.0.1.2");  // existing flows, table hits
+  for (uint16_t i = 0; i < 50; ++i)
+    EXPECT_EQ(path.syn("192.0.2." + std::to_string(100 + i), 3000 + i), "10.0.1.1");
+
+  // A reload without the service: its VIP passes to the stack.
+  auto none = parse(
+      "frontend other\n    bind 127.0.0.1:8080\n    default_backend b\n"
+      "backend b\n    server r1 10.0.1.1:80\n");
+  ASSERT_TRUE(none);
+  auto gone = builder.prepare(none, {});
+  ASSERT_TRUE(gone.ok()) << gone.error();
+  builder.commit(std::move(*gone));
+  path.apply(*builder.current());
+  Ip ip{Addr::parse("198.51.100.1"), Addr::parse("192.0.2.10"), {6, 1000, 80, kSyn, ""}};
+  EXPECT_EQ(path.run(frame(ip)).verdict, XDP_PASS);
+  EXPECT_TRUE(path.writer->written()->vips.empty());
+}
+
+TEST(MapWriter, SchedulersForwardModesAndAllPorts) {
+  auto cfg = parse(
+      "frontend rr\n    bind 192.0.2.20:0\n    dataplane xdp\n    default_backend rr\n"
+      "backend rr\n    balance roundrobin\n    server a 10.0.2.1:80\n    server b 10.0.2.2:80\n"
+      "    server c 10.0.2.3:80\n"
+      "frontend src\n    bind 192.0.2.21:443\n    dataplane xdp\n    default_backend src\n"
+      "backend src\n    balance source\n    hash-type consistent\n    forward dr\n"
+      "    server d 10.0.3.1:443\n    server e 10.0.3.2:443\n");
+  ASSERT_TRUE(cfg);
+  control::PublicationBox box;
+  control::Builder builder(box, {});
+  auto change = builder.prepare(cfg, {});
+  ASSERT_TRUE(change.ok()) << change.error();
+  builder.commit(std::move(*change));
+  PacketPath path(*cfg);
+  ASSERT_TRUE(path.program) << path.error;
+  path.apply(*builder.current());
+
+  // roundrobin on an all-ports VIP: one client, new flows on any port, spread over every
+  // real by the walk (a hash would need luck to give all three in 6 flows).
+  std::set<std::string> rr;
+  for (uint16_t i = 0; i < 6; ++i) rr.insert(path.syn("198.51.100.7", 4000 + i, "192.0.2.20", 1 + i));
+  EXPECT_EQ(rr, (std::set<std::string>{"10.0.2.1", "10.0.2.2", "10.0.2.3"}));
+  // source: every flow of one client goes to the same real, by DR (the real's MAC).
+  for (int c = 1; c <= 20; ++c) {
+    const std::string client = "198.51.100." + std::to_string(c);
+    std::set<std::string> got;
+    for (uint16_t i = 0; i < 5; ++i) {
+      Ip ip{Addr::parse(client), Addr::parse("192.0.2.21"), {6, static_cast<uint16_t>(5000 + i), 443, kSyn, ""}};
+      Sent r = path.run(frame(ip));
+      got.insert(PacketPath::realOf(r));
+    }
+    EXPECT_EQ(got, std::set<std::string>{"dr"}) << client;
+  }
+  // The port of an all-ports VIP that has no exact entry is served; another address is not.
+  EXPECT_NE(path.syn("198.51.100.9", 9, "192.0.2.20", 65535), "none");
+  EXPECT_EQ(path.syn("198.51.100.9", 9, "192.0.2.22", 80), "none");
+}
+
+}  // namespace
+}  // namespace fulcrum::test
