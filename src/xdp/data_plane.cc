@@ -95,9 +95,10 @@ void XdpDataPlane::published(const control::Publication& pub) {
     return;
   }
   for (const std::string& s : t->unresolved)
-    log::warning("packet data plane: server {}: its MAC address is unknown (not in the "
-                 "neighbour table); left out until it is",
-                 s);
+    log::warning(
+        "packet data plane: server {}: its MAC address is unknown (not in the "
+        "neighbour table); left out until it is",
+        s);
   writer_->write(*t);
 }
 

@@ -49,7 +49,7 @@ class XdpDataPlane final : public control::DataPlane {
   std::unique_ptr<Program> program_;
   HostDefaults host_;
   std::unique_ptr<MapWriter> writer_;
-  std::map<std::string, Mac> macs_;   // resolved neighbours, by address text
+  std::map<std::string, Mac> macs_;         // resolved neighbours, by address text
   std::map<std::string, Micros> provoked_;  // when resolution was last asked for
   bool started_ = false;
 };

@@ -60,11 +60,10 @@ std::optional<Mac> neighbourMac(const SockAddr& addr) {
   req.nh.nlmsg_seq = 1;
   req.nd.ndm_family = static_cast<uint8_t>(family);
   if (::send(fd.get(), &req, sizeof(req), 0) < 0) return std::nullopt;
-  const void* want = family == AF_INET
-                         ? static_cast<const void*>(
-                               &reinterpret_cast<const sockaddr_in*>(addr.sa())->sin_addr)
-                         : static_cast<const void*>(
-                               &reinterpret_cast<const sockaddr_in6*>(addr.sa())->sin6_addr);
+  const void* want =
+      family == AF_INET
+          ? static_cast<const void*>(&reinterpret_cast<const sockaddr_in*>(addr.sa())->sin_addr)
+          : static_cast<const void*>(&reinterpret_cast<const sockaddr_in6*>(addr.sa())->sin6_addr);
   const size_t wantLen = family == AF_INET ? 4 : 16;
   constexpr uint16_t kComplete =
       NUD_REACHABLE | NUD_STALE | NUD_DELAY | NUD_PROBE | NUD_PERMANENT | NUD_NOARP;
@@ -82,8 +81,8 @@ std::optional<Mac> neighbourMac(const SockAddr& addr) {
       const void* dst = nullptr;
       const uint8_t* ll = nullptr;
       int len = static_cast<int>(RTM_PAYLOAD(nh));
-      for (auto* rta = reinterpret_cast<rtattr*>(reinterpret_cast<char*>(nd) +
-                                                 NLMSG_ALIGN(sizeof(ndmsg)));
+      for (auto* rta =
+               reinterpret_cast<rtattr*>(reinterpret_cast<char*>(nd) + NLMSG_ALIGN(sizeof(ndmsg)));
            RTA_OK(rta, len); rta = RTA_NEXT(rta, len)) {
         if (rta->rta_type == NDA_DST && RTA_PAYLOAD(rta) == wantLen) dst = RTA_DATA(rta);
         if (rta->rta_type == NDA_LLADDR && RTA_PAYLOAD(rta) == 6)

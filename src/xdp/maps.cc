@@ -27,8 +27,7 @@ void MapWriter::write(const Tables& t) {
   for (const auto& [index, def] : t.reals) {
     if (written_) {
       auto it = written_->reals.find(index);
-      if (it != written_->reals.end() && std::memcmp(&it->second, &def, sizeof(def)) == 0)
-        continue;
+      if (it != written_->reals.end() && std::memcmp(&it->second, &def, sizeof(def)) == 0) continue;
     }
     bpf_map_update_elem(p.reals(), &index, &def, BPF_ANY);
   }
@@ -41,8 +40,7 @@ void MapWriter::write(const Tables& t) {
     if (same) continue;
     const uint32_t half = 1 - activeHalf_[r];
     keys.resize(size);
-    for (uint32_t s = 0; s < size; ++s)
-      keys[s] = (static_cast<uint32_t>(r) * 2 + half) * size + s;
+    for (uint32_t s = 0; s < size; ++s) keys[s] = (static_cast<uint32_t>(r) * 2 + half) * size + s;
     uint32_t count = size;
     LIBBPF_OPTS(bpf_map_batch_opts, opts);
     if (bpf_map_update_batch(p.rings(), keys.data(), t.rings[r]->data(), &count, &opts) != 0) {

@@ -40,8 +40,8 @@ Result<std::unique_ptr<Program>> Program::load(const model::XdpSettings& x, uint
   std::unique_ptr<Program> p(new Program());
   p->skel_ = fulcrum_balancer__open();
   if (p->skel_ == nullptr)
-    return Error{fmt::format("packet data plane: cannot open the XDP program: {}",
-                             strerror(errno))};
+    return Error{
+        fmt::format("packet data plane: cannot open the XDP program: {}", strerror(errno))};
   auto& maps = p->skel_->maps;
   p->limits_.ringSize = ringSize;
   p->limits_.maxServices = x.maxServices;
@@ -57,8 +57,8 @@ Result<std::unique_ptr<Program>> Program::load(const model::XdpSettings& x, uint
   bpf_map__set_max_entries(maps.fulcrum_nat, x.connTable);
   if (int err = fulcrum_balancer__load(p->skel_); err != 0) {
     const int e = -err;
-    return Error{fmt::format("packet data plane: cannot load the XDP program: {}; {}",
-                             strerror(e), loadAdvice(e))};
+    return Error{fmt::format("packet data plane: cannot load the XDP program: {}; {}", strerror(e),
+                             loadAdvice(e))};
   }
   return p;
 }
@@ -92,10 +92,11 @@ Status Program::attach(const std::vector<model::XdpInterface>& interfaces) {
                                    " generic' (slower) or use a driver with XDP support")
           : e == EPERM ? "the process needs CAP_NET_ADMIN"
                        : "see the kernel log";
-      return Error{fmt::format("{}:{}: xdp-interface '{}': cannot attach the XDP program "
-                               "({} mode): {}; {}",
-                               itf.loc.file, itf.loc.line, itf.name,
-                               itf.generic ? "generic" : "native", strerror(e), advice)};
+      return Error{
+          fmt::format("{}:{}: xdp-interface '{}': cannot attach the XDP program "
+                      "({} mode): {}; {}",
+                      itf.loc.file, itf.loc.line, itf.name, itf.generic ? "generic" : "native",
+                      strerror(e), advice)};
     }
     attached_.push_back(ifindex);
     attachedNames_.push_back(itf.name);

@@ -69,9 +69,10 @@ Result<Tables> tablesOf(const control::Publication& pub, const HostDefaults& hos
     const control::PoolTables& tables = *pub.pools.at(p);
     const auto ring = static_cast<uint32_t>(t.rings.size());
     if (ring >= limits.maxServices)
-      return Error{fmt::format("frontend '{}': more packet services than the {} the program was "
-                               "loaded for (xdp-max-services; a restart applies a new value)",
-                               svc.name, limits.maxServices)};
+      return Error{
+          fmt::format("frontend '{}': more packet services than the {} the program was "
+                      "loaded for (xdp-max-services; a restart applies a new value)",
+                      svc.name, limits.maxServices)};
     // The ring: the pool's Maglev table in real indices, reused while the tables are.
     std::shared_ptr<const std::vector<uint32_t>> slots;
     if (previous != nullptr)
@@ -79,9 +80,10 @@ Result<Tables> tablesOf(const control::Publication& pub, const HostDefaults& hos
         if (previous->ringSources[r] == &tables) slots = previous->rings[r];
     if (!slots) slots = std::make_shared<const std::vector<uint32_t>>(ringOf(pool, tables));
     if (slots->size() != limits.ringSize)
-      return Error{fmt::format("backend '{}': its Maglev table has {} slots, the program's rings "
-                               "{}",
-                               pool.name, slots->size(), limits.ringSize)};
+      return Error{
+          fmt::format("backend '{}': its Maglev table has {} slots, the program's rings "
+                      "{}",
+                      pool.name, slots->size(), limits.ringSize)};
     t.rings.push_back(std::move(slots));
     t.ringSources.push_back(&tables);
     for (const model::Bind& b : svc.binds) {
@@ -102,10 +104,11 @@ Result<Tables> tablesOf(const control::Publication& pub, const HostDefaults& hos
     for (size_t i = 0; i < pool.servers.size(); ++i) {
       const model::Server& s = pool.servers[i];
       if (s.real >= limits.maxReals)
-        return Error{fmt::format("backend '{}': server '{}' has real index {}, beyond the {} the "
-                                 "program was loaded for (xdp-max-reals; a restart applies a new "
-                                 "value)",
-                                 pool.name, s.name, s.real, limits.maxReals)};
+        return Error{
+            fmt::format("backend '{}': server '{}' has real index {}, beyond the {} the "
+                        "program was loaded for (xdp-max-reals; a restart applies a new "
+                        "value)",
+                        pool.name, s.name, s.real, limits.maxReals)};
       fulcrum_real_def d{};
       model::toV6Bytes(s.addr, d.addr);
       d.flags = s.addr.isV6() ? FULCRUM_REAL_V6 : 0;

@@ -49,9 +49,9 @@ struct Tables {
 
 // The addresses of the host that the settings fall back on.
 struct HostDefaults {
-  Mac sourceMac{};                                // the (first) XDP interface's MAC
-  std::optional<std::array<uint8_t, 4>> ipv4;     // its first IPv4 address
-  std::optional<std::array<uint8_t, 16>> ipv6;    // its first global IPv6 address
+  Mac sourceMac{};                              // the (first) XDP interface's MAC
+  std::optional<std::array<uint8_t, 4>> ipv4;   // its first IPv4 address
+  std::optional<std::array<uint8_t, 16>> ipv6;  // its first global IPv6 address
 };
 
 // What the program was loaded with (its map sizes).

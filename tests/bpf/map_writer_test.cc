@@ -55,7 +55,10 @@ class PacketPath {
     xdp::HostDefaults host;
     host.sourceMac = {2, 0, 0, 0, 0, 1};
     auto t = xdp::tablesOf(
-        pub, host, [](const SockAddr&) { return std::optional<xdp::Mac>(xdp::Mac{2, 0, 0, 0, 0, 0x33}); },
+        pub, host,
+        [](const SockAddr&) {
+          return std::optional<xdp::Mac>(xdp::Mac{2, 0, 0, 0, 0, 0x33});
+        },
         program->limits(), writer->written());
     ASSERT_TRUE(t) << t.error();
     writer->write(*t);
@@ -112,15 +115,17 @@ TEST(MapWriter, APublicationBecomesMapsAndStateChangesFollow) {
 
   // Both reals take new flows (Maglev over 2 equal weights), by IPIP.
   std::map<std::string, int> seen;
-  for (uint16_t i = 0; i < 200; ++i) ++seen[path.syn("198.51.100." + std::to_string(1 + i % 200), 1000 + i)];
+  for (uint16_t i = 0; i < 200; ++i)
+    ++seen[path.syn("198.51.100." + std::to_string(1 + i % 200), 1000 + i)];
   EXPECT_EQ(seen.size(), 2u);
   EXPECT_GT(seen["10.0.1.1"], 40);
   EXPECT_GT(seen["10.0.1.2"], 40);
   // Not a VIP: passed.
-  EXPECT_EQ(path.run(frame(Ip{Addr::parse("198.51.100.1"), Addr::parse("192.0.2.99"),
-                             {6, 1, 80, kSyn, ""}}))
-                .verdict,
-            XDP_PASS);
+  EXPECT_EQ(
+      path.run(frame(Ip{
+                   Addr::parse("198.51.100.1"), Addr::parse("192.0.2.99"), {6, 1, 80, kSyn, ""}}))
+          .verdict,
+      XDP_PASS);
 
   // r1 goes DOWN: no new flow reaches it, and its existing flows are scheduled anew.
   auto runtime = builder.current()->snapshot->runtime;
@@ -178,14 +183,17 @@ TEST(MapWriter, SchedulersForwardModesAndAllPorts) {
   // roundrobin on an all-ports VIP: one client, new flows on any port, spread over every
   // real by the walk (a hash would need luck to give all three in 6 flows).
   std::set<std::string> rr;
-  for (uint16_t i = 0; i < 6; ++i) rr.insert(path.syn("198.51.100.7", 4000 + i, "192.0.2.20", 1 + i));
+  for (uint16_t i = 0; i < 6; ++i)
+    rr.insert(path.syn("198.51.100.7", 4000 + i, "192.0.2.20", 1 + i));
   EXPECT_EQ(rr, (std::set<std::string>{"10.0.2.1", "10.0.2.2", "10.0.2.3"}));
   // source: every flow of one client goes to the same real, by DR (the real's MAC).
   for (int c = 1; c <= 20; ++c) {
     const std::string client = "198.51.100." + std::to_string(c);
     std::set<std::string> got;
     for (uint16_t i = 0; i < 5; ++i) {
-      Ip ip{Addr::parse(client), Addr::parse("192.0.2.21"), {6, static_cast<uint16_t>(5000 + i), 443, kSyn, ""}};
+      Ip ip{Addr::parse(client),
+            Addr::parse("192.0.2.21"),
+            {6, static_cast<uint16_t>(5000 + i), 443, kSyn, ""}};
       Sent r = path.run(frame(ip));
       got.insert(PacketPath::realOf(r));
     }
