@@ -1,0 +1,134 @@
+// The fulcrum daemon running the packet data plane, as an operator runs it: a
+// configuration with a `dataplane xdp` frontend and `xdp-interface l0`, started in the
+// balancer's namespace. Clients reach the VIP, the XDP program encapsulates their packets
+// to two reals (IPIP, each real's MAC found in the neighbour table), the reals
+// decapsulate (fulcrum-decap) and answer straight to the client. Health checks take a
+// stopped real out of the ring; the runtime API shows it; SIGTERM detaches the program.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <map>
+#include <sstream>
+#include <string>
+
+#include "netns_util.h"
+#include "support/harness.h"
+
+namespace fulcrum::test {
+namespace {
+
+using namespace netns;
+
+const std::string kDecap = FULCRUM_DECAP_BIN;
+const std::string kFulcrum = FULCRUM_BIN;
+
+// An echo server on every address of a real, port 80: the VIP's traffic and the health
+// checks. It answers "<name> saw <data>".
+std::string echoServer(const std::string& name) {
+  return "python3 -c \""
+         "import socket, threading\n"
+         "s=socket.socket(); s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\n"
+         "s.bind(('0.0.0.0',80)); s.listen(64)\n"
+         "def serve(c):\n"
+         "  c.settimeout(5)\n"
+         "  try:\n"
+         "    d=c.recv(1000)\n"
+         "    if d: c.sendall(b'" +
+         name +
+         " saw '+d)\n"
+         "  except Exception: pass\n"
+         "  c.close()\n"
+         "while True:\n"
+         "  c,a=s.accept(); threading.Thread(target=serve,args=(c,),daemon=True).start()\n"
+         "\"";
+}
+
+// n connections to the VIP from the client, one answer line each ("?" for a failure).
+std::vector<std::string> connect(const Topology& t, int n) {
+  const std::string script =
+      "python3 -c \""
+      "import socket\n"
+      "for i in range(" +
+      std::to_string(n) +
+      "):\n"
+      "  try:\n"
+      "    c=socket.create_connection(('192.0.2.10',80),timeout=3)\n"
+      "    c.sendall(b'hello'); print(c.recv(1000).decode() or '?'); c.close()\n"
+      "  except Exception as e: print('?', e)\n"
+      "\"";
+  RunResult r = run({"/bin/sh", "-c", in(t.cli, script)}, 60s);
+  std::vector<std::string> lines;
+  std::istringstream is(r.out);
+  for (std::string l; std::getline(is, l);) lines.push_back(l);
+  return lines;
+}
+
+std::string serverLine(const std::string& api, const std::string& server) {
+  std::istringstream is(apiRequest(api, "show stat"));
+  for (std::string l; std::getline(is, l);)
+    if (l.rfind("reals," + server + ",", 0) == 0) return l;
+  return "";
+}
+
+TEST(NetnsDaemon, PacketServiceFromTheConfigWithHealthChecks) {
+  Topology t(2);
+  ASSERT_TRUE(t.ok) << "cannot build the namespaces (root, iproute2, ethtool needed)";
+  TempDir dir;
+  std::vector<std::unique_ptr<Process>> decaps, servers;
+  for (size_t i = 0; i < 2; ++i) {
+    auto d = std::make_unique<Process>();
+    d->start({"/bin/sh", "-c", "exec " + in(t.reals[i], kDecap + " attach r0")}, dir.path());
+    ASSERT_TRUE(eventually([&] { return d->out().find("attached to r0") != std::string::npos; }))
+        << d->err();
+    decaps.push_back(std::move(d));
+    auto s = std::make_unique<Process>();
+    s->start({"/bin/sh", "-c", "exec " + in(t.reals[i], echoServer("real" + std::to_string(i)))},
+             dir.path());
+    servers.push_back(std::move(s));
+  }
+  const std::string api = dir.path() + "/api.sock";
+  const std::string cfg = dir.write(
+      "fulcrum.cfg",
+      "global\n    xdp-interface l0\n    stats socket " + api +
+          " level admin\n"
+          "defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 5s\n"
+          "    timeout server 5s\n"
+          "frontend vip\n    bind 192.0.2.10:80\n    dataplane xdp\n    default_backend reals\n"
+          "backend reals\n    default-server check inter 200ms fall 2 rise 1\n"
+          "    server r0 " +
+          t.realAddr(0) + ":80\n    server r1 " + t.realAddr(1) + ":80\n");
+  Process lb;
+  lb.start({"/bin/sh", "-c", "exec " + in(t.lb, kFulcrum + " -f " + cfg)}, dir.path());
+  ASSERT_TRUE(lb.waitForErr("XDP program attached to l0 (native)", 10s)) << lb.err();
+  ASSERT_TRUE(eventually([&] {
+    return serverLine(api, "r0").find(",UP,") != std::string::npos &&
+           serverLine(api, "r1").find(",UP,") != std::string::npos;
+  })) << lb.err();
+
+  // 16 connections: each answered by a real, both reals used (Maglev over two).
+  std::map<std::string, int> by;
+  for (const std::string& l : connect(t, 16)) ++by[l];
+  EXPECT_EQ(by["real0 saw hello"] + by["real1 saw hello"], 16) << lb.err();
+  EXPECT_GT(by["real0 saw hello"], 0);
+  EXPECT_GT(by["real1 saw hello"], 0);
+
+  // real1's server stops: its checks fail, it goes DOWN, every new connection goes to real0.
+  servers[1]->signal(SIGKILL);
+  servers[1]->wait(5s);
+  ASSERT_TRUE(eventually([&] { return serverLine(api, "r1").find(",DOWN,") != std::string::npos; }))
+      << serverLine(api, "r1");
+  by.clear();
+  for (const std::string& l : connect(t, 8)) ++by[l];
+  EXPECT_EQ(by["real0 saw hello"], 8) << lb.err();
+
+  // SIGTERM: the program leaves the interface.
+  lb.signal(SIGTERM);
+  EXPECT_EQ(lb.wait(15s), 0) << lb.err();
+  EXPECT_EQ(out(in(t.lb, "ip link show l0")).find("xdp"), std::string::npos);
+  for (auto& s : servers) s->signal(SIGKILL);
+  for (auto& d : decaps) d->signal(SIGTERM);
+  for (auto& d : decaps) d->wait(10s);
+}
+
+}  // namespace
+}  // namespace fulcrum::test
