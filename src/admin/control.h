@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -48,6 +49,13 @@ struct ReloadOutcome {
   std::vector<std::string> messages;
 };
 
+// One counter of the packet data plane ("show xdp", metrics).
+struct PacketCounter {
+  std::string name;
+  uint64_t value = 0;
+  std::string help;
+};
+
 class Control {
  public:
   virtual ~Control() = default;
@@ -57,6 +65,8 @@ class Control {
   virtual std::shared_ptr<const model::Snapshot> snapshot() const = 0;
   virtual const model::ProcessStats& processStats() const = 0;
   virtual ProcessInfo processInfo() const = 0;
+  // The packet data plane's global counters; nullopt when it is not loaded.
+  virtual std::optional<std::vector<PacketCounter>> packetCounters() const { return std::nullopt; }
   // Health of the current snapshot's servers (same pool/server indices).
   virtual const health::HealthMonitor& health() const = 0;
   // Every live session of every worker ("show sess"); waits briefly for the workers.

@@ -386,6 +386,15 @@ std::string showBackend(Ctx& ctx, const Args& args) {
   return out;
 }
 
+// "show xdp": the packet data plane's global counters, one "name: value" line each.
+std::string showXdp(Ctx& ctx, const Args&) {
+  auto counters = ctx.control.packetCounters();
+  if (!counters) return "The packet data plane is not loaded (no 'dataplane xdp' frontend).\n";
+  std::string out;
+  for (const PacketCounter& c : *counters) out += fmt::format("{}: {}\n", c.name, c.value);
+  return out;
+}
+
 std::string showCliLevel(Ctx& ctx, const Args&) { return std::string(levelName(ctx.level)) + "\n"; }
 
 std::string showVersion(Ctx& ctx, const Args&) { return ctx.control.processInfo().version + "\n"; }
@@ -689,6 +698,7 @@ const std::vector<Command>& commands() {
       {{"show", "servers", "state"}, ApiLevel::kUser, "show servers state [<backend>]", "dump the servers' state (all or one backend)", showServersState},
       {{"show", "sess"}, ApiLevel::kOperator, "show sess [<id>|all]", "list the current sessions", showSess},
       {{"show", "stat"}, ApiLevel::kUser, "show stat [typed|json|up|no-maint]", "report counters for each proxy and server", showStat},
+      {{"show", "xdp"}, ApiLevel::kUser, "show xdp", "report the packet data plane's counters", showXdp},
       {{"show", "version"}, ApiLevel::kUser, "show version", "report the version of the running process", showVersion},
       {{"shutdown", "sessions", "server"}, ApiLevel::kAdmin, "shutdown sessions server <bk>/<srv>", "close the sessions established to a server", shutdownSessions},
       {{"help"}, ApiLevel::kUser, "help [<command>]", "list matching or all commands", helpCmd},

@@ -369,9 +369,18 @@ void Daemon::closeRetired() {
   if (reopen) (void)applyAdminEndpoints(builder_->config());
 }
 
+std::optional<std::vector<admin::PacketCounter>> Daemon::packetCounters() const {
+  auto stats = xdp_ ? xdp_->stats() : std::nullopt;
+  if (!stats) return std::nullopt;
+  std::vector<admin::PacketCounter> out;
+  for (const xdp::NamedCounter& c : xdp::namedCounters(stats->global))
+    out.push_back({c.name, c.value, c.help});
+  return out;
+}
+
 void Daemon::sampleRates() {
   rates_.sample(*box_.current()->snapshot, control_.now());
-  if (xdp_) xdp_->tick();
+  if (xdp_) xdp_->tick(*box_.current()->snapshot);
   control_.timers().arm(&rateTick_, control_.now() + kSeconds);
 }
 

@@ -43,7 +43,9 @@ using Gauge = std::atomic<int64_t>;
   X(maxconnPauses, "", "", "maxconn_pauses_total",                                            \
     "Times accepting paused because the global, frontend or bind maxconn was reached.")       \
   X(rateLimitPauses, "", "", "rate_limit_pauses_total",                                       \
-    "Times accepting paused because rate-limit sessions was reached.")
+    "Times accepting paused because rate-limit sessions was reached.")                        \
+  X(packets, "", "", "packets_total",                                                         \
+    "Packets to the frontend's VIPs forwarded by the packet data plane (dataplane xdp).")
 
 // A backend's own counters; a backend row also shows the sums over its servers of the
 // server counters that have a backend help text.

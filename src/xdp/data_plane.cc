@@ -102,9 +102,34 @@ void XdpDataPlane::published(const control::Publication& pub) {
   writer_->write(*t);
 }
 
-void XdpDataPlane::tick() {
-  if (!writer_ || !writer_->written() || writer_->written()->unresolved.empty()) return;
-  if (auto pub = box_.current()) published(*pub);
+void XdpDataPlane::tick(const model::Snapshot& snap) {
+  if (!writer_ || !writer_->written()) return;
+  if (!writer_->written()->unresolved.empty())
+    if (auto pub = box_.current()) published(*pub);
+  // Ring counters are cumulative: the frontends get the difference since the last tick.
+  const PacketStats stats = writer_->stats();
+  const model::Config& cfg = *snap.config;
+  for (const auto& [name, now] : stats.services) {
+    const int s = cfg.findService(name);
+    if (s < 0) continue;
+    auto [it, fresh] = counted_.try_emplace(name, now);
+    Counted& before = it->second;
+    const fulcrum_vip_stats& a = before.counters;
+    const fulcrum_vip_stats& b = now.counters;
+    model::ServiceStats& st = *snap.serviceStats[static_cast<size_t>(s)];
+    // A ring's counters start at zero when it is given to a service (MapWriter), so a
+    // service's first sample on a ring is all it counted there.
+    if (fresh || before.ring != now.ring) {
+      st.packets.fetch_add(b.packets, std::memory_order_relaxed);
+      st.bytesIn.fetch_add(b.bytes, std::memory_order_relaxed);
+      st.accepted.fetch_add(b.new_flows, std::memory_order_relaxed);
+    } else if (b.packets >= a.packets && b.bytes >= a.bytes && b.new_flows >= a.new_flows) {
+      st.packets.fetch_add(b.packets - a.packets, std::memory_order_relaxed);
+      st.bytesIn.fetch_add(b.bytes - a.bytes, std::memory_order_relaxed);
+      st.accepted.fetch_add(b.new_flows - a.new_flows, std::memory_order_relaxed);
+    }
+    before = now;
+  }
 }
 
 void XdpDataPlane::stop() {

@@ -34,8 +34,10 @@ class XdpDataPlane final : public control::DataPlane {
   std::vector<model::SessionInfo> sessions() override { return {}; }
 
   bool loaded() const { return program_ != nullptr; }
-  // Reals whose MAC was unknown at the last write are tried again (call every second).
-  void tick();
+  // Every second: reals whose MAC was unknown at the last write are tried again, and the
+  // packet services' counters (flows, bytes, packets) are added to their frontends'
+  // counters in `snap`, so show stat, the metrics and the stats page show them.
+  void tick(const model::Snapshot& snap);
   // Nullopt when no program is loaded.
   std::optional<PacketStats> stats() const;
   // What the maps hold (null when nothing is loaded).
@@ -49,6 +51,8 @@ class XdpDataPlane final : public control::DataPlane {
   std::unique_ptr<Program> program_;
   HostDefaults host_;
   std::unique_ptr<MapWriter> writer_;
+  using Counted = PacketStats::Service;
+  std::map<std::string, Counted> counted_;  // by service: its ring's counters at the last tick
   std::map<std::string, Mac> macs_;         // resolved neighbours, by address text
   std::map<std::string, Micros> provoked_;  // when resolution was last asked for
   bool started_ = false;

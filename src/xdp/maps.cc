@@ -15,6 +15,27 @@ bool sameKey(const fulcrum_vip_key& a, const fulcrum_vip_key& b) {
 
 }  // namespace
 
+std::vector<NamedCounter> namedCounters(const fulcrum_global_stats& s) {
+  return {
+      {"packets", s.packets, "Packets seen by the XDP program."},
+      {"passed_no_vip", s.passed_no_vip, "Packets for no VIP, passed to the kernel untouched."},
+      {"passed_other", s.passed_other, "Packets that are not TCP or UDP over IP, passed."},
+      {"passed_frag", s.passed_frag, "IP fragments, passed to the kernel."},
+      {"passed_options", s.passed_options, "IPv4 options or IPv6 extension headers, passed."},
+      {"malformed", s.malformed, "Truncated or inconsistent headers, dropped."},
+      {"conn_table_hits", s.lru_hits, "Packets whose flow was in the connection table."},
+      {"conn_table_misses", s.lru_misses, "Packets whose flow was scheduled by the VIP's ring."},
+      {"no_real", s.no_real, "Packets dropped because the VIP had no usable real."},
+      {"encap_failed", s.encap_failed, "Packets dropped for lack of room to encapsulate."},
+      {"forwarded", s.forwarded, "Packets sent to a real."},
+      {"nat_returned", s.nat_returned, "NAT replies rewritten back to their VIP."},
+      {"nat_family", s.nat_family, "Packets dropped: NAT to a real of the other IP family."},
+      {"flood_skipped", s.flood_skipped,
+       "New flows forwarded but not stored: the flood guard's rate was reached."},
+      {"icmp_forwarded", s.icmp_forwarded, "ICMP too-big errors sent to the flow's real."},
+  };
+}
+
 // The first write of a ring goes to half 0.
 MapWriter::MapWriter(const Program& program)
     : p_(program), activeHalf_(program.limits().maxServices, 1) {}
@@ -48,6 +69,25 @@ void MapWriter::write(const Tables& t) {
         bpf_map_update_elem(p.rings(), &keys[s], &(*t.rings[r])[s], BPF_ANY);
     }
     activeHalf_[r] = half;
+  }
+  // A ring given to another service (or a first time) starts its counters and its
+  // round-robin walk at zero.
+  for (size_t r = 0; r < t.rings.size(); ++r) {
+    auto serviceOf = [r](const Tables& tb) -> const std::string* {
+      for (const Vip& v : tb.vips)
+        if (v.ring == r) return &v.service;
+      return nullptr;
+    };
+    const std::string* now = serviceOf(t);
+    const std::string* before = written_ ? serviceOf(*written_) : nullptr;
+    if (now == nullptr || (before != nullptr && *before == *now)) continue;
+    const int ncpu = libbpf_num_possible_cpus();
+    if (ncpu <= 0) continue;
+    const auto ring = static_cast<uint32_t>(r);
+    std::vector<fulcrum_vip_stats> zeroStats(static_cast<size_t>(ncpu));
+    std::vector<uint32_t> zeroPos(static_cast<size_t>(ncpu));
+    bpf_map_update_elem(p.vipStats(), &ring, zeroStats.data(), BPF_ANY);
+    bpf_map_update_elem(p.rr(), &ring, zeroPos.data(), BPF_ANY);
   }
   // 3. VIPs, each pointing at its ring's fresh half.
   for (const Vip& v : t.vips) {
@@ -97,7 +137,7 @@ PacketStats MapWriter::stats() const {
           sum.bytes += s.bytes;
           sum.new_flows += s.new_flows;
         }
-      out.services[v.service] = sum;
+      out.services[v.service] = {v.ring, sum};
     }
   }
   return out;

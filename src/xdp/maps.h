@@ -18,9 +18,22 @@ namespace fulcrum::xdp {
 // Counters of the packet path, summed over CPUs.
 struct PacketStats {
   fulcrum_global_stats global{};
-  // By packet service name: its ring's packets, bytes and new flows.
-  std::map<std::string, fulcrum_vip_stats> services;
+  // By packet service name: its ring, and the ring's packets, bytes and new flows.
+  struct Service {
+    uint32_t ring = 0;
+    fulcrum_vip_stats counters{};
+  };
+  std::map<std::string, Service> services;
 };
+
+// The global counters with their names and meaning, in xdp_abi.h's order ("show xdp",
+// the metrics).
+struct NamedCounter {
+  const char* name;
+  uint64_t value;
+  const char* help;
+};
+std::vector<NamedCounter> namedCounters(const fulcrum_global_stats& s);
 
 class MapWriter {
  public:

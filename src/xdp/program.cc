@@ -125,6 +125,7 @@ int Program::settings() const { return bpf_map__fd(skel_->maps.fulcrum_settings)
 int Program::stats() const { return bpf_map__fd(skel_->maps.fulcrum_stats); }
 int Program::vipStats() const { return bpf_map__fd(skel_->maps.fulcrum_vip_stats); }
 int Program::conns() const { return bpf_map__fd(skel_->maps.fulcrum_conns); }
+int Program::rr() const { return bpf_map__fd(skel_->maps.fulcrum_rr); }
 int Program::programFd() const { return bpf_program__fd(skel_->progs.fulcrum_balancer); }
 
 }  // namespace fulcrum::xdp

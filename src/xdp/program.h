@@ -41,6 +41,7 @@ class Program {
   int stats() const;
   int vipStats() const;
   int conns() const;
+  int rr() const;
   int programFd() const;
 
  private:

@@ -70,6 +70,35 @@ std::string serverLine(const std::string& api, const std::string& server) {
   return "";
 }
 
+// A cell of "show stat": the row whose first two cells are proxy,name, the column named.
+uint64_t statCell(const std::string& api, const std::string& proxy, const std::string& name,
+                  const std::string& column) {
+  std::istringstream is(apiRequest(api, "show stat"));
+  std::string header, line;
+  std::getline(is, header);
+  auto cells = [](const std::string& l) {
+    std::vector<std::string> v;
+    std::istringstream cs(l);
+    for (std::string c; std::getline(cs, c, ',');) v.push_back(c);
+    return v;
+  };
+  const auto names = cells(header.substr(header.rfind('#', 0) == 0 ? 2 : 0));
+  while (std::getline(is, line)) {
+    const auto v = cells(line);
+    if (v.size() < 2 || v[0] != proxy || v[1] != name) continue;
+    for (size_t i = 0; i < names.size() && i < v.size(); ++i)
+      if (names[i] == column) return v[i].empty() ? 0 : std::stoull(v[i]);
+  }
+  return 0;
+}
+
+uint64_t xdpCounter(const std::string& api, const std::string& name) {
+  std::istringstream is(apiRequest(api, "show xdp"));
+  for (std::string l; std::getline(is, l);)
+    if (l.rfind(name + ": ", 0) == 0) return std::stoull(l.substr(name.size() + 2));
+  return 0;
+}
+
 TEST(NetnsDaemon, PacketServiceFromTheConfigWithHealthChecks) {
   Topology t(2);
   ASSERT_TRUE(t.ok) << "cannot build the namespaces (root, iproute2, ethtool needed)";
@@ -111,6 +140,13 @@ TEST(NetnsDaemon, PacketServiceFromTheConfigWithHealthChecks) {
   EXPECT_EQ(by["real0 saw hello"] + by["real1 saw hello"], 16) << lb.err();
   EXPECT_GT(by["real0 saw hello"], 0);
   EXPECT_GT(by["real1 saw hello"], 0);
+  // The counters: the program's in "show xdp", the flows in the frontend's row of "show
+  // stat" (sampled every second): one new flow per connection, at least.
+  EXPECT_GE(xdpCounter(api, "forwarded"), 16u * 3);  // SYN, data, ACKs, FIN per connection
+  EXPECT_GE(xdpCounter(api, "conn_table_misses"), 16u);
+  EXPECT_TRUE(eventually([&] { return statCell(api, "vip", "FRONTEND", "stot") >= 16; }))
+      << apiRequest(api, "show stat");
+  EXPECT_GT(statCell(api, "vip", "FRONTEND", "bin"), 16u * 40);
 
   // real1's server stops: its checks fail, it goes DOWN, every new connection goes to real0.
   servers[1]->signal(SIGKILL);

@@ -67,7 +67,8 @@ struct Topology {
     struct Port {
       std::string ns, dev, peer, addr;
     };
-    std::vector<Port> ports = {{cli, "c0", "cp", "10.201.0.1/24"}, {lb, "l0", "lp", "10.201.0.2/24"}};
+    std::vector<Port> ports = {{cli, "c0", "cp", "10.201.0.1/24"},
+                               {lb, "l0", "lp", "10.201.0.2/24"}};
     for (int i = 0; i < nReals; ++i)
       ports.push_back({reals[static_cast<size_t>(i)], "r0", "rp" + std::to_string(i),
                        "10.201.0." + std::to_string(3 + i) + "/24"});
@@ -95,8 +96,8 @@ struct Topology {
                              {BPF_JMP | BPF_EXIT, 0, 0, 0, 0}};
     passFd = bpf_prog_load(BPF_PROG_TYPE_XDP, "pass", "GPL", pass, 2, nullptr);
     ok = ok && passFd >= 0 && inNetns(sw, [&] {
-           return bpf_xdp_attach(static_cast<int>(if_nametoindex("lp")), passFd,
-                                 XDP_FLAGS_DRV_MODE, nullptr) == 0;
+           return bpf_xdp_attach(static_cast<int>(if_nametoindex("lp")), passFd, XDP_FLAGS_DRV_MODE,
+                                 nullptr) == 0;
          });
   }
   ~Topology() {

@@ -663,6 +663,9 @@ TEST_F(AdminRuntimeApi, LevelsFollowHaproxy) {
   EXPECT_EQ(lines(run("show servers state", ApiLevel::kUser))[0], "1");
   EXPECT_EQ(run("show cli level", ApiLevel::kOperator), "operator\n\n");
   EXPECT_EQ(run("show sess", ApiLevel::kOperator), "\n");
+  // No packet service: nothing loaded, and it says so (tests/netns reads the counters).
+  EXPECT_EQ(run("show xdp", ApiLevel::kUser),
+            "The packet data plane is not loaded (no 'dataplane xdp' frontend).\n\n");
 }
 
 TEST_F(AdminRuntimeApi, SemicolonsChainCommands) {
