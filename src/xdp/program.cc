@@ -5,6 +5,7 @@
 #include <fmt/core.h>
 #include <linux/if_link.h>
 #include <net/if.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -77,9 +78,13 @@ Status Program::attach(const std::vector<model::XdpInterface>& interfaces) {
       return Error{fmt::format("{}:{}: xdp-interface '{}': no such interface", itf.loc.file,
                                itf.loc.line, itf.name)};
     }
-    const uint32_t flags =
-        XDP_FLAGS_UPDATE_IF_NOEXIST | (itf.generic ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE);
-    if (bpf_xdp_attach(ifindex, prog, flags, nullptr) != 0) {
+    // A BPF link: the kernel detaches the program when the link's last descriptor
+    // closes, so it leaves the interface when the process exits, however it exits and
+    // whatever privileges it dropped; and a link never replaces another program there.
+    LIBBPF_OPTS(bpf_link_create_opts, opts,
+                .flags = itf.generic ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE);
+    const int link = bpf_link_create(prog, ifindex, BPF_XDP, &opts);
+    if (link < 0) {
       const int e = errno;
       detach();
       std::string advice =
@@ -98,24 +103,16 @@ Status Program::attach(const std::vector<model::XdpInterface>& interfaces) {
                       itf.loc.file, itf.loc.line, itf.name, itf.generic ? "generic" : "native",
                       strerror(e), advice)};
     }
-    attached_.push_back(ifindex);
+    links_.push_back(link);
     attachedNames_.push_back(itf.name);
-    attachFlags_.push_back(itf.generic ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE);
   }
   return Ok{};
 }
 
 void Program::detach() {
-  if (skel_ == nullptr) return;
-  const int prog = bpf_program__fd(skel_->progs.fulcrum_balancer);
-  for (size_t i = 0; i < attached_.size(); ++i) {
-    // Only our program: an operator may have replaced it meanwhile.
-    LIBBPF_OPTS(bpf_xdp_attach_opts, opts, .old_prog_fd = prog);
-    bpf_xdp_detach(attached_[i], attachFlags_[i] | XDP_FLAGS_REPLACE, &opts);
-  }
-  attached_.clear();
+  for (int link : links_) ::close(link);
+  links_.clear();
   attachedNames_.clear();
-  attachFlags_.clear();
 }
 
 int Program::vips() const { return bpf_map__fd(skel_->maps.fulcrum_vips); }

@@ -24,10 +24,10 @@ class Program {
   Program(const Program&) = delete;
   Program& operator=(const Program&) = delete;
 
-  // Attaches to every interface (native unless "generic"); on failure nothing stays
-  // attached.
+  // Attaches to every interface (native unless "generic") through BPF links; on failure
+  // nothing stays attached.
   Status attach(const std::vector<model::XdpInterface>& interfaces);
-  // Detaches from the interfaces attach() attached to (only if the program there is ours).
+  // Detaches (closes the links; the process's exit does the same).
   void detach();
 
   const Limits& limits() const { return limits_; }
@@ -48,9 +48,8 @@ class Program {
   Program() = default;
   fulcrum_balancer* skel_ = nullptr;
   Limits limits_;
-  std::vector<int> attached_;  // ifindexes
+  std::vector<int> links_;  // BPF link descriptors, one per interface
   std::vector<std::string> attachedNames_;
-  std::vector<uint32_t> attachFlags_;
 };
 
 }  // namespace fulcrum::xdp

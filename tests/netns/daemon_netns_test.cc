@@ -3,7 +3,8 @@
 // balancer's namespace. Clients reach the VIP, the XDP program encapsulates their packets
 // to two reals (IPIP, each real's MAC found in the neighbour table), the reals
 // decapsulate (fulcrum-decap) and answer straight to the client. Health checks take a
-// stopped real out of the ring; the runtime API shows it; SIGTERM detaches the program.
+// stopped real out of the ring after the process dropped root; the runtime API shows it;
+// at exit the program leaves the interface.
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -118,7 +119,9 @@ TEST(NetnsDaemon, PacketServiceFromTheConfigWithHealthChecks) {
   const std::string api = dir.path() + "/api.sock";
   const std::string cfg = dir.write(
       "fulcrum.cfg",
-      "global\n    xdp-interface l0\n    stats socket " + api +
+      // As a service runs: the privileges go after the start; the maps stay writable and
+      // the program still leaves the interface at exit.
+      "global\n    user nobody\n    group nogroup\n    xdp-interface l0\n    stats socket " + api +
           " level admin\n"
           "defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 5s\n"
           "    timeout server 5s\n"
