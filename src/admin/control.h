@@ -87,6 +87,17 @@ class Control {
   virtual Status setFrontendMaxconn(int service, uint32_t maxconn) = 0;
   // `server` is parsed from the command, with its id; it starts in maintenance.
   virtual Status addServer(int pool, model::Server server) = 0;
+  // Runtime packet services (ipvsadm -A/-E/-D): a frontend and a backend named
+  // "tcp:VIP:PORT" (control::RuntimeOverrides::serviceName).
+  virtual Status addService(model::Protocol, const SockAddr&, const model::Balance&) {
+    return Error{"Runtime services are not supported here."};
+  }
+  virtual Status setServiceBalance(const std::string&, const model::Balance&) {
+    return Error{"Runtime services are not supported here."};
+  }
+  virtual Status delService(const std::string&) {
+    return Error{"Runtime services are not supported here."};
+  }
   virtual Status delServer(int pool, int server) = 0;
   // "enable|disable health": active checks of a server that has them configured.
   virtual Status setHealthChecks(int pool, int server, bool enabled) = 0;

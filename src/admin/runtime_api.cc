@@ -5,11 +5,13 @@
 #include <algorithm>
 #include <charconv>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "admin/stat_csv.h"
 #include "admin/typed_field.h"
 #include "common/net.h"
 #include "config/server_line.h"
+#include "control/overrides.h"
 
 namespace fulcrum::admin {
 
@@ -628,6 +630,63 @@ std::string addServer(Ctx& ctx, const Args& args) {
   return "New server registered.\n";
 }
 
+// "balance ALGO" of a runtime packet service: what the packet path runs.
+std::optional<model::Balance> serviceBalance(std::string_view algo) {
+  model::Balance b;
+  if (algo == "maglev") {
+    b.algo = model::BalanceAlgo::kMaglev;
+  } else if (algo == "roundrobin") {
+    b.algo = model::BalanceAlgo::kRoundRobin;
+  } else if (algo == "static-rr") {
+    b.algo = model::BalanceAlgo::kStaticRr;
+  } else if (algo == "source") {
+    b.algo = model::BalanceAlgo::kSource;
+    b.hashType = model::HashType::kConsistent;
+  } else {
+    return std::nullopt;
+  }
+  return b;
+}
+constexpr std::string_view kServiceAlgos =
+    "'balance' expects maglev, roundrobin, static-rr or source.\n";
+
+// "add service tcp VIP:PORT [balance ALGO]": a packet service on one VIP (ipvsadm -A).
+std::string addService(Ctx& ctx, const Args& args) {
+  if (args.size() != 2 && args.size() != 4)
+    return "Usage: add service tcp <vip>:<port> [balance <algo>]\n";
+  if (args[0] != "tcp" && args[0] != "udp") return "The protocol is 'tcp' or 'udp'.\n";
+  auto vip = SockAddr::parse(args[1]);
+  if (!vip || vip->isAny())
+    return fmt::format("'{}' is not a numeric VIP:PORT ([IPv6]:PORT).\n", args[1]);
+  model::Balance balance;
+  balance.algo = model::BalanceAlgo::kMaglev;
+  if (args.size() == 4) {
+    auto b = args[2] == "balance" ? serviceBalance(args[3]) : std::nullopt;
+    if (!b) return std::string(kServiceAlgos);
+    balance = *b;
+  }
+  const auto proto = args[0] == "tcp" ? model::Protocol::kTcp : model::Protocol::kUdp;
+  if (auto st = ctx.control.addService(proto, *vip, balance); !st) return st.error() + "\n";
+  return fmt::format("New service {} registered.\n",
+                     control::RuntimeOverrides::serviceName(proto, *vip));
+}
+
+// "set service NAME balance ALGO" (ipvsadm -E).
+std::string setService(Ctx& ctx, const Args& args) {
+  if (args.size() != 3 || args[1] != "balance") return "Usage: set service <name> balance <algo>\n";
+  auto b = serviceBalance(args[2]);
+  if (!b) return std::string(kServiceAlgos);
+  if (auto st = ctx.control.setServiceBalance(args[0], *b); !st) return st.error() + "\n";
+  return "";
+}
+
+// "del service NAME" (ipvsadm -D): the service and its servers.
+std::string delService(Ctx& ctx, const Args& args) {
+  if (args.size() != 1) return "Usage: del service <name>\n";
+  if (auto st = ctx.control.delService(args[0]); !st) return st.error() + "\n";
+  return "Service deleted.\n";
+}
+
 std::string delServer(Ctx& ctx, const Args& args) {
   if (args.size() != 1) return std::string(kRequireServer);
   const auto snap = ctx.control.snapshot();
@@ -677,6 +736,9 @@ std::string quitCmd(Ctx& ctx, const Args&) {
 // clang-format off
 const std::vector<Command>& commands() {
   static const std::vector<Command> kCommands = {
+      {{"add", "service"}, ApiLevel::kAdmin, "add service tcp <vip>:<port> [balance <algo>]", "create a packet service on a VIP (dataplane xdp)", addService},
+      {{"del", "service"}, ApiLevel::kAdmin, "del service <name>", "remove a runtime packet service and its servers", delService},
+      {{"set", "service"}, ApiLevel::kAdmin, "set service <name> balance <algo>", "change a runtime packet service's scheduler", setService},
       {{"add", "server"}, ApiLevel::kAdmin, "add server <bk>/<srv> <addr> [params]*", "create a new server (in maintenance)", addServer},
       {{"del", "server"}, ApiLevel::kAdmin, "del server <bk>/<srv>", "remove a server in maintenance without connections", delServer},
       {{"disable", "agent"}, ApiLevel::kAdmin, "disable agent <bk>/<srv>", "disable a server's agent checks", disableAgent},

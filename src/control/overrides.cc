@@ -1,5 +1,7 @@
 #include "control/overrides.h"
 
+#include <fmt/core.h>
+
 #include <algorithm>
 
 #include "common/index.h"
@@ -81,6 +83,66 @@ void RuntimeOverrides::addServer(const model::Config& inForce, int pool, model::
   added_.push_back({p.name, std::move(server)});
 }
 
+std::string RuntimeOverrides::serviceName(model::Protocol proto, const SockAddr& vip) {
+  return fmt::format("{}:{}", proto == model::Protocol::kTcp ? "tcp" : "udp", vip.toString());
+}
+
+namespace {
+
+// The section (frontend or backend) that binds `vip`, or null.
+const model::Service* bindingVip(const model::Config& c, const SockAddr& vip) {
+  for (const model::Service& svc : c.services)
+    for (const model::Bind& b : svc.binds)
+      if (b.addr == vip) return &svc;
+  return nullptr;
+}
+
+}  // namespace
+
+Status RuntimeOverrides::addService(const model::Config& inForce, model::Protocol proto,
+                                    const SockAddr& vip, const model::Balance& balance) {
+  const std::string name = serviceName(proto, vip);
+  if (inForce.findService(name) >= 0 || inForce.findPool(name) >= 0)
+    return Error{fmt::format("Service '{}' already exists.", name)};
+  if (const model::Service* other = bindingVip(inForce, vip))
+    return Error{
+        fmt::format("VIP {} is already served by frontend '{}'.", vip.toString(), other->name)};
+  services_.push_back({name, proto, vip, balance});
+  return Ok{};
+}
+
+Status RuntimeOverrides::setServiceBalance(std::string_view name, const model::Balance& balance) {
+  for (AddedService& a : services_)
+    if (a.name == name) {
+      a.balance = balance;
+      return Ok{};
+    }
+  return Error{
+      fmt::format("No runtime service '{}' (services of the configuration files are "
+                  "changed there).",
+                  name)};
+}
+
+Status RuntimeOverrides::delService(std::string_view name) {
+  const size_t before = services_.size();
+  eraseIf(services_, [&](const AddedService& a) { return a.name == name; });
+  if (services_.size() == before)
+    return Error{
+        fmt::format("No runtime service '{}' (services of the configuration files are "
+                    "removed there).",
+                    name)};
+  eraseIf(added_, [&](const Added& a) { return a.pool == name; });
+  eraseIf(addrs_, [&](const ServerAddr& o) { return o.pool == name; });
+  eraseIf(serverMaxconns_, [&](const ServerMaxconn& o) { return o.pool == name; });
+  return Ok{};
+}
+
+bool RuntimeOverrides::isRuntimeService(std::string_view name) const {
+  for (const AddedService& a : services_)
+    if (a.name == name) return true;
+  return false;
+}
+
 void RuntimeOverrides::delServer(const model::Config& inForce, const model::Config& file, int pool,
                                  int server) {
   const model::Pool& p = at(inForce.pools, pool);
@@ -132,6 +194,44 @@ model::Config RuntimeOverrides::apply(const model::Config& file) {
     const int i = c.findService(o.frontend);
     if (i < 0 || at(file.services, i).maxconn != o.fileValue) return true;
     at(c.services, i).maxconn = o.maxconn;
+    return false;
+  });
+  // Runtime services before their servers; ids after the files' largest.
+  uint32_t nextId = 0;
+  for (const model::Service& svc : c.services) nextId = std::max(nextId, svc.id);
+  for (const model::Pool& pool : c.pools) nextId = std::max(nextId, pool.id);
+  eraseIf(services_, [&](const AddedService& a) {
+    if (c.findService(a.name) >= 0 || c.findPool(a.name) >= 0) {
+      log::notice(
+          "service {}, added at run time, is gone: the configuration declares a section "
+          "of that name",
+          a.name);
+      return true;
+    }
+    if (const model::Service* other = bindingVip(c, a.vip)) {
+      log::notice(
+          "service {}, added at run time, is gone: the configuration's frontend '{}' "
+          "binds its VIP",
+          a.name, other->name);
+      return true;
+    }
+    model::Pool pool;
+    pool.name = a.name;
+    pool.id = ++nextId;
+    pool.protocol = a.proto;
+    pool.balance = a.balance;
+    model::Service svc;
+    svc.name = a.name;
+    svc.id = ++nextId;
+    svc.protocol = a.proto;
+    svc.forwarding = model::Forwarding::kPacket;
+    model::Bind b;
+    b.text = a.vip.toString();
+    b.addr = a.vip;
+    svc.binds.push_back(std::move(b));
+    svc.defaultPool = static_cast<int>(c.pools.size());
+    c.pools.push_back(std::move(pool));
+    c.services.push_back(std::move(svc));
     return false;
   });
   eraseIf(added_, [&](const Added& a) {

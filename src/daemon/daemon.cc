@@ -569,6 +569,38 @@ Status Daemon::addServer(int pool, model::Server server) {
       what, [&](control::RuntimeOverrides& o) { o.addServer(cfg, pool, std::move(server)); });
 }
 
+Status Daemon::addService(model::Protocol proto, const SockAddr& vip,
+                          const model::Balance& balance) {
+  const model::Config& cfg = builder_->config();
+  if (proto != model::Protocol::kTcp)
+    return Error{"Only TCP services can be added yet (UDP VIPs come with udp-lb)."};
+  if (cfg.global.xdp.interfaces.empty())
+    return Error{
+        "A packet service needs the packet data plane: add 'xdp-interface IFNAME' to "
+        "the global section and restart."};
+  Status added = Ok{};
+  const std::string name = control::RuntimeOverrides::serviceName(proto, vip);
+  auto st = changeOverrides("add service " + name, [&](control::RuntimeOverrides& o) {
+    added = o.addService(cfg, proto, vip, balance);
+  });
+  return added ? st : added;
+}
+
+Status Daemon::setServiceBalance(const std::string& name, const model::Balance& balance) {
+  Status set = Ok{};
+  auto st = changeOverrides("set service " + name, [&](control::RuntimeOverrides& o) {
+    set = o.setServiceBalance(name, balance);
+  });
+  return set ? st : set;
+}
+
+Status Daemon::delService(const std::string& name) {
+  Status gone = Ok{};
+  auto st = changeOverrides("del service " + name,
+                            [&](control::RuntimeOverrides& o) { gone = o.delService(name); });
+  return gone ? st : gone;
+}
+
 Status Daemon::delServer(int pool, int server) {
   if (auto st = checkIndices(builder_->config(), pool, server); !st) return st;
   const model::Config& cfg = builder_->config();

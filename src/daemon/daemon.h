@@ -65,6 +65,10 @@ class Daemon final : public admin::Control {
   Status setServerMaxconn(int pool, int server, uint32_t maxconn) override;
   Status setFrontendMaxconn(int service, uint32_t maxconn) override;
   Status addServer(int pool, model::Server server) override;
+  Status addService(model::Protocol proto, const SockAddr& vip,
+                    const model::Balance& balance) override;
+  Status setServiceBalance(const std::string& name, const model::Balance& balance) override;
+  Status delService(const std::string& name) override;
   Status delServer(int pool, int server) override;
   Status setHealthChecks(int pool, int server, bool enabled) override;
   Status setAgentChecks(int pool, int server, bool enabled) override;

@@ -389,3 +389,75 @@ TEST(ServerIds, KeptByNameAcrossAddDelAndReload) {
 
 }  // namespace
 }  // namespace fulcrum::control
+
+namespace fulcrum::control {
+namespace {
+
+// ipvsadm -A: a runtime packet service is a frontend and a backend named after its VIP,
+// kept across reloads until the files take its name or its VIP, or del service.
+TEST(RuntimeServices, AddedServicesAreSectionsOfTheConfigInForce) {
+  Fixture f;
+  const SockAddr vip = *SockAddr::parse("203.0.113.1:443");
+  const std::string name = RuntimeOverrides::serviceName(model::Protocol::kTcp, vip);
+  EXPECT_EQ(name, "tcp:203.0.113.1:443");
+  model::Balance rr;
+  rr.algo = model::BalanceAlgo::kRoundRobin;
+  Status added = Ok{};
+  ASSERT_TRUE(f.change([&](RuntimeOverrides& o) {
+    added = o.addService(f.builder.config(), model::Protocol::kTcp, vip, rr);
+  }));
+  ASSERT_TRUE(added) << added.error();
+  const model::Config& c = f.builder.config();
+  const int s = c.findService(name), p = c.findPool(name);
+  ASSERT_GE(s, 0);
+  ASSERT_GE(p, 0);
+  const model::Service& svc = c.services[static_cast<size_t>(s)];
+  EXPECT_EQ(svc.forwarding, model::Forwarding::kPacket);
+  EXPECT_EQ(svc.defaultPool, p);
+  ASSERT_EQ(svc.binds.size(), 1u);
+  EXPECT_EQ(svc.binds[0].addr, vip);
+  EXPECT_EQ(c.pools[static_cast<size_t>(p)].balance.algo, model::BalanceAlgo::kRoundRobin);
+  // Ids are unique among sections.
+  std::set<uint32_t> ids;
+  for (const auto& x : c.services) EXPECT_TRUE(ids.insert(x.id).second) << x.name;
+  for (const auto& x : c.pools) EXPECT_TRUE(ids.insert(x.id).second) << x.name;
+  // The same VIP again, or a VIP a frontend binds: refused.
+  RuntimeOverrides o = f.builder.overrides();
+  EXPECT_EQ(o.addService(c, model::Protocol::kTcp, vip, rr).error(),
+            "Service 'tcp:203.0.113.1:443' already exists.");
+  EXPECT_EQ(o.addService(c, model::Protocol::kTcp, *SockAddr::parse("127.0.0.1:8080"), rr).error(),
+            "VIP 127.0.0.1:8080 is already served by frontend 'web'.");
+  // A server added to it, then a reload of the same files: both stay.
+  model::Server srv;
+  srv.name = "10.0.1.1:443";
+  srv.addr = *SockAddr::parse("10.0.1.1:443");
+  srv.addrText = "10.0.1.1:443";
+  srv.dynamic = true;
+  ASSERT_TRUE(f.change([&](RuntimeOverrides& x) { x.addServer(f.builder.config(), p, srv); }));
+  auto reload = f.builder.prepare(f.builder.filePtr(), f.builder.overrides());
+  ASSERT_TRUE(reload.ok());
+  f.builder.commit(std::move(*reload));
+  const int p2 = f.builder.config().findPool(name);
+  ASSERT_GE(p2, 0);
+  ASSERT_EQ(f.builder.config().pools[static_cast<size_t>(p2)].servers.size(), 1u);
+  // The scheduler changes (ipvsadm -E); a configured section cannot be changed that way.
+  model::Balance mh;
+  mh.algo = model::BalanceAlgo::kMaglev;
+  Status set = Ok{};
+  ASSERT_TRUE(f.change([&](RuntimeOverrides& x) { set = x.setServiceBalance(name, mh); }));
+  ASSERT_TRUE(set);
+  EXPECT_EQ(f.builder.config().pools[static_cast<size_t>(p2)].balance.algo,
+            model::BalanceAlgo::kMaglev);
+  RuntimeOverrides copy = f.builder.overrides();
+  EXPECT_FALSE(copy.setServiceBalance("hashed", mh));
+  // del service: the service and its servers are gone.
+  Status gone = Ok{};
+  ASSERT_TRUE(f.change([&](RuntimeOverrides& x) { gone = x.delService(name); }));
+  ASSERT_TRUE(gone);
+  EXPECT_LT(f.builder.config().findService(name), 0);
+  EXPECT_LT(f.builder.config().findPool(name), 0);
+  EXPECT_TRUE(f.builder.overrides().empty());
+}
+
+}  // namespace
+}  // namespace fulcrum::control
