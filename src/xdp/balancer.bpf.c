@@ -535,11 +535,12 @@ int fulcrum_balancer(struct xdp_md* ctx) {
     if (vip && !(vip->flags & FULCRUM_VIP_ALL_PORTS)) vip = 0;
   }
   if (!vip) {
-    // A NAT real's reply: rewritten back to the VIP, on to the client.
+    // A NAT real's reply: rewritten back to the VIP, on to the MAC the client's packets
+    // came from.
     struct fulcrum_nat_back* back = bpf_map_lookup_elem(&fulcrum_nat, &pkt.flow);
     if (back) {
       if (nat_rewrite(data, end, &pkt, 0, back->vip, back->vip_port) ||
-          l2_to(data, end, st->next_hop_mac, st)) {
+          l2_to(data, end, back->peer_mac, st)) {
         gs->malformed++;
         return XDP_DROP;
       }
@@ -652,6 +653,11 @@ int fulcrum_balancer(struct xdp_md* ctx) {
     struct fulcrum_nat_back back = {};
     __builtin_memcpy(back.vip, pkt.flow.dst, 16);
     back.vip_port = pkt.flow.dport;
+    {
+      struct ethhdr* eth = data;
+      if ((void*)(eth + 1) > end) return XDP_DROP;
+      __builtin_memcpy(back.peer_mac, eth->h_source, ETH_ALEN);
+    }
     bpf_map_update_elem(&fulcrum_nat, &reply, &back, BPF_ANY);
     if (nat_rewrite(data, end, &pkt, 1, rd->addr, rport) || l2_to(data, end, rd->mac, st)) {
       gs->malformed++;

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "common/log.h"
+#include "model/acl.h"
 #include "sched/maglev.h"
 #include "xdp/host.h"
 
@@ -63,42 +64,55 @@ Status XdpDataPlane::start() {
   return Ok{};
 }
 
-std::optional<Mac> XdpDataPlane::macOf(const SockAddr& addr) {
-  const std::string key = addr.hostString();
-  if (auto it = macs_.find(key); it != macs_.end()) return it->second;
-  auto mac = neighbourMac(addr);
-  const Micros now = monotonicNow();
-  if (!mac) {
-    auto asked = provoked_.find(key);
-    const bool first = asked == provoked_.end();
-    if (first || now - asked->second >= kResolveRetry) {
-      provokeResolution(addr);
-      provoked_[key] = now;
-      // The first time only, wait (bounded) for the answer, polling the table.
-      for (Micros waited = 0; first && !mac && waited < kResolveWait; waited += 10 * kMillis) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-        mac = neighbourMac(addr);
-      }
-    }
-  }
-  if (mac) macs_[key] = *mac;
-  return mac;
-}
-
 void XdpDataPlane::published(const control::Publication& pub) {
   if (!program_ || !started_) return;
-  auto t = tablesOf(
-      pub, host_, [this](const SockAddr& a) { return macOf(a); }, program_->limits(),
-      writer_->written());
+  // The reals' MACs: one read of the neighbour table per change. A real not in it is
+  // asked for (at most every kResolveRetry); the first time, the change waits a little
+  // for the answers, then reads the table again.
+  NeighbourTable table = neighbours();
+  std::vector<SockAddr> firstAsked;
+  auto macOf = [&](const SockAddr& a) -> std::optional<Mac> {
+    std::array<uint8_t, 16> key{};
+    model::toV6Bytes(a, key.data());
+    if (auto it = table.find(key); it != table.end()) return it->second;
+    const std::string name = a.hostString();
+    const Micros now = monotonicNow();
+    auto asked = provoked_.find(name);
+    if (asked == provoked_.end() || now - asked->second >= kResolveRetry) {
+      if (asked == provoked_.end()) firstAsked.push_back(a);
+      provokeResolution(a);
+      provoked_[name] = now;
+    }
+    return std::nullopt;
+  };
+  auto t = tablesOf(pub, host_, macOf, program_->limits(), writer_->written());
+  if (t && !t->unresolved.empty() && !firstAsked.empty()) {
+    for (Micros waited = 0; waited < kResolveWait; waited += 10 * kMillis) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      table = neighbours();
+      bool all = true;
+      for (const SockAddr& a : firstAsked) {
+        std::array<uint8_t, 16> key{};
+        model::toV6Bytes(a, key.data());
+        all = all && table.count(key) != 0;
+      }
+      if (all) break;
+    }
+    firstAsked.clear();
+    t = tablesOf(pub, host_, macOf, program_->limits(), writer_->written());
+  }
   if (!t) {
     log::error("packet data plane: generation {} not applied: {}", pub.generation, t.error());
     return;
   }
-  for (const std::string& s : t->unresolved)
-    log::warning(
-        "packet data plane: server {}: its MAC address is unknown (not in the "
-        "neighbour table); left out until it is",
-        s);
+  if (t->unresolved != unresolved_) {  // logged when the set changes, not every second
+    for (const std::string& s : t->unresolved)
+      log::warning(
+          "packet data plane: server {}: its MAC address is unknown (not in the neighbour "
+          "table); left out until it is",
+          s);
+    unresolved_ = t->unresolved;
+  }
   writer_->write(*t);
 }
 

@@ -44,8 +44,6 @@ class XdpDataPlane final : public control::DataPlane {
   const Tables* tables() const { return writer_ ? writer_->written() : nullptr; }
 
  private:
-  std::optional<Mac> macOf(const SockAddr& addr);
-
   control::PublicationBox& box_;
   size_t slot_;
   std::unique_ptr<Program> program_;
@@ -53,7 +51,7 @@ class XdpDataPlane final : public control::DataPlane {
   std::unique_ptr<MapWriter> writer_;
   using Counted = PacketStats::Service;
   std::map<std::string, Counted> counted_;  // by service: its ring's counters at the last tick
-  std::map<std::string, Mac> macs_;         // resolved neighbours, by address text
+  std::vector<std::string> unresolved_;     // as last logged
   std::map<std::string, Micros> provoked_;  // when resolution was last asked for
   bool started_ = false;
 };

@@ -46,10 +46,10 @@ std::optional<HostDefaults> interfaceDefaults(const std::string& ifname) {
   return h;
 }
 
-std::optional<Mac> neighbourMac(const SockAddr& addr) {
+NeighbourTable neighbours() {
+  NeighbourTable table;
   UniqueFd fd(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE));
-  if (!fd.valid()) return std::nullopt;
-  const int family = addr.family();
+  if (!fd.valid()) return table;
   struct {
     nlmsghdr nh;
     ndmsg nd;
@@ -58,40 +58,43 @@ std::optional<Mac> neighbourMac(const SockAddr& addr) {
   req.nh.nlmsg_type = RTM_GETNEIGH;
   req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
   req.nh.nlmsg_seq = 1;
-  req.nd.ndm_family = static_cast<uint8_t>(family);
-  if (::send(fd.get(), &req, sizeof(req), 0) < 0) return std::nullopt;
-  const void* want =
-      family == AF_INET
-          ? static_cast<const void*>(&reinterpret_cast<const sockaddr_in*>(addr.sa())->sin_addr)
-          : static_cast<const void*>(&reinterpret_cast<const sockaddr_in6*>(addr.sa())->sin6_addr);
-  const size_t wantLen = family == AF_INET ? 4 : 16;
+  req.nd.ndm_family = AF_UNSPEC;
+  if (::send(fd.get(), &req, sizeof(req), 0) < 0) return table;
   constexpr uint16_t kComplete =
       NUD_REACHABLE | NUD_STALE | NUD_DELAY | NUD_PROBE | NUD_PERMANENT | NUD_NOARP;
-  std::optional<Mac> found;
-  alignas(nlmsghdr) char buf[16384];
+  alignas(nlmsghdr) char buf[32768];
   for (;;) {
     ssize_t n = ::recv(fd.get(), buf, sizeof(buf), 0);
-    if (n <= 0) return found;
+    if (n <= 0) return table;
     for (auto* nh = reinterpret_cast<nlmsghdr*>(buf); NLMSG_OK(nh, static_cast<unsigned>(n));
          nh = NLMSG_NEXT(nh, n)) {
-      if (nh->nlmsg_type == NLMSG_DONE || nh->nlmsg_type == NLMSG_ERROR) return found;
+      if (nh->nlmsg_type == NLMSG_DONE || nh->nlmsg_type == NLMSG_ERROR) return table;
       if (nh->nlmsg_type != RTM_NEWNEIGH) continue;
       auto* nd = static_cast<ndmsg*>(NLMSG_DATA(nh));
-      if (nd->ndm_family != family || (nd->ndm_state & kComplete) == 0) continue;
-      const void* dst = nullptr;
+      if ((nd->ndm_state & kComplete) == 0) continue;
+      std::array<uint8_t, 16> key{};
+      bool haveKey = false;
       const uint8_t* ll = nullptr;
       int len = static_cast<int>(RTM_PAYLOAD(nh));
       for (auto* rta =
                reinterpret_cast<rtattr*>(reinterpret_cast<char*>(nd) + NLMSG_ALIGN(sizeof(ndmsg)));
            RTA_OK(rta, len); rta = RTA_NEXT(rta, len)) {
-        if (rta->rta_type == NDA_DST && RTA_PAYLOAD(rta) == wantLen) dst = RTA_DATA(rta);
-        if (rta->rta_type == NDA_LLADDR && RTA_PAYLOAD(rta) == 6)
+        if (rta->rta_type == NDA_DST && nd->ndm_family == AF_INET && RTA_PAYLOAD(rta) == 4) {
+          key[10] = key[11] = 0xff;
+          std::memcpy(key.data() + 12, RTA_DATA(rta), 4);
+          haveKey = true;
+        } else if (rta->rta_type == NDA_DST && nd->ndm_family == AF_INET6 &&
+                   RTA_PAYLOAD(rta) == 16) {
+          std::memcpy(key.data(), RTA_DATA(rta), 16);
+          haveKey = true;
+        } else if (rta->rta_type == NDA_LLADDR && RTA_PAYLOAD(rta) == 6) {
           ll = static_cast<const uint8_t*>(RTA_DATA(rta));
+        }
       }
-      if (dst != nullptr && ll != nullptr && !found && std::memcmp(dst, want, wantLen) == 0) {
+      if (haveKey && ll != nullptr) {
         Mac m{};
         std::memcpy(m.data(), ll, 6);
-        found = m;
+        table.emplace(key, m);
       }
     }
   }

@@ -117,15 +117,12 @@ Result<Tables> tablesOf(const control::Publication& pub, const HostDefaults& hos
       if (mode == model::ForwardMode::kNat) d.port = htons(s.addr.port());
       const model::ServerState state = pub.snapshot->runtime[p][i].state;
       if (state == model::ServerState::kDown || state == model::ServerState::kMaint) d.forward = 0;
-      // DR and NAT frames go to the real's own MAC; encapsulated ones too unless a next
-      // hop is configured.
-      const bool needsMac = mode == model::ForwardMode::kDr ||
-                            (mode == model::ForwardMode::kNat && !haveNextHop) ||
-                            (!haveNextHop && d.forward != 0);
-      if (needsMac && d.forward != 0) {
+      // Frames go to the real's own MAC when it is on the link (in the neighbour table);
+      // else to the configured next hop. DR always needs the real's MAC.
+      if (d.forward != 0) {
         if (auto mac = macOf(s.addr)) {
           std::memcpy(d.mac, mac->data(), 6);
-        } else {
+        } else if (mode == model::ForwardMode::kDr || !haveNextHop) {
           d.forward = 0;
           t.unresolved.push_back(fmt::format("{}/{}", pool.name, s.name));
         }

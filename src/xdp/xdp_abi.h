@@ -118,8 +118,9 @@ struct fulcrum_flood_window {
 /* NAT return path: the reply's addresses (real -> client) -> the VIP it answers for. */
 struct fulcrum_nat_back {
   __u8 vip[16];
-  __u16 vip_port; /* network order */
-  __u8 pad[6];
+  __u16 vip_port;   /* network order */
+  __u8 peer_mac[6]; /* the source MAC of the client's packets (the client, or the router
+                     * it came through): where the rewritten replies go */
 };
 
 struct fulcrum_vip_stats {

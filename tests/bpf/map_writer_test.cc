@@ -50,17 +50,19 @@ class PacketPath {
     program = std::move(*p);
     writer = std::make_unique<xdp::MapWriter>(*program);
   }
-  // Writes what the builder's current publication needs; DR reals resolve to a fixed MAC.
+  // Writes what the builder's current publication needs. The neighbour table knows the
+  // reals of 10.0.3.0/24 (on the link: 02:00:00:00:00:33); the others are reached through
+  // the configured next hop.
   void apply(const control::Publication& pub) {
     xdp::HostDefaults host;
     host.sourceMac = {2, 0, 0, 0, 0, 1};
-    auto t = xdp::tablesOf(
-        pub, host,
-        [](const SockAddr&) {
-          return std::optional<xdp::Mac>(xdp::Mac{2, 0, 0, 0, 0, 0x33});
-        },
-        program->limits(), writer->written());
+    auto macOf = [](const SockAddr& a) -> std::optional<xdp::Mac> {
+      if (a.hostString().rfind("10.0.3.", 0) == 0) return xdp::Mac{2, 0, 0, 0, 0, 0x33};
+      return std::nullopt;
+    };
+    auto t = xdp::tablesOf(pub, host, macOf, program->limits(), writer->written());
     ASSERT_TRUE(t) << t.error();
+    EXPECT_TRUE(t->unresolved.empty());
     writer->write(*t);
   }
   Sent run(const Bytes& in) {
@@ -74,11 +76,15 @@ class PacketPath {
     r.out.resize(opts.data_size_out);
     return r;
   }
-  // The destination of the frame the program sent: the outer IPv4 destination of an IPIP
-  // packet ("10.0.1.1"), or "dr" for a frame sent unchanged to the real's MAC.
+  // Where the program sent the frame: the outer IPv4 destination of an IPIP packet
+  // ("10.0.1.1", to the next hop's MAC), or "dr" for the client's packet unchanged to the
+  // on-link real's MAC.
   static std::string realOf(const Sent& r) {
     if (r.verdict != XDP_TX || r.out.size() < 34) return "none";
-    if (r.out[0] == 2 && r.out[5] == 0x33) return "dr";
+    const bool toNextHop = r.out[0] == 2 && r.out[5] == 0xfe;
+    const bool toReal33 = r.out[0] == 2 && r.out[5] == 0x33;
+    if (r.out[23] == 6 && toReal33) return "dr";
+    if (r.out[23] != 4 || !toNextHop) return "unexpected";
     char buf[32];
     std::snprintf(buf, sizeof(buf), "%u.%u.%u.%u", r.out[30], r.out[31], r.out[32], r.out[33]);
     return buf;

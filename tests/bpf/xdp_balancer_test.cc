@@ -256,7 +256,8 @@ TEST_F(XdpBalancer, NatRewritesBothWays) {
     EXPECT_EQ(r.verdict, XDP_TX) << c.real;
     EXPECT_EQ(r.out, frame(realMac, kLbMac, toReal.dst.v6 ? 0x86dd : 0x0800, ipPacket(toReal)))
         << c.real;
-    // The reply, from the real to the client: back from the VIP, to the next hop.
+    // The reply, from the real to the client: back from the VIP, to the MAC the request
+    // came from.
     Ip reply;
     reply.src = toReal.dst;
     reply.dst = toReal.src;
@@ -264,9 +265,9 @@ TEST_F(XdpBalancer, NatRewritesBothWays) {
     Ip fromVip = reply;
     fromVip.src = c.request.dst;
     fromVip.l4.sport = c.request.l4.dport;
-    r = lb.run(frame(reply));
+    r = lb.run(frame(kLbMac, realMac, reply.dst.v6 ? 0x86dd : 0x0800, ipPacket(reply)));
     EXPECT_EQ(r.verdict, XDP_TX) << c.real;
-    EXPECT_EQ(r.out, frame(kNextHopMac, kLbMac, reply.dst.v6 ? 0x86dd : 0x0800, ipPacket(fromVip)))
+    EXPECT_EQ(r.out, frame(kClientMac, kLbMac, reply.dst.v6 ? 0x86dd : 0x0800, ipPacket(fromVip)))
         << c.real;
     EXPECT_EQ(lb.stats().nat_returned, ++returned);
   }
