@@ -33,7 +33,7 @@ const char* ctlBin() { return FULCRUMCTL_BIN; }
 
 RunResult ctl(const std::string& sock, std::vector<std::string> args,
               std::chrono::milliseconds timeout = 20s) {
-  std::vector<std::string> argv = {ctlBin(), "-s", sock};
+  std::vector<std::string> argv = {ctlBin(), "--socket", sock};
   argv.insert(argv.end(), args.begin(), args.end());
   return run(argv, timeout);
 }
@@ -351,7 +351,7 @@ TEST_F(FulcrumctlFake, WatchComputesRatesFromSuccessiveTotals) {
 
 TEST_F(FulcrumctlFake, ColoursOnlyOnATerminalWithoutNoColor) {
   FakeApi api(sock_, fakeReply);
-  std::string cmd = fmt::format("{} -s {} stat", ctlBin(), sock_);
+  std::string cmd = fmt::format("{} --socket {} stat", ctlBin(), sock_);
   // `script` runs the command on a pseudo-terminal.
   RunResult tty = run({"/usr/bin/script", "-qec", cmd, "/dev/null"});
   ASSERT_EQ(tty.code, 0) << describe(tty);
@@ -402,6 +402,45 @@ TEST_F(FulcrumctlFake, IpvsadmVerbs) {
   EXPECT_EQ(ctl(sock_, {"-a", "-g", "-t", "app", "-r", "10.0.0.9:80"}).code, 2);
   EXPECT_EQ(ctl(sock_, {"-e", "-t", "app", "-r", "10.0.0.9:80"}).code, 2);  // no -w
   EXPECT_EQ(ctl(sock_, {"-d", "-t", "app", "-r", "10.1.1.1:1"}).code, 1);   // no such server
+}
+
+// ipvsadm's service verbs, as users type them: -s is the scheduler.
+TEST_F(FulcrumctlFake, IpvsadmServiceVerbs) {
+  FakeApi api(sock_, [](const std::string& line) -> std::string {
+    if (line.rfind("add service", 0) == 0) return "New service tcp:203.0.113.1:443 registered.\n\n";
+    if (line.rfind("del service", 0) == 0) return "Service deleted.\n\n";
+    return fakeReply(line);
+  });
+  RunResult a = ctl(sock_, {"-A", "-t", "203.0.113.1:443", "-s", "rr"});
+  EXPECT_EQ(a.code, 0) << describe(a);
+  EXPECT_EQ(api.lines().back(), "add service tcp 203.0.113.1:443 balance roundrobin");
+  a = ctl(sock_, {"-A", "-t", "[2001:db8::1]:443"});  // Maglev unless told
+  EXPECT_EQ(a.code, 0) << describe(a);
+  EXPECT_EQ(api.lines().back(), "add service tcp [2001:db8::1]:443");
+  RunResult e = ctl(sock_, {"-E", "-t", "203.0.113.1:443", "-s", "sh"});
+  EXPECT_EQ(e.code, 0) << describe(e);
+  EXPECT_EQ(api.lines().back(), "set service tcp:203.0.113.1:443 balance source");
+  RunResult d = ctl(sock_, {"-D", "-t", "203.0.113.1:443"});
+  EXPECT_EQ(d.code, 0) << describe(d);
+  EXPECT_EQ(api.lines().back(), "del service tcp:203.0.113.1:443");
+
+  // What cannot map exits 2 before anything is sent, saying why.
+  const size_t n = api.lines().size();
+  RunResult path = ctl(sock_, {"-A", "-t", "203.0.113.1:443", "-s", "/run/fulcrum/admin.sock"});
+  EXPECT_EQ(path.code, 2);
+  EXPECT_NE(path.err.find("-s is the scheduler (rr, wrr, sh, mh), as in ipvsadm; the socket is "
+                          "--socket /run/fulcrum/admin.sock"),
+            std::string::npos)
+      << path.err;
+  RunResult lc = ctl(sock_, {"-A", "-t", "203.0.113.1:443", "-s", "wlc"});
+  EXPECT_EQ(lc.code, 2);
+  EXPECT_NE(lc.err.find("scheduler 'wlc' is not one the packet data plane runs"), std::string::npos)
+      << lc.err;
+  EXPECT_EQ(ctl(sock_, {"-A", "-t", "203.0.113.1:443", "-p"}).code, 2);
+  EXPECT_EQ(ctl(sock_, {"-A", "-t", "app"}).code, 2);              // not a VIP:PORT
+  EXPECT_EQ(ctl(sock_, {"-E", "-t", "203.0.113.1:443"}).code, 2);  // no -s
+  EXPECT_EQ(ctl(sock_, {"-a", "-t", "app", "-r", "10.0.0.9:80", "-s", "rr"}).code, 2);
+  EXPECT_EQ(api.lines().size(), n);
 }
 
 // ---------------------------------------------------------------------------------
@@ -845,12 +884,13 @@ TEST_F(FulcrumctlLive, NoColorVersionAndServersOfEveryBackend) {
   ASSERT_NO_FATAL_FAILURE(start(fmt::format("backend other\n    server o1 {}\n", o1.addrString())));
 
   // On a terminal (`script` gives one): colours, unless --no-color.
-  const std::string cmd = fmt::format("{} -s {} stat", ctlBin(), sock_);
+  const std::string cmd = fmt::format("{} --socket {} stat", ctlBin(), sock_);
   RunResult tty = run({"/usr/bin/script", "-qec", cmd, "/dev/null"});
   ASSERT_EQ(tty.code, 0) << describe(tty);
   EXPECT_NE(tty.out.find("\033[32mOPEN"), std::string::npos) << tty.out;
-  RunResult plain = run({"/usr/bin/script", "-qec",
-                         fmt::format("{} -s {} --no-color stat", ctlBin(), sock_), "/dev/null"});
+  RunResult plain =
+      run({"/usr/bin/script", "-qec",
+           fmt::format("{} --socket {} --no-color stat", ctlBin(), sock_), "/dev/null"});
   ASSERT_EQ(plain.code, 0) << describe(plain);
   EXPECT_NE(plain.out.find("OPEN"), std::string::npos) << plain.out;
   EXPECT_EQ(plain.out.find('\033'), std::string::npos) << plain.out;

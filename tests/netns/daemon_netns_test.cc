@@ -169,5 +169,53 @@ TEST(NetnsDaemon, PacketServiceFromTheConfigWithHealthChecks) {
   for (auto& d : decaps) d->wait(10s);
 }
 
+// The lines IPVS users type, with only the command's name changed: a packet service
+// added at run time (the program loads then), a real by NAT (the real routes its replies
+// to the client through the balancer, whose XDP program rewrites them back from the
+// VIP), then the service deleted (the VIP is the balancer's kernel's again).
+TEST(NetnsDaemon, IpvsadmLinesThroughFulcrumctl) {
+  Topology t(1);
+  ASSERT_TRUE(t.ok) << "cannot build the namespaces (root, iproute2, ethtool needed)";
+  ASSERT_TRUE(sh(in(t.reals[0], "ip route add 10.201.0.1/32 via 10.201.0.2")));
+  TempDir dir;
+  Process server;
+  server.start({"/bin/sh", "-c", "exec " + in(t.reals[0], echoServer("real0"))}, dir.path());
+  const std::string api = dir.path() + "/api.sock";
+  const std::string cfg = dir.write(
+      "fulcrum.cfg", "global\n    xdp-interface l0\n    stats socket " + api +
+                         " level admin\n"
+                         "defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 5s\n"
+                         "    timeout server 5s\n");
+  Process lb;
+  lb.start({"/bin/sh", "-c", "exec " + in(t.lb, kFulcrum + " -f " + cfg)}, dir.path());
+  ASSERT_TRUE(eventually([&] { return access(api.c_str(), F_OK) == 0; })) << lb.err();
+  auto ctl = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {FULCRUM_CTL_BIN, "--socket", api});
+    return run(args, 20s);
+  };
+  RunResult add = ctl({"-A", "-t", "192.0.2.10:80", "-s", "rr"});
+  ASSERT_EQ(add.code, 0) << add.err << lb.err();
+  EXPECT_TRUE(lb.waitForErr("XDP program attached to l0", 10s)) << lb.err();
+  RunResult real = ctl({"-a", "-t", "192.0.2.10:80", "-r", t.realAddr(0) + ":80", "-m"});
+  ASSERT_EQ(real.code, 0) << real.err << lb.err();
+  RunResult list = ctl({"-L", "-n"});
+  EXPECT_NE(list.out.find("tcp:192.0.2.10:80"), std::string::npos) << list.out;
+  EXPECT_NE(list.out.find(t.realAddr(0) + ":80"), std::string::npos) << list.out;
+
+  std::map<std::string, int> by;
+  for (const std::string& l : connect(t, 4)) ++by[l];
+  EXPECT_EQ(by["real0 saw hello"], 4) << lb.err();
+  EXPECT_GE(xdpCounter(api, "nat_returned"), 4u);
+
+  RunResult del = ctl({"-D", "-t", "192.0.2.10:80"});
+  ASSERT_EQ(del.code, 0) << del.err;
+  by.clear();
+  for (const std::string& l : connect(t, 2)) ++by[l];
+  EXPECT_EQ(by["real0 saw hello"], 0);  // nothing serves the VIP any more
+  lb.signal(SIGTERM);
+  EXPECT_EQ(lb.wait(15s), 0) << lb.err();
+  server.signal(SIGKILL);
+}
+
 }  // namespace
 }  // namespace fulcrum::test

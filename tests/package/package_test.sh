@@ -109,7 +109,7 @@ for st in /proc/$pid/status /proc/$pid/task/*/status; do
   done
 done
 echo "runs as fulcrum ($uid), CapEff=CapPrm=CapBnd=0000000000000400 in every thread"
-/usr/bin/fulcrumctl -s /run/fulcrum/admin.sock info >/dev/null || fail "fulcrumctl info"
+/usr/bin/fulcrumctl --socket /run/fulcrum/admin.sock info >/dev/null || fail "fulcrumctl info"
 kill -HUP "$pid"
 waitfor '^RELOADING=1' || fail "no RELOADING=1 after SIGHUP"
 kill -TERM "$pid"

@@ -48,8 +48,9 @@ bool startsWith(std::string_view s, std::string_view p) { return s.substr(0, p.s
 bool isSuccessMessage(std::string_view text) {
   for (std::string_view bad : {"problem converting port", "Invalid addr"})
     if (text.find(bad) != std::string_view::npos) return false;
-  for (std::string_view p : {"New server registered.", "Server deleted.", "IP changed from",
-                             "port changed from", "no need to change", "Done."})
+  for (std::string_view p :
+       {"New server registered.", "Server deleted.", "IP changed from", "port changed from",
+        "no need to change", "Done.", "New service ", "Service deleted."})
     if (startsWith(text, p)) return true;
   return false;
 }
@@ -512,6 +513,24 @@ bool hasBackend(const Table& t, const std::string& name) {
   return false;
 }
 
+// ipvsadm's schedulers as the packet path runs them ("balance" of "add service").
+std::optional<std::string> balanceFor(const std::string& scheduler) {
+  if (scheduler == "mh") return "maglev";
+  if (scheduler == "rr" || scheduler == "wrr") return "roundrobin";
+  if (scheduler == "sh") return "source";
+  return std::nullopt;
+}
+
+// The name of the runtime service on VIP:PORT ("tcp:203.0.113.1:443").
+std::string runtimeServiceName(const std::string& vip) {
+  auto a = fulcrum::SockAddr::parse(vip);
+  return "tcp:" + (a.ok() ? a->toString() : vip);
+}
+
+bool isRuntimeService(const std::string& backend) {
+  return backend.rfind("tcp:", 0) == 0 || backend.rfind("udp:", 0) == 0;
+}
+
 bool looksLikeAddress(const std::string& s) {
   std::string_view host, port;
   return fulcrum::splitHostPort(s, host, port) && fulcrum::SockAddr::parse(s).ok();
@@ -524,6 +543,7 @@ std::optional<std::string> resolveService(const Table& t, const std::string& svc
     err(fmt::format("fulcrumctl: no backend named '{}'", svc));
     return std::nullopt;
   }
+  if (const std::string runtime = runtimeServiceName(svc); hasBackend(t, runtime)) return runtime;
   std::string want = normAddr(svc);
   auto addrs = listenerAddrs(t);
   if (addrs.empty()) {
@@ -569,18 +589,76 @@ std::string nameFor(const std::string& real) {
 
 }  // namespace
 
+// -A, -E, -D, -C: runtime packet services.
+int cmdIpvsService(const Context& ctx, const IpvsArgs& a) {
+  if (a.persistent) {
+    err("fulcrumctl: persistence (-p) is not supported yet");
+    return kExitUsage;
+  }
+  if (a.clear) {
+    int code = kExitOk;
+    auto t = fetchStat(ctx, &code);
+    if (!t) return code;
+    std::vector<std::string> lines;
+    for (size_t r = 0; r < t->rows.size(); ++r)
+      if (rowType(*t, r) == kTypeBackend && isRuntimeService(t->cell(r, "pxname")))
+        lines.push_back("del service " + t->cell(r, "pxname"));
+    return lines.empty() ? kExitOk : cmdActions(ctx, lines);
+  }
+  if (a.service.empty() || !looksLikeAddress(a.service)) {
+    err("fulcrumctl: -A, -E and -D need -t VIP:PORT (numeric; IPv6 as [ADDR]:PORT)");
+    return kExitUsage;
+  }
+  const std::string name = runtimeServiceName(a.service);
+  if (a.delService) return cmdAction(ctx, "del service " + name);
+  std::optional<std::string> balance;
+  if (!a.scheduler.empty()) {
+    balance = balanceFor(a.scheduler);
+    if (!balance) {
+      err(
+          fmt::format("fulcrumctl: scheduler '{}' is not one the packet data plane runs (rr, "
+                      "wrr, sh, mh)",
+                      a.scheduler));
+      return kExitUsage;
+    }
+  }
+  if (a.editService) {
+    if (!balance) {
+      err("fulcrumctl: -E needs -s SCHEDULER (the only editable field)");
+      return kExitUsage;
+    }
+    return cmdAction(ctx, fmt::format("set service {} balance {}", name, *balance));
+  }
+  auto vip = fulcrum::SockAddr::parse(a.service);
+  std::string line = "add service tcp " + vip->toString();
+  if (balance) line += " balance " + *balance;
+  return cmdAction(ctx, line);
+}
+
 int cmdIpvs(const Context& ctx, const IpvsArgs& a) {
-  int verbs = a.list + a.add + a.del + a.edit;
+  int verbs =
+      a.list + a.add + a.del + a.edit + a.addService + a.editService + a.delService + a.clear;
   if (verbs != 1) {
-    err("fulcrumctl: give exactly one of -L, -a, -d, -e");
+    err("fulcrumctl: give exactly one of -A, -E, -D, -C, -L, -a, -e, -d");
+    return kExitUsage;
+  }
+  if (a.addService || a.editService || a.delService || a.clear) return cmdIpvsService(ctx, a);
+  if (!a.scheduler.empty()) {
+    err("fulcrumctl: -s (the scheduler) goes with -A or -E");
     return kExitUsage;
   }
   if ((a.add || a.del || a.edit) && (a.service.empty() || a.real.empty())) {
     err("fulcrumctl: -a, -d and -e need -t SERVICE and -r RIP:PORT");
     return kExitUsage;
   }
-  if ((a.add || a.del || a.edit) && !looksLikeAddress(a.real)) {
-    err(fmt::format("fulcrumctl: -r wants a numeric RIP:PORT, not '{}'", a.real));
+  IpvsArgs args = a;
+  // ipvsadm: a real server without a port takes the service's.
+  if ((a.add || a.del || a.edit) && !looksLikeAddress(a.real) && looksLikeAddress(a.service)) {
+    auto host = fulcrum::SockAddr::parseHost(a.real, fulcrum::SockAddr::parse(a.service)->port());
+    if (host.ok()) args.real = host->toString();
+  }
+  if ((a.add || a.del || a.edit) && !looksLikeAddress(args.real)) {
+    err(fmt::format("fulcrumctl: -r wants a numeric RIP[:PORT], not '{}'", a.real));
     return kExitUsage;
   }
   if (a.edit && a.weight < 0) {
@@ -644,18 +722,33 @@ int cmdIpvs(const Context& ctx, const IpvsArgs& a) {
 
   auto backend = resolveService(*t, a.service);
   if (!backend) return kExitUsage;
-  std::string derived = nameFor(a.real);
+  const std::string& rip = args.real;
+  std::string derived = nameFor(rip);
+  // Forwarding: a runtime packet service's servers take -g (direct routing, ipvsadm's
+  // default), -i (IPIP) or -m (NAT); a proxy backend relays (-m or nothing).
+  std::string forward;
+  if (isRuntimeService(*backend)) {
+    forward = a.forward == 'i' ? "ipip" : a.forward == 'm' ? "nat" : "dr";
+  } else if (a.forward == 'g' || a.forward == 'i') {
+    err(
+        fmt::format("fulcrumctl: backend '{}' is proxied: direct routing (-g) and tunnelling (-i) "
+                    "are for packet services (fulcrumctl -A, or 'dataplane xdp' in the "
+                    "configuration)",
+                    *backend));
+    return kExitUsage;
+  }
   if (a.add) {
     std::string ref = *backend + "/" + derived;
-    std::string line = fmt::format("add server {} {}", ref, a.real);
+    std::string line = fmt::format("add server {} {}", ref, rip);
     if (a.weight >= 0) line += fmt::format(" weight {}", a.weight);
+    if (!forward.empty()) line += " forward " + forward;
     // A server added at runtime starts in maintenance (as in HAProxy): ipvsadm's -a makes
     // it usable at once.
     return cmdActions(ctx, {line, "enable server " + ref});
   }
-  auto server = findServer(*t, *backend, a.real, derived);
+  auto server = findServer(*t, *backend, rip, derived);
   if (!server) {
-    err(fmt::format("fulcrumctl: backend '{}' has no server at {}", *backend, a.real));
+    err(fmt::format("fulcrumctl: backend '{}' has no server at {}", *backend, rip));
     return kExitRefused;
   }
   std::string ref = *backend + "/" + *server;

@@ -38,11 +38,15 @@ int cmdActions(const Context& ctx, const std::vector<std::string>& lines);
 
 // ipvsadm verbs.
 struct IpvsArgs {
-  bool list = false, add = false, del = false, edit = false;
+  bool list = false, add = false, del = false, edit = false;  // -L -a -d -e (real servers)
+  bool addService = false, editService = false, delService = false, clear = false;  // -A -E -D -C
   bool numeric = false, stats = false;
-  std::string service;  // -t: VIP:PORT or a backend name
-  std::string real;     // -r: RIP:PORT
-  int weight = -1;      // -w
+  std::string service;      // -t: VIP:PORT or a backend name
+  std::string real;         // -r: RIP[:PORT]
+  int weight = -1;          // -w
+  std::string scheduler;    // -s: rr, wrr, sh, mh
+  bool persistent = false;  // -p
+  char forward = 0;         // -g, -i or -m; 0: none given
 };
 int cmdIpvs(const Context& ctx, const IpvsArgs& args);
 

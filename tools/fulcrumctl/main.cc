@@ -47,7 +47,7 @@ int run(int argc, char** argv) {
   ctx.ep.path = "/run/fulcrum/admin.sock";
   double timeoutSec = 5;
   bool noColour = false;
-  app.add_option("-s,--socket", ctx.ep.path, "runtime API socket (stats socket)")
+  app.add_option("--socket", ctx.ep.path, "runtime API socket (stats socket)")
       ->envname("FULCRUM_SOCKET")
       ->capture_default_str();
   app.add_option("--timeout", timeoutSec, "seconds for the whole exchange")
@@ -60,6 +60,17 @@ int run(int argc, char** argv) {
   IpvsArgs ipvs;
   bool fwdRoute = false, fwdTunnel = false, fwdMasq = false;
   auto* gi = "ipvsadm verbs";
+  app.add_flag("-A,--add-service", ipvs.addService, "add packet service -t VIP:PORT (-s)")
+      ->group(gi);
+  app.add_flag("-E,--edit-service", ipvs.editService, "change service -t's scheduler (-s)")
+      ->group(gi);
+  app.add_flag("-D,--delete-service", ipvs.delService, "delete service -t and its real servers")
+      ->group(gi);
+  app.add_flag("-C,--clear", ipvs.clear, "delete every service added with -A")->group(gi);
+  app.add_option("-s,--scheduler", ipvs.scheduler, "rr, wrr, sh or mh (Maglev, the default)")
+      ->group(gi);
+  app.add_flag("-p,--persistent", ipvs.persistent, "client persistence (not supported yet)")
+      ->group(gi);
   app.add_flag("-L,-l,--list", ipvs.list, "list services and real servers (ipvsadm -L)")->group(gi);
   app.add_flag("-a,--add-server", ipvs.add, "add real server -r to service -t")->group(gi);
   app.add_flag("-d,--delete-server", ipvs.del, "delete real server -r from service -t")->group(gi);
@@ -69,9 +80,11 @@ int run(int argc, char** argv) {
   app.add_option("-w,--weight", ipvs.weight, "weight 0..256")->group(gi);
   app.add_flag("-n,--numeric", ipvs.numeric, "numeric output (always)")->group(gi);
   app.add_flag("--stats", ipvs.stats, "with -L: connections and bytes")->group(gi);
-  app.add_flag("-m,--masquerading", fwdMasq, "forwarding: the proxy (accepted)")->group(gi);
-  app.add_flag("-g,--gatewaying", fwdRoute, "direct routing (not available)")->group(gi);
-  app.add_flag("-i,--ipip", fwdTunnel, "tunnelling (not available)")->group(gi);
+  app.add_flag("-m,--masquerading", fwdMasq, "NAT (packet services); proxied backends relay")
+      ->group(gi);
+  app.add_flag("-g,--gatewaying", fwdRoute, "direct routing (packet services; the default)")
+      ->group(gi);
+  app.add_flag("-i,--ipip", fwdTunnel, "IPIP tunnelling (packet services)")->group(gi);
 
   std::function<int()> action;
   auto sub = [&](const char* name, const char* help) {
@@ -229,18 +242,22 @@ int run(int argc, char** argv) {
   ctx.terminal = ::isatty(STDOUT_FILENO) == 1;
   ctx.colour = ctx.terminal && std::getenv("NO_COLOR") == nullptr && !noColour && !ctx.json;
 
-  bool ipvsVerb = ipvs.list || ipvs.add || ipvs.del || ipvs.edit;
+  bool ipvsVerb = ipvs.list || ipvs.add || ipvs.del || ipvs.edit || ipvs.addService ||
+                  ipvs.editService || ipvs.delService || ipvs.clear;
+  if (!ipvs.scheduler.empty() && ipvs.scheduler.find('/') != std::string::npos)
+    return usage(
+        fmt::format("-s is the scheduler (rr, wrr, sh, mh), as in ipvsadm; the socket "
+                    "is --socket {} (or FULCRUM_SOCKET)",
+                    ipvs.scheduler));
   if (action && ipvsVerb)
-    return usage("ipvsadm verbs (-L, -a, -d, -e) do not mix with a subcommand");
+    return usage("ipvsadm verbs (-A, -E, -D, -C, -L, -a, -d, -e) do not mix with a subcommand");
   if (action) {
     if (ref.empty() || validServerRef(ref)) return action();
     return usage(fmt::format("'{}' is not BACKEND/SERVER", ref));
   }
   if (ipvsVerb) {
-    if (fwdRoute || fwdTunnel)
-      return usage(
-          "direct routing (-g) and tunnelling (-i) need the packet data plane, which "
-          "this Fulcrum does not have; the proxy forwards (-m, the default)");
+    if (fwdRoute + fwdTunnel + fwdMasq > 1) return usage("give one of -g, -i, -m");
+    ipvs.forward = fwdRoute ? 'g' : fwdTunnel ? 'i' : fwdMasq ? 'm' : 0;
     return cmdIpvs(ctx, ipvs);
   }
   fmt::print(stderr, "{}", app.help());
