@@ -388,8 +388,46 @@ std::string showBackend(Ctx& ctx, const Args& args) {
   return out;
 }
 
-// "show xdp": the packet data plane's global counters, one "name: value" line each.
-std::string showXdp(Ctx& ctx, const Args&) {
+// "show xdp services": every packet service's VIPs and servers, one line per VIP and
+// server (a VIP without servers: "-" in the server columns), for fulcrumctl's -L and -S:
+//   # service proto vip balance runtime backend server addr forward weight state
+std::string showXdpServices(Ctx& ctx) {
+  const auto snap = ctx.control.snapshot();
+  const model::Config& cfg = *snap->config;
+  const health::HealthMonitor& hm = ctx.control.health();
+  std::string out =
+      "# service proto vip balance runtime backend server addr forward weight state\n";
+  for (const model::Service& svc : cfg.services) {
+    if (svc.forwarding != model::Forwarding::kPacket || svc.defaultPool < 0) continue;
+    const auto pi = static_cast<size_t>(svc.defaultPool);
+    const model::Pool& pool = cfg.pools[pi];
+    const bool runtime = svc.name.rfind("tcp:", 0) == 0 || svc.name.rfind("udp:", 0) == 0;
+    for (const model::Bind& b : svc.binds) {
+      const std::string head = fmt::format(
+          "{} {} {} {} {} {}", svc.name, svc.protocol == model::Protocol::kTcp ? "tcp" : "udp",
+          b.addr.toString(), model::toString(pool.balance.algo), runtime ? 1 : 0, pool.name);
+      if (pool.servers.empty()) out += head + " - - - - -\n";
+      for (size_t si = 0; si < pool.servers.size(); ++si) {
+        const model::Server& srv = pool.servers[si];
+        model::ServerRuntime rt;
+        if (pi < snap->runtime.size() && si < snap->runtime[pi].size()) rt = snap->runtime[pi][si];
+        const int p = static_cast<int>(pi), q = static_cast<int>(si);
+        const bool known = pi < hm.poolCount() && si < hm.serverCount(p);
+        const health::HealthStatus* hs = known ? &hm.status(p, q) : nullptr;
+        out += fmt::format("{} {} {} {} {} {}\n", head, srv.name, srv.addr.toString(),
+                           model::toString(srv.forward.value_or(pool.forward)),
+                           hs != nullptr ? hs->userWeight : srv.weight, model::toString(rt.state));
+      }
+    }
+  }
+  return out;
+}
+
+// "show xdp": the packet data plane's global counters, one "name: value" line each;
+// "show xdp services": see above.
+std::string showXdp(Ctx& ctx, const Args& args) {
+  if (args.size() == 1 && args[0] == "services") return showXdpServices(ctx);
+  if (!args.empty()) return "Usage: show xdp [services]\n";
   auto counters = ctx.control.packetCounters();
   if (!counters) return "The packet data plane is not loaded (no 'dataplane xdp' frontend).\n";
   std::string out;
@@ -760,7 +798,7 @@ const std::vector<Command>& commands() {
       {{"show", "servers", "state"}, ApiLevel::kUser, "show servers state [<backend>]", "dump the servers' state (all or one backend)", showServersState},
       {{"show", "sess"}, ApiLevel::kOperator, "show sess [<id>|all]", "list the current sessions", showSess},
       {{"show", "stat"}, ApiLevel::kUser, "show stat [typed|json|up|no-maint]", "report counters for each proxy and server", showStat},
-      {{"show", "xdp"}, ApiLevel::kUser, "show xdp", "report the packet data plane's counters", showXdp},
+      {{"show", "xdp"}, ApiLevel::kUser, "show xdp [services]", "report the packet data plane's counters, or its services", showXdp},
       {{"show", "version"}, ApiLevel::kUser, "show version", "report the version of the running process", showVersion},
       {{"shutdown", "sessions", "server"}, ApiLevel::kAdmin, "shutdown sessions server <bk>/<srv>", "close the sessions established to a server", shutdownSessions},
       {{"help"}, ApiLevel::kUser, "help [<command>]", "list matching or all commands", helpCmd},

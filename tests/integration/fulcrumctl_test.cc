@@ -441,6 +441,16 @@ TEST_F(FulcrumctlFake, IpvsadmServiceVerbs) {
   EXPECT_EQ(ctl(sock_, {"-E", "-t", "203.0.113.1:443"}).code, 2);  // no -s
   EXPECT_EQ(ctl(sock_, {"-a", "-t", "app", "-r", "10.0.0.9:80", "-s", "rr"}).code, 2);
   EXPECT_EQ(api.lines().size(), n);
+
+  // -R applies what -S prints, line by line, and stops at a line it cannot read.
+  TempDir dir;
+  const std::string rules = dir.write("rules", "-A -t 198.51.100.1:80 -s mh\n\n-x -t 1\n");
+  RunResult r =
+      run({"/bin/sh", "-c", fmt::format("{} --socket {} -R < {}", ctlBin(), sock_, rules)});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("-R: line 3: '-x' is not part of what -S writes"), std::string::npos)
+      << r.err;
+  EXPECT_EQ(api.lines().back(), "add service tcp 198.51.100.1:80 balance maglev");
 }
 
 // ---------------------------------------------------------------------------------

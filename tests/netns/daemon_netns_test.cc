@@ -9,6 +9,7 @@
 #include <signal.h>
 
 #include <map>
+#include <regex>
 #include <sstream>
 #include <string>
 
@@ -198,20 +199,39 @@ TEST(NetnsDaemon, IpvsadmLinesThroughFulcrumctl) {
   EXPECT_TRUE(lb.waitForErr("XDP program attached to l0", 10s)) << lb.err();
   RunResult real = ctl({"-a", "-t", "192.0.2.10:80", "-r", t.realAddr(0) + ":80", "-m"});
   ASSERT_EQ(real.code, 0) << real.err << lb.err();
+  // ipvsadm's layout: the VIP, its scheduler, the real by NAT ("Masq").
   RunResult list = ctl({"-L", "-n"});
-  EXPECT_NE(list.out.find("tcp:192.0.2.10:80"), std::string::npos) << list.out;
-  EXPECT_NE(list.out.find(t.realAddr(0) + ":80"), std::string::npos) << list.out;
+  EXPECT_NE(list.out.find("TCP  192.0.2.10:80 wrr\n"), std::string::npos) << list.out;
+  EXPECT_TRUE(
+      std::regex_search(list.out, std::regex("  -> " + t.realAddr(0) + R"(:80\s+Masq\s+1\s)")))
+      << list.out;
 
   std::map<std::string, int> by;
   for (const std::string& l : connect(t, 4)) ++by[l];
   EXPECT_EQ(by["real0 saw hello"], 4) << lb.err();
   EXPECT_GE(xdpCounter(api, "nat_returned"), 4u);
 
-  RunResult del = ctl({"-D", "-t", "192.0.2.10:80"});
-  ASSERT_EQ(del.code, 0) << del.err;
+  // -S prints what -R restores; -C clears.
+  RunResult saved = ctl({"-S"});
+  ASSERT_EQ(saved.code, 0) << saved.err;
+  EXPECT_EQ(saved.out, "-A -t 192.0.2.10:80 -s wrr\n-a -t 192.0.2.10:80 -r " + t.realAddr(0) +
+                           ":80 -m -w 1\n");
+  ASSERT_EQ(ctl({"-C"}).code, 0);
+  EXPECT_EQ(ctl({"-S"}).out, "");
   by.clear();
   for (const std::string& l : connect(t, 2)) ++by[l];
   EXPECT_EQ(by["real0 saw hello"], 0);  // nothing serves the VIP any more
+  const std::string file = dir.write("rules", saved.out);
+  RunResult restored = run(
+      {"/bin/sh", "-c", std::string(FULCRUM_CTL_BIN) + " --socket " + api + " -R < " + file}, 20s);
+  ASSERT_EQ(restored.code, 0) << restored.err;
+  by.clear();
+  for (const std::string& l : connect(t, 2)) ++by[l];
+  EXPECT_EQ(by["real0 saw hello"], 2) << lb.err();
+
+  RunResult del = ctl({"-D", "-t", "192.0.2.10:80"});
+  ASSERT_EQ(del.code, 0) << del.err;
+  EXPECT_EQ(ctl({"-S"}).out, "");
   lb.signal(SIGTERM);
   EXPECT_EQ(lb.wait(15s), 0) << lb.err();
   server.signal(SIGKILL);

@@ -2,11 +2,14 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <iostream>
 #include <map>
 #include <optional>
+#include <sstream>
 #include <thread>
 
 #include "common/net.h"
@@ -74,6 +77,50 @@ std::optional<Table> fetchStat(const Context& ctx, int* code) {
     return std::nullopt;
   }
   return t;
+}
+
+// One line of "show xdp services" (see src/admin/runtime_api.cc).
+struct PacketRow {
+  std::string service, proto, vip, balance, backend, server, addr, forward, weight, state;
+  bool runtime = false;
+};
+
+// The packet services' lines; empty when there are none (or the server predates them).
+std::vector<PacketRow> fetchPacketRows(const Context& ctx, int* code) {
+  std::vector<PacketRow> rows;
+  auto text = ask(ctx, "show xdp services", code);
+  if (!text || text->rfind("# service", 0) != 0) return rows;
+  std::istringstream in(*text);
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty() || line[0] == '#') continue;
+    std::istringstream f(line);
+    PacketRow r;
+    std::string runtime;
+    if (f >> r.service >> r.proto >> r.vip >> r.balance >> runtime >> r.backend >> r.server >>
+        r.addr >> r.forward >> r.weight >> r.state) {
+      r.runtime = runtime == "1";
+      rows.push_back(std::move(r));
+    }
+  }
+  return rows;
+}
+
+// ipvsadm's words for a forwarding mode and a scheduler.
+std::string ipvsForward(const std::string& mode) {
+  if (mode == "dr") return "Route";
+  if (mode == "ipip") return "Tunnel";
+  if (mode == "gue") return "GUE";
+  if (mode == "nat") return "Masq";
+  return mode;
+}
+std::string ipvsScheduler(const std::string& balance) {
+  if (balance == "maglev") return "mh";
+  if (balance == "source") return "sh";
+  if (balance == "roundrobin" || balance == "static-rr") return "wrr";
+  return balance;
+}
+std::string ipvsFlag(const std::string& mode) {
+  return mode == "dr" ? "-g" : mode == "nat" ? "-m" : "-i";
 }
 
 int rowType(const Table& t, size_t r) {
@@ -635,13 +682,97 @@ int cmdIpvsService(const Context& ctx, const IpvsArgs& a) {
   return cmdAction(ctx, line);
 }
 
+std::optional<IpvsArgs> parseIpvsLine(const std::string& line, std::string* why) {
+  std::istringstream in(line);
+  std::vector<std::string> w;
+  for (std::string x; in >> x;) w.push_back(x);
+  IpvsArgs a;
+  for (size_t i = 0; i < w.size(); ++i) {
+    const std::string& f = w[i];
+    auto value = [&](std::string& out) {
+      if (i + 1 >= w.size()) return false;
+      out = w[++i];
+      return true;
+    };
+    std::string v;
+    if (f == "-A") {
+      a.addService = true;
+    } else if (f == "-a") {
+      a.add = true;
+    } else if (f == "-t" && value(a.service)) {
+    } else if (f == "-s" && value(a.scheduler)) {
+    } else if (f == "-r" && value(a.real)) {
+    } else if (f == "-w" && value(v) && parseUint(v) && *parseUint(v) <= 256) {
+      a.weight = static_cast<int>(*parseUint(v));
+    } else if (f == "-g" || f == "-i" || f == "-m") {
+      a.forward = f[1];
+    } else {
+      *why = fmt::format(
+          "'{}' is not part of what -S writes (-A -t VIP:PORT -s SCHED, -a -t "
+          "VIP:PORT -r RIP:PORT -g|-i|-m -w N)",
+          f);
+      return std::nullopt;
+    }
+  }
+  if (a.addService + a.add != 1) {
+    *why = "each line is one -A or one -a";
+    return std::nullopt;
+  }
+  return a;
+}
+
+namespace {
+
+// -S: the runtime services (those added with -A) as ipvsadm lines; the configuration's
+// services are in its files.
+int cmdIpvsSave(const Context& ctx) {
+  int code = kExitOk;
+  const std::vector<PacketRow> rows = fetchPacketRows(ctx, &code);
+  if (code != kExitOk) return code;
+  std::string text, last;
+  for (const PacketRow& p : rows) {
+    if (!p.runtime) continue;
+    if (p.service != last) text += fmt::format("-A -t {} -s {}\n", p.vip, ipvsScheduler(p.balance));
+    last = p.service;
+    if (p.server != "-")
+      text +=
+          fmt::format("-a -t {} -r {} {} -w {}\n", p.vip, p.addr, ipvsFlag(p.forward), p.weight);
+  }
+  out(text);
+  return kExitOk;
+}
+
+// -R: what -S printed, from stdin, line by line; stops at the first failure.
+int cmdIpvsRestore(const Context& ctx) {
+  int lineNo = 0;
+  for (std::string line; std::getline(std::cin, line);) {
+    ++lineNo;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    std::string why;
+    auto a = parseIpvsLine(line, &why);
+    if (!a) {
+      err(fmt::format("fulcrumctl: -R: line {}: {}", lineNo, why));
+      return kExitUsage;
+    }
+    if (int code = cmdIpvs(ctx, *a); code != kExitOk) {
+      err(fmt::format("fulcrumctl: -R: line {} failed: {}", lineNo, line));
+      return code;
+    }
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
 int cmdIpvs(const Context& ctx, const IpvsArgs& a) {
-  int verbs =
-      a.list + a.add + a.del + a.edit + a.addService + a.editService + a.delService + a.clear;
+  int verbs = a.list + a.add + a.del + a.edit + a.addService + a.editService + a.delService +
+              a.clear + a.save + a.restore;
   if (verbs != 1) {
-    err("fulcrumctl: give exactly one of -A, -E, -D, -C, -L, -a, -e, -d");
+    err("fulcrumctl: give exactly one of -A, -E, -D, -C, -S, -R, -L, -a, -e, -d");
     return kExitUsage;
   }
+  if (a.save) return cmdIpvsSave(ctx);
+  if (a.restore) return cmdIpvsRestore(ctx);
   if (a.addService || a.editService || a.delService || a.clear) return cmdIpvsService(ctx, a);
   if (!a.scheduler.empty()) {
     err("fulcrumctl: -s (the scheduler) goes with -A or -E");
@@ -680,6 +811,17 @@ int cmdIpvs(const Context& ctx, const IpvsArgs& a) {
       if (!only) return kExitUsage;
     }
     auto addrs = listenerAddrs(*t);
+    int ignored = kExitOk;
+    const std::vector<PacketRow> packet = fetchPacketRows(ctx, &ignored);
+    // Packet services: their VIPs, ipvsadm's scheduler names and each server's forwarding.
+    std::map<std::string, std::string> schedulerOf;                        // backend -> mh, sh, wrr
+    std::map<std::pair<std::string, std::string>, std::string> forwardOf;  // (backend, server)
+    for (const PacketRow& p : packet) {
+      auto& shown = addrs[p.backend];
+      if (std::find(shown.begin(), shown.end(), p.vip) == shown.end()) shown.push_back(p.vip);
+      schedulerOf[p.backend] = ipvsScheduler(p.balance);
+      if (p.server != "-") forwardOf[{p.backend, p.server}] = ipvsForward(p.forward);
+    }
     std::string s = fmt::format("Fulcrum runtime API {}\n", ctx.ep.path);
     if (a.stats)
       s += fmt::format("{:<34}{:>8} {:>10} {:>10}\n", "Prot LocalAddress:Port", "Conns", "InBytes",
@@ -702,6 +844,8 @@ int cmdIpvs(const Context& ctx, const IpvsArgs& a) {
         if (a.stats)
           s += fmt::format("{:<34}{:>8} {:>10} {:>10}\n", "TCP  " + svc, t->num(r, "stot"),
                            t->num(r, "bin"), t->num(r, "bout"));
+        else if (auto sched = schedulerOf.find(be); sched != schedulerOf.end())
+          s += fmt::format("TCP  {} {}\n", svc, sched->second);
         else
           s += fmt::format("TCP  {} {}\n", svc, dashIfEmpty(t->cell(r, "algo")));
         for (size_t q = 0; q < t->rows.size(); ++q) {
@@ -710,9 +854,12 @@ int cmdIpvs(const Context& ctx, const IpvsArgs& a) {
           if (a.stats)
             s += fmt::format("{:<34}{:>8} {:>10} {:>10}\n", "  -> " + rip, t->num(q, "stot"),
                              t->num(q, "bin"), t->num(q, "bout"));
-          else
-            s += fmt::format("{:<34}{:<8}{:<7}{:<11}{}\n", "  -> " + rip, "Proxy",
-                             t->num(q, "weight"), t->num(q, "scur"), 0);
+          else {
+            auto fwd = forwardOf.find({be, t->cell(q, "svname")});
+            s += fmt::format("{:<34}{:<8}{:<7}{:<11}{}\n", "  -> " + rip,
+                             fwd != forwardOf.end() ? fwd->second : "Proxy", t->num(q, "weight"),
+                             t->num(q, "scur"), 0);
+          }
         }
       }
     }

@@ -2,6 +2,7 @@
 // answer. They return the process exit code (see kExit*).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,7 @@ int cmdActions(const Context& ctx, const std::vector<std::string>& lines);
 struct IpvsArgs {
   bool list = false, add = false, del = false, edit = false;  // -L -a -d -e (real servers)
   bool addService = false, editService = false, delService = false, clear = false;  // -A -E -D -C
+  bool save = false, restore = false;                                               // -S -R
   bool numeric = false, stats = false;
   std::string service;      // -t: VIP:PORT or a backend name
   std::string real;         // -r: RIP[:PORT]
@@ -49,6 +51,9 @@ struct IpvsArgs {
   char forward = 0;         // -g, -i or -m; 0: none given
 };
 int cmdIpvs(const Context& ctx, const IpvsArgs& args);
+// One line of what -S prints ("-A -t VIP:PORT -s rr", "-a -t VIP:PORT -r RIP:PORT -m -w 1")
+// as IpvsArgs; nullopt (with the reason in *why) for anything else.
+std::optional<IpvsArgs> parseIpvsLine(const std::string& line, std::string* why);
 
 // "BE/SRV" with both parts present and one slash.
 bool validServerRef(const std::string& ref);

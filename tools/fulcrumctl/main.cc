@@ -67,6 +67,10 @@ int run(int argc, char** argv) {
   app.add_flag("-D,--delete-service", ipvs.delService, "delete service -t and its real servers")
       ->group(gi);
   app.add_flag("-C,--clear", ipvs.clear, "delete every service added with -A")->group(gi);
+  app.add_flag("-S,--save", ipvs.save, "print the services added with -A as ipvsadm lines")
+      ->group(gi);
+  app.add_flag("-R,--restore", ipvs.restore, "apply ipvsadm lines (what -S prints) from stdin")
+      ->group(gi);
   app.add_option("-s,--scheduler", ipvs.scheduler, "rr, wrr, sh or mh (Maglev, the default)")
       ->group(gi);
   app.add_flag("-p,--persistent", ipvs.persistent, "client persistence (not supported yet)")
@@ -243,14 +247,15 @@ int run(int argc, char** argv) {
   ctx.colour = ctx.terminal && std::getenv("NO_COLOR") == nullptr && !noColour && !ctx.json;
 
   bool ipvsVerb = ipvs.list || ipvs.add || ipvs.del || ipvs.edit || ipvs.addService ||
-                  ipvs.editService || ipvs.delService || ipvs.clear;
+                  ipvs.editService || ipvs.delService || ipvs.clear || ipvs.save || ipvs.restore;
   if (!ipvs.scheduler.empty() && ipvs.scheduler.find('/') != std::string::npos)
     return usage(
         fmt::format("-s is the scheduler (rr, wrr, sh, mh), as in ipvsadm; the socket "
                     "is --socket {} (or FULCRUM_SOCKET)",
                     ipvs.scheduler));
   if (action && ipvsVerb)
-    return usage("ipvsadm verbs (-A, -E, -D, -C, -L, -a, -d, -e) do not mix with a subcommand");
+    return usage(
+        "ipvsadm verbs (-A, -E, -D, -C, -S, -R, -L, -a, -d, -e) do not mix with a subcommand");
   if (action) {
     if (ref.empty() || validServerRef(ref)) return action();
     return usage(fmt::format("'{}' is not BACKEND/SERVER", ref));
