@@ -45,6 +45,28 @@ std::string echoServer(const std::string& name) {
          "\"";
 }
 
+// Like echoServer, but answers every message of a connection until the client closes it.
+std::string chattyServer(const std::string& name) {
+  return "python3 -c \""
+         "import socket, threading\n"
+         "s=socket.socket(); s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\n"
+         "s.bind(('0.0.0.0',80)); s.listen(64)\n"
+         "def serve(c):\n"
+         "  c.settimeout(30)\n"
+         "  try:\n"
+         "    while True:\n"
+         "      d=c.recv(1000)\n"
+         "      if not d: break\n"
+         "      c.sendall(b'" +
+         name +
+         " saw '+d)\n"
+         "  except Exception: pass\n"
+         "  c.close()\n"
+         "while True:\n"
+         "  c,a=s.accept(); threading.Thread(target=serve,args=(c,),daemon=True).start()\n"
+         "\"";
+}
+
 // n connections to the VIP from the client, one answer line each ("?" for a failure).
 std::vector<std::string> connect(const Topology& t, int n) {
   const std::string script =
@@ -168,6 +190,98 @@ TEST(NetnsDaemon, PacketServiceFromTheConfigWithHealthChecks) {
   for (auto& s : servers) s->signal(SIGKILL);
   for (auto& d : decaps) d->signal(SIGTERM);
   for (auto& d : decaps) d->wait(10s);
+}
+
+// Every forwarding mode in one backend (per-server "forward"), and IPVS quiescence: a
+// server set to weight 0 takes no new flow while a connection it already has goes on.
+TEST(NetnsDaemon, DrGueAndIpipRealsAndWeightZeroDrains) {
+  Topology t(3);
+  ASSERT_TRUE(t.ok) << "cannot build the namespaces (root, iproute2, ethtool needed)";
+  TempDir dir;
+  std::vector<std::unique_ptr<Process>> procs;
+  for (size_t i = 0; i < 3; ++i) {
+    auto d = std::make_unique<Process>();
+    d->start({"/bin/sh", "-c", "exec " + in(t.reals[i], kDecap + " attach r0 --gue-port 6080")},
+             dir.path());
+    ASSERT_TRUE(eventually([&] { return d->out().find("attached to r0") != std::string::npos; }))
+        << d->err();
+    procs.push_back(std::move(d));
+    auto s = std::make_unique<Process>();
+    s->start({"/bin/sh", "-c", "exec " + in(t.reals[i], chattyServer("real" + std::to_string(i)))},
+             dir.path());
+    procs.push_back(std::move(s));
+  }
+  const std::string api = dir.path() + "/api.sock";
+  const std::string cfg = dir.write(
+      "fulcrum.cfg",
+      "global\n    xdp-interface l0\n    stats socket " + api +
+          " level admin\n"
+          "defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 5s\n"
+          "    timeout server 5s\n"
+          "frontend vip\n    bind 192.0.2.10:80\n    dataplane xdp\n    default_backend reals\n"
+          "backend reals\n    default-server check inter 200ms\n"
+          "    server r0 " +
+          t.realAddr(0) +
+          ":80 forward dr\n"
+          "    server r1 " +
+          t.realAddr(1) +
+          ":80 forward gue\n"
+          "    server r2 " +
+          t.realAddr(2) + ":80 forward ipip\n");
+  Process lb;
+  lb.start({"/bin/sh", "-c", "exec " + in(t.lb, kFulcrum + " -f " + cfg)}, dir.path());
+  ASSERT_TRUE(lb.waitForErr("XDP program attached to l0 (native)", 10s)) << lb.err();
+  ASSERT_TRUE(eventually([&] {
+    return serverLine(api, "r0").find(",UP,") != std::string::npos &&
+           serverLine(api, "r1").find(",UP,") != std::string::npos &&
+           serverLine(api, "r2").find(",UP,") != std::string::npos;
+  })) << lb.err();
+  std::map<std::string, int> by;
+  for (const std::string& l : connect(t, 30)) ++by[l];
+  EXPECT_GT(by["real0 saw hello"], 0) << lb.err();  // DR
+  EXPECT_GT(by["real1 saw hello"], 0) << lb.err();  // GUE
+  EXPECT_GT(by["real2 saw hello"], 0) << lb.err();  // IPIP
+  EXPECT_EQ(by["real0 saw hello"] + by["real1 saw hello"] + by["real2 saw hello"], 30);
+
+  // A long connection on each real, then r0 and r1 drained (weight 0): new connections go
+  // to r2 only, and every long connection still talks.
+  const std::string longClient =
+      "python3 -u -c \""
+      "import socket, sys, time\n"
+      "cs=[socket.create_connection(('192.0.2.10',80),timeout=5) for i in range(24)]\n"
+      "for c in cs: c.sendall(b'one'); print(c.recv(100).decode())\n"
+      "sys.stdout.flush()\n"
+      "while not __import__('os').path.exists('" +
+      dir.path() +
+      "/GO'): time.sleep(0.05)\n"
+      "for c in cs: c.sendall(b'two'); print(c.recv(100).decode())\n"
+      "\"";
+  Process longRun;
+  longRun.start({"/bin/sh", "-c", "exec " + in(t.cli, longClient)}, dir.path());
+  ASSERT_TRUE(eventually([&] {
+    std::istringstream is(longRun.out());
+    int n = 0;
+    for (std::string l; std::getline(is, l);) n += l.find(" saw one") != std::string::npos;
+    return n == 24;
+  })) << longRun.err();
+  EXPECT_NE(longRun.out().find("real0 saw one"), std::string::npos) << longRun.out();
+  EXPECT_EQ(apiRequest(api, "set server reals/r0 weight 0"), "\n");
+  EXPECT_EQ(apiRequest(api, "set server reals/r1 weight 0"), "\n");
+  by.clear();
+  for (const std::string& l : connect(t, 12)) ++by[l];
+  EXPECT_EQ(by["real2 saw hello"], 12) << lb.err();
+  dir.write("GO", "");
+  EXPECT_EQ(longRun.wait(20s), 0) << longRun.err();
+  std::istringstream is(longRun.out());
+  std::map<std::string, int> firsts, seconds;
+  for (std::string l; std::getline(is, l);) {
+    if (l.find(" saw one") != std::string::npos) ++firsts[l.substr(0, 5)];
+    if (l.find(" saw two") != std::string::npos) ++seconds[l.substr(0, 5)];
+  }
+  EXPECT_EQ(firsts, seconds) << longRun.out();  // each connection answered by the same real
+  lb.signal(SIGTERM);
+  EXPECT_EQ(lb.wait(15s), 0) << lb.err();
+  for (auto& p : procs) p->signal(SIGKILL);
 }
 
 // The lines IPVS users type, with only the command's name changed: a packet service
