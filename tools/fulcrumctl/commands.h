@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "client.h"
+#include "parse.h"
 
 namespace fulcrumctl {
 
@@ -37,23 +38,8 @@ int cmdAction(const Context& ctx, const std::string& line);
 // Several actions in order, stopping at the first failure.
 int cmdActions(const Context& ctx, const std::vector<std::string>& lines);
 
-// ipvsadm verbs.
-struct IpvsArgs {
-  bool list = false, add = false, del = false, edit = false;  // -L -a -d -e (real servers)
-  bool addService = false, editService = false, delService = false, clear = false;  // -A -E -D -C
-  bool save = false, restore = false;                                               // -S -R
-  bool numeric = false, stats = false;
-  std::string service;      // -t: VIP:PORT or a backend name
-  std::string real;         // -r: RIP[:PORT]
-  int weight = -1;          // -w
-  std::string scheduler;    // -s: rr, wrr, sh, mh
-  bool persistent = false;  // -p
-  char forward = 0;         // -g, -i or -m; 0: none given
-};
+// ipvsadm verbs (IpvsArgs: parse.h).
 int cmdIpvs(const Context& ctx, const IpvsArgs& args);
-// One line of what -S prints ("-A -t VIP:PORT -s rr", "-a -t VIP:PORT -r RIP:PORT -m -w 1")
-// as IpvsArgs; nullopt (with the reason in *why) for anything else.
-std::optional<IpvsArgs> parseIpvsLine(const std::string& line, std::string* why);
 
 // "BE/SRV" with both parts present and one slash.
 bool validServerRef(const std::string& ref);

@@ -1,7 +1,10 @@
 #include "parse.h"
 
+#include <fmt/core.h>
+
 #include <charconv>
 #include <cstdlib>
+#include <sstream>
 
 namespace fulcrumctl {
 
@@ -171,6 +174,45 @@ std::vector<Session> parseSessions(std::string_view text) {
     out.push_back(std::move(s));
   }
   return out;
+}
+
+std::optional<IpvsArgs> parseIpvsLine(const std::string& line, std::string* why) {
+  std::istringstream in(line);
+  std::vector<std::string> w;
+  for (std::string x; in >> x;) w.push_back(x);
+  IpvsArgs a;
+  for (size_t i = 0; i < w.size(); ++i) {
+    const std::string& f = w[i];
+    auto value = [&](std::string& out) {
+      if (i + 1 >= w.size()) return false;
+      out = w[++i];
+      return true;
+    };
+    std::string v;
+    if (f == "-A") {
+      a.addService = true;
+    } else if (f == "-a") {
+      a.add = true;
+    } else if (f == "-t" && value(a.service)) {
+    } else if (f == "-s" && value(a.scheduler)) {
+    } else if (f == "-r" && value(a.real)) {
+    } else if (f == "-w" && value(v) && parseUint(v) && *parseUint(v) <= 256) {
+      a.weight = static_cast<int>(*parseUint(v));
+    } else if (f == "-g" || f == "-i" || f == "-m") {
+      a.forward = f[1];
+    } else {
+      *why = fmt::format(
+          "'{}' is not part of what -S writes (-A -t VIP:PORT -s SCHED, -a -t "
+          "VIP:PORT -r RIP:PORT -g|-i|-m -w N)",
+          f);
+      return std::nullopt;
+    }
+  }
+  if (a.addService + a.add != 1) {
+    *why = "each line is one -A or one -a";
+    return std::nullopt;
+  }
+  return a;
 }
 
 }  // namespace fulcrumctl

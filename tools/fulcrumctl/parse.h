@@ -61,4 +61,22 @@ std::vector<std::string_view> splitLines(std::string_view text);
 std::string_view trim(std::string_view s);
 std::optional<uint64_t> parseUint(std::string_view s);
 
+// ipvsadm verbs.
+struct IpvsArgs {
+  bool list = false, add = false, del = false, edit = false;  // -L -a -d -e (real servers)
+  bool addService = false, editService = false, delService = false, clear = false;  // -A -E -D -C
+  bool save = false, restore = false;                                               // -S -R
+  bool numeric = false, stats = false;
+  std::string service;      // -t: VIP:PORT or a backend name
+  std::string real;         // -r: RIP[:PORT]
+  int weight = -1;          // -w
+  std::string scheduler;    // -s: rr, wrr, sh, mh
+  bool persistent = false;  // -p
+  char forward = 0;         // -g, -i or -m; 0: none given
+};
+
+// One line of what -S prints ("-A -t VIP:PORT -s rr", "-a -t VIP:PORT -r RIP:PORT -m -w 1")
+// as IpvsArgs; nullopt (with the reason in *why) for anything else.
+std::optional<IpvsArgs> parseIpvsLine(const std::string& line, std::string* why);
+
 }  // namespace fulcrumctl
