@@ -127,6 +127,17 @@ static __always_inline __u32 murmur_round(__u32 h, __u32 k) {
   return h * 5u + 0xe6546b64u;
 }
 
+// MurmurHash3's finalisation after n words.
+static __always_inline __u32 murmur_final(__u32 h, __u32 words) {
+  h ^= words * 4;
+  h ^= h >> 16;
+  h *= 0x85ebca6bu;
+  h ^= h >> 13;
+  h *= 0xc2b2ae35u;
+  h ^= h >> 16;
+  return h;
+}
+
 static __always_inline __u32 addr_word(const __u8* a, int i) {
   return ((__u32)a[4 * i] << 24) | ((__u32)a[4 * i + 1] << 16) | ((__u32)a[4 * i + 2] << 8) |
          (__u32)a[4 * i + 3];
@@ -140,13 +151,7 @@ static __always_inline __u32 flow_hash(const struct fulcrum_flow_key* k) {
   for (int i = 0; i < 4; i++) h = murmur_round(h, addr_word(k->dst, i));
   h = murmur_round(h, ((__u32)bpf_ntohs(k->sport) << 16) | bpf_ntohs(k->dport));
   h = murmur_round(h, k->proto);
-  h ^= 40;  // 10 words
-  h ^= h >> 16;
-  h *= 0x85ebca6bu;
-  h ^= h >> 13;
-  h *= 0xc2b2ae35u;
-  h ^= h >> 16;
-  return h;
+  return murmur_final(h, 10);
 }
 
 // The client address's hash: sched::addrHash (murmur3Words over w[0..3], kAddrHashSeed).
@@ -154,13 +159,7 @@ static __always_inline __u32 addr_hash(const __u8* a) {
   __u32 h = 0x53726341u;  // kAddrHashSeed, "SrcA"
 #pragma unroll
   for (int i = 0; i < 4; i++) h = murmur_round(h, addr_word(a, i));
-  h ^= 16;  // 4 words
-  h ^= h >> 16;
-  h *= 0x85ebca6bu;
-  h ^= h >> 13;
-  h *= 0xc2b2ae35u;
-  h ^= h >> 16;
-  return h;
+  return murmur_final(h, 4);
 }
 
 // ---- helpers ----

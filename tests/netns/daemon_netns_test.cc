@@ -67,6 +67,25 @@ std::string chattyServer(const std::string& name) {
          "\"";
 }
 
+// On every real: fulcrum-decap (IPIP and GUE to port 6080) and the server `serverFor(name)`
+// ("real0", "real1", ...).
+void startReals(const Topology& t, const TempDir& dir, std::string (*serverFor)(const std::string&),
+                std::vector<std::unique_ptr<Process>>& decaps,
+                std::vector<std::unique_ptr<Process>>& servers) {
+  for (size_t i = 0; i < t.reals.size(); ++i) {
+    auto d = std::make_unique<Process>();
+    d->start({"/bin/sh", "-c", "exec " + in(t.reals[i], kDecap + " attach r0 --gue-port 6080")},
+             dir.path());
+    ASSERT_TRUE(eventually([&] { return d->out().find("attached to r0") != std::string::npos; }))
+        << d->err();
+    decaps.push_back(std::move(d));
+    auto s = std::make_unique<Process>();
+    s->start({"/bin/sh", "-c", "exec " + in(t.reals[i], serverFor("real" + std::to_string(i)))},
+             dir.path());
+    servers.push_back(std::move(s));
+  }
+}
+
 // n connections to the VIP from the client, one answer line each ("?" for a failure).
 std::vector<std::string> connect(const Topology& t, int n) {
   const std::string script =
@@ -128,17 +147,7 @@ TEST(NetnsDaemon, PacketServiceFromTheConfigWithHealthChecks) {
   ASSERT_TRUE(t.ok) << "cannot build the namespaces (root, iproute2, ethtool needed)";
   TempDir dir;
   std::vector<std::unique_ptr<Process>> decaps, servers;
-  for (size_t i = 0; i < 2; ++i) {
-    auto d = std::make_unique<Process>();
-    d->start({"/bin/sh", "-c", "exec " + in(t.reals[i], kDecap + " attach r0")}, dir.path());
-    ASSERT_TRUE(eventually([&] { return d->out().find("attached to r0") != std::string::npos; }))
-        << d->err();
-    decaps.push_back(std::move(d));
-    auto s = std::make_unique<Process>();
-    s->start({"/bin/sh", "-c", "exec " + in(t.reals[i], echoServer("real" + std::to_string(i)))},
-             dir.path());
-    servers.push_back(std::move(s));
-  }
+  ASSERT_NO_FATAL_FAILURE(startReals(t, dir, echoServer, decaps, servers));
   const std::string api = dir.path() + "/api.sock";
   const std::string cfg = dir.write(
       "fulcrum.cfg",
@@ -198,19 +207,8 @@ TEST(NetnsDaemon, DrGueAndIpipRealsAndWeightZeroDrains) {
   Topology t(3);
   ASSERT_TRUE(t.ok) << "cannot build the namespaces (root, iproute2, ethtool needed)";
   TempDir dir;
-  std::vector<std::unique_ptr<Process>> procs;
-  for (size_t i = 0; i < 3; ++i) {
-    auto d = std::make_unique<Process>();
-    d->start({"/bin/sh", "-c", "exec " + in(t.reals[i], kDecap + " attach r0 --gue-port 6080")},
-             dir.path());
-    ASSERT_TRUE(eventually([&] { return d->out().find("attached to r0") != std::string::npos; }))
-        << d->err();
-    procs.push_back(std::move(d));
-    auto s = std::make_unique<Process>();
-    s->start({"/bin/sh", "-c", "exec " + in(t.reals[i], chattyServer("real" + std::to_string(i)))},
-             dir.path());
-    procs.push_back(std::move(s));
-  }
+  std::vector<std::unique_ptr<Process>> decaps, servers;
+  ASSERT_NO_FATAL_FAILURE(startReals(t, dir, chattyServer, decaps, servers));
   const std::string api = dir.path() + "/api.sock";
   const std::string cfg = dir.write(
       "fulcrum.cfg",
@@ -281,7 +279,8 @@ TEST(NetnsDaemon, DrGueAndIpipRealsAndWeightZeroDrains) {
   EXPECT_EQ(firsts, seconds) << longRun.out();  // each connection answered by the same real
   lb.signal(SIGTERM);
   EXPECT_EQ(lb.wait(15s), 0) << lb.err();
-  for (auto& p : procs) p->signal(SIGKILL);
+  for (auto& p : servers) p->signal(SIGKILL);
+  for (auto& p : decaps) p->signal(SIGTERM);
 }
 
 // The lines IPVS users type, with only the command's name changed: a packet service
