@@ -65,6 +65,11 @@ class Control {
   virtual std::shared_ptr<const model::Snapshot> snapshot() const = 0;
   virtual const model::ProcessStats& processStats() const = 0;
   virtual ProcessInfo processInfo() const = 0;
+  // "Which real gets this flow?" (show xdp flow): one line, or why not.
+  virtual Result<std::string> packetFlow(const SockAddr& /*vip*/,
+                                         const SockAddr& /*client*/) const {
+    return Error{"The packet data plane is not available here."};
+  }
   // The packet data plane's global counters; nullopt when it is not loaded.
   virtual std::optional<std::vector<PacketCounter>> packetCounters() const { return std::nullopt; }
   // Health of the current snapshot's servers (same pool/server indices).

@@ -427,7 +427,15 @@ std::string showXdpServices(Ctx& ctx) {
 // "show xdp services": see above.
 std::string showXdp(Ctx& ctx, const Args& args) {
   if (args.size() == 1 && args[0] == "services") return showXdpServices(ctx);
-  if (!args.empty()) return "Usage: show xdp [services]\n";
+  if (args.size() == 3 && args[0] == "flow") {
+    auto vip = SockAddr::parse(args[1]);
+    auto client = SockAddr::parse(args[2]);
+    if (!vip || !client || vip->isAny() || client->isAny())
+      return "Usage: show xdp flow <vip>:<port> <client>:<port> (numeric; IPv6 in brackets)\n";
+    auto line = ctx.control.packetFlow(*vip, *client);
+    return (line ? *line : line.error()) + "\n";
+  }
+  if (!args.empty()) return "Usage: show xdp [services | flow <vip>:<port> <client>:<port>]\n";
   auto counters = ctx.control.packetCounters();
   if (!counters) return "The packet data plane is not loaded (no 'dataplane xdp' frontend).\n";
   std::string out;
@@ -798,7 +806,7 @@ const std::vector<Command>& commands() {
       {{"show", "servers", "state"}, ApiLevel::kUser, "show servers state [<backend>]", "dump the servers' state (all or one backend)", showServersState},
       {{"show", "sess"}, ApiLevel::kOperator, "show sess [<id>|all]", "list the current sessions", showSess},
       {{"show", "stat"}, ApiLevel::kUser, "show stat [typed|json|up|no-maint]", "report counters for each proxy and server", showStat},
-      {{"show", "xdp"}, ApiLevel::kUser, "show xdp [services]", "report the packet data plane's counters, or its services", showXdp},
+      {{"show", "xdp"}, ApiLevel::kUser, "show xdp [services|flow <vip> <client>]", "the packet data plane's counters, services, or which real gets a flow", showXdp},
       {{"show", "version"}, ApiLevel::kUser, "show version", "report the version of the running process", showVersion},
       {{"shutdown", "sessions", "server"}, ApiLevel::kAdmin, "shutdown sessions server <bk>/<srv>", "close the sessions established to a server", shutdownSessions},
       {{"help"}, ApiLevel::kUser, "help [<command>]", "list matching or all commands", helpCmd},

@@ -378,6 +378,10 @@ std::optional<std::vector<admin::PacketCounter>> Daemon::packetCounters() const 
   return out;
 }
 
+Result<std::string> Daemon::packetFlow(const SockAddr& vip, const SockAddr& client) const {
+  return xdp_->whichReal(*box_.current(), vip, client);
+}
+
 void Daemon::sampleRates() {
   rates_.sample(*box_.current()->snapshot, control_.now());
   if (xdp_) xdp_->tick(*box_.current()->snapshot);

@@ -1,12 +1,16 @@
 #include "xdp/data_plane.h"
 
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
 #include <fmt/core.h>
+#include <netinet/in.h>
 
 #include <cstring>
 #include <thread>
 
 #include "common/log.h"
 #include "model/acl.h"
+#include "sched/flow_hash.h"
 #include "sched/maglev.h"
 #include "xdp/host.h"
 
@@ -153,6 +157,75 @@ void XdpDataPlane::stop() {
   }
   writer_.reset();
   program_.reset();
+}
+
+Result<std::string> XdpDataPlane::whichReal(const control::Publication& pub, const SockAddr& vip,
+                                            const SockAddr& client) const {
+  const model::Config& cfg = pub.config();
+  // The service: the VIP's exact port, else its all-ports bind (as the program looks).
+  int found = -1;
+  for (int pass = 0; pass < 2 && found < 0; ++pass)
+    for (size_t i = 0; i < cfg.services.size() && found < 0; ++i) {
+      const model::Service& svc = cfg.services[i];
+      if (svc.forwarding != model::Forwarding::kPacket || svc.defaultPool < 0) continue;
+      for (const model::Bind& b : svc.binds) {
+        SockAddr want = vip;
+        if (pass == 1) want.setPort(0);
+        if (b.addr == want) found = static_cast<int>(i);
+      }
+    }
+  if (found < 0) return Error{fmt::format("No packet service serves {}.", vip.toString())};
+  const model::Service& svc = cfg.services[static_cast<size_t>(found)];
+  const auto p = static_cast<size_t>(svc.defaultPool);
+  const model::Pool& pool = cfg.pools[p];
+  auto serverAt = [&](size_t i) {
+    const model::Server& s = pool.servers[i];
+    return fmt::format("{}/{} ({})", pool.name, s.name, s.addr.toString());
+  };
+  // An existing flow: the connection table (TCP).
+  if (program_) {
+    fulcrum_flow_key key{};
+    model::toV6Bytes(client, key.src);
+    model::toV6Bytes(vip, key.dst);
+    key.sport = htons(client.port());
+    key.dport = htons(vip.port());
+    key.proto = IPPROTO_TCP;
+    fulcrum_flow_value v{};
+    if (bpf_map_lookup_elem(program_->conns(), &key, &v) == 0) {
+      for (size_t i = 0; i < pool.servers.size(); ++i)
+        if (pool.servers[i].real == v.real)
+          return fmt::format("frontend {}: in the connection table: {}", svc.name, serverAt(i));
+      return fmt::format(
+          "frontend {}: in the connection table: real {} (no longer in '{}'; "
+          "its next packet is scheduled anew)",
+          svc.name, v.real, pool.name);
+    }
+  }
+  const control::PoolTables& tables = *pub.pools.at(p);
+  if (!tables.maglev || tables.maglev->size() == 0)
+    return fmt::format(
+        "frontend {}: a new flow would be dropped: backend '{}' has no usable server", svc.name,
+        pool.name);
+  const bool source = pool.balance.algo == model::BalanceAlgo::kSource;
+  const bool rr = pool.balance.algo == model::BalanceAlgo::kRoundRobin ||
+                  pool.balance.algo == model::BalanceAlgo::kStaticRr;
+  const uint32_t hash =
+      source ? sched::addrHash(client) : sched::flowHash(client, vip, IPPROTO_TCP);
+  const uint32_t slot = tables.maglev->slotOf(hash);
+  const int32_t index = tables.maglev->table()[slot];
+  if (index < 0)
+    return fmt::format(
+        "frontend {}: a new flow would be dropped: backend '{}' has no usable server", svc.name,
+        pool.name);
+  const std::string who = serverAt(static_cast<size_t>(index));
+  if (rr)
+    return fmt::format(
+        "frontend {}: a new flow (SYN) takes the next slot of the round-robin walk; "
+        "another packet of the flow, without an entry, goes to {} (slot {} of {} "
+        "by the flow hash)",
+        svc.name, who, slot, tables.maglev->size());
+  return fmt::format("frontend {}: a new flow goes to {} (slot {} of {} by the {} hash)", svc.name,
+                     who, slot, tables.maglev->size(), source ? "client address" : "flow");
 }
 
 std::optional<PacketStats> XdpDataPlane::stats() const {

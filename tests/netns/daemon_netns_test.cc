@@ -175,6 +175,32 @@ TEST(NetnsDaemon, PacketServiceFromTheConfigWithHealthChecks) {
   EXPECT_EQ(by["real0 saw hello"] + by["real1 saw hello"], 16) << lb.err();
   EXPECT_GT(by["real0 saw hello"], 0);
   EXPECT_GT(by["real1 saw hello"], 0);
+  // "Which real gets this flow?": the table's answer is the real that answers the flow.
+  const std::string which =
+      std::string(FULCRUM_CTL_BIN) + " --socket " + api + " which 192.0.2.10:80 ";
+  for (int port : {40001, 40002, 40003, 40004}) {
+    RunResult w = run({"/bin/sh", "-c", which + "10.201.0.1:" + std::to_string(port)}, 10s);
+    ASSERT_EQ(w.code, 0) << w.err;
+    const bool r0 = w.out.find("reals/r0 (") != std::string::npos;
+    EXPECT_NE(r0, w.out.find("reals/r1 (") != std::string::npos) << w.out;
+    const std::string script =
+        "python3 -c \"import socket\n"
+        "c=socket.socket(); c.bind(('10.201.0.1'," +
+        std::to_string(port) +
+        "))\n"
+        "c.settimeout(3); c.connect(('192.0.2.10',80)); c.sendall(b'hello'); "
+        "print(c.recv(100).decode())\n\"";
+    RunResult got = run({"/bin/sh", "-c", in(t.cli, script)}, 20s);
+    EXPECT_EQ(got.out, std::string(r0 ? "real0" : "real1") + " saw hello\n") << w.out << got.err;
+  }
+  RunResult none =
+      run({"/bin/sh", "-c",
+           std::string(FULCRUM_CTL_BIN) + " --socket " + api + " which 192.0.2.99:80 10.201.0.1:1"},
+          10s);
+  EXPECT_EQ(none.code, 1);
+  EXPECT_NE(none.err.find("No packet service serves 192.0.2.99:80."), std::string::npos)
+      << none.err;
+
   // The counters: the program's in "show xdp", the flows in the frontend's row of "show
   // stat" (sampled every second): one new flow per connection, at least.
   EXPECT_GE(xdpCounter(api, "forwarded"), 16u * 3);  // SYN, data, ACKs, FIN per connection

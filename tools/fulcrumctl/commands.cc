@@ -867,4 +867,21 @@ int cmdIpvs(const Context& ctx, const IpvsArgs& a) {
       ctx, {"disable server " + ref, "shutdown sessions server " + ref, "del server " + ref});
 }
 
+int cmdWhich(const Context& ctx, const std::string& vip, const std::string& client) {
+  if (!looksLikeAddress(vip) || !looksLikeAddress(client)) {
+    err("fulcrumctl: which wants VIP:PORT CLIENT:PORT (numeric; IPv6 as [ADDR]:PORT)");
+    return kExitUsage;
+  }
+  int code = kExitOk;
+  auto text = ask(ctx, fmt::format("show xdp flow {} {}", vip, client), &code);
+  if (!text) return code;
+  std::string answer(trim(*text));
+  if (answer.rfind("frontend ", 0) != 0) {
+    err("fulcrumctl: " + answer);
+    return kExitRefused;
+  }
+  out(answer + "\n");
+  return kExitOk;
+}
+
 }  // namespace fulcrumctl

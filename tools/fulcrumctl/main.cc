@@ -216,6 +216,13 @@ int run(int argc, char** argv) {
   shut->callback(
       [&] { action = [&] { return cmdAction(ctx, "shutdown sessions server " + ref); }; });
 
+  std::string whichVip, whichClient;
+  auto* which =
+      sub("which", "which real gets a flow: which VIP:PORT CLIENT:PORT (packet services)");
+  which->add_option("vip", whichVip)->required();
+  which->add_option("client", whichClient)->required();
+  which->callback([&] { action = [&] { return cmdWhich(ctx, whichVip, whichClient); }; });
+
   sub("reload", "reload the configuration; prints its messages")->callback([&] {
     action = [&] { return cmdReload(ctx); };
   });
