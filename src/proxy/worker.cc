@@ -1,5 +1,6 @@
 #include "proxy/worker.h"
 
+#include <fmt/core.h>
 #include <pthread.h>
 #include <sched.h>
 #include <sys/socket.h>
@@ -137,6 +138,9 @@ void Worker::answerSessionDumps() {
 
 void Worker::start() {
   thread_ = std::thread([this] { run(); });
+  // "fulcrum-w1"...: what top -H, ps -L and /proc/PID/task/*/comm show.
+  const std::string name = fmt::format("fulcrum-w{}", id_ + 1);
+  pthread_setname_np(thread_.native_handle(), name.c_str());
   if (!opts_.cpus.empty()) {
     cpu_set_t set;
     CPU_ZERO(&set);
