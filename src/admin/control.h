@@ -103,6 +103,8 @@ class Control {
   virtual Status delService(const std::string&) {
     return Error{"Runtime services are not supported here."};
   }
+  // True for a service added with addService (not one of the configuration files).
+  virtual bool isRuntimeService(const std::string&) const { return false; }
   virtual Status delServer(int pool, int server) = 0;
   // "enable|disable health": active checks of a server that has them configured.
   virtual Status setHealthChecks(int pool, int server, bool enabled) = 0;

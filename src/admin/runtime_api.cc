@@ -401,7 +401,7 @@ std::string showXdpServices(Ctx& ctx) {
     if (svc.forwarding != model::Forwarding::kPacket || svc.defaultPool < 0) continue;
     const auto pi = static_cast<size_t>(svc.defaultPool);
     const model::Pool& pool = cfg.pools[pi];
-    const bool runtime = svc.name.rfind("tcp:", 0) == 0 || svc.name.rfind("udp:", 0) == 0;
+    const bool runtime = ctx.control.isRuntimeService(svc.name);
     for (const model::Bind& b : svc.binds) {
       const std::string head = fmt::format(
           "{} {} {} {} {} {}", svc.name, svc.protocol == model::Protocol::kTcp ? "tcp" : "udp",

@@ -70,6 +70,9 @@ class Daemon final : public admin::Control {
                     const model::Balance& balance) override;
   Status setServiceBalance(const std::string& name, const model::Balance& balance) override;
   Status delService(const std::string& name) override;
+  bool isRuntimeService(const std::string& name) const override {
+    return builder_->overrides().isRuntimeService(name);
+  }
   Status delServer(int pool, int server) override;
   Status setHealthChecks(int pool, int server, bool enabled) override;
   Status setAgentChecks(int pool, int server, bool enabled) override;

@@ -574,10 +574,6 @@ std::string runtimeServiceName(const std::string& vip) {
   return "tcp:" + (a.ok() ? a->toString() : vip);
 }
 
-bool isRuntimeService(const std::string& backend) {
-  return backend.rfind("tcp:", 0) == 0 || backend.rfind("udp:", 0) == 0;
-}
-
 bool looksLikeAddress(const std::string& s) {
   std::string_view host, port;
   return fulcrum::splitHostPort(s, host, port) && fulcrum::SockAddr::parse(s).ok();
@@ -644,12 +640,12 @@ int cmdIpvsService(const Context& ctx, const IpvsArgs& a) {
   }
   if (a.clear) {
     int code = kExitOk;
-    auto t = fetchStat(ctx, &code);
-    if (!t) return code;
     std::vector<std::string> lines;
-    for (size_t r = 0; r < t->rows.size(); ++r)
-      if (rowType(*t, r) == kTypeBackend && isRuntimeService(t->cell(r, "pxname")))
-        lines.push_back("del service " + t->cell(r, "pxname"));
+    for (const PacketRow& p : fetchPacketRows(ctx, &code)) {
+      const std::string line = "del service " + p.service;
+      if (p.runtime && (lines.empty() || lines.back() != line)) lines.push_back(line);
+    }
+    if (code != kExitOk) return code;
     return lines.empty() ? kExitOk : cmdActions(ctx, lines);
   }
   if (a.service.empty() || !looksLikeAddress(a.service)) {
@@ -832,11 +828,25 @@ int cmdIpvs(const Context& ctx, const IpvsArgs& a) {
   if (!backend) return kExitUsage;
   const std::string& rip = args.real;
   std::string derived = nameFor(rip);
-  // Forwarding: a runtime packet service's servers take -g (direct routing, ipvsadm's
-  // default), -i (IPIP) or -m (NAT); a proxy backend relays (-m or nothing).
+  // Forwarding: a packet service's servers take -g (direct routing), -i (IPIP) or -m
+  // (NAT); without one, a service added with -A takes ipvsadm's default (-g) and one of the
+  // configuration its backend's "forward". A proxied backend relays (-m or nothing).
+  // (Asked only when it matters: a flag given, or the backend of a service added with -A.)
+  int ignored = kExitOk;
+  bool packet = false, runtime = false;
+  if (a.forward != 0 || *backend == runtimeServiceName(a.service))
+    for (const PacketRow& p : fetchPacketRows(ctx, &ignored))
+      if (p.backend == *backend) {
+        packet = true;
+        runtime = runtime || p.runtime;
+      }
   std::string forward;
-  if (isRuntimeService(*backend)) {
-    forward = a.forward == 'i' ? "ipip" : a.forward == 'm' ? "nat" : "dr";
+  if (packet) {
+    forward = a.forward == 'g'   ? "dr"
+              : a.forward == 'i' ? "ipip"
+              : a.forward == 'm' ? "nat"
+              : runtime          ? "dr"
+                                 : "";
   } else if (a.forward == 'g' || a.forward == 'i') {
     err(
         fmt::format("fulcrumctl: backend '{}' is proxied: direct routing (-g) and tunnelling (-i) "
