@@ -34,6 +34,13 @@ std::shared_ptr<const model::Config> parse(const std::string& body) {
   return loaded.config;
 }
 
+// The builder publishes `cfg` (a start or a reload, as the daemon makes them).
+void publish(control::Builder& builder, std::shared_ptr<const model::Config> cfg) {
+  auto change = builder.prepare(std::move(cfg), {});
+  ASSERT_TRUE(change.ok()) << change.error();
+  builder.commit(std::move(*change));
+}
+
 struct Sent {
   int verdict = -1;
   Bytes out;
@@ -112,9 +119,7 @@ TEST(MapWriter, APublicationBecomesMapsAndStateChangesFollow) {
   ASSERT_TRUE(cfg);
   control::PublicationBox box;
   control::Builder builder(box, {});
-  auto change = builder.prepare(cfg, {});
-  ASSERT_TRUE(change.ok()) << change.error();
-  builder.commit(std::move(*change));
+  ASSERT_NO_FATAL_FAILURE(publish(builder, cfg));
   PacketPath path(*cfg);
   ASSERT_TRUE(path.program) << path.error;
   path.apply(*builder.current());
@@ -159,9 +164,7 @@ TEST(MapWriter, APublicationBecomesMapsAndStateChangesFollow) {
       "frontend other\n    bind 127.0.0.1:8080\n    default_backend b\n"
       "backend b\n    server r1 10.0.1.1:80\n");
   ASSERT_TRUE(none);
-  auto gone = builder.prepare(none, {});
-  ASSERT_TRUE(gone.ok()) << gone.error();
-  builder.commit(std::move(*gone));
+  ASSERT_NO_FATAL_FAILURE(publish(builder, none));
   path.apply(*builder.current());
   Ip ip{Addr::parse("198.51.100.1"), Addr::parse("192.0.2.10"), {6, 1000, 80, kSyn, ""}};
   EXPECT_EQ(path.run(frame(ip)).verdict, XDP_PASS);
@@ -179,9 +182,7 @@ TEST(MapWriter, SchedulersForwardModesAndAllPorts) {
   ASSERT_TRUE(cfg);
   control::PublicationBox box;
   control::Builder builder(box, {});
-  auto change = builder.prepare(cfg, {});
-  ASSERT_TRUE(change.ok()) << change.error();
-  builder.commit(std::move(*change));
+  ASSERT_NO_FATAL_FAILURE(publish(builder, cfg));
   PacketPath path(*cfg);
   ASSERT_TRUE(path.program) << path.error;
   path.apply(*builder.current());

@@ -67,6 +67,17 @@ std::string chattyServer(const std::string& name) {
          "\"";
 }
 
+// The balancer's configuration: the packet data plane on l0, the runtime API on `api`,
+// `global` more global lines, then `sections`.
+std::string lbConfig(const std::string& api, const std::string& global,
+                     const std::string& sections) {
+  return "global\n" + global + "    xdp-interface l0\n    stats socket " + api +
+         " level admin\n"
+         "defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 5s\n"
+         "    timeout server 5s\n" +
+         sections;
+}
+
 // On every real: fulcrum-decap (IPIP and GUE to port 6080) and the server `serverFor(name)`
 // ("real0", "real1", ...).
 void startReals(const Topology& t, const TempDir& dir, std::string (*serverFor)(const std::string&),
@@ -153,14 +164,12 @@ TEST(NetnsDaemon, PacketServiceFromTheConfigWithHealthChecks) {
       "fulcrum.cfg",
       // As a service runs: the privileges go after the start; the maps stay writable and
       // the program still leaves the interface at exit.
-      "global\n    user nobody\n    group nogroup\n    xdp-interface l0\n    stats socket " + api +
-          " level admin\n"
-          "defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 5s\n"
-          "    timeout server 5s\n"
+      lbConfig(
+          api, "    user nobody\n    group nogroup\n",
           "frontend vip\n    bind 192.0.2.10:80\n    dataplane xdp\n    default_backend reals\n"
           "backend reals\n    default-server check inter 200ms fall 2 rise 1\n"
           "    server r0 " +
-          t.realAddr(0) + ":80\n    server r1 " + t.realAddr(1) + ":80\n");
+              t.realAddr(0) + ":80\n    server r1 " + t.realAddr(1) + ":80\n"));
   Process lb;
   lb.start({"/bin/sh", "-c", "exec " + in(t.lb, kFulcrum + " -f " + cfg)}, dir.path());
   ASSERT_TRUE(lb.waitForErr("XDP program attached to l0 (native)", 10s)) << lb.err();
@@ -238,20 +247,18 @@ TEST(NetnsDaemon, DrGueAndIpipRealsAndWeightZeroDrains) {
   const std::string api = dir.path() + "/api.sock";
   const std::string cfg = dir.write(
       "fulcrum.cfg",
-      "global\n    xdp-interface l0\n    stats socket " + api +
-          " level admin\n"
-          "defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 5s\n"
-          "    timeout server 5s\n"
+      lbConfig(
+          api, "",
           "frontend vip\n    bind 192.0.2.10:80\n    dataplane xdp\n    default_backend reals\n"
           "backend reals\n    default-server check inter 200ms\n"
           "    server r0 " +
-          t.realAddr(0) +
-          ":80 forward dr\n"
-          "    server r1 " +
-          t.realAddr(1) +
-          ":80 forward gue\n"
-          "    server r2 " +
-          t.realAddr(2) + ":80 forward ipip\n");
+              t.realAddr(0) +
+              ":80 forward dr\n"
+              "    server r1 " +
+              t.realAddr(1) +
+              ":80 forward gue\n"
+              "    server r2 " +
+              t.realAddr(2) + ":80 forward ipip\n"));
   Process lb;
   lb.start({"/bin/sh", "-c", "exec " + in(t.lb, kFulcrum + " -f " + cfg)}, dir.path());
   ASSERT_TRUE(lb.waitForErr("XDP program attached to l0 (native)", 10s)) << lb.err();
@@ -321,11 +328,7 @@ TEST(NetnsDaemon, IpvsadmLinesThroughFulcrumctl) {
   Process server;
   server.start({"/bin/sh", "-c", "exec " + in(t.reals[0], echoServer("real0"))}, dir.path());
   const std::string api = dir.path() + "/api.sock";
-  const std::string cfg = dir.write(
-      "fulcrum.cfg", "global\n    xdp-interface l0\n    stats socket " + api +
-                         " level admin\n"
-                         "defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 5s\n"
-                         "    timeout server 5s\n");
+  const std::string cfg = dir.write("fulcrum.cfg", lbConfig(api, "", ""));
   Process lb;
   lb.start({"/bin/sh", "-c", "exec " + in(t.lb, kFulcrum + " -f " + cfg)}, dir.path());
   ASSERT_TRUE(eventually([&] { return access(api.c_str(), F_OK) == 0; })) << lb.err();
