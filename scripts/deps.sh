@@ -17,6 +17,7 @@ packages=(
   redis-server                        # health tests (tcp-check against a real protocol)
   nlohmann-json3-dev libcli11-dev     # runtime API JSON output, fulcrumctl options
   socat                               # runtime API tests (as operators use it)
+  nsd bind9-dnsutils                  # UDP tests: a real DNS server queried with dig
   prometheus                          # promtool: metrics format check
   chromium                            # stats page test (headless)
   hatop tmux                          # hatop against the runtime API (show info, show stat)

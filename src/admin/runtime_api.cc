@@ -372,10 +372,11 @@ std::string showSess(Ctx& ctx, const Args& args) {
     out += fmt::format(
         "0x{:x}: proto={} src={} dst={} fe={} be={} srv={} state={} age={} idle={} thread={} "
         "bytes_in={} bytes_out={}\n",
-        s.id, s.client.isV6() ? "tcpv6" : "tcpv4", s.client.toString(), s.local.toString(),
-        s.frontend, s.backend.empty() ? "<NONE>" : s.backend,
-        s.server.empty() ? "<none>" : s.server, *s.state ? s.state : "-", humanTime(s.age),
-        humanTime(s.idle), s.worker, s.bytesIn, s.bytesOut);
+        s.id, s.udp ? (s.client.isV6() ? "udpv6" : "udpv4") : (s.client.isV6() ? "tcpv6" : "tcpv4"),
+        s.client.toString(), s.local.toString(), s.frontend,
+        s.backend.empty() ? "<NONE>" : s.backend, s.server.empty() ? "<none>" : s.server,
+        *s.state ? s.state : "-", humanTime(s.age), humanTime(s.idle), s.worker, s.bytesIn,
+        s.bytesOut);
   }
   if (filter && out.empty()) return "Session not found.\n";
   return out;

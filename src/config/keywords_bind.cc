@@ -90,14 +90,18 @@ Status applyBindParam(const Statement& st, size_t& i, model::Bind& b) {
 }  // namespace
 
 Status proxyBind(Parser& p, const Statement& st) {
-  if (st.args.size() < 2) return Error{"keyword 'bind' expects an address (e.g. '*:443')"};
+  const bool dgram = st.args[0] == "dgram-bind";
+  if (st.args.size() < 2)
+    return Error{fmt::format("keyword '{}' expects an address (e.g. '{}')", st.args[0],
+                             dgram ? "*:53" : "*:443")};
   // The parameters apply to every address of the line.
   model::Bind params;
   params.loc = st.loc;
+  params.dgram = dgram;
   for (size_t i = 2; i < st.args.size(); ++i)
-    if (auto s = applyBindParam(st, i, params); !s) return keywordError("bind", s.error());
+    if (auto s = applyBindParam(st, i, params); !s) return keywordError(st.args[0], s.error());
   auto addrs = parseBindAddresses(st.args[1]);
-  if (!addrs) return keywordError("bind", addrs.error());
+  if (!addrs) return keywordError(st.args[0], addrs.error());
   for (auto& a : *addrs) {
     model::Bind b = params;
     b.text = std::move(a.text);

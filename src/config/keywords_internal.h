@@ -90,7 +90,8 @@ Status checkNoSourceOptions(const Statement& st, size_t i);
 // ---------------------------------------------------------------------------------------
 // The handlers of kProxyKeywords defined outside keywords_proxy.cc
 
-Status proxyBind(Parser& p, const Statement& st);           // keywords_bind.cc
+Status proxyBind(Parser& p, const Statement& st);  // keywords_bind.cc
+inline Status proxyDgramBind(Parser& p, const Statement& st) { return proxyBind(p, st); }
 Status proxyServer(Parser& p, const Statement& st);         // keywords_server.cc
 Status proxyDefaultServer(Parser& p, const Statement& st);  // keywords_server.cc
 Status proxyOption(Parser& p, const Statement& st);         // keywords_option.cc

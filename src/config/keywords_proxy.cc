@@ -66,17 +66,44 @@ namespace {
 Status proxyMode(Parser& p, const Statement& st) {
   if (auto s = expectArgs(st, 1, "a mode ('tcp')"); !s) return s;
   std::string_view mode = st.args[1];
-  if (mode == "tcp" || mode == "http") {
+  if (mode == "tcp" || mode == "http" || mode == "udp") {
     p.settings().httpMode = mode == "http";
+    p.settings().udp = mode == "udp";
     p.settings().modeLoc = st.loc;
     return Ok{};
   }
   if (mode == "log" || mode == "spop" || mode == "health" || mode == "cli") {
     return keywordError("mode", fmt::format("mode '{}' is not supported (Fulcrum proxies are "
-                                            "'mode tcp')",
+                                            "'mode tcp' or 'mode udp')",
                                             mode));
   }
-  return keywordError("mode", fmt::format("unknown mode '{}' (Fulcrum supports 'tcp')", mode));
+  return keywordError("mode",
+                      fmt::format("unknown mode '{}' (Fulcrum supports 'tcp' and 'udp')", mode));
+}
+
+// ---------------------------------------------------------------------------------------
+// proxy-requests, proxy-responses, accepted-payload-size: UDP flows (HAProxy Enterprise's
+// udp-lb keywords, nginx's proxy_requests and proxy_responses)
+
+Status proxyRequests(Parser& p, const Statement& st) {
+  auto n = uintArgument(st, 0, kMaxInt);
+  if (!n) return Error{n.error()};
+  p.settings().proxyRequests = *n;
+  return Ok{};
+}
+
+Status proxyResponses(Parser& p, const Statement& st) {
+  auto n = uintArgument(st, 0, kMaxInt);
+  if (!n) return Error{n.error()};
+  p.settings().proxyResponses = *n;
+  return Ok{};
+}
+
+Status proxyPayloadSize(Parser& p, const Statement& st) {
+  auto n = uintArgument(st, 1, 65507);  // the largest UDP payload over IPv4
+  if (!n) return Error{n.error()};
+  p.settings().payloadSize = *n;
+  return Ok{};
 }
 
 // ---------------------------------------------------------------------------------------
@@ -279,14 +306,14 @@ struct TimeoutSpec {
 };
 
 constexpr TimeoutSpec kTimeouts[] = {
-    {"client", kFrontSide, &ProxySettings::clientTimeout, false},
+    {"client", kFrontSide | kInUdpLb, &ProxySettings::clientTimeout, false},
     {"connect", kBackSide, &ProxySettings::connectTimeout, false},
-    {"server", kBackSide, &ProxySettings::serverTimeout, false},
+    {"server", kBackSide | kInUdpLb, &ProxySettings::serverTimeout, false},
     {"queue", kBackSide, &ProxySettings::queueTimeout, false},
     {"tunnel", kBackSide, &ProxySettings::tunnelTimeout, false},
     {"client-fin", kFrontSide, &ProxySettings::clientFinTimeout, false},
     {"server-fin", kBackSide, &ProxySettings::serverFinTimeout, false},
-    {"check", kBackSide, &ProxySettings::checkTimeout, false},
+    {"check", kBackSide | kInUdpLb, &ProxySettings::checkTimeout, false},
     {"tarpit", kAllProxies, nullptr, true},
     {"http-request", kAllProxies, nullptr, true},
     {"http-keep-alive", kAllProxies, nullptr, true},
@@ -536,39 +563,46 @@ constexpr std::string_view kRemovedSrvtimeout = "was removed in HAProxy 2.1; use
 constexpr Keyword kProxyKeywords[] = {
     {"mode", kAllProxies, proxyMode, {}},
     {"bind", kInFrontend | kInListen, proxyBind, {}},
+    {"dgram-bind", kInFrontend | kInListen | kInUdpLb, proxyDgramBind, {}},
+    {"proxy-requests", kFrontSide | kInUdpLb, proxyRequests, {}},
+    {"proxy-responses", kFrontSide | kInUdpLb, proxyResponses, {}},
+    {"accepted-payload-size", kFrontSide | kInUdpLb, proxyPayloadSize, {}},
     {"default_backend", kFrontSide, proxyDefaultBackend, {}},
-    {"balance", kBackSide, proxyBalance, {}},
+    {"balance", kBackSide | kInUdpLb, proxyBalance, {}},
     {"dataplane", kFrontSide, proxyDataplane, {}},
     {"forward", kBackSide, proxyForward, {}},
-    {"server", kInListen | kInBackend, proxyServer, {}},
-    {"default-server", kBackSide, proxyDefaultServer, {}},
-    {"timeout", kAllProxies, proxyTimeout, {}},
-    {"maxconn", kFrontSide, proxyMaxconn, {}},
+    {"server", kInListen | kInBackend | kInUdpLb, proxyServer, {}},
+    {"default-server", kBackSide | kInUdpLb, proxyDefaultServer, {}},
+    {"timeout", kAllProxies | kInUdpLb, proxyTimeout, {}},
+    {"maxconn", kFrontSide | kInUdpLb, proxyMaxconn, {}},
     {"retries", kBackSide, proxyRetries, {}},
-    {"option", kAllProxies, proxyOption, {}},
-    {"no", kAllProxies, proxyNegation, {}},
+    {"option", kAllProxies | kInUdpLb, proxyOption, {}},
+    {"no", kAllProxies | kInUdpLb, proxyNegation, {}},
     {"default", kAllProxies, proxyNegation, {}},
-    {"log", kAllProxies, proxyLog, {}},
-    {"hash-type", kBackSide, proxyHashType, {}},
-    {"rate-limit", kFrontSide, proxyRateLimit, {}},
-    {"source", kBackSide, proxySource, {}},
-    {"acl", kAllProxies, proxyAcl, {}},  // the handler rejects defaults and backends for now
-    {"tcp-request", kAllProxies, proxyTcpRequest, {}},
+    {"log", kAllProxies | kInUdpLb, proxyLog, {}},
+    {"hash-type", kBackSide | kInUdpLb, proxyHashType, {}},
+    {"rate-limit", kFrontSide | kInUdpLb, proxyRateLimit, {}},
+    {"source", kBackSide | kInUdpLb, proxySource, {}},
+    {"acl",
+     kAllProxies | kInUdpLb,
+     proxyAcl,
+     {}},  // the handler rejects defaults and backends for now
+    {"tcp-request", kAllProxies | kInUdpLb, proxyTcpRequest, {}},
     {"tcp-check", kBackSide, proxyTcpCheck, {}},
-    {"id", kInFrontend | kInListen | kInBackend, proxyId, {}},
+    {"id", kInFrontend | kInListen | kInBackend | kInUdpLb, proxyId, {}},
     {"load-server-state-from-file", kBackSide, proxyLoadServerState, {}},
     {"server-state-file-name", kInListen | kInBackend, proxyServerStateFileName, {}},
     // HAProxy proxy keywords Fulcrum does not support yet.
     {"log-format", kAllProxies, nullptr, kLogNote},
     {"log-format-sd", kAllProxies, nullptr, kLogNote},
     {"log-steps", kAllProxies, nullptr, kLogNote},
-    {"log-tag", kAllProxies, nullptr, kLogNote},
+    {"log-tag", kAllProxies | kInUdpLb, nullptr, kLogNote},
     {"error-log-format", kAllProxies, nullptr, kLogNote},
     {"backlog", kAllProxies, nullptr, {}},
     {"clitcpka-cnt", kAllProxies, nullptr, {}},
     {"clitcpka-idle", kAllProxies, nullptr, {}},
     {"clitcpka-intvl", kAllProxies, nullptr, {}},
-    {"description", kAllProxies, proxyDescription, {}},
+    {"description", kAllProxies | kInUdpLb, proxyDescription, {}},
     {"bind-process", kAllProxies, proxyBindProcess, {}},
     {"disabled", kAllProxies, nullptr, {}},
     {"dispatch", kAllProxies, nullptr, {}},
@@ -578,7 +612,7 @@ constexpr Keyword kProxyKeywords[] = {
     {"force-persist", kAllProxies, nullptr, {}},
     {"fullconn", kAllProxies, nullptr, {}},
     {"guid", kAllProxies, nullptr, {}},
-    {"hash-balance-factor", kAllProxies, nullptr, {}},
+    {"hash-balance-factor", kAllProxies | kInUdpLb, nullptr, {}},
     {"hash-key", kAllProxies, nullptr, {}},
     {"ignore-persist", kAllProxies, nullptr, {}},
     {"max-session-srv-conns", kAllProxies, nullptr, {}},

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <unordered_set>
 
+#include "config/keywords_internal.h"
 #include "config/tokenizer.h"
 
 namespace fulcrum::config {
@@ -22,6 +23,7 @@ SectionMask maskOf(SectionKind kind) {
     case SectionKind::kFrontend: return kInFrontend;
     case SectionKind::kListen: return kInListen;
     case SectionKind::kBackend: return kInBackend;
+    case SectionKind::kUdpLb: return kInUdpLb;
     case SectionKind::kNone:
     case SectionKind::kSkipped: return 0;
   }
@@ -35,6 +37,7 @@ const char* sectionKindName(SectionKind kind) {
     case SectionKind::kFrontend: return "frontend";
     case SectionKind::kListen: return "listen";
     case SectionKind::kBackend: return "backend";
+    case SectionKind::kUdpLb: return "udp-lb";
     case SectionKind::kNone:
     case SectionKind::kSkipped: return "?";
   }
@@ -49,9 +52,11 @@ std::string notAllowedIn(std::string_view keyword, SectionKind kind, SectionMask
 }
 
 std::string describeMask(SectionMask mask) {
-  static constexpr SectionKind kOrder[] = {SectionKind::kGlobal, SectionKind::kDefaults,
+  static constexpr SectionKind kOrder[] = {SectionKind::kGlobal,   SectionKind::kDefaults,
                                            SectionKind::kFrontend, SectionKind::kListen,
-                                           SectionKind::kBackend};
+                                           SectionKind::kBackend,  SectionKind::kUdpLb};
+  // udp-lb is HAProxy Enterprise's: named only for the keywords that have no other place.
+  if ((mask & ~kInUdpLb) != 0) mask &= static_cast<SectionMask>(~kInUdpLb);
   std::vector<std::string_view> names;
   for (SectionKind k : kOrder)
     if (mask & maskOf(k)) names.push_back(sectionKindName(k));
@@ -92,7 +97,7 @@ bool isSkippedSection(std::string_view word) {
 
 bool isSectionKeyword(std::string_view word) {
   return word == "global" || word == "defaults" || word == "frontend" || word == "backend" ||
-         word == "listen" || isSkippedSection(word);
+         word == "listen" || word == "udp-lb" || isSkippedSection(word);
 }
 
 // Proxy and defaults names: letters, digits, '-', '_', '.' and ':' (as in HAProxy).
@@ -228,6 +233,8 @@ void Parser::openSection(const Statement& st) {
     openProxy(st, SectionKind::kBackend);
   } else if (kw == "listen") {
     openProxy(st, SectionKind::kListen);
+  } else if (kw == "udp-lb") {
+    openProxy(st, SectionKind::kUdpLb);
   } else {
     kind_ = SectionKind::kSkipped;
     sectionLabel_ = st.args.size() > 1 ? fmt::format("{} {}", kw, st.args[1]) : kw;
@@ -346,6 +353,19 @@ void Parser::openProxy(const Statement& st, SectionKind kind) {
       }
     }
   }
+  if (kind == SectionKind::kUdpLb) {
+    // As in HAProxy Enterprise: a udp-lb section inherits nothing from defaults sections.
+    if (st.args.size() > 2)
+      error(st.loc, sectionPrefix() +
+                        fmt::format("keyword 'udp-lb': unexpected argument '{}' (udp-lb sections "
+                                    "do not inherit from defaults sections)",
+                                    st.args[2]));
+    px.settings = ProxySettings{};
+    px.settings.udp = true;
+    proxies_.push_back(std::move(px));
+    currentProxy_ = static_cast<int>(proxies_.size()) - 1;
+    return;
+  }
   std::string_view fromName;
   std::string problem;
   if (!parseFrom(st, 2, fromName, problem)) {
@@ -362,14 +382,52 @@ void Parser::openProxy(const Statement& st, SectionKind kind) {
   currentProxy_ = static_cast<int>(proxies_.size()) - 1;
 }
 
+namespace {
+
+// Keywords that only mean something for TCP: connections, splicing, stream health checks.
+// Written in a section that carries UDP, they are errors (tcpOnlyErrors()).
+bool tcpOnlyKeyword(const Statement& st) {
+  constexpr std::string_view kKeywords[] = {"tcp-check", "retries", "http-check"};
+  constexpr std::string_view kOptions[] = {
+      "splice-auto",      "splice-request",    "splice-response", "tcp-check",   "tcpka",
+      "clitcpka",         "srvtcpka",          "nolinger",        "redispatch",  "httpchk",
+      "tcp-smart-accept", "tcp-smart-connect", "ldap-check",      "mysql-check", "pgsql-check",
+      "redis-check",      "smtpchk",           "ssl-hello-chk",   "spop-check"};
+  constexpr std::string_view kTimeouts[] = {"connect", "client-fin", "server-fin", "tunnel",
+                                            "queue"};
+  const std::string& kw = st.args[0];
+  if (contains(kKeywords, kw)) return true;
+  if (kw == "option" || kw == "no") {
+    const std::string_view opt = kw == "no" ? st.arg(2) : st.arg(1);
+    return (kw == "option" || st.arg(1) == "option") && contains(kOptions, opt);
+  }
+  if (kw == "timeout") return contains(kTimeouts, st.arg(1));
+  if (kw == "tcp-request") return st.arg(1) != "connection";
+  return false;
+}
+
+}  // namespace
+
 void Parser::noteKeyword(std::string_view keyword) {
-  if (keyword == "bind" && currentProxy_ >= 0 && kind_ != SectionKind::kNone)
+  if ((keyword == "bind" || keyword == "dgram-bind") && currentProxy_ >= 0 &&
+      kind_ != SectionKind::kNone)
     ++proxies_[currentProxy_].bindLines;
 }
 
 void Parser::dispatch(const Statement& st) {
   const std::string& kw = st.args[0];
   noteKeyword(kw);
+  if (currentProxy_ >= 0 && kind_ != SectionKind::kGlobal && kind_ != SectionKind::kDefaults &&
+      tcpOnlyKeyword(st)) {
+    proxies_[currentProxy_].tcpOnly.emplace_back(
+        kw == "no" ? fmt::format("no {} {}", st.arg(1), st.arg(2))
+        : kw == "option" || kw == "timeout" || kw == "tcp-request"
+            ? fmt::format("{} {}", kw, st.arg(1))
+            : kw,
+        st.loc);
+    // A udp-lb section is UDP from its first line: the error comes at the end, once.
+    if (kind_ == SectionKind::kUdpLb) return;
+  }
   bool inGlobal = kind_ == SectionKind::kGlobal;
   const Keyword* k = inGlobal ? findGlobalKeyword(kw) : findProxyKeyword(kw);
   if (k == nullptr) {
@@ -432,6 +490,15 @@ void Parser::checkProxies() {
       }
       continue;
     }
+    if (s.udp) {
+      checkUdpProxy(px);
+    } else {
+      for (const model::Bind& b : px.binds)
+        if (b.dgram)
+          error(b.loc, prefix + fmt::format("keyword 'dgram-bind': {} '{}' carries TCP; a "
+                                            "datagram bind needs 'mode udp' (or a udp-lb section)",
+                                            sectionKindName(px.kind), px.name));
+    }
     if (s.stats.enabled && s.stats.own) {
       // HAProxy's own warning.
       warning(s.stats.loc, prefix + fmt::format("'stats' statement ignored for proxy '{}' as it "
@@ -463,6 +530,7 @@ void Parser::checkProxies() {
     // HAProxy's "missing timeouts" warning: a frontend without "timeout client", or a
     // backend with servers but without "timeout connect" or "timeout server".
     std::vector<std::string_view> missing;
+    if (s.udp) continue;  // UDP flows have idle timeouts by default (checkUdpProxy)
     if (px.hasFrontend() && px.settings.clientTimeout == 0) missing.push_back("'client'");
     if (px.hasBackend() && !px.servers.empty()) {
       if (px.settings.connectTimeout == 0) missing.push_back("'connect'");
@@ -478,6 +546,45 @@ void Parser::checkProxies() {
                                            "server' to non-zero values",
                                            sectionKindName(px.kind), px.name, list));
     }
+  }
+}
+
+void Parser::checkUdpProxy(const ProxySection& px) {
+  const std::string prefix = fmt::format("section '{}': ", proxyLabel(px));
+  const char* what = px.kind == SectionKind::kUdpLb ? "a udp-lb section" : "a 'mode udp' section";
+  for (const auto& [keyword, loc] : px.tcpOnly)
+    error(loc, prefix + fmt::format("keyword '{}' does not apply to UDP: {} carries datagrams, "
+                                    "not TCP connections",
+                                    keyword, what));
+  if (px.settings.dataplane == model::Forwarding::kPacket)
+    error(px.settings.dataplaneLoc,
+          prefix +
+              "keyword 'dataplane': UDP services on the packet data plane are not "
+              "supported yet ('dataplane xdp' takes TCP services)");
+  for (const model::Bind& b : px.binds) {
+    const char* param = b.deferAccept ? "defer-accept" : b.tfo ? "tfo" : b.backlog ? "backlog" : "";
+    if (*param != 0)
+      error(b.loc, prefix + fmt::format("keyword '{}': bind parameter '{}' applies to TCP "
+                                        "listeners only",
+                                        b.dgram ? "dgram-bind" : "bind", param));
+    if (b.acceptProxy)
+      error(b.loc, prefix + fmt::format("keyword '{}': 'accept-proxy' on UDP binds (PROXY v2 "
+                                        "datagrams) is not supported yet",
+                                        b.dgram ? "dgram-bind" : "bind"));
+  }
+  for (const model::Server& srv : px.servers) {
+    if (srv.sendProxy == model::ProxyProtocol::kV1)
+      error(srv.loc, prefix + fmt::format("server '{}': 'send-proxy' (PROXY v1) is a TCP header; "
+                                          "UDP servers take 'send-proxy-v2'",
+                                          srv.name));
+    else if (srv.sendProxy == model::ProxyProtocol::kV2)
+      error(srv.loc, prefix + fmt::format("server '{}': 'send-proxy-v2' to UDP servers is not "
+                                          "supported yet",
+                                          srv.name));
+    if (srv.check.enabled || srv.agent.enabled || srv.observe.mode != model::Observe::kNone)
+      error(srv.loc, prefix + fmt::format("server '{}': health checks of UDP servers ('check', "
+                                          "'agent-check', 'observe') are not supported yet",
+                                          srv.name));
   }
 }
 
@@ -614,6 +721,7 @@ LoadResult Parser::finish() {
         for (auto& srv : pool.servers)
           if (!srv.source) srv.source = px.settings.source;
       }
+      pool.protocol = px.settings.udp ? model::Protocol::kUdp : model::Protocol::kTcp;
       pool.loc = px.loc;
       ownPool = static_cast<int>(config->pools.size());
       poolBalanceSet.push_back(px.settings.balanceSet);
@@ -637,6 +745,10 @@ LoadResult Parser::finish() {
       svc.dontlognull = px.settings.dontlognull;
       svc.logs = resolveLogs(px.settings);
       svc.forwarding = px.settings.dataplane;
+      svc.protocol = px.settings.udp ? model::Protocol::kUdp : model::Protocol::kTcp;
+      svc.proxyRequests = px.settings.proxyRequests;
+      svc.proxyResponses = px.settings.proxyResponses;
+      svc.payloadSize = px.settings.payloadSize;
       svc.loc = px.loc;
       fronts.push_back(Front{config->services.size(), &px, ownPool});
       config->services.push_back(std::move(svc));
@@ -654,6 +766,14 @@ LoadResult Parser::finish() {
     int pool = config->findPool(s.defaultBackend);
     if (pool >= 0) {
       svc.defaultPool = pool;
+      const model::Protocol pp = config->pools[static_cast<size_t>(pool)].protocol;
+      if (pp != svc.protocol)
+        error(s.defaultBackendLoc,
+              fmt::format("section '{}': keyword 'default_backend': backend '{}' carries {} and "
+                          "this frontend {} (set the same 'mode' in both)",
+                          proxyLabel(*f.px), s.defaultBackend,
+                          pp == model::Protocol::kUdp ? "UDP" : "TCP",
+                          svc.protocol == model::Protocol::kUdp ? "UDP" : "TCP"));
       continue;
     }
     std::string why = config->findService(s.defaultBackend) >= 0

@@ -24,6 +24,7 @@ enum class SectionKind : uint8_t {
   kFrontend,
   kBackend,
   kListen,
+  kUdpLb,    // HAProxy Enterprise's "udp-lb NAME": a UDP listen section, no defaults inherited
   kSkipped,  // a section Fulcrum does not support (peers, resolvers, ...): lines are skipped
 };
 
@@ -34,6 +35,7 @@ constexpr SectionMask kInDefaults = 1 << 1;
 constexpr SectionMask kInFrontend = 1 << 2;
 constexpr SectionMask kInListen = 1 << 3;
 constexpr SectionMask kInBackend = 1 << 4;
+constexpr SectionMask kInUdpLb = 1 << 5;
 constexpr SectionMask kFrontSide = kInDefaults | kInFrontend | kInListen;
 constexpr SectionMask kBackSide = kInDefaults | kInListen | kInBackend;
 constexpr SectionMask kAllProxies = kInDefaults | kInFrontend | kInListen | kInBackend;
@@ -75,6 +77,14 @@ struct ProxySettings {
   model::SourceLoc dataplaneLoc;
   model::ForwardMode forward = model::ForwardMode::kIpip;
   bool balanceSet = false;  // "balance" was written (packet services default to maglev)
+  // "mode udp", or a udp-lb section: the proxy carries UDP datagrams (src/proxy/udp.h).
+  bool udp = false;
+  // UDP flows (frontend side): a flow ends after proxyRequests datagrams from the client
+  // (0: unlimited) once proxyResponses replies per request have come back (-1: unlimited,
+  // 0: no reply expected); datagrams above payloadSize are dropped and counted.
+  uint32_t proxyRequests = 0;
+  int64_t proxyResponses = -1;
+  uint32_t payloadSize = 1472;
   // "mode http": accepted in defaults; a proxy that ends up in it is an error at finish(),
   // unless it only serves the stats page.
   bool httpMode = false;
@@ -141,6 +151,9 @@ struct ProxySection {
   // "bind" lines seen, valid or not: a frontend whose only bind line is wrong gets that
   // error alone, not also "has no bind line".
   int bindLines = 0;
+  // Lines of keywords that only mean something for TCP (splicing, tcp-check, connect
+  // timeouts...), as written in this section: errors if the section carries UDP.
+  std::vector<std::pair<std::string, model::SourceLoc>> tcpOnly;
 
   bool hasFrontend() const { return kind != SectionKind::kBackend; }
   bool hasBackend() const { return kind != SectionKind::kFrontend; }
@@ -226,6 +239,8 @@ class Parser {
 
   // The checks of HAProxy's post-parsing pass (no bind, missing timeouts, ...).
   void checkProxies();
+  // The errors of a proxy that carries UDP: TCP-only keywords, bind and server parameters.
+  void checkUdpProxy(const ProxySection& px);
   // cpu-map lines against nbthread, into the model.
   void resolveCpuMaps(model::Global& global);
   // The proxy ids of proxies_, in order: "id N", or HAProxy's automatic numbering.

@@ -194,6 +194,7 @@ struct Bind {
   bool tfo = false;                    // TCP fast open
   std::string interface;               // SO_BINDTODEVICE
   std::string name;                    // "name": the listener's label (shown nowhere yet)
+  bool dgram = false;                  // written as "dgram-bind" (a UDP section's bind)
   SourceLoc loc;
 };
 
@@ -261,6 +262,13 @@ struct Service {
   bool tcplog = false;          // option tcplog: one line per connection
   bool dontlognull = false;     // option dontlognull: no line for connections without data
   std::vector<LogTarget> logs;  // "log global" copies the global targets here
+  // UDP services (protocol kUdp; src/proxy/udp.h): a flow ends after proxyRequests
+  // datagrams from its client (0: unlimited), once proxyResponses replies per request have
+  // come back (-1: unlimited; 0: none expected), or when idle for the client timeout (or the
+  // server timeout while replies are due). Datagrams longer than payloadSize are dropped.
+  uint32_t proxyRequests = 0;
+  int64_t proxyResponses = -1;
+  uint32_t payloadSize = 1472;
   SourceLoc loc;
 };
 

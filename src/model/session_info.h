@@ -18,7 +18,8 @@ struct SessionInfo {
   std::string frontend;    // service name
   std::string backend;     // pool name; empty: none chosen
   std::string server;      // server name; empty: not connected yet
-  const char* state = "";  // "header", "queued", "connecting", "relaying"
+  const char* state = "";  // "header", "queued", "connecting", "relaying"; UDP: "flow"
+  bool udp = false;        // a UDP flow (src/proxy/udp.h)
   Micros age = 0;          // since accept
   Micros idle = 0;         // since the last byte moved either way
   uint64_t bytesIn = 0;    // client to server

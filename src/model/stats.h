@@ -39,13 +39,28 @@ using Gauge = std::atomic<int64_t>;
   X(badProxyHeader, "ereq", "", "request_errors_total",                                       \
     "Client connections closed for a missing, malformed or late PROXY header.")               \
   X(noServer, "", "", "no_server_total",                                                      \
-    "Client connections closed because no server could take them.")                           \
+    "Client connections closed (UDP: datagrams of new flows dropped) because no server "      \
+    "could take them.")                                                                        \
   X(maxconnPauses, "", "", "maxconn_pauses_total",                                            \
     "Times accepting paused because the global, frontend or bind maxconn was reached.")       \
   X(rateLimitPauses, "", "", "rate_limit_pauses_total",                                       \
     "Times accepting paused because rate-limit sessions was reached.")                        \
   X(packets, "", "", "packets_total",                                                         \
-    "Packets to the frontend's VIPs forwarded by the packet data plane (dataplane xdp).")
+    "Packets to the frontend's VIPs forwarded by the packet data plane (dataplane xdp).")      \
+  X(datagramsIn, "", "", "datagrams_in_total", "UDP datagrams received from clients.")        \
+  X(datagramsOut, "", "", "datagrams_out_total", "UDP datagrams sent to clients.")            \
+  X(udpTableFull, "", "", "udp_table_full_total",                                             \
+    "Datagrams of new UDP flows dropped because the flow table was full (maxconn).")          \
+  X(udpRateLimited, "", "", "udp_rate_limited_total",                                         \
+    "Datagrams of new UDP flows dropped by rate-limit sessions.")                             \
+  X(udpOversize, "", "", "udp_oversize_total",                                                \
+    "UDP datagrams dropped for exceeding accepted-payload-size.")                             \
+  X(udpSendErrors, "", "", "udp_send_errors_total",                                           \
+    "UDP datagrams that could not be sent to a server or a client.")                          \
+  X(udpIcmpErrors, "", "", "udp_icmp_errors_total",                                           \
+    "ICMP errors (port or host unreachable) reported on the sockets to the servers.")         \
+  X(udpKernelDrops, "", "", "udp_kernel_drops_total",                                         \
+    "Datagrams the kernel dropped because a listener's receive queue was full (SO_RXQ_OVFL).")
 
 // A backend's own counters; a backend row also shows the sums over its servers of the
 // server counters that have a backend help text.
@@ -81,7 +96,9 @@ using Gauge = std::atomic<int64_t>;
     "accept() failures other than nothing to accept.")                                        \
   X(fdExhausted, "", "", "fd_exhausted_total",                                                \
     "Times accepting paused because the process or system was out of file descriptors.")      \
-  X(timeouts, "", "", "timeouts_total", "Sessions closed by a timeout.")
+  X(timeouts, "", "", "timeouts_total", "Sessions closed (UDP: flows ended) by a timeout.")   \
+  X(udpLateReplies, "", "", "udp_late_replies_total",                                         \
+    "UDP datagrams from servers dropped because their flow had ended.")
 // clang-format on
 
 #define FULCRUM_COUNTER_MEMBER(field, ...) Counter field{0};
@@ -114,6 +131,15 @@ struct alignas(64) ServiceStats {
   std::atomic<int64_t> rateWindow{0};
   std::atomic<uint32_t> rateCount{0};
 };
+
+// rate-limit sessions: true when the frontend's current one-second window (`second`, the
+// monotonic time in seconds) already holds `limit` new sessions. A new window starts at 0.
+inline bool rateLimitReached(ServiceStats& st, uint32_t limit, int64_t second) {
+  int64_t seen = st.rateWindow.load(std::memory_order_relaxed);
+  if (seen != second && st.rateWindow.compare_exchange_strong(seen, second))
+    st.rateCount.store(0, std::memory_order_relaxed);
+  return st.rateCount.load(std::memory_order_relaxed) >= limit;
+}
 
 struct alignas(64) PoolStats {
   FULCRUM_BACKEND_COUNTERS(FULCRUM_COUNTER_MEMBER)

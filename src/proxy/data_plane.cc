@@ -29,10 +29,11 @@ Result<std::shared_ptr<const control::DataPlanePlan>> ProxyDataPlane::plan(
     for (const PlannedListener& pl : current_->listeners) open.push_back(pl.sockets);
   for (size_t s = 0; s < next.services.size(); ++s) {
     const model::Service& svc = next.services[s];
-    if (!proxyListened(svc)) continue;
+    const bool udp = udpListened(svc);
+    if (!proxyListened(svc) && !udp) continue;
     for (size_t b = 0; b < svc.binds.size(); ++b) {
       const model::Bind& bind = svc.binds[b];
-      const std::string key = listenerKey(svc, bind);
+      const std::string key = (udp ? "udp|" : "") + listenerKey(svc, bind);
       std::shared_ptr<ListenerSockets> sockets;
       for (auto& o : open) {
         if (o && o->key == key) {
@@ -41,11 +42,12 @@ Result<std::shared_ptr<const control::DataPlanePlan>> ProxyDataPlane::plan(
         }
       }
       if (!sockets) {
-        auto opened = openListener(svc, bind, opts_.workers);
+        auto opened = udp ? openUdpListener(svc, bind, opts_.workers)
+                          : openListener(svc, bind, opts_.workers);
         if (!opened) return Error{opened.error()};
         sockets = std::move(*opened);
       }
-      plan->listeners.push_back({std::move(sockets), static_cast<int>(s), static_cast<int>(b),
+      plan->listeners.push_back({std::move(sockets), static_cast<int>(s), static_cast<int>(b), udp,
                                  bind.acceptProxy, bind.maxconn, backlogOf(svc, bind),
                                  bind.deferAccept, bind.tfo});
     }
@@ -65,10 +67,10 @@ void ProxyDataPlane::published(const control::Publication& pub) {
       if (current_)
         for (const PlannedListener& o : current_->listeners) kept = kept || o.sockets == pl.sockets;
       if (kept) {
-        updateListener(*pl.sockets, pl);
+        if (!pl.udp) updateListener(*pl.sockets, pl);
       } else {
-        log::notice("frontend '{}' listening on {}", at(cfg.services, pl.service).name,
-                    pl.sockets->addr.toString());
+        log::notice("frontend '{}' listening on {}{}", at(cfg.services, pl.service).name,
+                    pl.udp ? "udp " : "", pl.sockets->addr.toString());
       }
     }
     if (current_) {

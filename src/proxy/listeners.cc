@@ -42,7 +42,51 @@ Result<UniqueFd> openOne(const SockAddr& addr, const model::Bind& b, int backlog
   return fd;
 }
 
+Result<UniqueFd> openUdpOne(const SockAddr& addr, const model::Bind& b) {
+  UniqueFd fd(socket(addr.family(), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!fd.valid()) return Error{fmt::format("socket: {}", strerror(errno))};
+  const int s = fd.get();
+  Status st = setOpt(s, SOL_SOCKET, SO_REUSEADDR, 1, "SO_REUSEADDR");
+  if (st) st = setOpt(s, SOL_SOCKET, SO_REUSEPORT, 1, "SO_REUSEPORT");
+  if (st) st = setOpt(s, SOL_SOCKET, SO_RXQ_OVFL, 1, "SO_RXQ_OVFL");
+  if (st && addr.isV6() && b.v6only != model::Tristate::kUnset)
+    st = setOpt(s, IPPROTO_IPV6, IPV6_V6ONLY, b.v6only == model::Tristate::kOn, "v6only");
+  // A wildcard listener learns the address each datagram was sent to, and replies from it.
+  if (st && addr.isAny()) {
+    st = setOpt(s, IPPROTO_IP, IP_PKTINFO, 1, "IP_PKTINFO");
+    if (st && addr.isV6()) st = setOpt(s, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1, "IPV6_RECVPKTINFO");
+  }
+  if (st && !b.interface.empty() &&
+      setsockopt(s, SOL_SOCKET, SO_BINDTODEVICE, b.interface.c_str(),
+                 static_cast<socklen_t>(b.interface.size())) != 0)
+    st = Error{fmt::format("interface '{}': {}", b.interface, strerror(errno))};
+  if (!st) return Error{st.error()};
+  if (bind(s, addr.sa(), addr.len()) != 0)
+    return Error{fmt::format("cannot bind {} (UDP): {}", addr.toString(), strerror(errno))};
+  return fd;
+}
+
 }  // namespace
+
+bool udpListened(const model::Service& svc) {
+  return svc.protocol == model::Protocol::kUdp && svc.forwarding == model::Forwarding::kProxy;
+}
+
+Result<std::shared_ptr<ListenerSockets>> openUdpListener(const model::Service& svc,
+                                                         const model::Bind& b, int workers) {
+  auto ls = std::make_shared<ListenerSockets>();
+  ls->addr = b.addr;
+  ls->key = "udp|" + listenerKey(svc, b);
+  for (int w = 0; w < workers; ++w) {
+    auto fd = openUdpOne(ls->addr, b);
+    if (!fd)
+      return Error{fmt::format("{}:{}: {} '{}': {}", b.loc.file, b.loc.line,
+                               b.dgram ? "udp-lb" : "frontend", svc.name, fd.error())};
+    if (w == 0 && ls->addr.port() == 0) ls->addr = localAddressOf(fd->get());
+    ls->perWorker.push_back(std::move(*fd));
+  }
+  return ls;
+}
 
 int backlogOf(const model::Service& svc, const model::Bind& b) {
   // HAProxy: the backlog defaults to the frontend's maxconn.

@@ -39,6 +39,7 @@ struct PlannedListener {
   std::shared_ptr<ListenerSockets> sockets;
   int service = -1;  // indices into the publication's config
   int bind = -1;
+  bool udp = false;  // a UDP listener (the worker's UdpEngine receives on it)
   bool acceptProxy = false;
   uint32_t maxconn = 0;  // the bind's maxconn; 0: unlimited
   int backlog = 0;
@@ -56,6 +57,8 @@ struct ProxyPlan final : control::DataPlanePlan {
 
 // Whether a service is served by the TCP proxy listeners (not UDP, not the packet path).
 bool proxyListened(const model::Service& svc);
+// Whether a service is served by the UDP listeners of the proxy workers (src/proxy/udp.h).
+bool udpListened(const model::Service& svc);
 // What identifies a listening socket across reloads: the address and the options fixed
 // when it is bound (v6only, interface). Two binds with the same key share the sockets.
 std::string listenerKey(const model::Service& svc, const model::Bind& b);
@@ -65,6 +68,11 @@ int backlogOf(const model::Service& svc, const model::Bind& b);
 // file:line.
 Result<std::shared_ptr<ListenerSockets>> openListener(const model::Service& svc,
                                                       const model::Bind& b, int workers);
+// Opens one UDP bind's sockets, one SO_REUSEPORT socket per worker (the kernel's 4-tuple
+// hash keeps a client's datagrams on one worker while the sockets stay). Wildcard
+// addresses get IP_PKTINFO / IPV6_RECVPKTINFO; every socket SO_RXQ_OVFL.
+Result<std::shared_ptr<ListenerSockets>> openUdpListener(const model::Service& svc,
+                                                         const model::Bind& b, int workers);
 // Gives the open sockets a planned listener's backlog, defer-accept and tfo, in place
 // (control thread).
 void updateListener(ListenerSockets& ls, const PlannedListener& pl);

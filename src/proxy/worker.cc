@@ -13,6 +13,7 @@
 #include "common/log.h"
 #include "model/acl.h"
 #include "proxy/session.h"
+#include "proxy/udp.h"
 
 namespace fulcrum::proxy {
 namespace {
@@ -52,6 +53,7 @@ Worker::~Worker() {
 
 Status Worker::init() {
   if (auto st = loop_.init(); !st) return st;
+  udp_ = std::make_unique<UdpEngine>(*this);
   loop_.setWakeHandler([this] {
     if (stopRequested_.load()) loop_.stop();
     if (publicationPending_.exchange(false)) loadPublication();
@@ -65,6 +67,7 @@ Status Worker::init() {
 void Worker::applyPlan(const ProxyPlan& plan) {
   std::vector<std::unique_ptr<Listener>> next;
   for (const PlannedListener& pl : plan.listeners) {
+    if (pl.udp) continue;  // udp_->applyPlan below
     ListenerSpec spec{pl.sockets->perWorker[static_cast<size_t>(id_)].get(), pl.service,
                       pl.acceptProxy, pl.maxconn, pl.sockets.get()};
     std::unique_ptr<Listener> kept;
@@ -100,6 +103,7 @@ void Worker::applyPlan(const ProxyPlan& plan) {
     l->spec().sockets->perWorker[static_cast<size_t>(id_)].reset();
     retiredListeners_.push_back(std::move(l));  // freed after the batch (see afterBatch)
   }
+  udp_->applyPlan(plan, id_);
   plan_ = &plan;
 }
 
@@ -124,8 +128,9 @@ void Worker::answerSessionDumps() {
   for (auto& s : allSessions_) {
     if (s->state() == Session::State::kClosed || s->state() == Session::State::kIdle) continue;
     mine.push_back(s->describe(now));
-    mine.back().worker = id_;
   }
+  udp_->describe(now, mine);
+  for (auto& m : mine) m.worker = id_;
   for (auto& d : dumps) {
     {
       std::lock_guard<std::mutex> lock(d->mu);
@@ -172,6 +177,7 @@ void Worker::run() {
     if (s->state() != Session::State::kClosed && s->state() != Session::State::kIdle)
       s->abort("process stopping");
   }
+  udp_->closeAll();
   afterBatch();
   log::debug("worker {} stopped", id_);
 }
@@ -276,10 +282,7 @@ Micros Worker::admissionDelay(const Listener& l) {
   if (svc.rateLimitSessions > 0) {
     const Micros now = loop_.now();
     const int64_t window = now / kSeconds;
-    int64_t cur = st.rateWindow.load(std::memory_order_relaxed);
-    if (cur != window && st.rateWindow.compare_exchange_strong(cur, window))
-      st.rateCount.store(0, std::memory_order_relaxed);
-    if (st.rateCount.load(std::memory_order_relaxed) >= svc.rateLimitSessions) {
+    if (model::rateLimitReached(st, svc.rateLimitSessions, window)) {
       st.rateLimitPauses.fetch_add(1, std::memory_order_relaxed);
       return (window + 1) * kSeconds - now + 1;
     }
@@ -433,6 +436,7 @@ void Worker::flushLogs() {
 }
 
 void Worker::afterBatch() {
+  udp_->afterBatch();
   queues_.afterBatch();
   flushLogs();
   retiredListeners_.clear();

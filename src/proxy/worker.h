@@ -31,6 +31,7 @@
 namespace fulcrum::proxy {
 
 class Session;
+class UdpEngine;
 
 // Clients of one pool waiting for a server slot on this worker, in arrival order.
 struct PoolQueue {
@@ -90,6 +91,8 @@ struct WorkerOptions {
 };
 
 class Worker {
+  friend class UdpEngine;  // the UDP side of this worker (udp.h)
+
  public:
   // Reads publications from `box`, its plan at `slot` (a ProxyPlan).
   Worker(int id, const control::PublicationBox& box, size_t slot, model::ProcessStats& stats,
@@ -189,6 +192,7 @@ class Worker {
   std::vector<std::unique_ptr<Listener>> retiredListeners_;  // removed this batch
   std::vector<std::unique_ptr<SnapState>> snaps_;            // back() is the current one
   PoolQueues queues_{loop_, snaps_};
+  std::unique_ptr<UdpEngine> udp_;  // after snaps_: its flows hold SnapStates
   Session* freeSessions_ = nullptr;
   std::vector<Session*> closed_;  // closed this batch, recycled after it
   std::vector<std::unique_ptr<Session>> allSessions_;

@@ -655,8 +655,10 @@ TEST(ConfigErrors, ModeHttpSaysFulcrumIsLayer4) {
                   "not parse HTTP");
   // In a defaults section it is accepted: the proxies that inherit it are judged.
   EXPECT_TRUE(parse("defaults\n    mode http\n").ok());
-  EXPECT_CONTAINS(onlyError("backend b\n    mode udp\n"),
-                  "test.cfg:2: error: section 'backend b': keyword 'mode': unknown mode 'udp'");
+  EXPECT_TRUE(parse("backend b\n    mode udp\n").ok());  // UDP: tests/unit/config_udp_test.cc
+  EXPECT_CONTAINS(onlyError("backend b\n    mode smtp\n"),
+                  "test.cfg:2: error: section 'backend b': keyword 'mode': unknown mode 'smtp' "
+                  "(Fulcrum supports 'tcp' and 'udp')");
   EXPECT_CONTAINS(onlyError("backend b\n    mode\n"),
                   "test.cfg:2: error: section 'backend b': keyword 'mode' expects");
   EXPECT_CONTAINS(onlyError("backend b\n    mode tcp http\n"),

@@ -1,0 +1,312 @@
+// UDP load balancing (udp-lb sections) with the real binary: a real DNS server (nsd)
+// queried with dig, flows and their stickiness, per-datagram balancing, replies from the
+// address the client sent to, IPv6, the flow table bound, oversize datagrams, server
+// states and reloads.
+#include "support/udp.h"
+
+#include <fmt/core.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "fulcrum_fixture.h"
+
+namespace fulcrum::test {
+namespace {
+
+// The admin HTTP listener (the fixture's probe and /metrics) and a runtime API socket.
+struct Admin {
+  ReservedPort http;
+  TempDir dir;
+  std::string sock = dir.path() + "/api.sock";
+  std::string global(int threads = 2) const {
+    return fmt::format(
+        "global\n  nbthread {}\n  stats socket {} level admin\n  stats bind 127.0.0.1:{}\n",
+        threads, sock, http.port());
+  }
+  SockAddr probe() const { return SockAddr::loopback4(http.port()); }
+};
+
+// The value of one Prometheus sample ("name{labels}"), or -1 when absent.
+double metric(uint16_t port, const std::string& sample) {
+  int fd = connectTcp(SockAddr::loopback4(port));
+  if (fd < 0) return -1;
+  std::string body;
+  sendAll(fd, std::string("GET /metrics HTTP/1.0\r\nHost: x\r\n\r\n"));
+  readToEof(fd, body);
+  closeFd(fd);
+  std::istringstream in(body);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(sample + " ", 0) == 0) return std::stod(line.substr(sample.size() + 1));
+  }
+  return -1;
+}
+
+std::string frontendSample(const std::string& family, const std::string& frontend) {
+  return fmt::format("fulcrum_frontend_{}{{frontend=\"{}\"}}", family, frontend);
+}
+
+// The tag of an echo reply ("A:payload" -> "A"), "" for none.
+std::string tagOf(const std::optional<std::string>& reply) {
+  if (!reply) return "";
+  return reply->substr(0, reply->find(':'));
+}
+
+TEST(UdpLb, DnsQueriesThroughARealServerWithDig) {
+  // nsd, started on a free loopback port, serving one zone.
+  TempDir nsdDir;
+  UdpPort nsdPort;
+  nsdDir.write("fulcrum.test.zone",
+               "$ORIGIN fulcrum.test.\n$TTL 60\n@ IN SOA ns1 admin 1 3600 600 86400 60\n"
+               "@ IN NS ns1\nns1 IN A 192.0.2.1\nwww IN A 192.0.2.10\n");
+  const std::string conf = nsdDir.write(
+      "nsd.conf",
+      fmt::format("server:\n  ip-address: 127.0.0.1@{}\n  username: \"\"\n  chroot: \"\"\n"
+                  "  zonesdir: \"{}\"\n  pidfile: \"{}/nsd.pid\"\n  xfrdfile: \"{}/xfrd.state\"\n"
+                  "  zonelistfile: \"{}/zone.list\"\n  database: \"\"\n  server-count: 1\n"
+                  "remote-control:\n  control-enable: no\nzone:\n  name: \"fulcrum.test\"\n"
+                  "  zonefile: \"fulcrum.test.zone\"\n",
+                  nsdPort.port(), nsdDir.path(), nsdDir.path(), nsdDir.path(), nsdDir.path()));
+  Process nsd;
+  nsd.start({"/usr/sbin/nsd", "-d", "-c", conf}, nsdDir.path());
+  auto dig = [](uint16_t port) {
+    return run({"/usr/bin/dig", "+short", "+tries=1", "+time=2", "-p", std::to_string(port),
+                "@127.0.0.1", "www.fulcrum.test"})
+        .out;
+  };
+  ASSERT_TRUE(eventually([&] { return dig(nsdPort.port()) == "192.0.2.10\n"; }, 10s))
+      << "nsd did not answer: " << nsd.err();
+
+  Admin admin;
+  UdpPort front;
+  FulcrumProcess f(admin.global() + fmt::format("udp-lb dns\n"
+                                                "  dgram-bind 127.0.0.1:{}\n"
+                                                "  proxy-requests 1\n"
+                                                "  proxy-responses 1\n"
+                                                "  timeout server 2s\n"
+                                                "  server ns1 127.0.0.1:{}\n",
+                                                front.port(), nsdPort.port()),
+                   admin.probe());
+  ASSERT_TRUE(f.ready()) << f.logs();
+  for (int i = 0; i < 10; ++i) ASSERT_EQ(dig(front.port()), "192.0.2.10\n") << f.logs();
+  const uint16_t http = admin.http.port();
+  EXPECT_EQ(metric(http, frontendSample("datagrams_in_total", "dns")), 10);
+  EXPECT_EQ(metric(http, frontendSample("datagrams_out_total", "dns")), 10);
+  EXPECT_EQ(metric(http, frontendSample("connections_total", "dns")), 10);  // a flow per query
+  // Each flow ended with its answer: none is left in the table.
+  EXPECT_EQ(metric(http, frontendSample("current_connections", "dns")), 0);
+  nsd.signal(SIGTERM);
+  nsd.wait(10s);
+}
+
+TEST(UdpLb, AFlowStaysOnItsServerAndProxyRequestsOneBalancesEachDatagram) {
+  UdpServer a("A"), b("B");
+  Admin admin;
+  UdpPort sticky, each;
+  FulcrumProcess f(admin.global(1) + fmt::format("udp-lb sticky\n"
+                                                 "  dgram-bind 127.0.0.1:{}\n"
+                                                 "  balance roundrobin\n"
+                                                 "  server a {}\n  server b {}\n"
+                                                 "udp-lb each\n"
+                                                 "  dgram-bind 127.0.0.1:{}\n"
+                                                 "  balance roundrobin\n"
+                                                 "  proxy-requests 1\n"
+                                                 "  server a {}\n  server b {}\n",
+                                                 sticky.port(), a.addrString(), b.addrString(),
+                                                 each.port(), a.addrString(), b.addrString()),
+                   admin.probe());
+  ASSERT_TRUE(f.ready()) << f.logs();
+  // Two clients: each keeps the server its first datagram got; round robin gave them two.
+  UdpClient c1, c2;
+  const SockAddr stickyAddr = SockAddr::loopback4(sticky.port());
+  const std::string s1 = tagOf(c1.exchange(stickyAddr, "x"));
+  const std::string s2 = tagOf(c2.exchange(stickyAddr, "x"));
+  ASSERT_FALSE(s1.empty()) << f.logs();
+  ASSERT_FALSE(s2.empty());
+  EXPECT_NE(s1, s2);
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_EQ(tagOf(c1.exchange(stickyAddr, fmt::format("m{}", i))), s1);
+    EXPECT_EQ(tagOf(c2.exchange(stickyAddr, fmt::format("m{}", i))), s2);
+  }
+  // The payload comes back whole.
+  EXPECT_EQ(c1.exchange(stickyAddr, "payload-123"), s1 + ":payload-123");
+  EXPECT_EQ(metric(admin.http.port(), frontendSample("current_connections", "sticky")), 2);
+
+  // proxy-requests 1: every datagram is a flow of its own, so one client alternates.
+  const SockAddr eachAddr = SockAddr::loopback4(each.port());
+  std::vector<std::string> seen;
+  for (int i = 0; i < 6; ++i) seen.push_back(tagOf(c1.exchange(eachAddr, "y")));
+  for (int i = 0; i < 6; ++i) {
+    ASSERT_FALSE(seen[i].empty());
+    if (i > 0) {
+      EXPECT_NE(seen[i], seen[i - 1]) << "datagram " << i;
+    }
+  }
+}
+
+TEST(UdpLb, AWildcardBindRepliesFromTheAddressTheClientSentTo) {
+  UdpServer a("A");
+  Admin admin;
+  UdpPort v4, v6(true);
+  FulcrumProcess f(admin.global() + fmt::format("udp-lb any\n"
+                                                "  dgram-bind 0.0.0.0:{}\n"
+                                                "  dgram-bind :::{}\n"
+                                                "  server a {}\n",
+                                                v4.port(), v6.port(), a.addrString()),
+                   admin.probe());
+  ASSERT_TRUE(f.ready()) << f.logs();
+  // 127.0.0.0/8 is all loopback: the kernel alone would answer from 127.0.0.1.
+  for (const char* host : {"127.0.0.1", "127.0.0.2", "127.0.0.3"}) {
+    UdpClient c;
+    SockAddr from;
+    const SockAddr to = *SockAddr::parseHost(host, v4.port());
+    EXPECT_EQ(c.exchange(to, "hi", 2s, &from), "A:hi") << host << "\n" << f.logs();
+    EXPECT_EQ(from.toString(), to.toString());
+  }
+  // The dual-stack wildcard: an IPv6 client, and an IPv4 one reaching it as v4-mapped.
+  UdpClient c6(true);
+  SockAddr from;
+  const SockAddr to6 = *SockAddr::parse(fmt::format("[::1]:{}", v6.port()));
+  EXPECT_EQ(c6.exchange(to6, "six", 2s, &from), "A:six");
+  EXPECT_EQ(from.toString(), to6.toString());
+  UdpClient c4;
+  const SockAddr to4 = *SockAddr::parseHost("127.0.0.4", v6.port());
+  EXPECT_EQ(c4.exchange(to4, "four", 2s, &from), "A:four");
+  EXPECT_EQ(from.toString(), to4.toString());
+}
+
+TEST(UdpLb, Ipv6BindsAndServers) {
+  UdpServer a("A", /*v6=*/true);
+  Admin admin;
+  UdpPort front(true);
+  FulcrumProcess f(admin.global() + fmt::format("listen six\n"
+                                                "  mode udp\n"
+                                                "  bind [::1]:{}\n"
+                                                "  server a {}\n",
+                                                front.port(), a.addrString()),
+                   admin.probe());
+  ASSERT_TRUE(f.ready()) << f.logs();
+  UdpClient c(true);
+  const SockAddr to = *SockAddr::parse(fmt::format("[::1]:{}", front.port()));
+  EXPECT_EQ(c.exchange(to, "v6"), "A:v6") << f.logs();
+  const std::string sess = apiRequest(admin.sock, "show sess");
+  EXPECT_NE(sess.find("proto=udpv6"), std::string::npos) << sess;
+  EXPECT_NE(sess.find("fe=six be=six srv=a state=flow"), std::string::npos) << sess;
+}
+
+TEST(UdpLb, AFullTableDropsNewFlowsAndCountsThem) {
+  UdpServer a("A");
+  Admin admin;
+  UdpPort front;
+  FulcrumProcess f(admin.global(1) + fmt::format("udp-lb small\n"
+                                                 "  dgram-bind 127.0.0.1:{}\n"
+                                                 "  maxconn 2\n"
+                                                 "  server a {}\n",
+                                                 front.port(), a.addrString()),
+                   admin.probe());
+  ASSERT_TRUE(f.ready()) << f.logs();
+  const SockAddr to = SockAddr::loopback4(front.port());
+  UdpClient c1, c2, c3;
+  ASSERT_EQ(c1.exchange(to, "1"), "A:1");
+  ASSERT_EQ(c2.exchange(to, "2"), "A:2");
+  ASSERT_TRUE(c3.send(to, "3"));
+  const std::string full = frontendSample("udp_table_full_total", "small");
+  ASSERT_TRUE(eventually([&] { return metric(admin.http.port(), full) == 1; }, 5s));
+  EXPECT_FALSE(c3.receive(100ms).has_value());
+  EXPECT_EQ(a.received(), 2);
+  // The flows in the table are unaffected.
+  EXPECT_EQ(c1.exchange(to, "again"), "A:again");
+  EXPECT_EQ(c2.exchange(to, "again"), "A:again");
+}
+
+TEST(UdpLb, DatagramsAboveThePayloadSizeAreDroppedAndCounted) {
+  UdpServer a("A");
+  Admin admin;
+  UdpPort front;
+  FulcrumProcess f(admin.global(1) + fmt::format("udp-lb small\n"
+                                                 "  dgram-bind 127.0.0.1:{}\n"
+                                                 "  accepted-payload-size 100\n"
+                                                 "  server a {}\n",
+                                                 front.port(), a.addrString()),
+                   admin.probe());
+  ASSERT_TRUE(f.ready()) << f.logs();
+  const SockAddr to = SockAddr::loopback4(front.port());
+  UdpClient c;
+  const std::string fits(100, 'f');
+  EXPECT_EQ(c.exchange(to, fits), "A:" + fits);
+  ASSERT_TRUE(c.send(to, std::string(101, 'o')));
+  const std::string oversize = frontendSample("udp_oversize_total", "small");
+  ASSERT_TRUE(eventually([&] { return metric(admin.http.port(), oversize) == 1; }, 5s));
+  EXPECT_FALSE(c.receive(100ms).has_value());
+  EXPECT_EQ(a.received(), 1);
+}
+
+TEST(UdpLb, FlowsLeaveAServerInMaintenanceAndStayOnADrainingOne) {
+  UdpServer a("A"), b("B");
+  Admin admin;
+  UdpPort front;
+  FulcrumProcess f(admin.global() + fmt::format("udp-lb states\n"
+                                                "  dgram-bind 127.0.0.1:{}\n"
+                                                "  balance roundrobin\n"
+                                                "  server a {}\n  server b {}\n",
+                                                front.port(), a.addrString(), b.addrString()),
+                   admin.probe());
+  ASSERT_TRUE(f.ready()) << f.logs();
+  const SockAddr to = SockAddr::loopback4(front.port());
+  UdpClient c;
+  const std::string first = tagOf(c.exchange(to, "1"));
+  ASSERT_FALSE(first.empty());
+  const std::string name = first == "A" ? "a" : "b";
+  EXPECT_EQ(apiRequest(admin.sock, "set server states/" + name + " state drain"), "\n");
+  EXPECT_EQ(tagOf(c.exchange(to, "2")), first) << "DRAIN keeps the flows a server has";
+  EXPECT_EQ(apiRequest(admin.sock, "set server states/" + name + " state maint"), "\n");
+  const std::string other = first == "A" ? "B" : "A";
+  EXPECT_EQ(tagOf(c.exchange(to, "3")), other) << "MAINT moves them";
+  EXPECT_EQ(tagOf(c.exchange(to, "4")), other);
+}
+
+TEST(UdpLb, AReloadKeepsEveryFlowOnItsServer) {
+  UdpServer a("A"), b("B"), c("C");
+  Admin admin;
+  UdpPort front;
+  auto config = [&](bool withC) {
+    return admin.global() + fmt::format(
+                                "udp-lb keep\n"
+                                "  dgram-bind 127.0.0.1:{}\n"
+                                "  balance roundrobin\n"
+                                "  server a {}\n  server b {}\n{}",
+                                front.port(), a.addrString(), b.addrString(),
+                                withC ? "  server c " + c.addrString() + "\n" : "");
+  };
+  FulcrumProcess f(config(false), admin.probe());
+  ASSERT_TRUE(f.ready()) << f.logs();
+  const SockAddr to = SockAddr::loopback4(front.port());
+  std::vector<std::unique_ptr<UdpClient>> clients;
+  std::vector<std::string> servers;
+  for (int i = 0; i < 8; ++i) {
+    clients.push_back(std::make_unique<UdpClient>());
+    servers.push_back(tagOf(clients.back()->exchange(to, "before")));
+    ASSERT_FALSE(servers.back().empty());
+  }
+  // A reload that changes the backend (a new server) must not move a flow.
+  ASSERT_TRUE(f.rewriteConfig(config(true)));
+  f.proc().signal(SIGHUP);
+  ASSERT_TRUE(f.proc().waitForErr("configuration applied (reload)", 10s)) << f.logs();
+  for (size_t i = 0; i < clients.size(); ++i)
+    EXPECT_EQ(tagOf(clients[i]->exchange(to, "after")), servers[i]) << "client " << i;
+  EXPECT_EQ(metric(admin.http.port(), frontendSample("current_connections", "keep")), 8);
+  // New flows do see the new server.
+  std::set<std::string> fresh;
+  for (int i = 0; i < 6; ++i) {
+    UdpClient n;
+    fresh.insert(tagOf(n.exchange(to, "new")));
+  }
+  EXPECT_TRUE(fresh.contains("C"));
+}
+
+}  // namespace
+}  // namespace fulcrum::test
