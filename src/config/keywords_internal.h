@@ -99,5 +99,6 @@ Status proxyNegation(Parser& p, const Statement& st);       // keywords_option.c
 Status proxyAcl(Parser& p, const Statement& st);            // keywords_acl.cc
 Status proxyTcpRequest(Parser& p, const Statement& st);     // keywords_acl.cc
 Status proxyTcpCheck(Parser& p, const Statement& st);       // keywords_tcpcheck.cc
+Status proxyUdpCheck(Parser& p, const Statement& st);       // keywords_tcpcheck.cc
 
 }  // namespace fulcrum::config

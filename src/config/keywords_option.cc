@@ -83,12 +83,48 @@ Status redispatchOption(ProxySettings& s, OptionPrefix prefix, const Statement& 
   return Ok{};
 }
 
+// "option udp-check" (HAProxy Enterprise's udp-lb option): a datagram check, its payload
+// and expectation from the "udp-check" lines. "option dns-check [NAME]" (Fulcrum's, named
+// like "option redis-check"): a DNS query for NAME (default "."). "no option ...": none.
+Status udpCheckOption(ProxySettings& s, OptionPrefix prefix, const Statement& st, size_t first) {
+  if (prefix != OptionPrefix::kNone) {
+    s.udpCheck.kind = model::UdpCheckParams::Kind::kNone;
+    return Ok{};
+  }
+  if (first < st.args.size()) return Error{fmt::format("unexpected argument '{}'", st.args[first])};
+  s.udpCheck.kind = model::UdpCheckParams::Kind::kDatagram;
+  return Ok{};
+}
+
+Status dnsCheckOption(ProxySettings& s, OptionPrefix prefix, const Statement& st, size_t first) {
+  if (prefix != OptionPrefix::kNone) {
+    s.udpCheck.kind = model::UdpCheckParams::Kind::kNone;
+    return Ok{};
+  }
+  std::string name = first < st.args.size() ? st.args[first] : ".";
+  if (first + 1 < st.args.size())
+    return Error{fmt::format("unexpected argument '{}'", st.args[first + 1])};
+  if (name.empty() || name.size() > 253) return Error{fmt::format("invalid DNS name '{}'", name)};
+  if (name.back() != '.') name += '.';
+  // Labels of 1 to 63 characters ("." alone is the root).
+  size_t start = 0;
+  while (name != "." && start < name.size()) {
+    const size_t dot = name.find('.', start);
+    if (dot == start || dot - start > 63) return Error{fmt::format("invalid DNS name '{}'", name)};
+    start = dot + 1;
+  }
+  s.udpCheck.kind = model::UdpCheckParams::Kind::kDns;
+  s.udpCheck.dnsName = std::move(name);
+  return Ok{};
+}
+
 // kIgnored: the options HAProxy flags as HTTP-only (PR_MODE_HTTP in its option tables, and
 // the forwardfor/originalto header options), which it ignores with a warning in a
 // "mode tcp" proxy. A Fulcrum proxy is always "mode tcp", so they mean nothing here either.
 // The sections of the supported options are HAProxy's keyword matrix.
 constexpr OptionSpec kOptions[] = {
-    {"allbackups", OptionKind::kSupported, kBackSide, true, flagOption<&ProxySettings::allBackups>},
+    {"allbackups", OptionKind::kSupported, kBackSide | kInUdpLb, true,
+     flagOption<&ProxySettings::allBackups>},
     {"clitcpka", OptionKind::kSupported, kFrontSide, true, flagOption<&ProxySettings::cliTcpKa>},
     {"dontlognull", OptionKind::kSupported, kFrontSide, true,
      flagOption<&ProxySettings::dontlognull>},
@@ -101,6 +137,8 @@ constexpr OptionSpec kOptions[] = {
     {"tcpka", OptionKind::kSupported, kAllProxies, false, tcpkaOption},
     {"tcplog", OptionKind::kSupported, kAllProxies, false, flagOption<&ProxySettings::tcplog>},
     {"tcp-check", OptionKind::kSupported, kBackSide, true, flagOption<&ProxySettings::tcpCheck>},
+    {"udp-check", OptionKind::kSupported, kBackSide | kInUdpLb, true, udpCheckOption},
+    {"dns-check", OptionKind::kSupported, kBackSide | kInUdpLb, true, dnsCheckOption},
     {"abortonclose", OptionKind::kUnsupported},
     {"contstats", OptionKind::kUnsupported},
     {"dontlog-normal", OptionKind::kUnsupported},
@@ -230,7 +268,7 @@ Status optionStatement(Parser& p, const Statement& st, size_t optionAt) {
                       "'default' before option '{}'",
                       keyword, name)};
     }
-    bool takesArgs = how == OptionPrefix::kNone && name == "redispatch";
+    bool takesArgs = how == OptionPrefix::kNone && (name == "redispatch" || name == "dns-check");
     if (!takesArgs && st.args.size() > first)
       return keywordError(keyword, fmt::format("unexpected argument '{}'", st.args[first]));
     if (auto s = spec->apply(p.settings(), how, st, first); !s)

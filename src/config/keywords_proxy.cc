@@ -589,6 +589,7 @@ constexpr Keyword kProxyKeywords[] = {
      {}},  // the handler rejects defaults and backends for now
     {"tcp-request", kAllProxies | kInUdpLb, proxyTcpRequest, {}},
     {"tcp-check", kBackSide, proxyTcpCheck, {}},
+    {"udp-check", kBackSide | kInUdpLb, proxyUdpCheck, {}},
     {"id", kInFrontend | kInListen | kInBackend | kInUdpLb, proxyId, {}},
     {"load-server-state-from-file", kBackSide, proxyLoadServerState, {}},
     {"server-state-file-name", kInListen | kInBackend, proxyServerStateFileName, {}},

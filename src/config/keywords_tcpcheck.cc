@@ -1,4 +1,5 @@
-// "tcp-check": the steps of a pool's health check sequence ("option tcp-check").
+// "tcp-check": the steps of a pool's health check sequence ("option tcp-check"); and
+// "udp-check send|send-binary|expect": the datagram and the reply of "option udp-check".
 #include <fmt/core.h>
 
 #include <initializer_list>
@@ -176,6 +177,28 @@ Status proxyTcpCheck(Parser& p, const Statement& st) {
     }
   }
   settings.tcpCheckRules.push_back(std::move(r));
+  return Ok{};
+}
+
+Status proxyUdpCheck(Parser& p, const Statement& st) {
+  const std::string_view action = st.arg(1);
+  if (action != "send" && action != "send-binary" && action != "expect")
+    return keywordError("udp-check", action.empty()
+                                         ? "expects 'send', 'send-binary' or 'expect'"
+                                         : fmt::format("unknown action '{}' (expected 'send', "
+                                                       "'send-binary' or 'expect')",
+                                                       action));
+  model::TcpCheckRule r;
+  r.loc = st.loc;
+  if (auto s = parseTcpCheck(st, r); !s) return keywordError("udp-check", s.error());
+  if (!r.comment.empty())
+    return keywordError("udp-check", "'comment' is not supported on udp-check lines");
+  model::UdpCheckParams& u = p.settings().udpCheck;
+  if (r.kind == model::TcpCheckRule::Kind::kSend) {
+    u.send = std::move(r.data);
+  } else {
+    u.expect = std::move(r);
+  }
   return Ok{};
 }
 

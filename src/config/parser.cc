@@ -581,9 +581,9 @@ void Parser::checkUdpProxy(const ProxySection& px) {
       error(srv.loc, prefix + fmt::format("server '{}': 'send-proxy-v2' to UDP servers is not "
                                           "supported yet",
                                           srv.name));
-    if (srv.check.enabled || srv.agent.enabled || srv.observe.mode != model::Observe::kNone)
-      error(srv.loc, prefix + fmt::format("server '{}': health checks of UDP servers ('check', "
-                                          "'agent-check', 'observe') are not supported yet",
+    if (srv.check.enabled && px.settings.udpCheck.kind == model::UdpCheckParams::Kind::kNone)
+      error(srv.loc, prefix + fmt::format("server '{}': 'check' on a UDP server needs 'option "
+                                          "udp-check' or 'option dns-check' in the section",
                                           srv.name));
   }
 }
@@ -716,6 +716,7 @@ LoadResult Parser::finish() {
       pool.checkTimeout = px.settings.checkTimeout;
       pool.tcpCheck = px.settings.tcpCheck;
       pool.tcpCheckRules = px.settings.tcpCheckRules;
+      if (px.settings.udp) pool.udpCheck = px.settings.udpCheck;
       // The proxy's "source" applies to the servers without a "source" of their own.
       if (px.settings.source) {
         for (auto& srv : pool.servers)

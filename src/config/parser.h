@@ -125,6 +125,8 @@ struct ProxySettings {
   model::Timeout checkTimeout = 0;
   bool tcpCheck = false;
   std::vector<model::TcpCheckRule> tcpCheckRules;
+  // UDP health checks: "option udp-check", "option dns-check", "udp-check" lines.
+  model::UdpCheckParams udpCheck;
   // The rules came from the defaults section: the section's first own "tcp-check" line
   // replaces them rather than adding to them.
   bool tcpCheckRulesInherited = false;

@@ -100,4 +100,21 @@ std::string Expectation::describe() const {
   return fmt::format("expect {}{} '{}'", negate_ ? "! " : "", matchName(match_), source_);
 }
 
+std::string printable(std::string_view s, size_t max) {
+  std::string out;
+  for (char c : s.substr(0, max)) {
+    auto b = static_cast<unsigned char>(c);
+    if (b >= 0x20 && b < 0x7f)
+      out.push_back(c);
+    else if (c == '\r')
+      out += "\\r";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out += fmt::format("\\x{:02x}", b);
+  }
+  if (s.size() > max) out += "...";
+  return out;
+}
+
 }  // namespace fulcrum::health

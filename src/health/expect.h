@@ -19,6 +19,10 @@ Result<std::string> decodeHex(std::string_view hex);
 // Encodes bytes as upper-case hex (what rbinary regexes are matched against).
 std::string encodeHex(std::string_view bytes);
 
+// Bytes for a message: printable ASCII as is, \r \n and \xNN escaped, at most `max` bytes
+// then "...".
+std::string printable(std::string_view s, size_t max = 64);
+
 // One expect rule, compiled (the regex once, not per check).
 class Expectation {
  public:

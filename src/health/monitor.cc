@@ -6,6 +6,7 @@
 
 #include "common/log.h"
 #include "health/stream_check.h"
+#include "health/udp_check.h"
 
 namespace fulcrum::health {
 
@@ -94,8 +95,11 @@ std::string checkKeyOf(const model::Pool& pool, const model::Server& srv) {
 
 Result<std::unique_ptr<Check>> makeCheck(EventLoop& loop, CheckObserver& observer,
                                          const model::Pool& pool, const model::Server&) {
-  if (pool.protocol != model::Protocol::kTcp)
-    return Error{"health checks of UDP servers are not implemented yet"};
+  if (pool.protocol == model::Protocol::kUdp) {
+    if (pool.udpCheck.kind == model::UdpCheckParams::Kind::kNone)
+      return Error{"a UDP server's check needs 'option udp-check' or 'option dns-check'"};
+    return UdpCheck::make(loop, observer, pool.udpCheck);
+  }
   std::vector<CheckStep> steps = connectOnlySteps();
   if (pool.tcpCheck) {
     auto s = tcpCheckSteps(pool.tcpCheckRules);

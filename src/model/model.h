@@ -106,6 +106,22 @@ struct TcpCheckRule {
   SourceLoc loc;
 };
 
+// A UDP pool's active health check ("option udp-check", "option dns-check";
+// src/health/udp_check.h): one datagram sent on a socket connected to the server, and
+//   - kDatagram with `expect`: a reply matching it must come in time;
+//   - kDatagram without `expect`: only an ICMP error (port or host unreachable) in time
+//     fails the check (for servers that never answer, such as syslog collectors);
+//   - kDns: a DNS query for `dnsName` (type SOA); a reply with the query's id and rcode
+//     NOERROR or NXDOMAIN passes.
+// An ICMP error fails one check: the server goes DOWN after `fall` failed checks in a row.
+struct UdpCheckParams {
+  enum class Kind : uint8_t { kNone, kDatagram, kDns };
+  Kind kind = Kind::kNone;
+  std::string send;                    // "udp-check send|send-binary": the datagram (may be empty)
+  std::optional<TcpCheckRule> expect;  // "udp-check expect ..."
+  std::string dnsName = ".";           // "option dns-check [NAME]"
+};
+
 enum class ProxyProtocol : uint8_t { kNone, kV1, kV2 };
 
 // A three-state setting: unset, or explicitly on or off ("option X" / "no option X").
@@ -177,6 +193,7 @@ struct Pool {
   Timeout checkTimeout = 0;
   bool tcpCheck = false;
   std::vector<TcpCheckRule> tcpCheckRules;
+  UdpCheckParams udpCheck;  // UDP pools
   // "load-server-state-from-file" and "server-state-file-name" (empty: the backend's name).
   LoadServerState loadServerState = LoadServerState::kNone;
   std::string serverStateFileName;

@@ -536,6 +536,7 @@ void UdpEngine::toServer(Flow& f, const char* data, size_t len) {
   if (r < 0 && icmpError(errno)) {
     // An ICMP error of an earlier datagram, reported now; this one was not sent.
     f.svcStats->udpIcmpErrors.fetch_add(1, std::memory_order_relaxed);
+    model::observeConnect(*f.snap->snap, f.poolIndex, f.server, false);
     r = ::send(fd, data, len, MSG_DONTWAIT);
   }
   if (r < 0) {
@@ -573,7 +574,10 @@ void UdpEngine::fromServer(Upstream& up) {
     Flow* f = up.flow;
     if (n < 0) {
       if (!icmpError(errno)) return;  // EAGAIN
-      if (f != nullptr) f->svcStats->udpIcmpErrors.fetch_add(1, std::memory_order_relaxed);
+      if (f != nullptr) {
+        f->svcStats->udpIcmpErrors.fetch_add(1, std::memory_order_relaxed);
+        model::observeConnect(*f->snap->snap, f->poolIndex, f->server, false);  // observe layer4
+      }
       continue;  // the error is consumed; datagrams may follow
     }
     if (f == nullptr) {
@@ -611,6 +615,7 @@ void UdpEngine::fromServer(Upstream& up) {
       f->srvStats->bytesOut.fetch_add(len, std::memory_order_relaxed);
     }
     out.used = first + n;
+    if (f->responses == 0) model::observeConnect(*f->snap->snap, f->poolIndex, f->server, true);
     f->responses += static_cast<uint64_t>(n);
     f->last = w_.loop_.now();
     if (!f->bound && complete(*f)) {
@@ -722,7 +727,11 @@ void UdpEngine::expire(Flow& f) {
   }
   const int64_t per = f.svc->proxyResponses;
   const bool awaiting = per > 0 && f.responses < f.requests * static_cast<uint64_t>(per);
-  if (awaiting) w_.stats_.timeouts.fetch_add(1, std::memory_order_relaxed);
+  if (awaiting) {
+    w_.stats_.timeouts.fetch_add(1, std::memory_order_relaxed);
+    // observe layer4: a flow whose replies never came counts against its server.
+    model::observeConnect(*f.snap->snap, f.poolIndex, f.server, false);
+  }
   // A socket may be reused only when no reply can still come: every expected reply came.
   endFlow(f, per >= 0 && !awaiting);
 }

@@ -56,31 +56,50 @@ std::string tagOf(const std::optional<std::string>& reply) {
   return reply->substr(0, reply->find(':'));
 }
 
-TEST(UdpLb, DnsQueriesThroughARealServerWithDig) {
-  // nsd, started on a free loopback port, serving one zone.
-  TempDir nsdDir;
-  UdpPort nsdPort;
-  nsdDir.write("fulcrum.test.zone",
+// nsd, started on a free loopback port, serving one zone (fulcrum.test).
+class Nsd {
+ public:
+  Nsd() {
+    dir_.write("fulcrum.test.zone",
                "$ORIGIN fulcrum.test.\n$TTL 60\n@ IN SOA ns1 admin 1 3600 600 86400 60\n"
                "@ IN NS ns1\nns1 IN A 192.0.2.1\nwww IN A 192.0.2.10\n");
-  const std::string conf = nsdDir.write(
-      "nsd.conf",
-      fmt::format("server:\n  ip-address: 127.0.0.1@{}\n  username: \"\"\n  chroot: \"\"\n"
-                  "  zonesdir: \"{}\"\n  pidfile: \"{}/nsd.pid\"\n  xfrdfile: \"{}/xfrd.state\"\n"
-                  "  zonelistfile: \"{}/zone.list\"\n  database: \"\"\n  server-count: 1\n"
-                  "remote-control:\n  control-enable: no\nzone:\n  name: \"fulcrum.test\"\n"
-                  "  zonefile: \"fulcrum.test.zone\"\n",
-                  nsdPort.port(), nsdDir.path(), nsdDir.path(), nsdDir.path(), nsdDir.path()));
-  Process nsd;
-  nsd.start({"/usr/sbin/nsd", "-d", "-c", conf}, nsdDir.path());
-  auto dig = [](uint16_t port) {
+    const std::string d = dir_.path();
+    const std::string conf = dir_.write(
+        "nsd.conf",
+        fmt::format("server:\n  ip-address: 127.0.0.1@{}\n  username: \"\"\n  chroot: \"\"\n"
+                    "  zonesdir: \"{}\"\n  pidfile: \"{}/nsd.pid\"\n  xfrdfile: \"{}/xfrd.state\"\n"
+                    "  zonelistfile: \"{}/zone.list\"\n  database: \"\"\n  server-count: 1\n"
+                    "remote-control:\n  control-enable: no\nzone:\n  name: \"fulcrum.test\"\n"
+                    "  zonefile: \"fulcrum.test.zone\"\n",
+                    port_.port(), d, d, d, d));
+    proc_.start({"/usr/sbin/nsd", "-d", "-c", conf}, d);
+    ready_ = eventually([&] { return dig(port_.port()) == "192.0.2.10\n"; }, 10s);
+  }
+  ~Nsd() {
+    proc_.signal(SIGTERM);
+    if (proc_.wait(10s) < 0) proc_.signal(SIGKILL);
+  }
+  bool ready() const { return ready_; }
+  uint16_t port() const { return port_.port(); }
+  std::string logs() const { return proc_.err(); }
+  // "dig +short" of www.fulcrum.test at 127.0.0.1:port.
+  static std::string dig(uint16_t port) {
     return run({"/usr/bin/dig", "+short", "+tries=1", "+time=2", "-p", std::to_string(port),
                 "@127.0.0.1", "www.fulcrum.test"})
         .out;
-  };
-  ASSERT_TRUE(eventually([&] { return dig(nsdPort.port()) == "192.0.2.10\n"; }, 10s))
-      << "nsd did not answer: " << nsd.err();
+  }
 
+ private:
+  TempDir dir_;
+  UdpPort port_;
+  Process proc_;
+  bool ready_ = false;
+};
+
+TEST(UdpLb, DnsQueriesThroughARealServerWithDig) {
+  Nsd nsd;
+  ASSERT_TRUE(nsd.ready()) << "nsd did not answer: " << nsd.logs();
+  auto dig = [](uint16_t port) { return Nsd::dig(port); };
   Admin admin;
   UdpPort front;
   FulcrumProcess f(admin.global() + fmt::format("udp-lb dns\n"
@@ -89,7 +108,7 @@ TEST(UdpLb, DnsQueriesThroughARealServerWithDig) {
                                                 "  proxy-responses 1\n"
                                                 "  timeout server 2s\n"
                                                 "  server ns1 127.0.0.1:{}\n",
-                                                front.port(), nsdPort.port()),
+                                                front.port(), nsd.port()),
                    admin.probe());
   ASSERT_TRUE(f.ready()) << f.logs();
   for (int i = 0; i < 10; ++i) ASSERT_EQ(dig(front.port()), "192.0.2.10\n") << f.logs();
@@ -99,8 +118,6 @@ TEST(UdpLb, DnsQueriesThroughARealServerWithDig) {
   EXPECT_EQ(metric(http, frontendSample("connections_total", "dns")), 10);  // a flow per query
   // Each flow ended with its answer: none is left in the table.
   EXPECT_EQ(metric(http, frontendSample("current_connections", "dns")), 0);
-  nsd.signal(SIGTERM);
-  nsd.wait(10s);
 }
 
 TEST(UdpLb, AFlowStaysOnItsServerAndProxyRequestsOneBalancesEachDatagram) {
@@ -306,6 +323,138 @@ TEST(UdpLb, AReloadKeepsEveryFlowOnItsServer) {
     fresh.insert(tagOf(n.exchange(to, "new")));
   }
   EXPECT_TRUE(fresh.contains("C"));
+}
+
+// ---------------------------------------------------------------------------------------
+// Health checks of UDP servers
+
+TEST(UdpHealth, UdpCheckExpectMarksAStoppedServerDownAndTrafficAvoidsIt) {
+  UdpServer a("A"), b("B");
+  Admin admin;
+  UdpPort front;
+  FulcrumProcess f(admin.global() + fmt::format("udp-lb app\n"
+                                                "  dgram-bind 127.0.0.1:{}\n"
+                                                "  proxy-requests 1\n"
+                                                "  proxy-responses 1\n"
+                                                "  option udp-check\n"
+                                                "  udp-check send ping\n"
+                                                "  udp-check expect rstring ^[AB]:ping$\n"
+                                                "  default-server check inter 100ms fall 2 rise 1\n"
+                                                "  server a {}\n  server b {}\n",
+                                                front.port(), a.addrString(), b.addrString()),
+                   admin.probe());
+  ASSERT_TRUE(f.ready()) << f.logs();
+  // The checks reach the servers (the echo answers match), both stay UP.
+  ASSERT_TRUE(eventually([&] { return a.received() >= 3 && b.received() >= 3; }, 5s));
+  EXPECT_EQ(f.logs().find("is DOWN"), std::string::npos) << f.logs();
+  // b stops: its port answers with ICMP port unreachable.
+  b.stop();
+  ASSERT_TRUE(
+      f.proc().waitForErr("Server app/b is DOWN (was UP), reason: Layer4 connection "
+                          "problem, info: \"ICMP error: Connection refused\"",
+                          5s))
+      << f.logs();
+  const SockAddr to = SockAddr::loopback4(front.port());
+  for (int i = 0; i < 6; ++i) {
+    UdpClient c;
+    EXPECT_EQ(tagOf(c.exchange(to, "q")), "A") << i;
+  }
+}
+
+TEST(UdpHealth, AServerThatNeverAnswersFailsAnExpectingCheckOnly) {
+  UdpServer mute("M", false, /*silent=*/true);
+  Admin admin;
+  UdpPort f1, f2;
+  FulcrumProcess f(
+      admin.global() + fmt::format("udp-lb expecting\n"
+                                   "  dgram-bind 127.0.0.1:{}\n"
+                                   "  option udp-check\n"
+                                   "  udp-check expect string pong\n"
+                                   "  timeout check 100ms\n"
+                                   "  server m {} check inter 100ms fall 2\n"
+                                   "udp-lb syslog\n"
+                                   "  dgram-bind 127.0.0.1:{}\n"
+                                   "  proxy-responses 0\n"
+                                   "  option udp-check\n"
+                                   "  timeout check 100ms\n"
+                                   "  server m {} check inter 100ms fall 2\n",
+                                   f1.port(), mute.addrString(), f2.port(), mute.addrString()),
+      admin.probe());
+  ASSERT_TRUE(f.ready()) << f.logs();
+  ASSERT_TRUE(
+      f.proc().waitForErr("Server expecting/m is DOWN (was UP), reason: Layer7 timeout, "
+                          "info: \"no reply to udp-check (expect string 'pong')\"",
+                          5s))
+      << f.logs();
+  // The syslog-style check expects no reply: the same silent server stays UP (no ICMP).
+  const int seen = mute.received();
+  ASSERT_TRUE(eventually([&] { return mute.received() >= seen + 4; }, 5s));
+  EXPECT_EQ(f.logs().find("Server syslog/m is DOWN"), std::string::npos) << f.logs();
+}
+
+TEST(UdpHealth, DnsCheckAgainstARealServer) {
+  Nsd nsd;
+  ASSERT_TRUE(nsd.ready()) << nsd.logs();
+  UdpPort dead;  // nothing listens on it
+  Admin admin;
+  UdpPort front, other;
+  FulcrumProcess f(
+      admin.global() + fmt::format("udp-lb dns\n"
+                                   "  dgram-bind 127.0.0.1:{}\n"
+                                   "  proxy-requests 1\n  proxy-responses 1\n"
+                                   "  option dns-check fulcrum.test\n"
+                                   "  default-server check inter 100ms fall 2 rise 1\n"
+                                   "  server ns 127.0.0.1:{}\n"
+                                   "  server dead 127.0.0.1:{}\n"
+                                   "udp-lb wrongzone\n"
+                                   "  dgram-bind 127.0.0.1:{}\n"
+                                   "  option dns-check example.org\n"
+                                   "  server ns 127.0.0.1:{} check inter 100ms fall 2\n",
+                                   front.port(), nsd.port(), dead.port(), other.port(), nsd.port()),
+      admin.probe());
+  ASSERT_TRUE(f.ready()) << f.logs();
+  ASSERT_TRUE(
+      f.proc().waitForErr("Server dns/dead is DOWN (was UP), reason: Layer4 connection "
+                          "problem",
+                          5s))
+      << f.logs();
+  // nsd is not authoritative for example.org: it refuses, and the check says so.
+  ASSERT_TRUE(
+      f.proc().waitForErr("Server wrongzone/ns is DOWN (was UP), reason: Layer7 invalid "
+                          "response, info: \"dns-check example.org.: rcode 5 (REFUSED)\"",
+                          5s))
+      << f.logs();
+  EXPECT_EQ(f.logs().find("Server dns/ns is DOWN"), std::string::npos) << f.logs();
+  // Every query goes to the live server.
+  for (int i = 0; i < 6; ++i) EXPECT_EQ(Nsd::dig(front.port()), "192.0.2.10\n") << i;
+}
+
+TEST(UdpHealth, ObserveLayer4MarksDownAServerWhoseFlowsGetNoReply) {
+  UdpServer good("G"), mute("M", false, /*silent=*/true);
+  Admin admin;
+  UdpPort front;
+  FulcrumProcess f(
+      admin.global(1) + fmt::format("udp-lb app\n"
+                                    "  dgram-bind 127.0.0.1:{}\n"
+                                    "  balance roundrobin\n"
+                                    "  proxy-requests 1\n  proxy-responses 1\n"
+                                    "  timeout server 100ms\n"
+                                    "  default-server observe layer4 error-limit 3 "
+                                    "on-error mark-down\n"
+                                    "  server g {}\n  server m {}\n",
+                                    front.port(), good.addrString(), mute.addrString()),
+      admin.probe());
+  ASSERT_TRUE(f.ready()) << f.logs();
+  const SockAddr to = SockAddr::loopback4(front.port());
+  UdpClient c;
+  for (int i = 0; i < 6; ++i) c.send(to, "q");  // three of them to the mute server
+  ASSERT_TRUE(f.proc().waitForErr("Server app/m is DOWN (was UP), reason: Health analyze", 5s))
+      << f.logs();
+  EXPECT_EQ(f.logs().find("Server app/g is DOWN"), std::string::npos);
+  for (int i = 0; i < 4; ++i) {
+    UdpClient n;
+    EXPECT_EQ(tagOf(n.exchange(to, "after")), "G") << i;
+  }
 }
 
 }  // namespace

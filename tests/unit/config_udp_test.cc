@@ -161,5 +161,42 @@ TEST(ConfigUdp, KeywordsOutsideTheUdpLbSetAreRefusedThere) {
   EXPECT_FALSE(r.ok()) << dump(r);
 }
 
+TEST(ConfigUdp, UdpAndDnsChecks) {
+  auto c = load(
+      "udp-lb app\n  dgram-bind 127.0.0.1:9000\n  option udp-check\n"
+      "  udp-check send-binary 50494e47\n  udp-check expect string PONG\n"
+      "  server s 10.0.0.1:9000 check inter 1s fall 3\n"
+      "udp-lb dns\n  dgram-bind 127.0.0.1:53\n  option dns-check example.org\n"
+      "  server s 10.0.0.1:53 check\n");
+  ASSERT_TRUE(c);
+  const model::UdpCheckParams& u = c->pools[0].udpCheck;
+  EXPECT_EQ(u.kind, model::UdpCheckParams::Kind::kDatagram);
+  EXPECT_EQ(u.send, "PING");
+  ASSERT_TRUE(u.expect.has_value());
+  EXPECT_EQ(u.expect->data, "PONG");
+  EXPECT_TRUE(c->pools[0].servers[0].check.enabled);
+  EXPECT_EQ(c->pools[1].udpCheck.kind, model::UdpCheckParams::Kind::kDns);
+  EXPECT_EQ(c->pools[1].udpCheck.dnsName, "example.org.");
+  auto root = load("udp-lb dns\n  dgram-bind 127.0.0.1:53\n  option dns-check\n");
+  ASSERT_TRUE(root);
+  EXPECT_EQ(root->pools[0].udpCheck.dnsName, ".");
+
+  EXPECT_NE(onlyError("udp-lb d\n  dgram-bind 127.0.0.1:53\n  server s 10.0.0.1:53 check\n")
+                .find("test.cfg:3: error: section 'udp-lb d': server 's': 'check' on a UDP server "
+                      "needs 'option udp-check' or 'option dns-check'"),
+            std::string::npos);
+  EXPECT_NE(onlyError("udp-lb d\n  dgram-bind 127.0.0.1:53\n  option dns-check a..b\n")
+                .find("test.cfg:3: error: section 'udp-lb d': keyword 'option dns-check': invalid "
+                      "DNS name 'a..b.'"),
+            std::string::npos);
+  EXPECT_NE(onlyError("udp-lb d\n  dgram-bind 127.0.0.1:53\n  udp-check connect\n")
+                .find("test.cfg:3: error: section 'udp-lb d': keyword 'udp-check': unknown action "
+                      "'connect'"),
+            std::string::npos);
+  EXPECT_NE(onlyError("udp-lb d\n  dgram-bind 127.0.0.1:53\n  udp-check expect rstring (\n")
+                .find("test.cfg:3: error: section 'udp-lb d': keyword 'udp-check':"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace fulcrum::config

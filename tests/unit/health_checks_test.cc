@@ -7,6 +7,7 @@
 #include "health/expect.h"
 #include "health/monitor.h"
 #include "health/stream_check.h"
+#include "health/udp_check.h"
 
 namespace fulcrum::health {
 namespace {
@@ -158,6 +159,33 @@ TEST(Expect, BinaryLiteral) {
   EXPECT_EQ((*b)->evaluate(std::string("a\x00\x01z", 4), false), Verdict::kPass);
   EXPECT_EQ((*b)->describe(), "expect binary '0001'");
   EXPECT_FALSE(Expectation::compile(expectRule(Match::kBinary, "")));
+}
+
+TEST(DnsCheck, QueryLayoutAndReplyValidation) {
+  const std::string q = dnsQuery("example.org.", 0x1234);
+  const std::string expected(
+      "\x12\x34\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00"
+      "\x07"
+      "example"
+      "\x03"
+      "org"
+      "\x00"
+      "\x00\x06\x00\x01",
+      12 + 13 + 4);
+  EXPECT_EQ(q, expected);
+  EXPECT_EQ(dnsQuery(".", 7).size(), 12u + 1 + 4);  // the root: one empty label
+  std::string reply = q;
+  reply[2] = static_cast<char>(0x84);  // QR, AA
+  EXPECT_EQ(dnsReplyProblem(reply, 0x1234), "");
+  reply[3] = 3;  // NXDOMAIN: the server is alive and authoritative
+  EXPECT_EQ(dnsReplyProblem(reply, 0x1234), "");
+  reply[3] = 5;
+  EXPECT_EQ(dnsReplyProblem(reply, 0x1234), "rcode 5 (REFUSED)");
+  reply[3] = 2;
+  EXPECT_EQ(dnsReplyProblem(reply, 0x1234), "rcode 2 (SERVFAIL)");
+  EXPECT_EQ(dnsReplyProblem(reply, 0x4321), "a reply with another id");
+  EXPECT_EQ(dnsReplyProblem(q, 0x1234), "not a DNS response (QR bit clear)");
+  EXPECT_EQ(dnsReplyProblem("\x12\x34", 0x1234), "a 2-byte reply, shorter than a DNS header");
 }
 
 TEST(CheckSteps, ImplicitConnectCommentsAndOrder) {
