@@ -18,6 +18,7 @@ packages=(
   nlohmann-json3-dev libcli11-dev     # runtime API JSON output, fulcrumctl options
   socat                               # runtime API tests (as operators use it)
   nsd bind9-dnsutils                  # UDP tests: a real DNS server queried with dig
+  unbound                             # UDP tests: a real PROXY v2 datagram receiver
   prometheus                          # promtool: metrics format check
   chromium                            # stats page test (headless)
   hatop tmux                          # hatop against the runtime API (show info, show stat)

@@ -567,19 +567,11 @@ void Parser::checkUdpProxy(const ProxySection& px) {
       error(b.loc, prefix + fmt::format("keyword '{}': bind parameter '{}' applies to TCP "
                                         "listeners only",
                                         b.dgram ? "dgram-bind" : "bind", param));
-    if (b.acceptProxy)
-      error(b.loc, prefix + fmt::format("keyword '{}': 'accept-proxy' on UDP binds (PROXY v2 "
-                                        "datagrams) is not supported yet",
-                                        b.dgram ? "dgram-bind" : "bind"));
   }
   for (const model::Server& srv : px.servers) {
     if (srv.sendProxy == model::ProxyProtocol::kV1)
       error(srv.loc, prefix + fmt::format("server '{}': 'send-proxy' (PROXY v1) is a TCP header; "
                                           "UDP servers take 'send-proxy-v2'",
-                                          srv.name));
-    else if (srv.sendProxy == model::ProxyProtocol::kV2)
-      error(srv.loc, prefix + fmt::format("server '{}': 'send-proxy-v2' to UDP servers is not "
-                                          "supported yet",
                                           srv.name));
     if (srv.check.enabled && px.settings.udpCheck.kind == model::UdpCheckParams::Kind::kNone)
       error(srv.loc, prefix + fmt::format("server '{}': 'check' on a UDP server needs 'option "

@@ -94,11 +94,13 @@ std::string checkKeyOf(const model::Pool& pool, const model::Server& srv) {
 // ---- factories and targets ----
 
 Result<std::unique_ptr<Check>> makeCheck(EventLoop& loop, CheckObserver& observer,
-                                         const model::Pool& pool, const model::Server&) {
+                                         const model::Pool& pool, const model::Server& server) {
   if (pool.protocol == model::Protocol::kUdp) {
     if (pool.udpCheck.kind == model::UdpCheckParams::Kind::kNone)
       return Error{"a UDP server's check needs 'option udp-check' or 'option dns-check'"};
-    return UdpCheck::make(loop, observer, pool.udpCheck);
+    // A server that takes PROXY v2 datagrams wants one on every datagram, checks too.
+    return UdpCheck::make(loop, observer, pool.udpCheck,
+                          server.sendProxy == model::ProxyProtocol::kV2);
   }
   std::vector<CheckStep> steps = connectOnlySteps();
   if (pool.tcpCheck) {

@@ -36,10 +36,11 @@ std::string dnsQuery(const std::string& name, uint16_t id) {
   std::string q;
   q.push_back(static_cast<char>(id >> 8));
   q.push_back(static_cast<char>(id & 0xff));
-  q.append("\x00\x00"  // flags: a standard query, no recursion wanted
-           "\x00\x01"  // one question
-           "\x00\x00\x00\x00\x00\x00",
-           10);
+  q.append(
+      "\x00\x00"  // flags: a standard query, no recursion wanted
+      "\x00\x01"  // one question
+      "\x00\x00\x00\x00\x00\x00",
+      10);
   size_t start = 0;
   while (start < name.size()) {
     size_t dot = name.find('.', start);
@@ -56,7 +57,8 @@ std::string dnsQuery(const std::string& name, uint16_t id) {
 }
 
 std::string dnsReplyProblem(std::string_view reply, uint16_t id) {
-  if (reply.size() < 12) return fmt::format("a {}-byte reply, shorter than a DNS header", reply.size());
+  if (reply.size() < 12)
+    return fmt::format("a {}-byte reply, shorter than a DNS header", reply.size());
   const auto byte = [&](size_t i) { return static_cast<uint8_t>(reply[i]); };
   if ((byte(0) << 8 | byte(1)) != id) return "a reply with another id";
   if ((byte(2) & 0x80) == 0) return "not a DNS response (QR bit clear)";
@@ -66,19 +68,25 @@ std::string dnsReplyProblem(std::string_view reply, uint16_t id) {
 }
 
 Result<std::unique_ptr<Check>> UdpCheck::make(EventLoop& loop, CheckObserver& observer,
-                                              const model::UdpCheckParams& params) {
+                                              const model::UdpCheckParams& params,
+                                              bool proxyLocal) {
   std::shared_ptr<const Expectation> expect;
   if (params.kind == model::UdpCheckParams::Kind::kDatagram && params.expect) {
     auto e = Expectation::compile(*params.expect);
     if (!e) return Error{e.error()};
     expect = std::move(*e);
   }
-  return std::unique_ptr<Check>(new UdpCheck(loop, observer, params, std::move(expect)));
+  return std::unique_ptr<Check>(
+      new UdpCheck(loop, observer, params, std::move(expect), proxyLocal));
 }
 
 UdpCheck::UdpCheck(EventLoop& loop, CheckObserver& observer, model::UdpCheckParams params,
-                   std::shared_ptr<const Expectation> expect)
-    : loop_(loop), observer_(observer), params_(std::move(params)), expect_(std::move(expect)) {}
+                   std::shared_ptr<const Expectation> expect, bool proxyLocal)
+    : loop_(loop),
+      observer_(observer),
+      params_(std::move(params)),
+      expect_(std::move(expect)),
+      proxyLocal_(proxyLocal) {}
 
 UdpCheck::~UdpCheck() {
   close();
@@ -111,6 +119,7 @@ void UdpCheck::start(const CheckTarget& target) {
     dnsId_ = static_cast<uint16_t>(rng());
     payload = dnsQuery(params_.dnsName, dnsId_);
   }
+  if (proxyLocal_) payload.insert(0, kProxyV2Local);
   fd_.reset(socket(target.addr.family(), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!fd_.valid()) {
     finish(CheckStatus::kSocketError, fmt::format("socket: {}", strerror(errno)));

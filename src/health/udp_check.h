@@ -22,6 +22,11 @@
 
 namespace fulcrum::health {
 
+// The PROXY v2 header of a LOCAL command (no addresses): the signature, version 2 and
+// command LOCAL, family and transport UNSPEC, no address block. It does not depend on
+// anything, so health checks need not link the proxy's encoder (tests compare the two).
+inline const std::string kProxyV2Local("\r\n\r\n\0\r\nQUIT\n\x20\x00\x00\x00", 16);
+
 // The DNS query of a dns-check (type SOA, class IN, no recursion) for `name` ("." or
 // "example.org."), with the given id.
 std::string dnsQuery(const std::string& name, uint16_t id);
@@ -31,8 +36,11 @@ std::string dnsReplyProblem(std::string_view reply, uint16_t id);
 class UdpCheck final : public Check, private IoHandler, private Timer {
  public:
   // Fails for an expectation that does not compile.
+  // `proxyLocal`: every check datagram starts with a PROXY v2 LOCAL header (the server
+  // has send-proxy-v2).
   static Result<std::unique_ptr<Check>> make(EventLoop& loop, CheckObserver& observer,
-                                             const model::UdpCheckParams& params);
+                                             const model::UdpCheckParams& params,
+                                             bool proxyLocal = false);
   ~UdpCheck() override;
 
   void start(const CheckTarget& target) override;
@@ -41,7 +49,7 @@ class UdpCheck final : public Check, private IoHandler, private Timer {
 
  private:
   UdpCheck(EventLoop& loop, CheckObserver& observer, model::UdpCheckParams params,
-           std::shared_ptr<const Expectation> expect);
+           std::shared_ptr<const Expectation> expect, bool proxyLocal);
   void onIo(uint32_t events) override;
   void onTimer() override;
   void finish(CheckStatus status, std::string detail);
@@ -51,6 +59,7 @@ class UdpCheck final : public Check, private IoHandler, private Timer {
   CheckObserver& observer_;
   const model::UdpCheckParams params_;
   const std::shared_ptr<const Expectation> expect_;
+  const bool proxyLocal_;
   UniqueFd fd_;
   uint16_t dnsId_ = 0;
   Micros startedAt_ = 0;

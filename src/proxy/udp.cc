@@ -12,6 +12,7 @@
 #include "common/log.h"
 #include "model/acl.h"
 #include "proxy/listeners.h"
+#include "proxy/proxy_protocol.h"
 #include "proxy/worker.h"
 #include "sched/flow_hash.h"
 
@@ -59,6 +60,16 @@ SockAddr localAddress(const UdpLocalInfo& local, const SockAddr& bound) {
   return bound;
 }
 
+// An IPv4-mapped IPv6 address as IPv4; others as they are.
+SockAddr unmapped(const SockAddr& a) {
+  if (!a.isV6()) return a;
+  const auto* s6 = reinterpret_cast<const sockaddr_in6*>(a.sa());
+  if (!IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) return a;
+  uint32_t v4;
+  std::memcpy(&v4, &s6->sin6_addr.s6_addr[12], 4);
+  return SockAddr::ipv4(ntohl(v4), a.port());
+}
+
 uint64_t mix64(uint64_t h, uint64_t w) {
   h ^= w * 0x9e3779b97f4a7c15ULL;
   h = sched::rotl64(h, 31) * 0xbf58476d1ce4e5b9ULL;
@@ -78,6 +89,11 @@ struct FlowKeyBytes {
   uint16_t family = 0;
   uint8_t client[16] = {};
   uint8_t local[16] = {};
+  // With accept-proxy, the sender (a proxy in front) as well: its datagrams for several
+  // clients are several flows.
+  uint8_t peer[16] = {};
+  uint16_t peerPort = 0;
+  uint8_t pad[6] = {};
   bool operator==(const FlowKeyBytes& o) const { return std::memcmp(this, &o, sizeof(*this)) == 0; }
 };
 
@@ -89,6 +105,7 @@ struct UdpEngine::Listener final : IoHandler {
   uint32_t maxconn = 0;
   ListenerSockets* sockets = nullptr;
   bool wildcard = false;
+  bool acceptProxy = false;
   bool retired = false;
   uint32_t kernelDrops = 0;  // the socket's SO_RXQ_OVFL count last seen
   void onIo(uint32_t) override {
@@ -114,8 +131,13 @@ struct UdpEngine::Flow final : Timer {
   bool bound = false;  // in the table: later datagrams of the client tuple come here
   uint64_t id = 0;
   Listener* listener = nullptr;
-  SockAddr client;
+  SockAddr peer;    // where replies go: the datagrams' source
+  SockAddr client;  // the client: the peer, or what its PROXY header announced
+  SockAddr dst;     // the PROXY header's destination; invalid: the local address
   UdpLocalInfo local;
+  // send-proxy-v2: the header every datagram to the server starts with (0: none).
+  uint8_t proxyHeader[kV2MaxEncodedLengthNoTlv] = {};
+  uint8_t proxyHeaderLength = 0;
   // The publication state the flow runs on and its objects there.
   SnapState* snap = nullptr;
   const model::Service* svc = nullptr;
@@ -283,6 +305,7 @@ void UdpEngine::applyPlan(const ProxyPlan& plan, int id) {
     }
     kept->service = pl.service;
     kept->maxconn = pl.maxconn;
+    kept->acceptProxy = pl.acceptProxy;
     next.push_back(std::move(kept));
   }
   for (auto& l : listeners_) {
@@ -358,28 +381,57 @@ void UdpEngine::fromClients(Listener& l) {
         st.udpOversize.fetch_add(1, std::memory_order_relaxed);
         continue;
       }
-      const SockAddr client =
+      UdpOrigin origin;
+      origin.peer =
           SockAddr::fromSockaddr(reinterpret_cast<const sockaddr*>(h.msg_name), h.msg_namelen);
-      clientDatagram(l, client, local, rx.buf(i), len);
+      origin.client = origin.peer;
+      origin.local = local;
+      const char* data = rx.buf(i);
+      size_t size = len;
+      if (l.acceptProxy) {
+        // Every datagram starts with a whole PROXY v2 header; a bad one costs this datagram.
+        ProxyHeader ph;
+        const auto status =
+            parseProxyHeader(reinterpret_cast<const uint8_t*>(data), size, ph, nullptr, size);
+        if (status != ParseStatus::kOk || !ph.v2 ||
+            (ph.command == Command::kProxy && ph.transport != Transport::kDgram &&
+             ph.hasAddresses())) {
+          st.badProxyHeader.fetch_add(1, std::memory_order_relaxed);
+          continue;
+        }
+        if (ph.hasAddresses()) {
+          origin.client = ph.src;
+          origin.dst = ph.dst;
+        }
+        data += ph.headerLength;
+        size -= ph.headerLength;
+      }
+      clientDatagram(l, origin, data, size);
     }
     if (n < Batch::kSize) return;
   }
 }
 
-void UdpEngine::clientDatagram(Listener& l, const SockAddr& client, const UdpLocalInfo& local,
-                               const char* data, size_t len) {
+void UdpEngine::clientDatagram(Listener& l, const UdpOrigin& origin, const char* data, size_t len) {
+  const SockAddr& client = origin.client;
+  const UdpLocalInfo& local = origin.local;
   FlowKeyBytes key;
   key.listener = l.id;
   key.port = client.port();
   key.family = static_cast<uint16_t>(client.family());
   addressBytes(client, key.client);
+  if (l.acceptProxy) {
+    addressBytes(origin.peer, key.peer);
+    key.peerPort = origin.peer.port();
+  }
   if (local.type == IP_PKTINFO) {
     key.local[10] = key.local[11] = 0xff;
     std::memcpy(key.local + 12, &local.v4.ipi_addr, 4);
   } else if (local.type == IPV6_PKTINFO) {
     std::memcpy(key.local, &local.v6.ipi6_addr, 16);
   }
-  uint64_t words[5];
+  uint64_t words[8];
+  static_assert(sizeof(FlowKeyBytes) == sizeof(words));
   std::memcpy(words, &key, sizeof(words));
   uint64_t h = hashSeed_;
   for (uint64_t w : words) h = mix64(h, w);
@@ -424,6 +476,7 @@ void UdpEngine::clientDatagram(Listener& l, const SockAddr& client, const UdpLoc
         f->service = l.service;
         f->poolIndex = svc.defaultPool;
         f->server = static_cast<int>(s);
+        setProxyHeader(*f, srv);
         f->srvStats = cur->snap->serverStats[static_cast<size_t>(svc.defaultPool)][s].get();
       }
     }
@@ -433,7 +486,7 @@ void UdpEngine::clientDatagram(Listener& l, const SockAddr& client, const UdpLoc
     }
   }
   if (f == nullptr) {
-    f = newFlow(l, client, local, h);
+    f = newFlow(l, origin, h);
     if (f == nullptr) return;
     f->key = key;
     if (f->svc->proxyRequests != 1) {  // one datagram per flow: nothing to find it by later
@@ -444,8 +497,8 @@ void UdpEngine::clientDatagram(Listener& l, const SockAddr& client, const UdpLoc
   toServer(*f, data, len);
 }
 
-UdpEngine::Flow* UdpEngine::newFlow(Listener& l, const SockAddr& client, const UdpLocalInfo& local,
-                                    uint64_t hash) {
+UdpEngine::Flow* UdpEngine::newFlow(Listener& l, const UdpOrigin& origin, uint64_t hash) {
+  const SockAddr& client = origin.client;
   SnapState* cur = w_.snaps_.back().get();
   const model::Snapshot& snap = *cur->snap;
   const model::Service& svc = at(snap.config->services, l.service);
@@ -480,7 +533,9 @@ UdpEngine::Flow* UdpEngine::newFlow(Listener& l, const SockAddr& client, const U
   sched::PickContext ctx;
   ctx.client = &client;
   if (pool.balance.algo == model::BalanceAlgo::kMaglev)
-    ctx.flowHash = sched::flowHash(client, localAddress(local, l.sockets->addr), IPPROTO_UDP);
+    ctx.flowHash = sched::flowHash(
+        client, origin.dst.valid() ? origin.dst : localAddress(origin.local, l.sockets->addr),
+        IPPROTO_UDP);
   const int server = at(cur->schedulers, p)->pick(ctx);
   if (server < 0 || !snap.loads[p]->tryAcquire(static_cast<size_t>(server),
                                                pool.servers[static_cast<size_t>(server)].maxconn)) {
@@ -499,8 +554,11 @@ UdpEngine::Flow* UdpEngine::newFlow(Listener& l, const SockAddr& client, const U
   f->bound = false;
   f->id = nextFlowId_++;
   f->listener = &l;
+  f->peer = origin.peer;
   f->client = client;
-  f->local = local;
+  f->dst = origin.dst;
+  f->local = origin.local;
+  setProxyHeader(*f, srv);
   f->snap = cur;
   f->svc = &svc;
   f->pool = &pool;
@@ -530,14 +588,31 @@ UdpEngine::Flow* UdpEngine::newFlow(Listener& l, const SockAddr& client, const U
   return f;
 }
 
+void UdpEngine::setProxyHeader(Flow& f, const model::Server& srv) {
+  f.proxyHeaderLength = 0;
+  if (srv.sendProxy != model::ProxyProtocol::kV2) return;
+  // IPv4 clients of a dual-stack socket arrive as ::ffff:a.b.c.d: announced as IPv4.
+  const SockAddr dst =
+      unmapped(f.dst.valid() ? f.dst : localAddress(f.local, f.listener->sockets->addr));
+  V2Options opts;
+  opts.transport = Transport::kDgram;
+  f.proxyHeaderLength = static_cast<uint8_t>(
+      writeProxyV2(unmapped(f.client), dst, f.proxyHeader, sizeof(f.proxyHeader), opts));
+}
+
 void UdpEngine::toServer(Flow& f, const char* data, size_t len) {
   const int fd = f.up->fd.get();
-  ssize_t r = ::send(fd, data, len, MSG_DONTWAIT);
+  // With send-proxy-v2, the header and the datagram leave as one datagram.
+  iovec iov[2] = {{f.proxyHeader, f.proxyHeaderLength}, {const_cast<char*>(data), len}};
+  msghdr m{};
+  m.msg_iov = f.proxyHeaderLength > 0 ? iov : iov + 1;
+  m.msg_iovlen = f.proxyHeaderLength > 0 ? 2 : 1;
+  ssize_t r = ::sendmsg(fd, &m, MSG_DONTWAIT);
   if (r < 0 && icmpError(errno)) {
     // An ICMP error of an earlier datagram, reported now; this one was not sent.
     f.svcStats->udpIcmpErrors.fetch_add(1, std::memory_order_relaxed);
     model::observeConnect(*f.snap->snap, f.poolIndex, f.server, false);
-    r = ::send(fd, data, len, MSG_DONTWAIT);
+    r = ::sendmsg(fd, &m, MSG_DONTWAIT);
   }
   if (r < 0) {
     f.svcStats->udpSendErrors.fetch_add(1, std::memory_order_relaxed);
@@ -589,9 +664,9 @@ void UdpEngine::fromServer(Upstream& up) {
       const size_t len = out.msgs[i].msg_len;
       msghdr& h = out.msgs[i].msg_hdr;
       out.iov[i].iov_len = len;
-      std::memcpy(&out.names[i], f->client.sa(), f->client.len());
+      std::memcpy(&out.names[i], f->peer.sa(), f->peer.len());
       h.msg_name = &out.names[i];
-      h.msg_namelen = f->client.len();
+      h.msg_namelen = f->peer.len();
       if (f->local.type != 0) {
         h.msg_control = out.ctrl[i].bytes;
         cmsghdr* c = reinterpret_cast<cmsghdr*>(out.ctrl[i].bytes);
@@ -769,7 +844,7 @@ void UdpEngine::describe(Micros now, std::vector<model::SessionInfo>& out) const
     model::SessionInfo s;
     s.id = f->id;
     s.client = f->client;
-    s.local = localAddress(f->local, f->listener->sockets->addr);
+    s.local = f->dst.valid() ? f->dst : localAddress(f->local, f->listener->sockets->addr);
     s.frontend = f->svc->name;
     s.backend = f->pool->name;
     s.server = f->pool->servers[static_cast<size_t>(f->server)].name;

@@ -45,6 +45,14 @@ struct UdpLocalInfo {
   in6_pktinfo v6{};
 };
 
+// Where a client datagram came from, as its flow sees it.
+struct UdpOrigin {
+  SockAddr peer;    // the datagram's source: replies go there
+  SockAddr client;  // the client: the peer, or what a PROXY v2 header announced (accept-proxy)
+  SockAddr dst;     // the PROXY header's destination; invalid: the local address
+  UdpLocalInfo local;
+};
+
 struct ProxyPlan;
 struct ListenerSockets;
 struct SnapState;
@@ -75,9 +83,10 @@ class UdpEngine {
   struct Batch;
 
   void fromClients(Listener& l);
-  void clientDatagram(Listener& l, const SockAddr& client, const UdpLocalInfo& local,
-                      const char* data, size_t len);
-  Flow* newFlow(Listener& l, const SockAddr& client, const UdpLocalInfo& local, uint64_t hash);
+  void clientDatagram(Listener& l, const UdpOrigin& origin, const char* data, size_t len);
+  Flow* newFlow(Listener& l, const UdpOrigin& origin, uint64_t hash);
+  // The PROXY v2 header of the flow's datagrams, when its server has send-proxy-v2.
+  void setProxyHeader(Flow& f, const model::Server& srv);
   void toServer(Flow& f, const char* data, size_t len);
   void fromServer(Upstream& up);
   void expire(Flow& f);

@@ -43,9 +43,18 @@ UdpPort::UdpPort(bool v6) {
   throw std::runtime_error("no free UDP port");
 }
 
+UdpServer::UdpServer(Responder responder)
+    : v6_(false), silent_(false), responder_(std::move(responder)) {
+  open();
+}
+
 UdpServer::UdpServer(std::string tag, bool v6, bool silent)
     : tag_(std::move(tag)), v6_(v6), silent_(silent) {
-  fd_ = boundUdp(v6);
+  open();
+}
+
+void UdpServer::open() {
+  fd_ = boundUdp(v6_);
   port_ = localAddressOf(fd_).port();
   if (pipe2(stopPipe_, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
   thread_ = std::thread([this] { loop(); });
@@ -81,7 +90,12 @@ void UdpServer::loop() {
     if (n < 0) continue;
     received_.fetch_add(1);
     if (silent_) continue;
-    const std::string reply = tag_ + ":" + buf.substr(0, static_cast<size_t>(n));
+    std::string reply = tag_ + ":" + buf.substr(0, static_cast<size_t>(n));
+    if (responder_) {
+      auto r = responder_(std::string_view(buf.data(), static_cast<size_t>(n)));
+      if (!r) continue;
+      reply = std::move(*r);
+    }
     sendto(fd_, reply.data(), reply.size(), 0, reinterpret_cast<sockaddr*>(&from), len);
   }
 }

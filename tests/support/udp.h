@@ -3,9 +3,11 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include "common/net.h"
@@ -29,7 +31,11 @@ class UdpPort {
 // datagram, from its own thread, until stopped. `silent`: counts, never answers.
 class UdpServer {
  public:
+  // The reply to a datagram; nullopt: none.
+  using Responder = std::function<std::optional<std::string>(std::string_view datagram)>;
   explicit UdpServer(std::string tag, bool v6 = false, bool silent = false);
+  // A server that answers with `responder` (on 127.0.0.1).
+  explicit UdpServer(Responder responder);
   ~UdpServer();
   UdpServer(const UdpServer&) = delete;
   uint16_t port() const { return port_; }
@@ -39,10 +45,12 @@ class UdpServer {
   void stop();
 
  private:
+  void open();
   void loop();
   std::string tag_;
   bool v6_;
   bool silent_;
+  Responder responder_;
   int fd_ = -1;
   int stopPipe_[2] = {-1, -1};
   uint16_t port_ = 0;

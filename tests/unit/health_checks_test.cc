@@ -8,6 +8,7 @@
 #include "health/monitor.h"
 #include "health/stream_check.h"
 #include "health/udp_check.h"
+#include "proxy/proxy_protocol.h"
 
 namespace fulcrum::health {
 namespace {
@@ -159,6 +160,15 @@ TEST(Expect, BinaryLiteral) {
   EXPECT_EQ((*b)->evaluate(std::string("a\x00\x01z", 4), false), Verdict::kPass);
   EXPECT_EQ((*b)->describe(), "expect binary '0001'");
   EXPECT_FALSE(Expectation::compile(expectRule(Match::kBinary, "")));
+}
+
+TEST(UdpCheckHeader, TheLocalHeaderIsTheEncodersLocalDgramHeader) {
+  uint8_t buf[proxy::kV2FixedLength + 8];
+  proxy::V2Options opts;
+  opts.command = proxy::Command::kLocal;
+  opts.transport = proxy::Transport::kDgram;
+  const size_t n = proxy::writeProxyV2(SockAddr(), SockAddr(), buf, sizeof(buf), opts);
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(buf), n), kProxyV2Local);
 }
 
 TEST(DnsCheck, QueryLayoutAndReplyValidation) {
