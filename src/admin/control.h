@@ -66,7 +66,7 @@ class Control {
   virtual const model::ProcessStats& processStats() const = 0;
   virtual ProcessInfo processInfo() const = 0;
   // "Which real gets this flow?" (show xdp flow): one line, or why not.
-  virtual Result<std::string> packetFlow(const SockAddr& /*vip*/,
+  virtual Result<std::string> packetFlow(model::Protocol /*proto*/, const SockAddr& /*vip*/,
                                          const SockAddr& /*client*/) const {
     return Error{"The packet data plane is not available here."};
   }

@@ -428,15 +428,22 @@ std::string showXdpServices(Ctx& ctx) {
 // "show xdp services": see above.
 std::string showXdp(Ctx& ctx, const Args& args) {
   if (args.size() == 1 && args[0] == "services") return showXdpServices(ctx);
-  if (args.size() == 3 && args[0] == "flow") {
-    auto vip = SockAddr::parse(args[1]);
-    auto client = SockAddr::parse(args[2]);
+  // "show xdp flow [tcp|udp] VIP:PORT CLIENT:PORT" (tcp by default).
+  const bool withProto = args.size() == 4 && (args[1] == "tcp" || args[1] == "udp");
+  if ((args.size() == 3 || withProto) && args[0] == "flow") {
+    const size_t at = withProto ? 2 : 1;
+    auto vip = SockAddr::parse(args[at]);
+    auto client = SockAddr::parse(args[at + 1]);
     if (!vip || !client || vip->isAny() || client->isAny())
-      return "Usage: show xdp flow <vip>:<port> <client>:<port> (numeric; IPv6 in brackets)\n";
-    auto line = ctx.control.packetFlow(*vip, *client);
+      return "Usage: show xdp flow [tcp|udp] <vip>:<port> <client>:<port> (numeric; IPv6 in "
+             "brackets)\n";
+    const auto proto =
+        withProto && args[1] == "udp" ? model::Protocol::kUdp : model::Protocol::kTcp;
+    auto line = ctx.control.packetFlow(proto, *vip, *client);
     return (line ? *line : line.error()) + "\n";
   }
-  if (!args.empty()) return "Usage: show xdp [services | flow <vip>:<port> <client>:<port>]\n";
+  if (!args.empty())
+    return "Usage: show xdp [services | flow [tcp|udp] <vip>:<port> <client>:<port>]\n";
   auto counters = ctx.control.packetCounters();
   if (!counters) return "The packet data plane is not loaded (no 'dataplane xdp' frontend).\n";
   std::string out;

@@ -556,11 +556,6 @@ void Parser::checkUdpProxy(const ProxySection& px) {
     error(loc, prefix + fmt::format("keyword '{}' does not apply to UDP: {} carries datagrams, "
                                     "not TCP connections",
                                     keyword, what));
-  if (px.settings.dataplane == model::Forwarding::kPacket)
-    error(px.settings.dataplaneLoc,
-          prefix +
-              "keyword 'dataplane': UDP services on the packet data plane are not "
-              "supported yet ('dataplane xdp' takes TCP services)");
   for (const model::Bind& b : px.binds) {
     const char* param = b.deferAccept ? "defer-accept" : b.tfo ? "tfo" : b.backlog ? "backlog" : "";
     if (*param != 0)

@@ -89,11 +89,13 @@ std::string RuntimeOverrides::serviceName(model::Protocol proto, const SockAddr&
 
 namespace {
 
-// The section (frontend or backend) that binds `vip`, or null.
-const model::Service* bindingVip(const model::Config& c, const SockAddr& vip) {
+// The frontend that binds `vip` for `proto`, or null (TCP and UDP ports are apart).
+const model::Service* bindingVip(const model::Config& c, model::Protocol proto,
+                                 const SockAddr& vip) {
   for (const model::Service& svc : c.services)
-    for (const model::Bind& b : svc.binds)
-      if (b.addr == vip) return &svc;
+    if (svc.protocol == proto)
+      for (const model::Bind& b : svc.binds)
+        if (b.addr == vip) return &svc;
   return nullptr;
 }
 
@@ -104,7 +106,7 @@ Status RuntimeOverrides::addService(const model::Config& inForce, model::Protoco
   const std::string name = serviceName(proto, vip);
   if (inForce.findService(name) >= 0 || inForce.findPool(name) >= 0)
     return Error{fmt::format("Service '{}' already exists.", name)};
-  if (const model::Service* other = bindingVip(inForce, vip))
+  if (const model::Service* other = bindingVip(inForce, proto, vip))
     return Error{
         fmt::format("VIP {} is already served by frontend '{}'.", vip.toString(), other->name)};
   services_.push_back({name, proto, vip, balance});
@@ -208,7 +210,7 @@ model::Config RuntimeOverrides::apply(const model::Config& file) {
           a.name);
       return true;
     }
-    if (const model::Service* other = bindingVip(c, a.vip)) {
+    if (const model::Service* other = bindingVip(c, a.proto, a.vip)) {
       log::notice(
           "service {}, added at run time, is gone: the configuration's frontend '{}' "
           "binds its VIP",

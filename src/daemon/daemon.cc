@@ -378,8 +378,9 @@ std::optional<std::vector<admin::PacketCounter>> Daemon::packetCounters() const 
   return out;
 }
 
-Result<std::string> Daemon::packetFlow(const SockAddr& vip, const SockAddr& client) const {
-  return xdp_->whichReal(*box_.current(), vip, client);
+Result<std::string> Daemon::packetFlow(model::Protocol proto, const SockAddr& vip,
+                                       const SockAddr& client) const {
+  return xdp_->whichReal(*box_.current(), proto, vip, client);
 }
 
 void Daemon::sampleRates() {
@@ -576,8 +577,6 @@ Status Daemon::addServer(int pool, model::Server server) {
 Status Daemon::addService(model::Protocol proto, const SockAddr& vip,
                           const model::Balance& balance) {
   const model::Config& cfg = builder_->config();
-  if (proto != model::Protocol::kTcp)
-    return Error{"Only TCP services can be added yet (UDP VIPs come with udp-lb)."};
   if (cfg.global.xdp.interfaces.empty())
     return Error{
         "A packet service needs the packet data plane: add 'xdp-interface IFNAME' to "

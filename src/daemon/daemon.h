@@ -57,7 +57,8 @@ class Daemon final : public admin::Control {
   const model::ProcessStats& processStats() const override { return stats_; }
   admin::ProcessInfo processInfo() const override;
   std::optional<std::vector<admin::PacketCounter>> packetCounters() const override;
-  Result<std::string> packetFlow(const SockAddr& vip, const SockAddr& client) const override;
+  Result<std::string> packetFlow(model::Protocol proto, const SockAddr& vip,
+                                 const SockAddr& client) const override;
   const health::HealthMonitor& health() const override { return *health_; }
   std::vector<model::SessionInfo> sessions() override;
   Status setServerAdmin(int pool, int server, health::AdminRequest req) override;

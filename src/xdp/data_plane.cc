@@ -159,22 +159,26 @@ void XdpDataPlane::stop() {
   program_.reset();
 }
 
-Result<std::string> XdpDataPlane::whichReal(const control::Publication& pub, const SockAddr& vip,
-                                            const SockAddr& client) const {
+Result<std::string> XdpDataPlane::whichReal(const control::Publication& pub, model::Protocol proto,
+                                            const SockAddr& vip, const SockAddr& client) const {
   const model::Config& cfg = pub.config();
   // The service: the VIP's exact port, else its all-ports bind (as the program looks).
   int found = -1;
   for (int pass = 0; pass < 2 && found < 0; ++pass)
     for (size_t i = 0; i < cfg.services.size() && found < 0; ++i) {
       const model::Service& svc = cfg.services[i];
-      if (svc.forwarding != model::Forwarding::kPacket || svc.defaultPool < 0) continue;
+      if (svc.forwarding != model::Forwarding::kPacket || svc.defaultPool < 0 ||
+          svc.protocol != proto)
+        continue;
       for (const model::Bind& b : svc.binds) {
         SockAddr want = vip;
         if (pass == 1) want.setPort(0);
         if (b.addr == want) found = static_cast<int>(i);
       }
     }
-  if (found < 0) return Error{fmt::format("No packet service serves {}.", vip.toString())};
+  const char* protoName = proto == model::Protocol::kUdp ? "udp" : "tcp";
+  if (found < 0)
+    return Error{fmt::format("No packet service serves {} {}.", protoName, vip.toString())};
   const model::Service& svc = cfg.services[static_cast<size_t>(found)];
   const auto p = static_cast<size_t>(svc.defaultPool);
   const model::Pool& pool = cfg.pools[p];
@@ -182,14 +186,14 @@ Result<std::string> XdpDataPlane::whichReal(const control::Publication& pub, con
     const model::Server& s = pool.servers[i];
     return fmt::format("{}/{} ({})", pool.name, s.name, s.addr.toString());
   };
-  // An existing flow: the connection table (TCP).
+  // An existing flow: the connection table.
   if (program_) {
     fulcrum_flow_key key{};
     model::toV6Bytes(client, key.src);
     model::toV6Bytes(vip, key.dst);
     key.sport = htons(client.port());
     key.dport = htons(vip.port());
-    key.proto = IPPROTO_TCP;
+    key.proto = proto == model::Protocol::kUdp ? IPPROTO_UDP : IPPROTO_TCP;
     fulcrum_flow_value v{};
     if (bpf_map_lookup_elem(program_->conns(), &key, &v) == 0) {
       for (size_t i = 0; i < pool.servers.size(); ++i)

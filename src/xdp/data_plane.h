@@ -44,8 +44,8 @@ class XdpDataPlane final : public control::DataPlane {
   // table's entry if the flow has one, else what a new flow would get (the VIP's
   // scheduler over its ring). One line, for "show xdp flow"; an error when no packet
   // service serves `vip`.
-  Result<std::string> whichReal(const control::Publication& pub, const SockAddr& vip,
-                                const SockAddr& client) const;
+  Result<std::string> whichReal(const control::Publication& pub, model::Protocol proto,
+                                const SockAddr& vip, const SockAddr& client) const;
 
   // What the maps hold (null when nothing is loaded).
   const Tables* tables() const { return writer_ ? writer_->written() : nullptr; }

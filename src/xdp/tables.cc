@@ -90,7 +90,7 @@ Result<Tables> tablesOf(const control::Publication& pub, const HostDefaults& hos
       Vip v;
       model::toV6Bytes(b.addr, v.key.addr);
       v.key.port = htons(b.addr.port());
-      v.key.proto = IPPROTO_TCP;
+      v.key.proto = svc.protocol == model::Protocol::kUdp ? IPPROTO_UDP : IPPROTO_TCP;
       v.ring = ring;
       v.flags = schedFlags(pool) | (b.addr.port() == 0 ? FULCRUM_VIP_ALL_PORTS : 0);
       v.service = svc.name;

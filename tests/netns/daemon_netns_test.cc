@@ -10,6 +10,7 @@
 
 #include <map>
 #include <regex>
+#include <set>
 #include <sstream>
 #include <string>
 
@@ -207,7 +208,7 @@ TEST(NetnsDaemon, PacketServiceFromTheConfigWithHealthChecks) {
            std::string(FULCRUM_CTL_BIN) + " --socket " + api + " which 192.0.2.99:80 10.201.0.1:1"},
           10s);
   EXPECT_EQ(none.code, 1);
-  EXPECT_NE(none.err.find("No packet service serves 192.0.2.99:80."), std::string::npos)
+  EXPECT_NE(none.err.find("No packet service serves tcp 192.0.2.99:80."), std::string::npos)
       << none.err;
 
   // The counters: the program's in "show xdp", the flows in the frontend's row of "show
@@ -377,6 +378,130 @@ TEST(NetnsDaemon, IpvsadmLinesThroughFulcrumctl) {
   lb.signal(SIGTERM);
   EXPECT_EQ(lb.wait(15s), 0) << lb.err();
   server.signal(SIGKILL);
+}
+
+// A UDP echo server on a real, port 53, on the VIP (DSR: the reply must leave from the VIP)
+// and on the real's own address (NAT): "<name> saw <data>".
+std::string udpServer(const Topology& t, size_t i) {
+  return "python3 -c \""
+         "import socket, select\n"
+         "ss=[]\n"
+         "for a in ('192.0.2.10','" +
+         t.realAddr(i) +
+         "'):\n"
+         "  s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.bind((a,53)); ss.append(s)\n"
+         "while True:\n"
+         "  r,_,_=select.select(ss,[],[])\n"
+         "  for s in r:\n"
+         "    d,a=s.recvfrom(2000); s.sendto(b'real" +
+         std::to_string(i) +
+         " saw '+d,a)\n"
+         "\"";
+}
+
+// From the client: `flows` UDP sockets, each sending `each` datagrams to VIP:53 and reading
+// each answer; one line per answer ("?" for a timeout), prefixed with the flow's number.
+std::vector<std::string> udpExchanges(const Topology& t, int flows, int each) {
+  const std::string script =
+      "python3 -c \""
+      "import socket\n"
+      "for f in range(" +
+      std::to_string(flows) +
+      "):\n"
+      "  s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.settimeout(2)\n"
+      "  for i in range(" +
+      std::to_string(each) +
+      "):\n"
+      "    s.sendto(b'hello',('192.0.2.10',53))\n"
+      "    try: print(f, s.recvfrom(1000)[0].decode())\n"
+      "    except Exception as e: print(f, '?')\n"
+      "\"";
+  RunResult r = run({"/bin/sh", "-c", in(t.cli, script)}, 60s);
+  std::vector<std::string> lines;
+  std::istringstream is(r.out);
+  for (std::string l; std::getline(is, l);) lines.push_back(l);
+  return lines;
+}
+
+// UDP VIPs on the packet data plane: a udp-lb section with "dataplane xdp" (IPIP and DR
+// reals answering the client directly; each flow stays on its real), then one added with
+// fulcrumctl -A -u and a NAT real.
+TEST(NetnsDaemon, UdpVipsFromTheConfigAndFromFulcrumctl) {
+  Topology t(2);
+  ASSERT_TRUE(t.ok) << "cannot build the namespaces (root, iproute2, ethtool needed)";
+  TempDir dir;
+  std::vector<std::unique_ptr<Process>> decaps, servers;
+  for (size_t i = 0; i < t.reals.size(); ++i) {
+    auto d = std::make_unique<Process>();
+    d->start({"/bin/sh", "-c", "exec " + in(t.reals[i], kDecap + " attach r0 --gue-port 6080")},
+             dir.path());
+    ASSERT_TRUE(eventually([&] { return d->out().find("attached to r0") != std::string::npos; }))
+        << d->err();
+    decaps.push_back(std::move(d));
+    auto s = std::make_unique<Process>();
+    s->start({"/bin/sh", "-c", "exec " + in(t.reals[i], udpServer(t, i))}, dir.path());
+    servers.push_back(std::move(s));
+  }
+  const std::string api = dir.path() + "/api.sock";
+  const std::string cfg = dir.write(
+      "fulcrum.cfg", lbConfig(api, "",
+                              "udp-lb dns\n    dgram-bind 192.0.2.10:53\n    dataplane xdp\n"
+                              "    server r0 " +
+                                  t.realAddr(0) + ":53 forward ipip\n    server r1 " +
+                                  t.realAddr(1) + ":53 forward dr\n"));
+  Process lb;
+  lb.start({"/bin/sh", "-c", "exec " + in(t.lb, kFulcrum + " -f " + cfg)}, dir.path());
+  ASSERT_TRUE(lb.waitForErr("XDP program attached to l0 (native)", 10s)) << lb.err();
+  // 16 flows of 3 datagrams: every datagram answered, both reals used, and each flow's
+  // answers from one real (Maglev on the 5-tuple, then the connection table).
+  std::map<std::string, std::set<std::string>> realsOf;
+  std::map<std::string, int> by;
+  for (const std::string& l : udpExchanges(t, 16, 3)) {
+    const auto sp = l.find(' ');
+    realsOf[l.substr(0, sp)].insert(l.substr(sp + 1));
+    ++by[l.substr(sp + 1)];
+  }
+  EXPECT_EQ(by["?"], 0) << lb.err();
+  EXPECT_GT(by["real0 saw hello"], 0) << lb.err();  // IPIP
+  EXPECT_GT(by["real1 saw hello"], 0) << lb.err();  // DR
+  EXPECT_EQ(by["real0 saw hello"] + by["real1 saw hello"], 48);
+  for (const auto& [flow, reals] : realsOf) EXPECT_EQ(reals.size(), 1u) << "flow " << flow;
+  const std::string services = apiRequest(api, "show xdp services");
+  EXPECT_NE(services.find("dns udp 192.0.2.10:53 maglev"), std::string::npos) << services;
+
+  // ipvsadm's lines for a UDP service (-u) on another port of the VIP, with a NAT real
+  // (which routes its replies through the balancer).
+  ASSERT_TRUE(sh(in(t.reals[0], "ip route add 10.201.0.1/32 via 10.201.0.2")));
+  auto ctl = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {FULCRUM_CTL_BIN, "--socket", api});
+    return run(args, 20s);
+  };
+  RunResult add = ctl({"-A", "-u", "192.0.2.10:5353", "-s", "rr"});
+  ASSERT_EQ(add.code, 0) << add.err << lb.err();
+  RunResult real = ctl({"-a", "-u", "192.0.2.10:5353", "-r", t.realAddr(0) + ":53", "-m"});
+  ASSERT_EQ(real.code, 0) << real.err << lb.err();
+  RunResult list = ctl({"-L", "-n"});
+  EXPECT_NE(list.out.find("UDP  192.0.2.10:5353 wrr\n"), std::string::npos) << list.out;
+  EXPECT_NE(list.out.find("UDP  192.0.2.10:53 mh\n"), std::string::npos) << list.out;
+  RunResult saved = ctl({"-S"});
+  EXPECT_EQ(saved.out, "-A -u 192.0.2.10:5353 -s wrr\n-a -u 192.0.2.10:5353 -r " + t.realAddr(0) +
+                           ":53 -m -w 1\n");
+  const std::string nat =
+      "python3 -c \""
+      "import socket\n"
+      "s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.settimeout(2)\n"
+      "s.sendto(b'nat',('192.0.2.10',5353)); d,a=s.recvfrom(1000); print(d.decode(), a[0], a[1])\n"
+      "\"";
+  RunResult r = run({"/bin/sh", "-c", in(t.cli, nat)}, 20s);
+  // The reply comes back rewritten: from the VIP and its port, not from the real.
+  EXPECT_EQ(r.out, "real0 saw nat 192.0.2.10 5353\n") << r.err << lb.err();
+  RunResult which = ctl({"which", "-u", "192.0.2.10:53", "10.201.0.1:40000"});
+  EXPECT_EQ(which.code, 0) << which.err;
+  EXPECT_NE(which.out.find("frontend dns"), std::string::npos) << which.out;
+  lb.signal(SIGTERM);
+  EXPECT_EQ(lb.wait(15s), 0) << lb.err();
+  for (auto& p : servers) p->signal(SIGKILL);
+  for (auto& p : decaps) p->signal(SIGTERM);
 }
 
 }  // namespace

@@ -198,5 +198,17 @@ TEST(ConfigUdp, UdpAndDnsChecks) {
             std::string::npos);
 }
 
+TEST(ConfigUdp, UdpVipsOnThePacketDataPlane) {
+  auto c = load(
+      "global\n  xdp-interface eth0\n"
+      "udp-lb dns\n  dgram-bind 192.0.2.10:53\n  dataplane xdp\n  forward dr\n"
+      "  server r1 10.0.0.1:53\n");
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->services[0].protocol, model::Protocol::kUdp);
+  EXPECT_EQ(c->services[0].forwarding, model::Forwarding::kPacket);
+  EXPECT_EQ(c->pools[0].forward, model::ForwardMode::kDr);
+  EXPECT_EQ(c->pools[0].balance.algo, model::BalanceAlgo::kMaglev);  // the packet default
+}
+
 }  // namespace
 }  // namespace fulcrum::config

@@ -569,9 +569,9 @@ std::optional<std::string> balanceFor(const std::string& scheduler) {
 }
 
 // The name of the runtime service on VIP:PORT ("tcp:203.0.113.1:443").
-std::string runtimeServiceName(const std::string& vip) {
+std::string runtimeServiceName(const std::string& vip, bool udp) {
   auto a = fulcrum::SockAddr::parse(vip);
-  return "tcp:" + (a.ok() ? a->toString() : vip);
+  return (udp ? "udp:" : "tcp:") + (a.ok() ? a->toString() : vip);
 }
 
 bool looksLikeAddress(const std::string& s) {
@@ -580,13 +580,14 @@ bool looksLikeAddress(const std::string& s) {
 }
 
 // Maps -t to a backend; prints the reason and returns nullopt (exit 2) when it cannot.
-std::optional<std::string> resolveService(const Table& t, const std::string& svc) {
+std::optional<std::string> resolveService(const Table& t, const std::string& svc, bool udp) {
   if (!looksLikeAddress(svc)) {
     if (hasBackend(t, svc)) return svc;
     err(fmt::format("fulcrumctl: no backend named '{}'", svc));
     return std::nullopt;
   }
-  if (const std::string runtime = runtimeServiceName(svc); hasBackend(t, runtime)) return runtime;
+  if (const std::string runtime = runtimeServiceName(svc, udp); hasBackend(t, runtime))
+    return runtime;
   std::string want = normAddr(svc);
   auto addrs = listenerAddrs(t);
   if (addrs.empty()) {
@@ -649,10 +650,10 @@ int cmdIpvsService(const Context& ctx, const IpvsArgs& a) {
     return lines.empty() ? kExitOk : cmdActions(ctx, lines);
   }
   if (a.service.empty() || !looksLikeAddress(a.service)) {
-    err("fulcrumctl: -A, -E and -D need -t VIP:PORT (numeric; IPv6 as [ADDR]:PORT)");
+    err("fulcrumctl: -A, -E and -D need -t or -u VIP:PORT (numeric; IPv6 as [ADDR]:PORT)");
     return kExitUsage;
   }
-  const std::string name = runtimeServiceName(a.service);
+  const std::string name = runtimeServiceName(a.service, a.udp);
   if (a.delService) return cmdAction(ctx, "del service " + name);
   std::optional<std::string> balance;
   if (!a.scheduler.empty()) {
@@ -673,7 +674,7 @@ int cmdIpvsService(const Context& ctx, const IpvsArgs& a) {
     return cmdAction(ctx, fmt::format("set service {} balance {}", name, *balance));
   }
   auto vip = fulcrum::SockAddr::parse(a.service);
-  std::string line = "add service tcp " + vip->toString();
+  std::string line = fmt::format("add service {} {}", a.udp ? "udp" : "tcp", vip->toString());
   if (balance) line += " balance " + *balance;
   return cmdAction(ctx, line);
 }
@@ -689,11 +690,13 @@ int cmdIpvsSave(const Context& ctx) {
   std::string text, last;
   for (const PacketRow& p : rows) {
     if (!p.runtime) continue;
-    if (p.service != last) text += fmt::format("-A -t {} -s {}\n", p.vip, ipvsScheduler(p.balance));
+    const char* flag = p.proto == "udp" ? "-u" : "-t";
+    if (p.service != last)
+      text += fmt::format("-A {} {} -s {}\n", flag, p.vip, ipvsScheduler(p.balance));
     last = p.service;
     if (p.server != "-")
-      text +=
-          fmt::format("-a -t {} -r {} {} -w {}\n", p.vip, p.addr, ipvsFlag(p.forward), p.weight);
+      text += fmt::format("-a {} {} -r {} {} -w {}\n", flag, p.vip, p.addr, ipvsFlag(p.forward),
+                          p.weight);
   }
   out(text);
   return kExitOk;
@@ -764,7 +767,7 @@ int cmdIpvs(const Context& ctx, const IpvsArgs& a) {
   if (a.list) {
     std::optional<std::string> only;
     if (!a.service.empty()) {
-      only = resolveService(*t, a.service);
+      only = resolveService(*t, a.service, a.udp);
       if (!only) return kExitUsage;
     }
     auto addrs = listenerAddrs(*t);
@@ -797,14 +800,15 @@ int cmdIpvs(const Context& ctx, const IpvsArgs& a) {
       std::vector<std::string> shown;
       if (auto it = addrs.find(be); it != addrs.end()) shown = it->second;
       if (shown.empty()) shown.push_back(be);
+      const std::string prot = t->cell(r, "mode") == "udp" ? "UDP  " : "TCP  ";
       for (const std::string& svc : shown) {
         if (a.stats)
-          s += fmt::format("{:<34}{:>8} {:>10} {:>10}\n", "TCP  " + svc, t->num(r, "stot"),
+          s += fmt::format("{:<34}{:>8} {:>10} {:>10}\n", prot + svc, t->num(r, "stot"),
                            t->num(r, "bin"), t->num(r, "bout"));
         else if (auto sched = schedulerOf.find(be); sched != schedulerOf.end())
-          s += fmt::format("TCP  {} {}\n", svc, sched->second);
+          s += fmt::format("{}{} {}\n", prot, svc, sched->second);
         else
-          s += fmt::format("TCP  {} {}\n", svc, dashIfEmpty(t->cell(r, "algo")));
+          s += fmt::format("{}{} {}\n", prot, svc, dashIfEmpty(t->cell(r, "algo")));
         for (size_t q = 0; q < t->rows.size(); ++q) {
           if (rowType(*t, q) != kTypeServer || t->cell(q, "pxname") != be) continue;
           std::string rip = dashIfEmpty(t->cell(q, "addr"));
@@ -824,7 +828,7 @@ int cmdIpvs(const Context& ctx, const IpvsArgs& a) {
     return kExitOk;
   }
 
-  auto backend = resolveService(*t, a.service);
+  auto backend = resolveService(*t, a.service, a.udp);
   if (!backend) return kExitUsage;
   const std::string& rip = args.real;
   std::string derived = nameFor(rip);
@@ -834,7 +838,7 @@ int cmdIpvs(const Context& ctx, const IpvsArgs& a) {
   // (Asked only when it matters: a flag given, or the backend of a service added with -A.)
   int ignored = kExitOk;
   bool packet = false, runtime = false;
-  if (a.forward != 0 || *backend == runtimeServiceName(a.service))
+  if (a.forward != 0 || *backend == runtimeServiceName(a.service, a.udp))
     for (const PacketRow& p : fetchPacketRows(ctx, &ignored))
       if (p.backend == *backend) {
         packet = true;
@@ -877,13 +881,14 @@ int cmdIpvs(const Context& ctx, const IpvsArgs& a) {
       ctx, {"disable server " + ref, "shutdown sessions server " + ref, "del server " + ref});
 }
 
-int cmdWhich(const Context& ctx, const std::string& vip, const std::string& client) {
+int cmdWhich(const Context& ctx, const std::string& vip, const std::string& client, bool udp) {
   if (!looksLikeAddress(vip) || !looksLikeAddress(client)) {
     err("fulcrumctl: which wants VIP:PORT CLIENT:PORT (numeric; IPv6 as [ADDR]:PORT)");
     return kExitUsage;
   }
   int code = kExitOk;
-  auto text = ask(ctx, fmt::format("show xdp flow {} {}", vip, client), &code);
+  auto text =
+      ask(ctx, fmt::format("show xdp flow {} {} {}", udp ? "udp" : "tcp", vip, client), &code);
   if (!text) return code;
   std::string answer(trim(*text));
   if (answer.rfind("frontend ", 0) != 0) {

@@ -31,7 +31,8 @@ int cmdSessions(const Context& ctx, const std::string& filter);
 int cmdRaw(const Context& ctx, const std::string& line);
 int cmdReload(const Context& ctx);
 // Which real gets the flow CLIENT -> VIP (packet services; "show xdp flow").
-int cmdWhich(const Context& ctx, const std::string& vip, const std::string& client);
+int cmdWhich(const Context& ctx, const std::string& vip, const std::string& client,
+             bool udp = false);
 int cmdWatch(const Context& ctx, double intervalSeconds, int count);
 
 // A command whose success is an empty answer (or one of HAProxy's success messages,

@@ -79,7 +79,11 @@ int run(int argc, char** argv) {
   app.add_flag("-a,--add-server", ipvs.add, "add real server -r to service -t")->group(gi);
   app.add_flag("-d,--delete-server", ipvs.del, "delete real server -r from service -t")->group(gi);
   app.add_flag("-e,--edit-server", ipvs.edit, "edit real server -r of service -t (-w)")->group(gi);
-  app.add_option("-t,--tcp-service", ipvs.service, "VIP:PORT or BACKEND")->group(gi);
+  auto* tcpOpt = app.add_option("-t,--tcp-service", ipvs.service, "VIP:PORT or BACKEND")->group(gi);
+  std::string udpService;
+  app.add_option("-u,--udp-service", udpService, "a UDP service: VIP:PORT or BACKEND")
+      ->group(gi)
+      ->excludes(tcpOpt);
   app.add_option("-r,--real-server", ipvs.real, "RIP:PORT")->group(gi);
   app.add_option("-w,--weight", ipvs.weight, "weight 0..256")->group(gi);
   app.add_flag("-n,--numeric", ipvs.numeric, "numeric output (always)")->group(gi);
@@ -221,7 +225,9 @@ int run(int argc, char** argv) {
       sub("which", "which real gets a flow: which VIP:PORT CLIENT:PORT (packet services)");
   which->add_option("vip", whichVip)->required();
   which->add_option("client", whichClient)->required();
-  which->callback([&] { action = [&] { return cmdWhich(ctx, whichVip, whichClient); }; });
+  bool whichUdp = false;
+  which->add_flag("-u,--udp", whichUdp, "a UDP flow (default: TCP)");
+  which->callback([&] { action = [&] { return cmdWhich(ctx, whichVip, whichClient, whichUdp); }; });
 
   sub("reload", "reload the configuration; prints its messages")->callback([&] {
     action = [&] { return cmdReload(ctx); };
@@ -270,6 +276,10 @@ int run(int argc, char** argv) {
   if (ipvsVerb) {
     if (fwdRoute + fwdTunnel + fwdMasq > 1) return usage("give one of -g, -i, -m");
     ipvs.forward = fwdRoute ? 'g' : fwdTunnel ? 'i' : fwdMasq ? 'm' : 0;
+    if (!udpService.empty()) {
+      ipvs.service = udpService;
+      ipvs.udp = true;
+    }
     return cmdIpvs(ctx, ipvs);
   }
   fmt::print(stderr, "{}", app.help());

@@ -194,6 +194,8 @@ std::optional<IpvsArgs> parseIpvsLine(const std::string& line, std::string* why)
     } else if (f == "-a") {
       a.add = true;
     } else if (f == "-t" && value(a.service)) {
+    } else if (f == "-u" && value(a.service)) {
+      a.udp = true;
     } else if (f == "-s" && value(a.scheduler)) {
     } else if (f == "-r" && value(a.real)) {
     } else if (f == "-w" && value(v) && parseUint(v) && *parseUint(v) <= 256) {
@@ -202,7 +204,7 @@ std::optional<IpvsArgs> parseIpvsLine(const std::string& line, std::string* why)
       a.forward = f[1];
     } else {
       *why = fmt::format(
-          "'{}' is not part of what -S writes (-A -t VIP:PORT -s SCHED, -a -t "
+          "'{}' is not part of what -S writes (-A -t|-u VIP:PORT -s SCHED, -a -t|-u "
           "VIP:PORT -r RIP:PORT -g|-i|-m -w N)",
           f);
       return std::nullopt;

@@ -67,7 +67,8 @@ struct IpvsArgs {
   bool addService = false, editService = false, delService = false, clear = false;  // -A -E -D -C
   bool save = false, restore = false;                                               // -S -R
   bool numeric = false, stats = false;
-  std::string service;      // -t: VIP:PORT or a backend name
+  std::string service;      // -t or -u: VIP:PORT or a backend name
+  bool udp = false;         // -u: a UDP service (VIP:PORT)
   std::string real;         // -r: RIP[:PORT]
   int weight = -1;          // -w
   std::string scheduler;    // -s: rr, wrr, sh, mh
