@@ -88,7 +88,10 @@ using Gauge = std::atomic<int64_t>;
   X(retries, "wretr", "", "retries_total",                                                    \
     "Connection attempts retried after failing on the server.", "")                           \
   X(redispatches, "wredis", "", "redispatches_total",                                         \
-    "Connections redispatched away from the server after failing on it.", "")
+    "Connections redispatched away from the server after failing on it.", "")                 \
+  X(packets, "", "", "packets_total",                                                         \
+    "Packets forwarded to the server by the packet data plane (dataplane xdp).",              \
+    "Packets forwarded to the backend's servers by the packet data plane.")
 
 #define FULCRUM_PROCESS_COUNTERS(X)                                                           \
   X(accepted, "", "", "connections_total", "Client connections accepted, over all frontends.")\

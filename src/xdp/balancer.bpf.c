@@ -98,6 +98,13 @@ struct {
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
   __type(key, __u32);
+  __type(value, struct fulcrum_real_stats);
+  __uint(max_entries, 64);
+} fulcrum_real_stats SEC(".maps");  // per-real packets, bytes and new flows
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __type(key, __u32);
   __type(value, __u32);
   __uint(max_entries, 64);
 } fulcrum_rr SEC(".maps");  // round-robin VIPs: each CPU's position in the ring
@@ -563,6 +570,7 @@ int fulcrum_balancer(struct xdp_md* ctx) {
   const __u64 now = is_udp ? bpf_ktime_get_ns() : 0;
   __u32 hash = 0;
   __u32 real = NO_REAL;
+  int stored = 0;
   const struct fulcrum_real_def* rd = 0;
   struct fulcrum_flow_value* fv = bpf_map_lookup_elem(&fulcrum_conns, &pkt.flow);
   if (fv) {
@@ -629,7 +637,14 @@ int fulcrum_balancer(struct xdp_md* ctx) {
       struct fulcrum_flow_value nv = {.real = real, .hash = hash, .seen_ns = now};
       bpf_map_update_elem(&fulcrum_conns, &pkt.flow, &nv, BPF_ANY);
       if (vs) vs->new_flows++;
+      stored = 1;
     }
+  }
+  struct fulcrum_real_stats* rs = bpf_map_lookup_elem(&fulcrum_real_stats, &real);
+  if (rs) {
+    rs->packets++;
+    rs->bytes += end - data;
+    rs->new_flows += stored;
   }
 
   if (rd->forward == FULCRUM_FWD_NAT) {

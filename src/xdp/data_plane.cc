@@ -148,6 +148,26 @@ void XdpDataPlane::tick(const model::Snapshot& snap) {
     }
     before = now;
   }
+  // Per real: its server's packets, bytes (client to server) and flows (connections).
+  for (size_t p = 0; p < cfg.pools.size(); ++p) {
+    for (size_t i = 0; i < cfg.pools[p].servers.size(); ++i) {
+      const uint32_t index = cfg.pools[p].servers[i].real;
+      auto now = stats.reals.find(index);
+      if (now == stats.reals.end()) continue;
+      auto [it, fresh] = countedReals_.try_emplace(index, now->second);
+      const fulcrum_real_stats& a = it->second.counters;
+      const fulcrum_real_stats& b = now->second.counters;
+      const bool restart = fresh || it->second.epoch != now->second.epoch;
+      if (!restart && (b.packets < a.packets || b.bytes < a.bytes || b.new_flows < a.new_flows))
+        continue;
+      model::ServerStats& st = *snap.serverStats[p][i];
+      st.packets.fetch_add(b.packets - (restart ? 0 : a.packets), std::memory_order_relaxed);
+      st.bytesIn.fetch_add(b.bytes - (restart ? 0 : a.bytes), std::memory_order_relaxed);
+      st.connections.fetch_add(b.new_flows - (restart ? 0 : a.new_flows),
+                               std::memory_order_relaxed);
+      it->second = now->second;
+    }
+  }
 }
 
 void XdpDataPlane::stop() {

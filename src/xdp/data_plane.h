@@ -58,8 +58,9 @@ class XdpDataPlane final : public control::DataPlane {
   std::unique_ptr<MapWriter> writer_;
   using Counted = PacketStats::Service;
   std::map<std::string, Counted> counted_;  // by service: its ring's counters at the last tick
-  std::vector<std::string> unresolved_;     // as last logged
-  std::map<std::string, Micros> provoked_;  // when resolution was last asked for
+  std::map<uint32_t, PacketStats::Real> countedReals_;  // by real index, at the last tick
+  std::vector<std::string> unresolved_;                 // as last logged
+  std::map<std::string, Micros> provoked_;              // when resolution was last asked for
   bool started_ = false;
 };
 

@@ -44,11 +44,18 @@ void MapWriter::write(const Tables& t) {
   const Program& p = p_;
   const uint32_t zero = 0;
   bpf_map_update_elem(p.settings(), &zero, &t.settings, BPF_ANY);
-  // 1. Reals, before any ring names them.
+  // 1. Reals, before any ring names them. An index that had no server starts its
+  // counters at zero.
+  const int ncpus = libbpf_num_possible_cpus();
   for (const auto& [index, def] : t.reals) {
-    if (written_) {
+    const bool known = written_ && written_->reals.count(index) != 0;
+    if (known) {
       auto it = written_->reals.find(index);
-      if (it != written_->reals.end() && std::memcmp(&it->second, &def, sizeof(def)) == 0) continue;
+      if (std::memcmp(&it->second, &def, sizeof(def)) == 0) continue;
+    } else if (ncpus > 0) {
+      std::vector<fulcrum_real_stats> zeroStats(static_cast<size_t>(ncpus));
+      bpf_map_update_elem(p.realStats(), &index, zeroStats.data(), BPF_ANY);
+      ++realEpochs_[index];
     }
     bpf_map_update_elem(p.reals(), &index, &def, BPF_ANY);
   }
@@ -138,6 +145,18 @@ PacketStats MapWriter::stats() const {
           sum.new_flows += s.new_flows;
         }
       out.services[v.service] = {v.ring, sum};
+    }
+    std::vector<fulcrum_real_stats> rs(static_cast<size_t>(ncpu));
+    for (const auto& [index, def] : written_->reals) {
+      PacketStats::Real& r = out.reals[index];
+      auto e = realEpochs_.find(index);
+      r.epoch = e != realEpochs_.end() ? e->second : 0;
+      if (bpf_map_lookup_elem(p_.realStats(), &index, rs.data()) != 0) continue;
+      for (const auto& s : rs) {
+        r.counters.packets += s.packets;
+        r.counters.bytes += s.bytes;
+        r.counters.new_flows += s.new_flows;
+      }
     }
   }
   return out;

@@ -24,6 +24,13 @@ struct PacketStats {
     fulcrum_vip_stats counters{};
   };
   std::map<std::string, Service> services;
+  // By real index (those written): what it was sent, and its epoch, which changes each time
+  // the index starts anew (given to a server after none or another one had it).
+  struct Real {
+    uint64_t epoch = 0;
+    fulcrum_real_stats counters{};
+  };
+  std::map<uint32_t, Real> reals;
 };
 
 // The global counters with their names and meaning, in xdp_abi.h's order ("show xdp",
@@ -47,7 +54,8 @@ class MapWriter {
  private:
   const Program& p_;
   std::optional<Tables> written_;
-  std::vector<uint32_t> activeHalf_;  // by ring
+  std::vector<uint32_t> activeHalf_;         // by ring
+  std::map<uint32_t, uint64_t> realEpochs_;  // by real index: bumped when its counters restart
 };
 
 }  // namespace fulcrum::xdp

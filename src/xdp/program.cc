@@ -54,6 +54,7 @@ Result<std::unique_ptr<Program>> Program::load(const model::XdpSettings& x, uint
   bpf_map__set_max_entries(maps.fulcrum_rings, 2 * ringSize * x.maxServices);
   bpf_map__set_max_entries(maps.fulcrum_rr, x.maxServices);
   bpf_map__set_max_entries(maps.fulcrum_vip_stats, x.maxServices);
+  bpf_map__set_max_entries(maps.fulcrum_real_stats, x.maxReals);
   bpf_map__set_max_entries(maps.fulcrum_conns, x.connTable);
   bpf_map__set_max_entries(maps.fulcrum_nat, x.connTable);
   if (int err = fulcrum_balancer__load(p->skel_); err != 0) {
@@ -121,6 +122,7 @@ int Program::rings() const { return bpf_map__fd(skel_->maps.fulcrum_rings); }
 int Program::settings() const { return bpf_map__fd(skel_->maps.fulcrum_settings); }
 int Program::stats() const { return bpf_map__fd(skel_->maps.fulcrum_stats); }
 int Program::vipStats() const { return bpf_map__fd(skel_->maps.fulcrum_vip_stats); }
+int Program::realStats() const { return bpf_map__fd(skel_->maps.fulcrum_real_stats); }
 int Program::conns() const { return bpf_map__fd(skel_->maps.fulcrum_conns); }
 int Program::rr() const { return bpf_map__fd(skel_->maps.fulcrum_rr); }
 int Program::programFd() const { return bpf_program__fd(skel_->progs.fulcrum_balancer); }

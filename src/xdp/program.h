@@ -40,6 +40,7 @@ class Program {
   int settings() const;
   int stats() const;
   int vipStats() const;
+  int realStats() const;
   int conns() const;
   int rr() const;
   int programFd() const;

@@ -12,6 +12,7 @@
  *   fulcrum_nat       LRU_HASH  reply flow_key -> nat_back       NAT replies back to the VIP
  *   fulcrum_stats     PERCPU_ARRAY  0 -> global_stats
  *   fulcrum_vip_stats PERCPU_ARRAY  vip ring -> vip_stats
+ *   fulcrum_real_stats PERCPU_ARRAY real index -> real_stats  what each real was sent
  *   fulcrum_rr        PERCPU_ARRAY  vip ring -> __u32          round-robin position
  *   fulcrum_settings  ARRAY     0 -> settings                   what may change at run time
  *   fulcrum_tx_ports  DEVMAP    0 -> egress ifindex               when it is not the ingress one
@@ -124,6 +125,15 @@ struct fulcrum_nat_back {
 };
 
 struct fulcrum_vip_stats {
+  __u64 packets;
+  __u64 bytes;
+  __u64 new_flows;
+};
+
+/* Per real index: packets and bytes forwarded to it (as they arrived), and the flows
+ * stored in the connection table for it. Zeroed by the loader when an index is given to
+ * another server. */
+struct fulcrum_real_stats {
   __u64 packets;
   __u64 bytes;
   __u64 new_flows;

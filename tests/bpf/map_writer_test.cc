@@ -171,6 +171,65 @@ TEST(MapWriter, APublicationBecomesMapsAndStateChangesFollow) {
   EXPECT_TRUE(path.writer->written()->vips.empty());
 }
 
+TEST(MapWriter, EachRealCountsItsPacketsBytesAndFlows) {
+  auto cfg = parse(kTwoReals);
+  ASSERT_TRUE(cfg);
+  control::PublicationBox box;
+  control::Builder builder(box, {});
+  ASSERT_NO_FATAL_FAILURE(publish(builder, cfg));
+  PacketPath path(*cfg);
+  ASSERT_TRUE(path.program) << path.error;
+  path.apply(*builder.current());
+  std::map<std::string, int> seen;
+  for (uint16_t i = 0; i < 100; ++i) ++seen[path.syn("198.51.100.7", 1000 + i)];
+  for (uint16_t i = 0; i < 100; ++i)  // the same flows again: table hits, no new flow
+    path.syn("198.51.100.7", 1000 + i, "192.0.2.10", 80, kAck);
+  const auto& servers = builder.current()->config().pools[0].servers;
+  const xdp::PacketStats stats = path.writer->stats();
+  const size_t frameSize =
+      frame(Ip{Addr::parse("198.51.100.7"), Addr::parse("192.0.2.10"), {6, 1, 80, kSyn, ""}})
+          .size();
+  for (size_t i = 0; i < 2; ++i) {
+    const std::string addr = i == 0 ? "10.0.1.1" : "10.0.1.2";
+    ASSERT_EQ(stats.reals.count(servers[i].real), 1u);
+    const fulcrum_real_stats& c = stats.reals.at(servers[i].real).counters;
+    EXPECT_EQ(c.new_flows, static_cast<uint64_t>(seen[addr])) << addr;
+    EXPECT_EQ(c.packets, 2u * seen[addr]) << addr;
+    EXPECT_EQ(c.bytes, 2u * seen[addr] * frameSize) << addr;
+  }
+}
+
+TEST(MapWriter, AUdpVipForwardsUdpAndLeavesTcpOfThatPortAlone) {
+  auto cfg = parse(
+      "udp-lb dns\n    dgram-bind 192.0.2.10:53\n    dataplane xdp\n"
+      "    server r1 10.0.1.1:53\n    server r2 10.0.1.2:53\n");
+  ASSERT_TRUE(cfg);
+  control::PublicationBox box;
+  control::Builder builder(box, {});
+  ASSERT_NO_FATAL_FAILURE(publish(builder, cfg));
+  PacketPath path(*cfg);
+  ASSERT_TRUE(path.program) << path.error;
+  path.apply(*builder.current());
+  std::map<std::string, int> seen;
+  for (uint16_t i = 0; i < 100; ++i) {
+    const Sent first = path.run(frame(Ip{Addr::parse("198.51.100.9"),
+                                         Addr::parse("192.0.2.10"),
+                                         {17, uint16_t(2000 + i), 53, 0, "q"}}));
+    const Sent again = path.run(frame(Ip{Addr::parse("198.51.100.9"),
+                                         Addr::parse("192.0.2.10"),
+                                         {17, uint16_t(2000 + i), 53, 0, "q"}}));
+    EXPECT_EQ(PacketPath::realOf(first), PacketPath::realOf(again)) << i;  // one real per flow
+    ++seen[PacketPath::realOf(first)];
+  }
+  EXPECT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen["10.0.1.1"] + seen["10.0.1.2"], 100);
+  EXPECT_EQ(path.run(frame(Ip{Addr::parse("198.51.100.9"),
+                              Addr::parse("192.0.2.10"),
+                              {6, 2000, 53, kSyn, ""}}))
+                .verdict,
+            XDP_PASS);
+}
+
 TEST(MapWriter, SchedulersForwardModesAndAllPorts) {
   auto cfg = parse(
       "frontend rr\n    bind 192.0.2.20:0\n    dataplane xdp\n    default_backend rr\n"

@@ -218,6 +218,15 @@ TEST(NetnsDaemon, PacketServiceFromTheConfigWithHealthChecks) {
   EXPECT_TRUE(eventually([&] { return statCell(api, "vip", "FRONTEND", "stot") >= 16; }))
       << apiRequest(api, "show stat");
   EXPECT_GT(statCell(api, "vip", "FRONTEND", "bin"), 16u * 40);
+  // And per real: the flows each was given (its connections), which add up to the
+  // frontend's; its packets in the metrics.
+  EXPECT_TRUE(eventually([&] {
+    return statCell(api, "reals", "r0", "stot") + statCell(api, "reals", "r1", "stot") ==
+           statCell(api, "vip", "FRONTEND", "stot");
+  })) << apiRequest(api, "show stat");
+  EXPECT_GT(statCell(api, "reals", "r0", "stot"), 0u);
+  EXPECT_GT(statCell(api, "reals", "r1", "stot"), 0u);
+  EXPECT_GT(statCell(api, "reals", "r0", "bin"), 0u);
 
   // real1's server stops: its checks fail, it goes DOWN, every new connection goes to real0.
   servers[1]->signal(SIGKILL);
