@@ -328,6 +328,36 @@ TEST(UdpLb, AReloadKeepsEveryFlowOnItsServer) {
   EXPECT_TRUE(fresh.contains("C"));
 }
 
+TEST(UdpLb, ALateAnswerNeverReachesTheNextExchangeOfTheSameClient) {
+  // The server answers "slow" 1.5 s late, after the flow's timeout server (1 s), and
+  // "fast" right after that (it serves one datagram at a time).
+  UdpServer a([](std::string_view d) -> std::optional<std::string> {
+    if (d == "slow") std::this_thread::sleep_for(1500ms);
+    return "A:" + std::string(d);
+  });
+  Admin admin;
+  UdpPort front;
+  FulcrumProcess f(admin.global(1) + fmt::format("udp-lb dns\n"
+                                                 "  dgram-bind 127.0.0.1:{}\n"
+                                                 "  proxy-requests 1\n  proxy-responses 1\n"
+                                                 "  timeout server 1s\n"
+                                                 "  server a {}\n",
+                                                 front.port(), a.addrString()),
+                   admin.probe());
+  ASSERT_TRUE(f.ready()) << f.logs();
+  const SockAddr to = SockAddr::loopback4(front.port());
+  UdpClient c;  // one client address and port for both exchanges, as a resolver may use
+  ASSERT_TRUE(c.send(to, "slow"));
+  ASSERT_TRUE(eventually(
+      [&] { return metric(admin.http.port(), "fulcrum_process_timeouts_total") == 1; }, 5s));
+  // The second exchange, while the first answer is still on its way: the first reply the
+  // client gets is the answer to it.
+  EXPECT_EQ(c.exchange(to, "fast", 3s), "A:fast");
+  // The late answer arrives at a socket closed with its flow: the client never sees it.
+  EXPECT_FALSE(c.receive(500ms).has_value());
+  EXPECT_EQ(a.received(), 2);
+}
+
 TEST(UdpLb, TwentyReloadsUnderLoadLoseNoDatagramAndMoveNoFlow) {
   UdpServer a("A"), b("B"), c("C");
   Admin admin;
