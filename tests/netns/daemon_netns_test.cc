@@ -513,5 +513,85 @@ TEST(NetnsDaemon, UdpVipsFromTheConfigAndFromFulcrumctl) {
   for (auto& p : decaps) p->signal(SIGTERM);
 }
 
+// An IPv6 VIP: the same daemon, reals reached by IP6IP6 (decapsulated by fulcrum-decap)
+// and by L2 direct routing, answering the client directly from the VIP.
+TEST(NetnsDaemon, AnIpv6VipWithIp6ip6AndDrReals) {
+  Topology t(2);
+  ASSERT_TRUE(t.ok) << "cannot build the namespaces (root, iproute2, ethtool needed)";
+  TempDir dir;
+  std::vector<std::unique_ptr<Process>> decaps, servers;
+  for (size_t i = 0; i < t.reals.size(); ++i) {
+    auto d = std::make_unique<Process>();
+    d->start({"/bin/sh", "-c", "exec " + in(t.reals[i], kDecap + " attach r0 --gue-port 6080")},
+             dir.path());
+    ASSERT_TRUE(eventually([&] { return d->out().find("attached to r0") != std::string::npos; }))
+        << d->err();
+    decaps.push_back(std::move(d));
+    const std::string server =
+        "python3 -c \""
+        "import socket, threading\n"
+        "s=socket.socket(socket.AF_INET6); s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\n"
+        "s.bind(('::',80)); s.listen(64)\n"
+        "def serve(c):\n"
+        "  c.settimeout(5)\n"
+        "  try:\n"
+        "    d=c.recv(1000)\n"
+        "    if d: c.sendall(b'real" +
+        std::to_string(i) +
+        " saw '+d)\n"
+        "  except Exception: pass\n"
+        "  c.close()\n"
+        "while True:\n"
+        "  c,a=s.accept(); threading.Thread(target=serve,args=(c,),daemon=True).start()\n"
+        "\"";
+    auto s = std::make_unique<Process>();
+    s->start({"/bin/sh", "-c", "exec " + in(t.reals[i], server)}, dir.path());
+    servers.push_back(std::move(s));
+  }
+  const std::string api = dir.path() + "/api.sock";
+  const std::string cfg = dir.write(
+      "fulcrum.cfg", lbConfig(api, "",
+                              "frontend vip6\n    bind [2001:db8:2::10]:80\n    dataplane xdp\n"
+                              "    default_backend reals\n"
+                              "backend reals\n    default-server check inter 200ms\n"
+                              "    server r0 [" +
+                                  t.realAddr6(0) + "]:80 forward ipip\n    server r1 [" +
+                                  t.realAddr6(1) + "]:80 forward dr\n"));
+  Process lb;
+  lb.start({"/bin/sh", "-c", "exec " + in(t.lb, kFulcrum + " -f " + cfg)}, dir.path());
+  ASSERT_TRUE(lb.waitForErr("XDP program attached to l0 (native)", 10s)) << lb.err();
+  ASSERT_TRUE(eventually([&] {
+    return serverLine(api, "r0").find(",UP,") != std::string::npos &&
+           serverLine(api, "r1").find(",UP,") != std::string::npos;
+  })) << lb.err();
+  const std::string client =
+      "python3 -c \""
+      "import socket\n"
+      "for i in range(24):\n"
+      "  try:\n"
+      "    c=socket.create_connection(('2001:db8:2::10',80),timeout=3)\n"
+      "    c.sendall(b'hello'); print(c.recv(1000).decode() or '?'); c.close()\n"
+      "  except Exception as e: print('?', e)\n"
+      "\"";
+  std::map<std::string, int> by;
+  // The first packets may wait for neighbour resolution: retried within the deadline.
+  ASSERT_TRUE(eventually(
+      [&] {
+        by.clear();
+        RunResult r = run({"/bin/sh", "-c", in(t.cli, client)}, 60s);
+        std::istringstream is(r.out);
+        for (std::string l; std::getline(is, l);) ++by[l];
+        return by["real0 saw hello"] + by["real1 saw hello"] == 24;
+      },
+      30s))
+      << lb.err();
+  EXPECT_GT(by["real0 saw hello"], 0);  // IP6IP6
+  EXPECT_GT(by["real1 saw hello"], 0);  // DR
+  lb.signal(SIGTERM);
+  EXPECT_EQ(lb.wait(15s), 0) << lb.err();
+  for (auto& p : servers) p->signal(SIGKILL);
+  for (auto& p : decaps) p->signal(SIGTERM);
+}
+
 }  // namespace
 }  // namespace fulcrum::test

@@ -2,7 +2,8 @@
 // bridge in a "switch" namespace), all in namespaces made and deleted by the test (also on
 // failure). Addresses: client 10.201.0.1, balancer 10.201.0.2 (l0), real i 10.201.0.(3+i)
 // (r0 in its namespace); the VIP 192.0.2.10 is routed by the client to the balancer and
-// held on each real's lo (arp_ignore/announce set, rp_filter off), as DSR needs.
+// held on each real's lo (arp_ignore/announce set, rp_filter off), as DSR needs. IPv6 too:
+// client 2001:db8:201::1, balancer ::2, real i ::(3+i) (no DAD), VIP 2001:db8:2::10.
 #pragma once
 
 #include <bpf/bpf.h>
@@ -83,6 +84,14 @@ struct Topology {
            // happens once the packet is encapsulated.
            sh(in(p.ns, "ethtool -K " + p.dev + " tx off"));
     }
+    // IPv6 beside IPv4, usable at once (nodad).
+    ok = ok && sh(in(cli, "ip addr add 2001:db8:201::1/64 dev c0 nodad")) &&
+         sh(in(lb, "ip addr add 2001:db8:201::2/64 dev l0 nodad"));
+    for (int i = 0; i < nReals; ++i)
+      ok = ok && sh(in(reals[static_cast<size_t>(i)],
+                       "ip addr add " + realAddr6(static_cast<size_t>(i)) + "/64 dev r0 nodad"));
+    ok = ok && sh(in(cli, "ip -6 route add 2001:db8:2::10/128 via 2001:db8:201::2"));
+    for (const auto& r : reals) ok = ok && sh(in(r, "ip addr add 2001:db8:2::10/128 dev lo"));
     ok = ok && sh(in(cli, "ip route add 192.0.2.10/32 via 10.201.0.2"));
     for (const auto& r : reals)
       ok = ok && sh(in(r, "ip addr add 192.0.2.10/32 dev lo")) &&
@@ -108,6 +117,7 @@ struct Topology {
     if (passFd >= 0) close(passFd);
   }
   std::string realAddr(size_t i) const { return "10.201.0." + std::to_string(3 + i); }
+  std::string realAddr6(size_t i) const { return "2001:db8:201::" + std::to_string(3 + i); }
 
   std::string cli, lb, sw;
   std::vector<std::string> reals;
