@@ -413,6 +413,30 @@ Status globalXdpUdpTimeout(Parser& p, const Statement& st) {
   return Ok{};
 }
 
+// "xdp-pin-path DIR": where the packet data plane pins its maps and links (a directory on
+// a BPF filesystem, checked at load), so that a restart or a crash keeps flows forwarded.
+Status globalXdpPinPath(Parser& p, const Statement& st) {
+  if (st.args.size() != 2 || st.args[1].empty())
+    return keywordError("xdp-pin-path",
+                        "expects a directory on a BPF filesystem (e.g. "
+                        "/sys/fs/bpf/fulcrum)");
+  if (st.args[1][0] != '/')
+    return keywordError("xdp-pin-path", fmt::format("'{}' is not an absolute path", st.args[1]));
+  std::string dir = st.args[1];
+  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+  p.global().xdp.pinPath = std::move(dir);
+  return Ok{};
+}
+
+Status globalXdpStopGrace(Parser& p, const Statement& st) {
+  if (st.args.size() != 2) return keywordError("xdp-stop-grace", "expects one time value");
+  auto t = timerValue(st.args[1], true);
+  if (!t) return keywordError("xdp-stop-grace", t.error());
+  if (*t > 300 * kSeconds) return keywordError("xdp-stop-grace", "is at most 300s");
+  p.global().xdp.stopGrace = *t;
+  return Ok{};
+}
+
 constexpr Keyword kGlobalKeywords[] = {
     {"nbthread", kInGlobal, globalNbthread, {}},
     {"maxconn", kInGlobal, globalMaxconn, {}},
@@ -454,6 +478,8 @@ constexpr Keyword kGlobalKeywords[] = {
      globalXdpNumber<&model::XdpSettings::newFlowRate, 0, 0xffffffffu>,
      {}},
     {"xdp-udp-timeout", kInGlobal, globalXdpUdpTimeout, {}},
+    {"xdp-pin-path", kInGlobal, globalXdpPinPath, {}},
+    {"xdp-stop-grace", kInGlobal, globalXdpStopGrace, {}},
     // HAProxy global keywords Fulcrum does not support yet.
     {"log-send-hostname", kInGlobal, nullptr, kLogNote},
     {"anonkey", kInGlobal, nullptr, {}},

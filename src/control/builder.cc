@@ -10,6 +10,7 @@
 #include "common/index.h"
 #include "common/log.h"
 #include "control/log_sinks.h"
+#include "model/acl.h"
 #include "sched/scheduler.h"
 
 namespace fulcrum::control {
@@ -29,6 +30,7 @@ bool sameTargets(const std::vector<model::LogTarget>& a, const std::vector<model
 // ---- RealIndex ----
 
 uint32_t RealIndex::take() {
+  while (reserved_.count(nextNew_) != 0) ++nextNew_;
   if (nextNew_ < capacity_ || freed_.empty()) return nextNew_++;
   const uint32_t r = freed_.front();
   freed_.pop_front();
@@ -57,6 +59,27 @@ void RealIndex::assign(model::Config& next, const model::Config* current) {
   // What is left of `old` is gone: freed in a stable order (the map's), before the new
   // servers take theirs.
   for (const auto& [name, real] : old) freed_.push_back(real);
+  if (!seeds_.empty() && current == nullptr) {
+    // At start, after a previous process: its indices, by address, first. The others
+    // stay reserved until the next assignment (their flows are scheduled anew).
+    for (const RealSeed& sd : seeds_) reserved_.insert(sd.index);
+    std::vector<model::Server*> unseeded;
+    for (model::Server* s : fresh) {
+      std::array<uint8_t, 16> a{};
+      model::toV6Bytes(s->addr, a.data());
+      auto it = std::find_if(seeds_.begin(), seeds_.end(), [&](const RealSeed& sd) {
+        return sd.addr == a && (sd.port == 0 || sd.port == s->addr.port());
+      });
+      if (it == seeds_.end()) {
+        unseeded.push_back(s);
+        continue;
+      }
+      s->real = it->index;
+      seeds_.erase(it);
+    }
+    seeds_.clear();
+    fresh = std::move(unseeded);
+  }
   for (model::Server* s : fresh) s->real = take();
 }
 

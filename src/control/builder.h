@@ -16,10 +16,12 @@
 // of the pools whose inputs changed; the workers rebuild only those pools' schedulers.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,9 +39,20 @@ namespace fulcrum::control {
 // for the data planes' arrays and BPF maps. A new server takes an index never used before while
 // there are fewer than `capacity`, then the one freed longest ago, so an index is reused as late as
 // possible.
+// A real index an earlier process used (the packet data plane's adopted maps): a server
+// of the first config at that address (and port, when given) takes it again, so the
+// adopted connection table's flows keep their servers.
+struct RealSeed {
+  uint32_t index = 0;
+  std::array<uint8_t, 16> addr{};  // IPv6, or IPv4-mapped
+  uint16_t port = 0;               // 0: any port
+};
+
 class RealIndex {
  public:
   explicit RealIndex(uint32_t capacity = 1u << 20) : capacity_(capacity) {}
+  // Before the first assign(): indices to give back to the servers at those addresses.
+  void seed(std::vector<RealSeed> seeds) { seeds_ = std::move(seeds); }
   // Sets Server::real for every server of `next`; `current` is the config in force (null
   // at start).
   void assign(model::Config& next, const model::Config* current);
@@ -49,6 +62,8 @@ class RealIndex {
   uint32_t capacity_;
   uint32_t nextNew_ = 0;
   std::deque<uint32_t> freed_;
+  std::vector<RealSeed> seeds_;
+  std::set<uint32_t> reserved_;  // seeded indices nobody took at start: never handed out
 };
 
 // HAProxy's per-backend server ids kept across changes: a server whose id the files do not
@@ -96,6 +111,9 @@ class Builder {
   uint64_t drain();
   // Waits until every data plane runs `generation` (bounded); false at the deadline.
   bool await(uint64_t generation, Micros timeout);
+
+  // Before the first prepare(): real indices of an earlier process to give back (RealIndex).
+  void seedReals(std::vector<RealSeed> seeds) { reals_.seed(std::move(seeds)); }
 
   std::shared_ptr<const Publication> current() const { return current_; }
   const model::Config& config() const { return *current_->snapshot->config; }

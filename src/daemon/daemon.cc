@@ -65,6 +65,7 @@ void warnRestartOnly(const model::Config& cur, const model::Config& next) {
   if (a.connTable != b.connTable) warn("xdp-conn-table");
   if (a.maxServices != b.maxServices) warn("xdp-max-services");
   if (a.maxReals != b.maxReals) warn("xdp-max-reals");
+  if (a.pinPath != b.pinPath) warn("xdp-pin-path");
 }
 
 }  // namespace
@@ -78,6 +79,7 @@ class Daemon::SignalHandler final : public IoHandler {
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGQUIT);
     fd_.reset(signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC));
     if (!fd_.valid()) return Error{fmt::format("signalfd: {}", strerror(errno))};
     return d_->control_.add(fd_.get(), EPOLLIN, this);
@@ -146,7 +148,12 @@ Daemon::Daemon(std::shared_ptr<const model::Config> config, std::vector<std::str
 
 Daemon::~Daemon() {
   if (proxy_) proxy_->stop();
-  if (xdp_) xdp_->stop();
+  if (xdp_) {
+    if (leavePacketPath_)
+      xdp_->leave();
+    else
+      xdp_->stop();
+  }
 }
 
 void Daemon::blockSignals() {
@@ -155,6 +162,7 @@ void Daemon::blockSignals() {
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGHUP);
+  sigaddset(&set, SIGQUIT);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);
 }
@@ -196,6 +204,20 @@ Status Daemon::start() {
   for (const ServerStateAction& a : loaded.actions)
     if (a.addr) overrides.setServerAddr(cfg, cfg, a.pool, a.server, *a.addr);
 
+  // The packet data plane's pinned maps of an earlier process (xdp-pin-path): its servers
+  // get their real indices back, so the connection table's flows keep their reals.
+  {
+    std::vector<control::RealSeed> seeds;
+    for (const xdp::AdoptedReal& r : xdp::adoptedReals(cfg.global.xdp.pinPath))
+      seeds.push_back({r.index, r.addr, r.port});
+    if (!seeds.empty()) {
+      log::notice(
+          "packet data plane: {} real(s) pinned in '{}' by an earlier process keep their "
+          "index",
+          seeds.size(), cfg.global.xdp.pinPath);
+      builder_->seedReals(std::move(seeds));
+    }
+  }
   // The first publication: listeners opened, log sinks opened, every server UP (or MAINT).
   auto change = builder_->prepare(std::move(initialConfig_), std::move(overrides));
   if (!change) return Error{change.error()};
@@ -403,6 +425,15 @@ void Daemon::onSignal(int signo) {
       log::notice("received SIGINT, stopping now");
       hardStop();
       break;
+    case SIGQUIT:
+      // An upgrade: the next start adopts the pinned packet data plane (xdp-pin-path).
+      log::notice("received SIGQUIT, stopping now; the packet data plane keeps forwarding{}",
+                  builder_->config().global.xdp.pinPath.empty()
+                      ? " only with xdp-pin-path (not set: it stops too)"
+                      : " (pinned) for the next start");
+      leavePacketPath_ = true;
+      hardStop();
+      break;
     case SIGHUP: {
       log::notice("received SIGHUP, reloading the configuration");
       (void)reload();
@@ -473,6 +504,7 @@ int Daemon::run() {
   retiredApis_.clear();
   retiredHttp_.clear();
   if (health_) health_->stop();
+  if (leavePacketPath_ && xdp_) xdp_->leave();  // SIGQUIT: the pinned packet path stays
   for (control::DataPlane* dp : planes_) dp->stop();
   removePidfile(pidDir_, pidfile_);
   log::notice("fulcrum stopped");

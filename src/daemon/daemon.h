@@ -136,6 +136,7 @@ class Daemon final : public admin::Control {
   config::OpenFile openConfig_;
   std::unique_ptr<proxy::ProxyDataPlane> proxy_;
   std::unique_ptr<xdp::XdpDataPlane> xdp_;
+  bool leavePacketPath_ = false;             // SIGQUIT: the pinned packet path stays at exit
   std::vector<control::DataPlane*> planes_;  // slot order of the publications' plans
   std::unique_ptr<control::Builder> builder_;
   int nworkers_ = 0;

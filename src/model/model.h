@@ -350,6 +350,10 @@ struct XdpSettings {
   uint32_t maxReals = 1024;             // "xdp-max-reals": real indices
   uint64_t newFlowRate = 0;             // "xdp-new-flow-rate": flows stored per CPU per second
   Timeout udpTimeout = 300 * kSeconds;  // "xdp-udp-timeout": idle UDP flow entries
+  // "xdp-pin-path": maps and links pinned there; a starting process adopts them, a crash
+  // leaves forwarding running; empty: nothing pinned (the program leaves with the process).
+  std::string pinPath;
+  Timeout stopGrace = 0;  // "xdp-stop-grace": forwarding kept this long after a graceful stop
 };
 
 struct Global {

@@ -39,6 +39,7 @@ XdpDataPlane::~XdpDataPlane() { stop(); }
 
 Result<std::shared_ptr<const control::DataPlanePlan>> XdpDataPlane::plan(const model::Config& next,
                                                                          bool draining) {
+  stopGrace_ = next.global.xdp.stopGrace;
   if (!draining && !program_ && hasPacketServices(next)) {
     const model::XdpSettings& x = next.global.xdp;
     auto host = interfaceDefaults(x.interfaces.empty() ? std::string() : x.interfaces[0].name);
@@ -57,6 +58,11 @@ Result<std::shared_ptr<const control::DataPlanePlan>> XdpDataPlane::plan(const m
     for (const auto& itf : x.interfaces)
       names += fmt::format("{}{} ({})", names.empty() ? "" : ", ", itf.name,
                            itf.generic ? "generic" : "native");
+    if (program_->adopted())
+      log::notice(
+          "packet data plane: maps pinned in '{}' adopted (connection table, rings and "
+          "reals of the previous process carry on)",
+          x.pinPath);
     log::notice("packet data plane: XDP program attached to {}", names);
   }
   return std::shared_ptr<const control::DataPlanePlan>(std::make_shared<XdpPlan>());
@@ -172,9 +178,27 @@ void XdpDataPlane::tick(const model::Snapshot& snap) {
 
 void XdpDataPlane::stop() {
   if (program_) {
-    program_->detach();
-    log::notice("packet data plane: XDP program detached");
+    if (!program_->pinPath().empty() && stopGrace_ > 0) {
+      log::notice("packet data plane: forwarding for xdp-stop-grace ({} ms) before leaving",
+                  stopGrace_ / kMillis);
+      std::this_thread::sleep_for(std::chrono::microseconds(stopGrace_));
+    }
+    program_->remove();
+    log::notice("packet data plane: XDP program detached{}",
+                program_->pinPath().empty() ? "" : " and its pins removed");
   }
+  writer_.reset();
+  program_.reset();
+}
+
+void XdpDataPlane::leave() {
+  if (!program_ || program_->pinPath().empty()) {
+    stop();
+    return;
+  }
+  // This process's descriptors close; the pins keep the program attached and the maps.
+  log::notice("packet data plane: left forwarding, pinned in '{}', for the next start",
+              program_->pinPath());
   writer_.reset();
   program_.reset();
 }

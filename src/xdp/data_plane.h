@@ -30,7 +30,12 @@ class XdpDataPlane final : public control::DataPlane {
   Status start() override;
   void published(const control::Publication& pub) override;
   bool awaitApplied(uint64_t, Micros) override { return true; }
+  // A graceful stop: with pinned maps (xdp-pin-path), forwarding goes on for
+  // xdp-stop-grace, then the pins are removed and the program leaves the interfaces.
   void stop() override;
+  // Stops this process's part and leaves the pinned program forwarding for the next start
+  // to adopt (SIGQUIT: an upgrade). Without a pin path, the same as stop().
+  void leave();
   std::vector<model::SessionInfo> sessions() override { return {}; }
 
   bool loaded() const { return program_ != nullptr; }
@@ -54,6 +59,7 @@ class XdpDataPlane final : public control::DataPlane {
   control::PublicationBox& box_;
   size_t slot_;
   std::unique_ptr<Program> program_;
+  Micros stopGrace_ = 0;
   HostDefaults host_;
   std::unique_ptr<MapWriter> writer_;
   using Counted = PacketStats::Service;

@@ -36,9 +36,27 @@ std::vector<NamedCounter> namedCounters(const fulcrum_global_stats& s) {
   };
 }
 
-// The first write of a ring goes to half 0.
+// The first write of a ring goes to half 0, unless adopted VIPs read half 0 of it.
 MapWriter::MapWriter(const Program& program)
-    : p_(program), activeHalf_(program.limits().maxServices, 1) {}
+    : p_(program), activeHalf_(program.limits().maxServices, 1) {
+  if (!program.adopted()) return;
+  fulcrum_vip_key key{}, next{};
+  const fulcrum_vip_key* prev = nullptr;
+  while (bpf_map_get_next_key(program.vips(), prev, &next) == 0) {
+    fulcrum_vip_meta meta{};
+    if (bpf_map_lookup_elem(program.vips(), &next, &meta) == 0) {
+      adoptedVips_.push_back(next);
+      if (meta.ring < activeHalf_.size()) activeHalf_[meta.ring] = meta.half & 1;
+    }
+    key = next;
+    prev = &key;
+  }
+  for (uint32_t i = 0; i < program.limits().maxReals; ++i) {
+    fulcrum_real_def def{};
+    if (bpf_map_lookup_elem(program.reals(), &i, &def) == 0 && def.forward != 0)
+      adoptedReals_.push_back(i);
+  }
+}
 
 void MapWriter::write(const Tables& t) {
   const Program& p = p_;
@@ -105,6 +123,20 @@ void MapWriter::write(const Tables& t) {
     bpf_map_update_elem(p.vips(), &v.key, &meta, BPF_ANY);
   }
   // 4. What went away: VIPs, then reals (their flows are scheduled anew).
+  if (!written_) {  // adopted maps: what the previous process left and these tables lack
+    for (const fulcrum_vip_key& old : adoptedVips_) {
+      bool kept = false;
+      for (const Vip& v : t.vips) kept = kept || sameKey(v.key, old);
+      if (!kept) bpf_map_delete_elem(p.vips(), &old);
+    }
+    for (uint32_t index : adoptedReals_) {
+      if (t.reals.count(index) != 0) continue;
+      const fulcrum_real_def none{};
+      bpf_map_update_elem(p.reals(), &index, &none, BPF_ANY);
+    }
+    adoptedVips_.clear();
+    adoptedReals_.clear();
+  }
   if (written_) {
     for (const Vip& old : written_->vips) {
       bool kept = false;

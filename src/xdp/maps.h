@@ -44,6 +44,9 @@ std::vector<NamedCounter> namedCounters(const fulcrum_global_stats& s);
 
 class MapWriter {
  public:
+  // With a program whose maps were adopted (Program::adopted), the first write starts
+  // from what they hold: each ring is written into the half its VIPs do not read, and
+  // VIPs and reals the new tables do not have are removed.
   explicit MapWriter(const Program& program);
 
   void write(const Tables& t);
@@ -56,6 +59,9 @@ class MapWriter {
   std::optional<Tables> written_;
   std::vector<uint32_t> activeHalf_;         // by ring
   std::map<uint32_t, uint64_t> realEpochs_;  // by real index: bumped when its counters restart
+  // What adopted maps held before the first write.
+  std::vector<fulcrum_vip_key> adoptedVips_;
+  std::vector<uint32_t> adoptedReals_;
 };
 
 }  // namespace fulcrum::xdp

@@ -1,10 +1,14 @@
 #include "xdp/program.h"
 
+#include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <fmt/core.h>
 #include <linux/if_link.h>
+#include <linux/magic.h>
 #include <net/if.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -34,7 +38,46 @@ std::string loadAdvice(int err) {
   return "see the kernel's message above";
 }
 
+bool exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
+
+// The pin directory, made if missing; it must be on a BPF filesystem.
+Status preparePinDir(const std::string& dir) {
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
+    return Error{fmt::format("xdp-pin-path '{}': cannot create it: {}", dir, strerror(errno))};
+  struct statfs fs {};
+  if (::statfs(dir.c_str(), &fs) != 0)
+    return Error{fmt::format("xdp-pin-path '{}': {}", dir, strerror(errno))};
+  if (static_cast<unsigned long>(fs.f_type) != BPF_FS_MAGIC)
+    return Error{
+        fmt::format("xdp-pin-path '{}' is not on a BPF filesystem (mount one: 'mount -t bpf bpf "
+                    "/sys/fs/bpf', which systemd does at boot)",
+                    dir)};
+  return Ok{};
+}
+
 }  // namespace
+
+std::vector<AdoptedReal> adoptedReals(const std::string& pinPath) {
+  std::vector<AdoptedReal> out;
+  if (pinPath.empty()) return out;
+  const int fd = bpf_obj_get((pinPath + "/fulcrum_reals").c_str());
+  if (fd < 0) return out;
+  bpf_map_info info{};
+  uint32_t len = sizeof(info);
+  if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0 && info.value_size == sizeof(fulcrum_real_def)) {
+    for (uint32_t i = 0; i < info.max_entries; ++i) {
+      fulcrum_real_def def{};
+      if (bpf_map_lookup_elem(fd, &i, &def) != 0 || def.forward == 0) continue;
+      AdoptedReal r;
+      r.index = i;
+      std::memcpy(r.addr.data(), def.addr, 16);
+      r.port = ntohs(def.port);
+      out.push_back(r);
+    }
+  }
+  ::close(fd);
+  return out;
+}
 
 Result<std::unique_ptr<Program>> Program::load(const model::XdpSettings& x, uint32_t ringSize) {
   libbpf_set_print(quietLibbpf);
@@ -57,8 +100,28 @@ Result<std::unique_ptr<Program>> Program::load(const model::XdpSettings& x, uint
   bpf_map__set_max_entries(maps.fulcrum_real_stats, x.maxReals);
   bpf_map__set_max_entries(maps.fulcrum_conns, x.connTable);
   bpf_map__set_max_entries(maps.fulcrum_nat, x.connTable);
+  if (!x.pinPath.empty()) {
+    if (auto st = preparePinDir(x.pinPath); !st)
+      return Error{fmt::format("packet data plane: {}", st.error())};
+    p->pinPath_ = x.pinPath;
+    p->adopted_ = exists(x.pinPath + "/fulcrum_vips");
+    bpf_map* m = nullptr;
+    bpf_object__for_each_map(m, p->skel_->obj) {
+      // Not pinned: .rodata (set by each load) and the devmap of egress ports (written
+      // from the configuration at each start; the kernel reports it otherwise than
+      // declared, so libbpf would not reuse it).
+      if (bpf_map__is_internal(m) || bpf_map__type(m) == BPF_MAP_TYPE_DEVMAP) continue;
+      bpf_map__set_pin_path(m, (x.pinPath + "/" + bpf_map__name(m)).c_str());
+    }
+  }
   if (int err = fulcrum_balancer__load(p->skel_); err != 0) {
     const int e = -err;
+    if (p->adopted_ && e == EINVAL)
+      return Error{fmt::format(
+          "packet data plane: cannot reuse the maps pinned in '{}' (another shape: "
+          "xdp-conn-table, xdp-max-services or xdp-max-reals changed, or another version "
+          "of the program); remove that directory to start afresh (flows are lost)",
+          x.pinPath)};
     return Error{fmt::format("packet data plane: cannot load the XDP program: {}; {}", strerror(e),
                              loadAdvice(e))};
   }
@@ -79,9 +142,23 @@ Status Program::attach(const std::vector<model::XdpInterface>& interfaces) {
       return Error{fmt::format("{}:{}: xdp-interface '{}': no such interface", itf.loc.file,
                                itf.loc.line, itf.name)};
     }
+    // A pinned link of an earlier process: this program replaces its own in one step.
+    const std::string pin = pinPath_.empty() ? "" : pinPath_ + "/link_" + itf.name;
+    if (!pin.empty() && exists(pin)) {
+      const int old = bpf_obj_get(pin.c_str());
+      if (old >= 0 && bpf_link_update(old, prog, nullptr) == 0) {
+        links_.push_back(old);
+        linkPins_.push_back(pin);
+        attachedNames_.push_back(itf.name);
+        continue;
+      }
+      if (old >= 0) ::close(old);
+      ::unlink(pin.c_str());  // a link whose interface went away: made anew below
+    }
     // A BPF link: the kernel detaches the program when the link's last descriptor
-    // closes, so it leaves the interface when the process exits, however it exits and
-    // whatever privileges it dropped; and a link never replaces another program there.
+    // closes (or, pinned, its pin too), so it leaves the interface when the process
+    // exits, however it exits and whatever privileges it dropped; and a link never
+    // replaces another program there.
     LIBBPF_OPTS(bpf_link_create_opts, opts,
                 .flags = itf.generic ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE);
     const int link = bpf_link_create(prog, ifindex, BPF_XDP, &opts);
@@ -104,15 +181,36 @@ Status Program::attach(const std::vector<model::XdpInterface>& interfaces) {
                       itf.loc.file, itf.loc.line, itf.name, itf.generic ? "generic" : "native",
                       strerror(e), advice)};
     }
+    if (!pin.empty() && bpf_obj_pin(link, pin.c_str()) != 0) {
+      const int e = errno;
+      ::close(link);
+      detach();
+      return Error{fmt::format("{}:{}: xdp-interface '{}': cannot pin its link at '{}': {}",
+                               itf.loc.file, itf.loc.line, itf.name, pin, strerror(e))};
+    }
     links_.push_back(link);
+    linkPins_.push_back(pin);
     attachedNames_.push_back(itf.name);
   }
   return Ok{};
 }
 
+void Program::remove() {
+  for (const std::string& pin : linkPins_)
+    if (!pin.empty()) ::unlink(pin.c_str());
+  detach();
+  if (pinPath_.empty()) return;
+  bpf_map* m = nullptr;
+  bpf_object__for_each_map(m, skel_->obj) {
+    if (bpf_map__get_pin_path(m) != nullptr) bpf_map__unpin(m, nullptr);
+  }
+  ::rmdir(pinPath_.c_str());
+}
+
 void Program::detach() {
   for (int link : links_) ::close(link);
   links_.clear();
+  linkPins_.clear();
   attachedNames_.clear();
 }
 

@@ -593,5 +593,107 @@ TEST(NetnsDaemon, AnIpv6VipWithIp6ip6AndDrReals) {
   for (auto& p : decaps) p->signal(SIGTERM);
 }
 
+// xdp-pin-path: a crash leaves the packet path forwarding (pinned link and maps); the
+// next start adopts the maps, gives the servers their real indices back (by address, even
+// listed in another order) and replaces the program in one step, so established
+// connections never notice; a graceful stop removes the pins and the program.
+TEST(NetnsDaemon, PinnedPacketPathSurvivesACrashAndARestart) {
+  Topology t(2);
+  ASSERT_TRUE(t.ok) << "cannot build the namespaces (root, iproute2, ethtool needed)";
+  TempDir dir;
+  // A BPF filesystem of the test's own (ip netns exec remounts /sys, hiding /sys/fs/bpf).
+  const std::string bpffs = dir.path() + "/bpf";
+  ASSERT_TRUE(sh("mkdir -p " + bpffs + " && mount -t bpf bpf " + bpffs));
+  struct Unmount {
+    std::string path;
+    ~Unmount() { sh("umount -l " + path); }
+  } unmount{bpffs};
+  const std::string pins = bpffs + "/fulcrum";
+  std::vector<std::unique_ptr<Process>> decaps, servers;
+  ASSERT_NO_FATAL_FAILURE(startReals(t, dir, chattyServer, decaps, servers));
+  const std::string api = dir.path() + "/api.sock";
+  auto config = [&](bool reversed) {
+    const std::string r0 = "    server r0 " + t.realAddr(0) + ":80\n";
+    const std::string r1 = "    server r1 " + t.realAddr(1) + ":80\n";
+    return lbConfig(api, "    xdp-pin-path " + pins + "\n",
+                    "frontend vip\n    bind 192.0.2.10:80\n    dataplane xdp\n"
+                    "    default_backend reals\nbackend reals\n" +
+                        (reversed ? r1 + r0 : r0 + r1));
+  };
+  const std::string cfg = dir.write("fulcrum.cfg", config(false));
+  auto lb = std::make_unique<Process>();
+  lb->start({"/bin/sh", "-c", "exec " + in(t.lb, kFulcrum + " -f " + cfg)}, dir.path());
+  ASSERT_TRUE(lb->waitForErr("XDP program attached to l0 (native)", 10s)) << lb->err();
+  ASSERT_TRUE(eventually([&] { return access((pins + "/link_l0").c_str(), F_OK) == 0; }));
+
+  // 16 long connections; each prints its real for every message, on cue.
+  const std::string longClient =
+      "python3 -u -c \""
+      "import socket, os, time\n"
+      "cs=[socket.create_connection(('192.0.2.10',80),timeout=5) for i in range(16)]\n"
+      "for word in ('one','two','three'):\n"
+      "  while word!='one' and not os.path.exists('" +
+      dir.path() +
+      "/'+word): time.sleep(0.05)\n"
+      "  for i,c in enumerate(cs): c.sendall(word.encode()); print(i, c.recv(100).decode())\n"
+      "\"";
+  Process longRun;
+  longRun.start({"/bin/sh", "-c", "exec " + in(t.cli, longClient)}, dir.path());
+  auto answers = [&](const std::string& word) {
+    std::map<std::string, std::string> realOf;  // connection -> "realN"
+    std::istringstream is(longRun.out());
+    for (std::string l; std::getline(is, l);)
+      if (l.size() > word.size() && l.compare(l.size() - word.size(), word.size(), word) == 0)
+        realOf[l.substr(0, l.find(' '))] = l.substr(l.find(' ') + 1, 5);
+    return realOf;
+  };
+  ASSERT_TRUE(eventually([&] { return answers("saw one").size() == 16; })) << longRun.err();
+  const auto first = answers("saw one");
+
+  // The daemon dies: the pinned link keeps the program on l0, the maps keep the flows.
+  lb->signal(SIGKILL);
+  lb->wait(10s);
+  EXPECT_NE(out(in(t.lb, "ip link show l0")).find("xdp"), std::string::npos);
+  dir.write("two", "");
+  ASSERT_TRUE(eventually([&] { return answers("saw two").size() == 16; })) << longRun.err();
+  EXPECT_EQ(answers("saw two"), first);
+
+  // A new process, its servers listed the other way round: it adopts the maps.
+  dir.write("fulcrum.cfg", config(true));
+  lb = std::make_unique<Process>();
+  lb->start({"/bin/sh", "-c", "exec " + in(t.lb, kFulcrum + " -f " + cfg)}, dir.path());
+  ASSERT_TRUE(lb->waitForErr("fulcrum started", 10s)) << lb->err();
+  EXPECT_NE(lb->err().find("2 real(s) pinned in '" + pins + "' by an earlier process keep their"),
+            std::string::npos)
+      << lb->err();
+  EXPECT_NE(lb->err().find("maps pinned in '" + pins + "' adopted"), std::string::npos);
+  dir.write("three", "");
+  EXPECT_EQ(longRun.wait(20s), 0) << longRun.err();
+  EXPECT_EQ(answers("saw three"), first) << longRun.out();
+  std::map<std::string, int> by;
+  for (const std::string& l : connect(t, 8)) ++by[l];
+  EXPECT_EQ(by["real0 saw hello"] + by["real1 saw hello"], 8) << lb->err();
+
+  // SIGQUIT (an upgrade): the process goes, the pinned program stays for the next one.
+  lb->signal(SIGQUIT);
+  EXPECT_EQ(lb->wait(15s), 0) << lb->err();
+  EXPECT_NE(out(in(t.lb, "ip link show l0")).find("xdp"), std::string::npos);
+  EXPECT_EQ(access((pins + "/fulcrum_conns").c_str(), F_OK), 0);
+  lb = std::make_unique<Process>();
+  lb->start({"/bin/sh", "-c", "exec " + in(t.lb, kFulcrum + " -f " + cfg)}, dir.path());
+  ASSERT_TRUE(lb->waitForErr("fulcrum started", 10s)) << lb->err();
+  by.clear();
+  for (const std::string& l : connect(t, 4)) ++by[l];
+  EXPECT_EQ(by["real0 saw hello"] + by["real1 saw hello"], 4) << lb->err();
+
+  // A graceful stop: pins and program gone.
+  lb->signal(SIGTERM);
+  EXPECT_EQ(lb->wait(15s), 0) << lb->err();
+  EXPECT_EQ(out(in(t.lb, "ip link show l0")).find("xdp"), std::string::npos);
+  EXPECT_NE(access(pins.c_str(), F_OK), 0);
+  for (auto& p : servers) p->signal(SIGKILL);
+  for (auto& p : decaps) p->signal(SIGTERM);
+}
+
 }  // namespace
 }  // namespace fulcrum::test

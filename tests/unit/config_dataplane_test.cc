@@ -161,5 +161,20 @@ TEST(ConfigDataplane, MorePacketServicesThanTheMapsHoldIsAnError) {
             "services than 'xdp-max-services' (1) allows");
 }
 
+TEST(ConfigDataplane, PinPathAndStopGrace) {
+  auto c =
+      load(std::string("global\n    xdp-pin-path /sys/fs/bpf/fulcrum/\n    xdp-stop-grace 5s\n") +
+           cfg("    dataplane xdp\n", "").substr(std::string("global\n").size()));
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->global.xdp.pinPath, "/sys/fs/bpf/fulcrum");
+  EXPECT_EQ(c->global.xdp.stopGrace, 5 * kSeconds);
+  EXPECT_NE(onlyError("global\n    xdp-pin-path fulcrum\n")
+                .find("test.cfg:2: error: section 'global': keyword 'xdp-pin-path': 'fulcrum' is "
+                      "not an absolute path"),
+            std::string::npos);
+  EXPECT_NE(onlyError("global\n    xdp-stop-grace 10m\n").find("is at most 300s"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace fulcrum::config

@@ -284,6 +284,37 @@ TEST(RealIndex, FreedIndicesComeBackOldestFirstOnceAllAreUsed) {
             (std::map<std::string, uint32_t>{{"b/s2", 2}, {"b/t0", 3}, {"b/t1", 1}}));
 }
 
+TEST(RealIndex, SeedsFromAnEarlierProcessGoBackToTheServersAtThoseAddresses) {
+  RealIndex reals;
+  auto v4 = [](uint8_t last) {
+    std::array<uint8_t, 16> a{};
+    a[10] = a[11] = 0xff;
+    a[12] = 10;
+    a[15] = last;
+    return a;
+  };
+  // The earlier process had 10.0.0.2 at 5 and 10.0.0.1:80 (a NAT real: its port) at 7, and
+  // 10.0.0.9 at 1, which the new configuration no longer has.
+  reals.seed({{5, v4(2), 0}, {7, v4(1), 80}, {1, v4(9), 0}});
+  auto cfg = load(
+      "backend b\n    server one 10.0.0.1:80\n    server two 10.0.0.2:443\n"
+      "    server other 10.0.0.1:81\n    server three 10.0.0.3:80\n");
+  reals.assign(*cfg, nullptr);
+  const auto got = realsOf(*cfg);
+  EXPECT_EQ(got.at("b/one"), 7u);
+  EXPECT_EQ(got.at("b/two"), 5u);
+  // The others take fresh indices, never a seeded one (1's flows are scheduled anew).
+  std::set<uint32_t> fresh = {got.at("b/other"), got.at("b/three")};
+  EXPECT_EQ(fresh, (std::set<uint32_t>{0, 2}));
+  auto more = load(
+      "backend b\n    server one 10.0.0.1:80\n    server two 10.0.0.2:443\n"
+      "    server other 10.0.0.1:81\n    server three 10.0.0.3:80\n"
+      "    server four 10.0.0.4:80\n    server five 10.0.0.5:80\n");
+  reals.assign(*more, cfg.get());
+  EXPECT_EQ(realsOf(*more).at("b/four"), 3u);
+  EXPECT_EQ(realsOf(*more).at("b/five"), 4u);  // 5 is taken, 1 stays reserved
+}
+
 // ---- Maglev: computed once, from address keys ----
 
 std::vector<std::string> slotKeys(const model::Config& cfg, const Publication& pub, size_t pool) {
