@@ -147,6 +147,10 @@ void processFamilies(Writer& w, const ProcessInfo& info, const model::ProcessSta
 #undef FULCRUM_PROCESS_FAMILY
   one("fulcrum_process_reloads_total", "counter", "Successful configuration reloads.",
       num(info.reloads));
+  one("fulcrum_process_log_dropped_total", "counter",
+      "Connection log lines dropped because their destination could not take them (a full "
+      "buffer behind a slow reader, a write error).",
+      num(model::LogSink::droppedTotal()));
   one("fulcrum_process_failed_reloads_total", "counter",
       "Configuration reloads that were refused (the old configuration kept running).",
       num(info.failedReloads));

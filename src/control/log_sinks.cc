@@ -2,16 +2,21 @@
 
 #include <fcntl.h>
 #include <fmt/core.h>
+#include <limits.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <condition_variable>
 #include <cstring>
 #include <ctime>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 
 #include "common/clock.h"
 #include "common/fd.h"
@@ -26,29 +31,96 @@ constexpr const char* kFacilities[] = {"kern",   "user",   "mail",   "daemon", "
                                        "local2", "local3", "local4", "local5", "local6", "local7"};
 constexpr int kSeverityInfo = 6;
 
-// stdout, stderr or a file: lines are written as they are, in batches.
+// stdout, stderr or a file: lines are written as they are, in batches, by a thread of the
+// sink's own, so that a destination that stops reading (a pipe nobody reads, a full disk,
+// a stopped terminal) never stalls a worker. Workers append to a bounded buffer; what does
+// not fit (kCapacity, counting the batch being written) is dropped and counted, whole lines
+// at a time. The thread writes at most
+// PIPE_BUF bytes once poll() says there is room, so it never blocks in write() on a pipe
+// either, and gives up at destruction after kStopFlush.
 class StreamSink final : public model::LogSink {
  public:
-  StreamSink(int fd, bool owned) : fd_(fd), owned_(owned) {}
+  static constexpr size_t kCapacity = 4 * 1024 * 1024;
+  static constexpr Micros kStopFlush = 1 * kSeconds;
+
+  StreamSink(int fd, bool owned) : fd_(fd), owned_(owned), thread_([this] { run(); }) {}
   ~StreamSink() override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_one();
+    thread_.join();
     if (owned_) ::close(fd_);
   }
   bool perLine() const override { return false; }
   void write(std::string_view data) override {
-    while (!data.empty()) {
-      ssize_t n = ::write(fd_, data.data(), data.size());
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) {
-        dropped_.fetch_add(1, std::memory_order_relaxed);
-        return;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (pending_.size() + inFlight_ + data.size() <= kCapacity) {
+        pending_.append(data);
+        data = {};
       }
-      data.remove_prefix(static_cast<size_t>(n));
     }
+    if (data.empty()) {
+      cv_.notify_one();
+      return;
+    }
+    countDropped(static_cast<uint64_t>(std::count(data.begin(), data.end(), '\n')));
   }
 
  private:
-  int fd_;
-  bool owned_;
+  void run() {
+    std::string out;
+    size_t done = 0;
+    Micros giveUpAt = 0;
+    for (;;) {
+      if (done == out.size()) {
+        out.clear();
+        done = 0;
+        std::unique_lock<std::mutex> lock(mu_);
+        inFlight_ = 0;
+        cv_.wait(lock, [&] { return stop_ || !pending_.empty(); });
+        if (pending_.empty()) return;  // stopping, all written
+        out.swap(pending_);
+        inFlight_ = out.size();  // still counts toward the bound until written
+      }
+      bool stopping;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        stopping = stop_;
+      }
+      if (stopping && giveUpAt == 0) giveUpAt = monotonicNow() + kStopFlush;
+      if (giveUpAt != 0 && monotonicNow() >= giveUpAt) {
+        std::lock_guard<std::mutex> lock(mu_);
+        const std::string_view rest = std::string_view(out).substr(done);
+        countDropped(static_cast<uint64_t>(std::count(rest.begin(), rest.end(), '\n') +
+                                           std::count(pending_.begin(), pending_.end(), '\n')));
+        return;
+      }
+      pollfd p{fd_, POLLOUT, 0};
+      if (::poll(&p, 1, 100) <= 0) continue;  // no room yet: look at stop_ again
+      const size_t chunk = std::min<size_t>(out.size() - done, PIPE_BUF);
+      const ssize_t n = ::write(fd_, out.data() + done, chunk);
+      if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+      if (n <= 0) {  // ENOSPC, EIO, EPIPE...: this batch is lost, counted
+        const std::string_view rest = std::string_view(out).substr(done);
+        countDropped(static_cast<uint64_t>(std::count(rest.begin(), rest.end(), '\n')));
+        done = out.size();
+        continue;
+      }
+      done += static_cast<size_t>(n);
+    }
+  }
+
+  const int fd_;
+  const bool owned_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::string pending_;  // guarded by mu_
+  size_t inFlight_ = 0;  // guarded by mu_: the batch the thread is writing
+  bool stop_ = false;    // guarded by mu_
+  std::thread thread_;   // last: starts once the rest is ready
 };
 
 // Syslog over a datagram socket (unix or UDP), RFC 3164 framing: connected, or, for a unix
@@ -75,7 +147,7 @@ class SyslogSink final : public model::LogSink {
     ssize_t n = to_ ? ::sendto(fd_.get(), buf, len, MSG_DONTWAIT | MSG_NOSIGNAL,
                                reinterpret_cast<const sockaddr*>(&*to_), sizeof(*to_))
                     : ::send(fd_.get(), buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
-    if (n < 0) dropped_.fetch_add(1, std::memory_order_relaxed);
+    if (n < 0) countDropped(1);
   }
 
  private:

@@ -19,9 +19,21 @@ class LogSink {
   // counts the drop.
   virtual void write(std::string_view data) = 0;
   uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
+  // Lines dropped by every sink of the process so far (the metrics' log_dropped_total).
+  static uint64_t droppedTotal() { return total().load(std::memory_order_relaxed); }
 
  protected:
+  void countDropped(uint64_t lines) {
+    dropped_.fetch_add(lines, std::memory_order_relaxed);
+    total().fetch_add(lines, std::memory_order_relaxed);
+  }
   std::atomic<uint64_t> dropped_{0};
+
+ private:
+  static std::atomic<uint64_t>& total() {
+    static std::atomic<uint64_t> t{0};
+    return t;
+  }
 };
 
 }  // namespace fulcrum::model
