@@ -100,7 +100,13 @@ class StreamSink final : public model::LogSink {
       }
       pollfd p{fd_, POLLOUT, 0};
       if (::poll(&p, 1, 100) <= 0) continue;  // no room yet: look at stop_ again
-      const size_t chunk = std::min<size_t>(out.size() - done, PIPE_BUF);
+      // Whole lines per write where they fit, so that other writers of the same
+      // descriptor (the daemon's own messages on stderr) never land inside a line.
+      size_t chunk = std::min<size_t>(out.size() - done, PIPE_BUF);
+      if (done + chunk < out.size()) {
+        const size_t nl = std::string_view(out).substr(done, chunk).rfind('\n');
+        if (nl != std::string_view::npos) chunk = nl + 1;
+      }
       const ssize_t n = ::write(fd_, out.data() + done, chunk);
       if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
       if (n <= 0) {  // ENOSPC, EIO, EPIPE...: this batch is lost, counted
