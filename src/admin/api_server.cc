@@ -147,9 +147,11 @@ class ApiServer::Impl {
       inode_ = st.st_ino;
       device_ = st.st_dev;
     }
-    if (sock_.mode != 0 && ::chmod(path.c_str(), static_cast<mode_t>(sock_.mode)) != 0)
-      return Error{
-          fmt::format("stats socket '{}': chmod {:o}: {}", path, sock_.mode, strerror(errno))};
+    // Without "mode", the owner alone (the runtime API can stop servers and the process):
+    // not whatever the umask leaves. Before listen(), so nobody connects in between.
+    const uint32_t mode = sock_.mode != 0 ? sock_.mode : 0600;
+    if (::chmod(path.c_str(), static_cast<mode_t>(mode)) != 0)
+      return Error{fmt::format("stats socket '{}': chmod {:o}: {}", path, mode, strerror(errno))};
     if (::listen(fd.get(), 64) != 0)
       return Error{fmt::format("stats socket '{}': listen: {}", path, strerror(errno))};
     StreamOptions opt;

@@ -2,6 +2,7 @@
 // whole configuration, and the model at the end. The keywords are in keywords_*.cc.
 #include "config/parser.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <fmt/core.h>
 #include <sys/stat.h>
@@ -126,6 +127,16 @@ std::string_view leadingWord(std::string_view line) {
   if (end == std::string_view::npos) end = line.size();
   if (end < line.size() && line[end] != ' ' && line[end] != '\t') return {};
   return line.substr(start, end - start);
+}
+
+bool isLoopback(const SockAddr& a) {
+  if (a.family() == AF_INET)
+    return (ntohl(reinterpret_cast<const sockaddr_in*>(a.sa())->sin_addr.s_addr) >> 24) == 127;
+  if (a.isV6()) {
+    const auto& in6 = reinterpret_cast<const sockaddr_in6*>(a.sa())->sin6_addr;
+    return IN6_IS_ADDR_LOOPBACK(&in6) || (IN6_IS_ADDR_V4MAPPED(&in6) && in6.s6_addr[12] == 127);
+  }
+  return false;
 }
 
 std::string locText(const model::SourceLoc& loc) {
@@ -835,6 +846,17 @@ LoadResult Parser::finish() {
       }
   }
   checkProxies();
+  // The stats page and /metrics, open to whoever reaches a non-loopback address.
+  for (const model::StatsHttpBind& h : config->global.statsHttp) {
+    if (!h.basicAuth.empty() || isLoopback(h.addr)) continue;
+    warning(h.loc, fmt::format("{}: '{}' serves the stats page and /metrics without "
+                               "authentication to every host that reaches it; add 'stats auth "
+                               "USER:PASSWORD' (in a listen section) or bind it to a loopback "
+                               "address",
+                               h.proxyName.empty() ? std::string("stats bind")
+                                                   : "listen '" + h.proxyName + "'",
+                               h.text));
+  }
 
   LoadResult result;
   result.diagnostics = std::move(diagnostics_);

@@ -302,7 +302,7 @@ struct CpuMap {
 enum class ApiLevel : uint8_t { kUser, kOperator, kAdmin };
 struct StatsSocket {
   std::string path;
-  uint32_t mode = 0;  // 0: as the umask leaves it
+  uint32_t mode = 0;  // 0: 0600, the owner alone
   ApiLevel level = ApiLevel::kAdmin;
   SourceLoc loc;
 };

@@ -74,7 +74,7 @@ class RuntimeApi : public ::testing::Test {
     userSock = dir.path() + "/user.sock";
     operSock = dir.path() + "/oper.sock";
     std::string cfg = "global\n  nbthread 2\n  stats socket " + sock +
-                      " level admin mode 600\n  stats socket " + userSock +
+                      " level admin mode 640\n  stats socket " + userSock +
                       " level user\n  stats socket " + operSock +
                       " level operator\n"
                       "defaults\n  mode tcp\n  timeout connect 2s\n  timeout client 30s\n"
@@ -110,7 +110,10 @@ TEST_F(RuntimeApi, ShowCommandsWithSocatAndADirectClient) {
   struct stat st {};
   ASSERT_EQ(::lstat(sock.c_str(), &st), 0);
   EXPECT_TRUE(S_ISSOCK(st.st_mode));
-  EXPECT_EQ(st.st_mode & 0777, 0600u);  // "mode 600"
+  EXPECT_EQ(st.st_mode & 0777, 0640u);  // "mode 640"
+  // Without "mode": the owner alone, whatever the umask.
+  ASSERT_EQ(::lstat(userSock.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
 
   const std::string info = viaSocat(sock, "show info");
   EXPECT_EQ(info.rfind("Name: Fulcrum\n", 0), 0u) << info;

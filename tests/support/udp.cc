@@ -28,14 +28,30 @@ int boundUdp(bool v6) {
 
 }  // namespace
 
-UdpPort::UdpPort(bool v6) {
+namespace {
+
+// Whether a UDP socket can bind the wildcard address of the family at `port` (so that no
+// socket of that family holds the port on any address).
+bool udpFree(bool v6, uint16_t port) {
+  int fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  int one = 1;
+  if (v6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+  const SockAddr a = v6 ? SockAddr::ipv6Any(port) : SockAddr::ipv4Any(port);
+  const bool free = bind(fd, a.sa(), a.len()) == 0;
+  ::close(fd);
+  return free;
+}
+
+}  // namespace
+
+UdpPort::UdpPort(bool) {
+  // Every UdpPort takes its number from the IPv4 TCP reservations, so two tests never get
+  // the same one, and checks it free for UDP in both families (a dual-stack wildcard
+  // listener needs both).
   for (int attempt = 0; attempt < 50; ++attempt) {
-    auto tcp = std::make_unique<ReservedPort>(v6);
-    int fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    const SockAddr a = loopbackAddr(v6, tcp->port());
-    const bool free = fd >= 0 && bind(fd, a.sa(), a.len()) == 0;
-    if (fd >= 0) ::close(fd);
-    if (free) {
+    auto tcp = std::make_unique<ReservedPort>(false);
+    if (udpFree(false, tcp->port()) && udpFree(true, tcp->port())) {
       tcp_ = std::move(tcp);
       return;
     }

@@ -15,9 +15,10 @@
 
 namespace fulcrum::test {
 
-// A loopback UDP port for the process under test. A UDP socket left bound in a
-// SO_REUSEPORT group would take datagrams, so the port is held as a TCP ReservedPort (no
-// other test gets that number from this helper) and checked free for UDP once.
+// A UDP port for the process under test (any family, loopback or wildcard). A UDP socket
+// left bound in a SO_REUSEPORT group would take datagrams, so the number is held as an
+// IPv4 TCP ReservedPort (no other test gets it from this helper) and checked free for UDP
+// in both families once.
 class UdpPort {
  public:
   explicit UdpPort(bool v6 = false);

@@ -200,3 +200,29 @@ TEST(ConfigGlobalProcess, LogTagAndLevels) {
 
 }  // namespace
 }  // namespace fulcrum::config
+
+namespace fulcrum::config {
+namespace {
+
+TEST(ConfigSecurity, AStatsPageOpenToTheNetworkWithoutAuthIsWarnedAbout) {
+  auto r = testutil::parse(
+      "global\n    stats bind 0.0.0.0:8404\n    stats bind 127.0.0.1:8405\n"
+      "listen stats\n    mode http\n    bind :8406\n    stats enable\n"
+      "listen private\n    mode http\n    bind :8407\n    stats enable\n"
+      "    stats auth admin:secret\n");
+  ASSERT_TRUE(r.ok()) << testutil::dump(r);
+  const auto warnings = testutil::formatted(r, testutil::Severity::kWarning);
+  std::string all;
+  for (const auto& w : warnings) all += w + "\n";
+  EXPECT_NE(all.find("test.cfg:2: warning: stats bind: '0.0.0.0:8404' serves the stats page and "
+                     "/metrics without authentication"),
+            std::string::npos)
+      << all;
+  EXPECT_NE(all.find("test.cfg:6: warning: listen 'stats': ':8406' serves"), std::string::npos)
+      << all;
+  EXPECT_EQ(all.find("8405"), std::string::npos) << all;  // loopback
+  EXPECT_EQ(all.find("8407"), std::string::npos) << all;  // stats auth
+}
+
+}  // namespace
+}  // namespace fulcrum::config
