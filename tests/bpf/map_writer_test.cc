@@ -230,6 +230,39 @@ TEST(MapWriter, AUdpVipForwardsUdpAndLeavesTcpOfThatPortAlone) {
             XDP_PASS);
 }
 
+TEST(MapWriter, AFullConnectionTableStillSendsEveryFlowToItsReal) {
+  // A table of 1024 entries and 6000 flows: most entries are evicted, and a flow's next
+  // packet (not a SYN) misses; Maglev on the 5-tuple gives it the same real again.
+  auto loaded = config::parseText(
+      "global\n    xdp-interface eth0\n    xdp-next-hop 02:00:00:00:00:fe\n"
+      "    xdp-tunnel-source 10.100.0.1\n    xdp-conn-table 1024\n"
+      "defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 1s\n"
+      "    timeout server 1s\n" +
+          std::string(kTwoReals),
+      "test.cfg");
+  ASSERT_TRUE(loaded.ok());
+  auto cfg = loaded.config;
+  control::PublicationBox box;
+  control::Builder builder(box, {});
+  ASSERT_NO_FATAL_FAILURE(publish(builder, cfg));
+  PacketPath path(*cfg);
+  ASSERT_TRUE(path.program) << path.error;
+  path.apply(*builder.current());
+  auto client = [](int i) {
+    return "198.51." + std::to_string(100 + i / 250) + "." + std::to_string(1 + i % 250);
+  };
+  std::vector<std::string> first;
+  for (int i = 0; i < 6000; ++i) first.push_back(path.syn(client(i), 40000));
+  const uint64_t missesBefore = path.writer->stats().global.lru_misses;
+  int same = 0;
+  for (int i = 0; i < 6000; ++i)
+    same += path.syn(client(i), 40000, "192.0.2.10", 80, kAck) == first[static_cast<size_t>(i)];
+  EXPECT_EQ(same, 6000);
+  const xdp::PacketStats stats = path.writer->stats();
+  EXPECT_GT(stats.global.lru_misses - missesBefore, 3000u);  // the table was full
+  EXPECT_EQ(stats.global.no_real, 0u);
+}
+
 TEST(MapWriter, SchedulersForwardModesAndAllPorts) {
   auto cfg = parse(
       "frontend rr\n    bind 192.0.2.20:0\n    dataplane xdp\n    default_backend rr\n"
