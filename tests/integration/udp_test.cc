@@ -358,18 +358,25 @@ TEST(UdpLb, ALateAnswerNeverReachesTheNextExchangeOfTheSameClient) {
   EXPECT_EQ(a.received(), 2);
 }
 
-TEST(UdpLb, TwentyReloadsUnderLoadLoseNoDatagramAndMoveNoFlow) {
+TEST(UdpLb, TwentyReloadsUnderMixedTcpAndUdpLoadLoseNothing) {
   UdpServer a("A"), b("B"), c("C");
+  Backend echo(Backend::echo());
   Admin admin;
   UdpPort front;
+  ReservedPort tcpFront;
   auto config = [&](bool withC) {
     return admin.global() + fmt::format(
                                 "udp-lb load\n"
                                 "  dgram-bind 127.0.0.1:{}\n"
                                 "  balance roundrobin\n"
-                                "  server a {}\n  server b {}\n{}",
+                                "  server a {}\n  server b {}\n{}"
+                                "listen tcp\n"
+                                "  mode tcp\n  bind 127.0.0.1:{}\n"
+                                "  timeout client 5s\n  timeout connect 2s\n"
+                                "  timeout server 5s\n  server e {}\n",
                                 front.port(), a.addrString(), b.addrString(),
-                                withC ? "  server c " + c.addrString() + "\n" : "");
+                                withC ? "  server c " + c.addrString() + "\n" : "", tcpFront.port(),
+                                echo.addrString());
   };
   FulcrumProcess f(config(false), admin.probe());
   ASSERT_TRUE(f.ready()) << f.logs();
@@ -397,7 +404,20 @@ TEST(UdpLb, TwentyReloadsUnderLoadLoseNoDatagramAndMoveNoFlow) {
       }
     });
   }
-  ASSERT_TRUE(eventually([&] { return exchanges.load() >= 100; }, 10s));
+  // And short TCP connections, one at a time, each echoing a byte.
+  std::atomic<int> tcpOk{0}, tcpFailed{0};
+  clients.emplace_back([&] {
+    for (int n = 0; n < 20000 && !stop.load(); ++n) {
+      const int fd = connectTcp(SockAddr::loopback4(tcpFront.port()));
+      std::string got;
+      if (fd >= 0 && sendAll(fd, std::string("t")) && readExactly(fd, got, 1, 5s) && got == "t")
+        tcpOk.fetch_add(1);
+      else
+        tcpFailed.fetch_add(1);
+      closeFd(fd);
+    }
+  });
+  ASSERT_TRUE(eventually([&] { return exchanges.load() >= 100 && tcpOk.load() >= 20; }, 10s));
   const std::string applied = "configuration applied (reload)";
   auto count = [&] {
     size_t n = 0;
@@ -419,6 +439,8 @@ TEST(UdpLb, TwentyReloadsUnderLoadLoseNoDatagramAndMoveNoFlow) {
   EXPECT_EQ(lost.load(), 0);
   EXPECT_EQ(moved.load(), 0);
   EXPECT_GT(exchanges.load(), 400);
+  EXPECT_EQ(tcpFailed.load(), 0);
+  EXPECT_GT(tcpOk.load(), 100);
   // Nothing was dropped by the kernel for want of room, nor by Fulcrum for any reason.
   const uint16_t http = admin.http.port();
   for (const char* drop : {"udp_kernel_drops_total", "udp_send_errors_total", "no_server_total",
