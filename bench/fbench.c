@@ -52,13 +52,13 @@
  *       written to it and the timed phase waits for SIGUSR1 (at most 10 s).  The timed
  *       phase stops after SECONDS (or UDP_MAX_SENT datagrams); datagrams still in flight
  *       then are not counted.
- *       Prints: sent=N received=N lost=N seconds=S rate=R late=N senderr=N warm=N
+ *       Prints: sent=N received=N lost=N seconds=S rate=R late=N senderr=N warm=N warmup=S
  *       (rate: replies per second; late: replies that came after their datagram was
  *       counted lost; senderr: datagrams the kernel refused to send; warm: flows that
- *       had a reply in the warm-up)
+ *       had a reply in the warm-up, warmup: its seconds, the wait for SIGUSR1 included)
  *
  *   fbench udpidle HOST PORT N HOLD_SECONDS READY_FILE
- *       N connected UDP sockets (256 waiting at a time) each send one 1-byte datagram and
+ *       N connected UDP sockets (64 waiting at a time) each send one 1-byte datagram and
  *       wait for its echo (so each is a flow through the proxy, to the backend and back;
  *       a datagram unanswered for 1 s is sent again, 3 tries), then write "ok=N errors=E"
  *       to READY_FILE and hold the sockets until SIGTERM/SIGINT or HOLD_SECONDS.
@@ -758,6 +758,7 @@ static int cmd_udpload(const char* host, int port, double seconds, int flows, in
    * SIGUSR1 (at most 10 s), so that the caller can read the proxy's CPU time first. */
   long received = 0, lost = 0, late = 0;
   int warm = 0, warming = 1, cursor = 0;
+  double warmup_s = 0;
   int64_t now = now_ns();
   int64_t t0 = now, deadline = now + 30000000000LL; /* the warm-up's bound */
   if (L.capped) {
@@ -840,6 +841,7 @@ static int cmd_udpload(const char* host, int port, double seconds, int flows, in
         while (!go_flag && !stop_flag && now_ns() < give_up) usleep(1000);
       }
       now = now_ns();
+      warmup_s = (double)(now - t0) / 1e9;
       received = lost = late = 0;
       L.sent = L.senderr = 0;
       t0 = now;
@@ -850,8 +852,9 @@ static int cmd_udpload(const char* host, int port, double seconds, int flows, in
   }
   double elapsed = (double)(now_ns() - t0) / 1e9;
   printf("sent=%ld received=%ld lost=%ld seconds=%.3f rate=%.1f late=%ld senderr=%ld "
-         "warm=%d\n",
-         L.sent, received, lost, elapsed, (double)received / elapsed, late, L.senderr, warm);
+         "warm=%d warmup=%.3f\n",
+         L.sent, received, lost, elapsed, (double)received / elapsed, late, L.senderr, warm,
+         warmup_s);
   for (int f = 0; f < flows; f++) close(L.fds[f]);
   return 0;
 }
@@ -871,7 +874,7 @@ static int cmd_udpidle(const char* host, int port, int n, int hold_seconds,
   int64_t* sent_at = calloc((size_t)n, sizeof *sent_at);
   int ep = epoll_create1(EPOLL_CLOEXEC);
   int opened = 0, ok = 0, errors = 0, waiting = 0;
-  const int window = 256;
+  const int window = 64; /* more at once would overflow a 208-KiB receive queue */
   double deadline = now_s() + 60; /* opening them all must not take longer than this */
   int64_t next_scan = now_ns() + UDP_LOST_NS / 10;
   struct epoll_event evs[MAX_EVENTS];
