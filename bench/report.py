@@ -9,6 +9,7 @@ Only the standard library is used; the chart is drawn by gnuplot.
 """
 import collections
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -22,8 +23,25 @@ NAMES = {
     "haproxy": "HAProxy",
     "haproxy-splice": "HAProxy splice",
     "nginx": "nginx",
+    "dnsdist": "dnsdist",
     "direct": "no proxy",
 }
+UDP_PROXIES = ["fulcrum", "nginx"]  # HAProxy 2.6 (free) has no UDP
+MISSING = "—"  # a UDP target whose measurement is missing
+
+
+def udp_variant_key(label):
+    """Sort key of a udp workload variant label such as "64B-1flow" or "512B-10000flows"."""
+    m = re.fullmatch(r"(\d+)B-(\d+)flows?", label)
+    return (int(m.group(1)), int(m.group(2)), label) if m else (1 << 30, 0, label)
+
+
+def udp_variant_text(label):
+    """ "64B-10000flows" -> "64 B, 10,000 flows" """
+    size, flows, _ = udp_variant_key(label)
+    if size == 1 << 30:
+        return label
+    return f"{size} B, {flows:,} flow{'s' if flows != 1 else ''}"
 
 
 def load(raw_path, meta_path):
@@ -149,7 +167,10 @@ def main():
     w("|---|---|")
     for key, label in [("cpu", "CPU"), ("nproc", "nproc"), ("kernel", "kernel"), ("os", "OS"),
                        ("fulcrum", "Fulcrum"), ("haproxy", "HAProxy"), ("nginx", "nginx"),
-                       ("iperf3", "iperf3")] + ([("baseline", "Fulcrum baseline")]
+                       ("iperf3", "iperf3")] + ([("dnsdist", "dnsdist"), ("nsd", "nsd"),
+                                                 ("dnsperf", "dnsperf")]
+                                                if any(k[0].startswith("udp") for k in data)
+                                                else []) + ([("baseline", "Fulcrum baseline")]
                                                 if meta.get("baseline") else []) + [
                        ("proxy_cpus", "proxy CPUs (1 thread)"),
                        ("mt_proxy_cpus", "proxy CPUs (2 threads)"),
@@ -204,8 +225,8 @@ def main():
             w("")
 
     # -------------------------------------------------------------- tables
-    def table(title, rows, columns, ratio_pairs, note=None):
-        w(f"## {title}")
+    def table(title, rows, columns, ratio_pairs, note=None, level="##"):
+        w(f"{level} {title}")
         w("")
         if note:
             w(note)
@@ -223,7 +244,7 @@ def main():
                 else:
                     cells.append(fmt_stat(st))
             for a, b in ratio_pairs:
-                if metric in ("splice_share", "others_pct"):
+                if metric in ("splice_share", "others_pct", "proxy_drops", "fds_per_flow"):
                     cells.append("–")
                 else:
                     cells.append(fmt_ratio(stat(workload, threads, a, metric),
@@ -327,6 +348,8 @@ def main():
               "RSS and are not counted. Then the client closes them all at once and the proxy's "
               "open fds are counted again (up to 5 s later): any above the count before is a leak.")
 
+    udp_report(w, table, stat, data, meta, others_label)
+
     problems = []
     noise = collections.defaultdict(list)  # workload -> median noise % of each proxy
     for (workload, threads, target, metric), vals in sorted(data.items()):
@@ -340,17 +363,26 @@ def main():
                 problems.append(f"- throughput, {NAMES[target]}: splice() calls during the check "
                                 "transfer although splicing was off.")
         if metric == "failed":
-            problems.append(f"- {workload}, {threads} thread(s), {NAMES.get(target, target)}: "
+            label = udp_variant_text(threads) if workload == "udp" else f"{threads} thread(s)"
+            problems.append(f"- {workload}, {label}, {NAMES.get(target, target)}: "
                             f"{len(vals)} run(s) failed (no figure recorded).")
         if metric == "others_pct" and target != "direct":
             noise[workload].append(statistics.median(vals))
         if metric == "fds_left" and max(vals) > 0:
             problems.append(f"- memory, {NAMES.get(target, target)}: {int(max(vals))} fds still "
                             "open 5 s after all the idle connections were closed.")
+        where = (f"{workload}, {udp_variant_text(threads)}" if workload == "udp"
+                 else workload if workload.startswith("udp") else f"{workload}, {threads} thread(s)")
         if metric in ("errors", "lost") and sum(vals) > 0:
-            problems.append(f"- {workload}, {threads} thread(s), {NAMES.get(target, target)}: "
-                            f"{int(sum(vals))} {'failed connections' if metric == 'errors' else 'lost requests'} "
+            what = {"errors": "failed connections", "udp": "lost datagrams (unanswered for 1 s, "
+                    "or refused by the kernel on send)", "udp-dns": "lost queries"}.get(
+                        metric if metric == "errors" else workload, "lost requests")
+            problems.append(f"- {where}, {NAMES.get(target, target)}: {int(sum(vals))} {what} "
                             "over all rounds.")
+        if metric == "proxy_drops" and sum(vals) > 0:
+            problems.append(f"- {where}, {NAMES.get(target, target)}: Fulcrum's counters show "
+                            f"{int(sum(vals))} dropped datagrams over all rounds (kernel receive-"
+                            "queue drops, flow table full, no server, send errors, oversize).")
     for workload, medians in sorted(noise.items()):
         if max(medians) >= 10:
             if workload == "latency" and meta.get("latency_rt") == "1":
@@ -384,10 +416,127 @@ def main():
 
     with open(out_md, "w") as f:
         f.write("\n".join(lines))
-    chart(stat, threads_list, out_png)
+    chart(stat, threads_list, out_png, udp_variants(data))
 
 
-def chart(stat, threads_list, out_png):
+def udp_variants(data):
+    return sorted({k[1] for k in data if k[0] == "udp"}, key=udp_variant_key)
+
+
+def udp_report(w, table, stat, data, meta, others_label):
+    """The UDP section: targets, then datagrams, DNS and memory per idle flow."""
+    if not any(k[0].startswith("udp") for k in data):
+        return
+    variants = udp_variants(data)
+    w("## 6. UDP")
+    w("")
+    w("Fulcrum (`udp-lb`) and nginx (stream module, `listen ... udp`), 1 worker each on the "
+      "proxy CPU; dnsdist in the DNS part. **HAProxy is absent from the UDP rows: HAProxy "
+      "2.6 (the free edition) has no UDP load balancing** (it is an HAProxy Enterprise "
+      "feature). See [docs/benchmarks.md](../../docs/benchmarks.md#7-udp).")
+    w("")
+
+    def median(workload, threads, target, metric):
+        s = stat(workload, threads, target, metric)
+        return None if s is None else s.median
+
+    rows = []  # (target, goal, figures, met)
+    for v in variants or [None]:
+        f = median("udp", v, "fulcrum", "cpu_us_per_dgram") if v else None
+        n = median("udp", v, "nginx", "cpu_us_per_dgram") if v else None
+        name = "proxy CPU per datagram" + (f", {udp_variant_text(v)}" if v else "")
+        if f is not None and n is not None and n > 0:
+            r = f / n
+            rows.append((name, "≤ 0.5× nginx (≥ 2× its datagrams per CPU-second)",
+                         f"{fmt_num(f)} vs {fmt_num(n)} µs ({1e6 / f:,.0f} vs {1e6 / n:,.0f} "
+                         f"datagrams per CPU-s): {r:.2f}×", "yes" if r <= 0.5 else "**no**"))
+        else:
+            rows.append((name, "≤ 0.5× nginx (≥ 2× its datagrams per CPU-second)", MISSING,
+                         MISSING))
+    f = median("udp-dns", "1", "fulcrum", "cpu_us_per_query")
+    d = median("udp-dns", "1", "dnsdist", "cpu_us_per_query")
+    if f is not None and d is not None and f > 0:
+        r = d / f
+        rows.append(("DNS queries per proxy CPU-second", "≥ dnsdist",
+                     f"{1e6 / f:,.0f} vs {1e6 / d:,.0f} queries per CPU-s: {r:.2f}×",
+                     "yes" if r >= 1 else "**no**"))
+    else:
+        rows.append(("DNS queries per proxy CPU-second", "≥ dnsdist", MISSING, MISSING))
+    f = median("udp-memory", "1", "fulcrum", "bytes_per_flow")
+    n = median("udp-memory", "1", "nginx", "bytes_per_flow")
+    if f is not None and n is not None and n > 0:
+        r = f / n
+        rows.append(("memory (RSS) per idle flow", "≤ 0.5× nginx",
+                     f"{fmt_num(f)} vs {fmt_num(n)} bytes: {r:.2f}×",
+                     "yes" if r <= 0.5 else "**no**"))
+    else:
+        rows.append(("memory (RSS) per idle flow", "≤ 0.5× nginx", MISSING, MISSING))
+    w("### UDP targets")
+    w("")
+    w("| target | goal | Fulcrum vs the reference (medians) | met? |")
+    w("|---|---|---|---|")
+    for name, goal, figures, met in rows:
+        w(f"| {name} | {goal} | {figures} | {met} |")
+    w("")
+    if meta.get("mode") == "quick":
+        w("_Quick mode: the figures are too short to mean anything; run the full suite._")
+        w("")
+
+    if variants:
+        dg_rows = []
+        for v in variants:
+            t = udp_variant_text(v)
+            dg_rows += [(f"datagrams/s, {t}", "higher", "udp", v, "dgrams_per_s"),
+                        (f"proxy CPU-µs per datagram, {t}", "lower", "udp", v, "cpu_us_per_dgram"),
+                        (f"lost datagrams, {t}", "lower", "udp", v, "lost"),
+                        (f"datagrams Fulcrum dropped (its counters), {t}", "lower", "udp", v,
+                         "proxy_drops"),
+                        (f"{others_label}, {t}", "lower", "udp", v, "others_pct")]
+        table("6.1 UDP datagrams (echo through the proxy)", dg_rows, UDP_PROXIES + ["direct"],
+              [("fulcrum", "nginx")],
+              f"`fbench udpload`: closed loop, {meta.get('udp_inflight', '?')} datagrams in "
+              "flight over all flows, to a `recvmmsg`/`sendmmsg` echo backend; with 1 flow one "
+              "socket keeps them all in flight, with many flows each socket (its own source "
+              "port, so its own flow) has at most 1 in flight and the free places go round "
+              "robin. A warm-up (every flow answered once) comes first and is not measured. "
+              "A \"datagram\" is one round trip: the client's datagram and its echo, i.e. two "
+              "datagrams relayed by the proxy. Proxy CPU-µs per datagram = the proxy's CPU "
+              "time ÷ datagrams answered; Fulcrum/nginx below 0.5 meets the target. \"no "
+              "proxy\" is the client straight to the echo backend (the load CPU's ceiling).",
+              level="###")
+    if any(k[0] == "udp-dns" for k in data):
+        dns_rows = [("queries/s", "higher", "udp-dns", "1", "queries_per_s"),
+                    ("proxy CPU-µs per query", "lower", "udp-dns", "1", "cpu_us_per_query"),
+                    ("average latency µs (dnsperf)", "lower", "udp-dns", "1", "latency_avg_us"),
+                    ("lost queries", "lower", "udp-dns", "1", "lost"),
+                    ("datagrams Fulcrum dropped (its counters)", "lower", "udp-dns", "1",
+                     "proxy_drops"),
+                    (others_label, "lower", "udp-dns", "1", "others_pct")]
+        table("6.2 DNS (dnsperf → proxy → nsd)", dns_rows, UDP_PROXIES + ["dnsdist", "direct"],
+              [("fulcrum", "nginx"), ("fulcrum", "dnsdist")],
+              f"`dnsperf -c {meta.get('dns_clients', '?')} -q {meta.get('dns_outstanding', '?')}` "
+              "(one A query, answered by nsd from a small zone). Fulcrum with `proxy-requests 1` "
+              "and `proxy-responses 1`, nginx with `proxy_requests 1; proxy_responses 1;`: every "
+              "query is a new flow that ends with its answer, so queries/s is also new flows per "
+              "second on one core. dnsdist (no cache) runs as one process pinned to the proxy "
+              "CPU, all its threads measured. Fulcrum/dnsdist CPU-µs per query at or below 1 "
+              "meets the target.", level="###")
+    if any(k[0] == "udp-memory" for k in data):
+        mem_rows = [("RSS bytes per idle flow", "lower", "udp-memory", "1", "bytes_per_flow"),
+                    ("RSS kB before", "lower", "udp-memory", "1", "rss_before_kb"),
+                    ("RSS kB with the idle flows", "lower", "udp-memory", "1", "rss_after_kb"),
+                    ("proxy fds per flow", "–", "udp-memory", "1", "fds_per_flow")]
+        table(f"6.3 Memory per idle UDP flow ({meta.get('udp_idle_flows', '?')} idle flows)",
+              mem_rows, UDP_PROXIES, [("fulcrum", "nginx")],
+              "Each proxy freshly started (1 worker); `fbench udpidle` makes every flow with one "
+              "1-byte datagram echoed back, then holds its sockets. RSS of the proxy (nginx: its "
+              "worker) before and after; socket buffers held by the kernel are not counted. "
+              "nginx allocates its connection slots (`worker_connections`) at start, so they are "
+              "in its \"before\" figure. Fulcrum/nginx at or below 0.5 meets the target.",
+              level="###")
+
+
+def chart(stat, threads_list, out_png, variants=()):
     """Six bar charts (median, with min–max error bars) drawn by gnuplot."""
     tmp = tempfile.mkdtemp(prefix="fulcrum-chart.")
 
@@ -430,6 +579,20 @@ def chart(stat, threads_list, out_png):
     if any(s for _, st in mem for s in st):
         panels.append((write("memory.dat", [NAMES[x] for x in PROXIES], mem),
                        ["RSS"], "Memory per idle connection", "bytes"))
+    udp = [(NAMES[p], [stat("udp", v, p, "cpu_us_per_dgram") for v in variants])
+           for p in UDP_PROXIES]
+    if any(s for _, st in udp for s in st):
+        panels.append((write("udp.dat", list(variants), udp),
+                       [t for t, _ in udp], "UDP: proxy CPU per datagram", "CPU-µs / datagram"))
+    dns_targets = UDP_PROXIES + ["dnsdist"]
+    dns = [("query", [stat("udp-dns", "1", x, "cpu_us_per_query") for x in dns_targets])]
+    if any(s for _, st in dns for s in st):
+        panels.append((write("dns.dat", [NAMES[x] for x in dns_targets], dns),
+                       ["CPU"], "DNS: proxy CPU per query", "CPU-µs / query"))
+    umem = [("bytes", [stat("udp-memory", "1", x, "bytes_per_flow") for x in UDP_PROXIES])]
+    if any(s for _, st in umem for s in st):
+        panels.append((write("udp-memory.dat", [NAMES[x] for x in UDP_PROXIES], umem),
+                       ["RSS"], "Memory per idle UDP flow", "bytes"))
     if not panels:
         return
     cols = 3
