@@ -582,7 +582,7 @@ def chart(stat, threads_list, out_png, variants=()):
     udp = [(NAMES[p], [stat("udp", v, p, "cpu_us_per_dgram") for v in variants])
            for p in UDP_PROXIES]
     if any(s for _, st in udp for s in st):
-        panels.append((write("udp.dat", list(variants), udp),
+        panels.append((write("udp.dat", [v.replace("-", " ") for v in variants], udp),
                        [t for t, _ in udp], "UDP: proxy CPU per datagram", "CPU-µs / datagram"))
     dns_targets = UDP_PROXIES + ["dnsdist"]
     dns = [("query", [stat("udp-dns", "1", x, "cpu_us_per_query") for x in dns_targets])]
@@ -608,6 +608,7 @@ def chart(stat, threads_list, out_png, variants=()):
           "set yrange [0:*]",
           "set key outside top center horizontal",
           "set xtics nomirror",
+          "set bmargin 4",  # room for two-line tic labels, also in the last row
           "set datafile missing NaN"]
     for path, titles, title, ylabel in panels:
         gp.append(f'set title "{title}"')
