@@ -565,7 +565,7 @@ enum {
   UDP_HDR = 16,          /* magic, flow, slot, generation */
   UDP_MAGIC = 0x46554450 /* "FUDP" */
 };
-static const long UDP_MAX_SENT = 2000000000L; /* count bound of one udpload run */
+static const long UDP_MAX_SENT = 2000000000L;    /* count bound of one udpload run */
 static const int64_t UDP_LOST_NS = 1000000000LL; /* unanswered this long: lost */
 
 /* Asks for a receive buffer of `bytes`: beyond net.core.rmem_max when allowed (root). */
@@ -702,8 +702,8 @@ static void udp_refill(udp_load* L, long cap, int* cursor, int64_t now) {
   }
 }
 
-static int cmd_udpload(const char* host, int port, double seconds, int flows, int size,
-                       int window, long cap, const char* ready_file) {
+static int cmd_udpload(const char* host, int port, double seconds, int flows, int size, int window,
+                       long cap, const char* ready_file) {
   struct sockaddr_in dst = make_addr(host, port);
   long maxfd = raise_nofile();
   if (flows < 1 || flows + 64 > maxfd) {
@@ -711,8 +711,8 @@ static int cmd_udpload(const char* host, int port, double seconds, int flows, in
     return 2;
   }
   if (size < UDP_HDR || size > UDP_MAX_SIZE || window < 1 || window > UDP_MAX_WINDOW) {
-    fprintf(stderr, "fbench udpload: SIZE must be %d..%d and WINDOW 1..%d\n", UDP_HDR,
-            UDP_MAX_SIZE, UDP_MAX_WINDOW);
+    fprintf(stderr, "fbench udpload: SIZE must be %d..%d and WINDOW 1..%d\n", UDP_HDR, UDP_MAX_SIZE,
+            UDP_MAX_WINDOW);
     return 2;
   }
   long all = (long)flows * window;
@@ -851,10 +851,10 @@ static int cmd_udpload(const char* host, int port, double seconds, int flows, in
     }
   }
   double elapsed = (double)(now_ns() - t0) / 1e9;
-  printf("sent=%ld received=%ld lost=%ld seconds=%.3f rate=%.1f late=%ld senderr=%ld "
-         "warm=%d warmup=%.3f\n",
-         L.sent, received, lost, elapsed, (double)received / elapsed, late, L.senderr, warm,
-         warmup_s);
+  printf(
+      "sent=%ld received=%ld lost=%ld seconds=%.3f rate=%.1f late=%ld senderr=%ld "
+      "warm=%d warmup=%.3f\n",
+      L.sent, received, lost, elapsed, (double)received / elapsed, late, L.senderr, warm, warmup_s);
   for (int f = 0; f < flows; f++) close(L.fds[f]);
   return 0;
 }
@@ -874,7 +874,7 @@ static int cmd_udpidle(const char* host, int port, int n, int hold_seconds,
   int64_t* sent_at = calloc((size_t)n, sizeof *sent_at);
   int ep = epoll_create1(EPOLL_CLOEXEC);
   int opened = 0, ok = 0, errors = 0, waiting = 0;
-  const int window = 64; /* more at once would overflow a 208-KiB receive queue */
+  const int window = 64;          /* more at once would overflow a 208-KiB receive queue */
   double deadline = now_s() + 60; /* opening them all must not take longer than this */
   int64_t next_scan = now_ns() + UDP_LOST_NS / 10;
   struct epoll_event evs[MAX_EVENTS];

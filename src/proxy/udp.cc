@@ -268,6 +268,14 @@ T* recycled(T*& freeList, std::vector<std::unique_ptr<T>>& all, UdpEngine* engin
   return t;
 }
 
+// Datagrams of one flow waiting to leave together (their bytes stay in the receive batch).
+struct UdpEngine::TxRun {
+  Flow* flow = nullptr;
+  int n = 0;
+  std::array<mmsghdr, Batch::kSize> msgs{};
+  std::array<std::array<iovec, 2>, Batch::kSize> iov{};
+};
+
 // ---------------------------------------------------------------------------------------
 
 UdpEngine::UdpEngine(Worker& worker)
@@ -301,6 +309,7 @@ void UdpEngine::applyPlan(const ProxyPlan& plan, int id) {
       if (!rx_) {
         rx_ = std::make_unique<Batch>();
         out_ = std::make_unique<Batch>();
+        tx_ = std::make_unique<TxRun>();
       }
     }
     kept->service = pl.service;
@@ -408,6 +417,7 @@ void UdpEngine::fromClients(Listener& l) {
       }
       clientDatagram(l, origin, data, size);
     }
+    flushToServer();  // before the next recvmmsg reuses the buffers
     if (n < Batch::kSize) return;
   }
 }
@@ -494,7 +504,7 @@ void UdpEngine::clientDatagram(Listener& l, const UdpOrigin& origin, const char*
       f->bound = true;
     }
   }
-  toServer(*f, data, len);
+  queueToServer(*f, data, len);
 }
 
 UdpEngine::Flow* UdpEngine::newFlow(Listener& l, const UdpOrigin& origin, uint64_t hash) {
@@ -600,32 +610,61 @@ void UdpEngine::setProxyHeader(Flow& f, const model::Server& srv) {
       writeProxyV2(unmapped(f.client), dst, f.proxyHeader, sizeof(f.proxyHeader), opts));
 }
 
-void UdpEngine::toServer(Flow& f, const char* data, size_t len) {
-  const int fd = f.up->fd.get();
+void UdpEngine::queueToServer(Flow& f, const char* data, size_t len) {
+  TxRun& tx = *tx_;
+  if (tx.flow != &f || tx.n == Batch::kSize) flushToServer();
+  tx.flow = &f;
   // With send-proxy-v2, the header and the datagram leave as one datagram.
-  iovec iov[2] = {{f.proxyHeader, f.proxyHeaderLength}, {const_cast<char*>(data), len}};
-  msghdr m{};
-  m.msg_iov = f.proxyHeaderLength > 0 ? iov : iov + 1;
+  const int i = tx.n++;
+  tx.iov[i][0] = iovec{f.proxyHeader, f.proxyHeaderLength};
+  tx.iov[i][1] = iovec{const_cast<char*>(data), len};
+  msghdr& m = tx.msgs[i].msg_hdr;
+  m = msghdr{};
+  m.msg_iov = f.proxyHeaderLength > 0 ? tx.iov[i].data() : tx.iov[i].data() + 1;
   m.msg_iovlen = f.proxyHeaderLength > 0 ? 2 : 1;
-  ssize_t r = ::sendmsg(fd, &m, MSG_DONTWAIT);
-  if (r < 0 && icmpError(errno)) {
-    // An ICMP error of an earlier datagram, reported now; this one was not sent.
-    f.svcStats->udpIcmpErrors.fetch_add(1, std::memory_order_relaxed);
-    model::observeConnect(*f.snap->snap, f.poolIndex, f.server, false);
-    r = ::sendmsg(fd, &m, MSG_DONTWAIT);
-  }
-  if (r < 0) {
-    f.svcStats->udpSendErrors.fetch_add(1, std::memory_order_relaxed);
-    return;
-  }
+  // Counted when given to the flow, so the next datagram of this client in the same batch
+  // already sees whether the flow took its proxy-requests.
   ++f.requests;
-  f.bytesIn += len;
-  f.last = w_.loop_.now();
-  f.srvStats->bytesIn.fetch_add(len, std::memory_order_relaxed);
   if (f.bound && f.svc->proxyRequests > 0 && f.requests >= f.svc->proxyRequests) {
     table_->erase(&f);  // the next datagram of this client starts a new flow
     f.bound = false;
   }
+}
+
+void UdpEngine::flushToServer() {
+  TxRun& tx = *tx_;
+  if (tx.n == 0) return;
+  Flow& f = *tx.flow;
+  const int n = tx.n;
+  tx.n = 0;
+  tx.flow = nullptr;
+  const int fd = f.up->fd.get();
+  // Consecutive datagrams of one flow leave in one sendmmsg.
+  int sent = 0;
+  bool retried = false;
+  uint64_t bytes = 0;
+  while (sent < n) {
+    const int r = ::sendmmsg(fd, &tx.msgs[sent], static_cast<unsigned>(n - sent), MSG_DONTWAIT);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      if (icmpError(errno) && !retried) {
+        // An ICMP error of an earlier datagram, reported now; nothing was sent.
+        f.svcStats->udpIcmpErrors.fetch_add(1, std::memory_order_relaxed);
+        model::observeConnect(*f.snap->snap, f.poolIndex, f.server, false);
+        retried = true;
+        continue;
+      }
+      f.svcStats->udpSendErrors.fetch_add(1, std::memory_order_relaxed);
+      --f.requests;  // not sent: no reply is due for it
+      ++sent;        // the others get their own try
+      continue;
+    }
+    for (int k = sent; k < sent + r; ++k) bytes += tx.iov[k][1].iov_len;
+    sent += r;
+  }
+  f.bytesIn += bytes;
+  f.last = w_.loop_.now();
+  f.srvStats->bytesIn.fetch_add(bytes, std::memory_order_relaxed);
   if (!f.bound && complete(f)) endFlow(f, true);
 }
 
@@ -735,19 +774,27 @@ UdpEngine::Upstream* UdpEngine::takeUpstream(const model::Server& srv, model::Se
       closeUpstream(u);  // the server moved (set server addr)
     }
   }
-  UniqueFd fd(socket(srv.addr.family(), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-  if (!fd.valid()) {
+  // Out of descriptors or ephemeral ports: the datagram is dropped, counted, and said
+  // (at most every 10 s per worker).
+  auto failed = [&](const char* what) -> Upstream* {
     const int err = errno;
     if (err == EMFILE || err == ENFILE)
       w_.stats_.fdExhausted.fetch_add(1, std::memory_order_relaxed);
     st.udpSendErrors.fetch_add(1, std::memory_order_relaxed);
+    const Micros now = w_.loop_.now();
+    if (lastSocketWarning_ == 0 || now - lastSocketWarning_ >= 10 * kSeconds) {
+      lastSocketWarning_ = now;
+      log::warning(
+          "worker {}: UDP: cannot {} a socket to server {}: {}; datagrams of new flows "
+          "are dropped (udp_send_errors_total)",
+          w_.id_, what, srv.addr.toString(), strerror(err));
+    }
     return nullptr;
-  }
-  if ((srv.source && bind(fd.get(), srv.source->sa(), srv.source->len()) != 0) ||
-      connect(fd.get(), srv.addr.sa(), srv.addr.len()) != 0) {
-    st.udpSendErrors.fetch_add(1, std::memory_order_relaxed);
-    return nullptr;
-  }
+  };
+  UniqueFd fd(socket(srv.addr.family(), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!fd.valid()) return failed("open");
+  if (srv.source && bind(fd.get(), srv.source->sa(), srv.source->len()) != 0) return failed("bind");
+  if (connect(fd.get(), srv.addr.sa(), srv.addr.len()) != 0) return failed("connect");
   Upstream* u = recycled(freeUpstreams_, upstreams_, this);
   u->real = srv.real;
   u->addr = srv.addr;

@@ -81,13 +81,17 @@ class UdpEngine {
   struct Flow;
   class FlowTable;
   struct Batch;
+  struct TxRun;
 
   void fromClients(Listener& l);
   void clientDatagram(Listener& l, const UdpOrigin& origin, const char* data, size_t len);
   Flow* newFlow(Listener& l, const UdpOrigin& origin, uint64_t hash);
   // The PROXY v2 header of the flow's datagrams, when its server has send-proxy-v2.
   void setProxyHeader(Flow& f, const model::Server& srv);
-  void toServer(Flow& f, const char* data, size_t len);
+  // The datagram joins the flow's run of datagrams to send (counted as a request now);
+  // flushToServer() sends the run, one sendmmsg.
+  void queueToServer(Flow& f, const char* data, size_t len);
+  void flushToServer();
   void fromServer(Upstream& up);
   void expire(Flow& f);
   // Ends a flow; `clean`: every reply it expected came back, so its socket may be reused.
@@ -116,7 +120,9 @@ class UdpEngine {
   std::vector<std::vector<Upstream*>> idle_;
   std::unique_ptr<Batch> rx_;   // datagrams from clients (allocated with the first listener)
   std::unique_ptr<Batch> out_;  // replies to clients, sent after the event batch
+  std::unique_ptr<TxRun> tx_;   // datagrams of one flow on their way to its server
   uint64_t hashSeed_;
+  Micros lastSocketWarning_ = 0;
 };
 
 }  // namespace fulcrum::proxy

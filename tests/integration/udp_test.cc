@@ -168,6 +168,37 @@ TEST(UdpLb, AFlowStaysOnItsServerAndProxyRequestsOneBalancesEachDatagram) {
   }
 }
 
+TEST(UdpLb, ProxyRequestsHoldsWhenAClientsDatagramsArriveTogether) {
+  // Six datagrams sent at once (one receive batch): proxy-requests 2 makes three flows of
+  // two, given to the servers in turn, whatever the batching of the sends.
+  UdpServer a("A"), b("B");
+  Admin admin;
+  UdpPort front;
+  FulcrumProcess f(admin.global(1) + fmt::format("udp-lb pairs\n"
+                                                 "  dgram-bind 127.0.0.1:{}\n"
+                                                 "  balance roundrobin\n"
+                                                 "  proxy-requests 2\n"
+                                                 "  server a {}\n  server b {}\n",
+                                                 front.port(), a.addrString(), b.addrString()),
+                   admin.probe());
+  ASSERT_TRUE(f.ready()) << f.logs();
+  const SockAddr to = SockAddr::loopback4(front.port());
+  UdpClient c;
+  for (int i = 0; i < 6; ++i) ASSERT_TRUE(c.send(to, fmt::format("d{}", i)));
+  std::map<std::string, std::set<int>> got;
+  for (int i = 0; i < 6; ++i) {
+    const auto r = c.receive(2s);
+    ASSERT_TRUE(r) << i << f.logs();
+    got[tagOf(r)].insert(r->back() - '0');
+  }
+  ASSERT_EQ(got.size(), 2u);
+  // Pairs: {0,1} and {4,5} on one server, {2,3} on the other.
+  const std::set<int> outer = {0, 1, 4, 5}, inner = {2, 3};
+  EXPECT_TRUE((got["A"] == outer && got["B"] == inner) || (got["A"] == inner && got["B"] == outer))
+      << "A: " << got["A"].size() << " B: " << got["B"].size();
+  EXPECT_EQ(metric(admin.http.port(), frontendSample("connections_total", "pairs")), 3);
+}
+
 TEST(UdpLb, AWildcardBindRepliesFromTheAddressTheClientSentTo) {
   UdpServer a("A");
   Admin admin;
