@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <functional>
 #include <map>
 #include <regex>
 #include <set>
@@ -27,11 +28,12 @@ const std::string kFulcrum = FULCRUM_BIN;
 
 // An echo server on every address of a real, port 80: the VIP's traffic and the health
 // checks. It answers "<name> saw <data>".
-std::string echoServer(const std::string& name) {
-  return "python3 -c \""
+std::string echoServerOn(const std::string& name, bool v6) {
+  return std::string("python3 -c \"") +
          "import socket, threading\n"
-         "s=socket.socket(); s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\n"
-         "s.bind(('0.0.0.0',80)); s.listen(64)\n"
+         "s=socket.socket(" + (v6 ? "socket.AF_INET6" : "") +
+         "); s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\n"
+         "s.bind(('" + (v6 ? "::" : "0.0.0.0") + "',80)); s.listen(64)\n"
          "def serve(c):\n"
          "  c.settimeout(5)\n"
          "  try:\n"
@@ -45,6 +47,8 @@ std::string echoServer(const std::string& name) {
          "  c,a=s.accept(); threading.Thread(target=serve,args=(c,),daemon=True).start()\n"
          "\"";
 }
+
+std::string echoServer(const std::string& name) { return echoServerOn(name, false); }
 
 // Like echoServer, but answers every message of a connection until the client closes it.
 std::string chattyServer(const std::string& name) {
@@ -79,9 +83,10 @@ std::string lbConfig(const std::string& api, const std::string& global,
          sections;
 }
 
-// On every real: fulcrum-decap (IPIP and GUE to port 6080) and the server `serverFor(name)`
-// ("real0", "real1", ...).
-void startReals(const Topology& t, const TempDir& dir, std::string (*serverFor)(const std::string&),
+// On every real: fulcrum-decap (IPIP and GUE to port 6080) and the server `serverFor(i)`,
+// a command for real i.
+void startReals(const Topology& t, const TempDir& dir,
+                const std::function<std::string(size_t)>& serverFor,
                 std::vector<std::unique_ptr<Process>>& decaps,
                 std::vector<std::unique_ptr<Process>>& servers) {
   for (size_t i = 0; i < t.reals.size(); ++i) {
@@ -92,10 +97,17 @@ void startReals(const Topology& t, const TempDir& dir, std::string (*serverFor)(
         << d->err();
     decaps.push_back(std::move(d));
     auto s = std::make_unique<Process>();
-    s->start({"/bin/sh", "-c", "exec " + in(t.reals[i], serverFor("real" + std::to_string(i)))},
-             dir.path());
+    s->start({"/bin/sh", "-c", "exec " + in(t.reals[i], serverFor(i))}, dir.path());
     servers.push_back(std::move(s));
   }
+}
+
+// The same with a server named after the real ("real0", "real1", ...).
+void startReals(const Topology& t, const TempDir& dir, std::string (*serverFor)(const std::string&),
+                std::vector<std::unique_ptr<Process>>& decaps,
+                std::vector<std::unique_ptr<Process>>& servers) {
+  startReals(
+      t, dir, [&](size_t i) { return serverFor("real" + std::to_string(i)); }, decaps, servers);
 }
 
 // n connections to the VIP from the client, one answer line each ("?" for a failure).
@@ -440,17 +452,8 @@ TEST(NetnsDaemon, UdpVipsFromTheConfigAndFromFulcrumctl) {
   ASSERT_TRUE(t.ok) << "cannot build the namespaces (root, iproute2, ethtool needed)";
   TempDir dir;
   std::vector<std::unique_ptr<Process>> decaps, servers;
-  for (size_t i = 0; i < t.reals.size(); ++i) {
-    auto d = std::make_unique<Process>();
-    d->start({"/bin/sh", "-c", "exec " + in(t.reals[i], kDecap + " attach r0 --gue-port 6080")},
-             dir.path());
-    ASSERT_TRUE(eventually([&] { return d->out().find("attached to r0") != std::string::npos; }))
-        << d->err();
-    decaps.push_back(std::move(d));
-    auto s = std::make_unique<Process>();
-    s->start({"/bin/sh", "-c", "exec " + in(t.reals[i], udpServer(t, i))}, dir.path());
-    servers.push_back(std::move(s));
-  }
+  ASSERT_NO_FATAL_FAILURE(startReals(
+      t, dir, [&](size_t i) { return udpServer(t, i); }, decaps, servers));
   const std::string api = dir.path() + "/api.sock";
   const std::string cfg = dir.write(
       "fulcrum.cfg", lbConfig(api, "",
@@ -520,34 +523,9 @@ TEST(NetnsDaemon, AnIpv6VipWithIp6ip6AndDrReals) {
   ASSERT_TRUE(t.ok) << "cannot build the namespaces (root, iproute2, ethtool needed)";
   TempDir dir;
   std::vector<std::unique_ptr<Process>> decaps, servers;
-  for (size_t i = 0; i < t.reals.size(); ++i) {
-    auto d = std::make_unique<Process>();
-    d->start({"/bin/sh", "-c", "exec " + in(t.reals[i], kDecap + " attach r0 --gue-port 6080")},
-             dir.path());
-    ASSERT_TRUE(eventually([&] { return d->out().find("attached to r0") != std::string::npos; }))
-        << d->err();
-    decaps.push_back(std::move(d));
-    const std::string server =
-        "python3 -c \""
-        "import socket, threading\n"
-        "s=socket.socket(socket.AF_INET6); s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\n"
-        "s.bind(('::',80)); s.listen(64)\n"
-        "def serve(c):\n"
-        "  c.settimeout(5)\n"
-        "  try:\n"
-        "    d=c.recv(1000)\n"
-        "    if d: c.sendall(b'real" +
-        std::to_string(i) +
-        " saw '+d)\n"
-        "  except Exception: pass\n"
-        "  c.close()\n"
-        "while True:\n"
-        "  c,a=s.accept(); threading.Thread(target=serve,args=(c,),daemon=True).start()\n"
-        "\"";
-    auto s = std::make_unique<Process>();
-    s->start({"/bin/sh", "-c", "exec " + in(t.reals[i], server)}, dir.path());
-    servers.push_back(std::move(s));
-  }
+  ASSERT_NO_FATAL_FAILURE(startReals(
+      t, dir, [](size_t i) { return echoServerOn("real" + std::to_string(i), /*v6=*/true); },
+      decaps, servers));
   const std::string api = dir.path() + "/api.sock";
   const std::string cfg = dir.write(
       "fulcrum.cfg", lbConfig(api, "",
