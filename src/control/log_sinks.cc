@@ -43,20 +43,23 @@ class StreamSink final : public model::LogSink {
   static constexpr size_t kCapacity = 4 * 1024 * 1024;
   static constexpr Micros kStopFlush = 1 * kSeconds;
 
-  StreamSink(int fd, bool owned) : fd_(fd), owned_(owned), thread_([this] { run(); }) {}
+  StreamSink(int fd, bool owned) : fd_(fd), owned_(owned) {}
   ~StreamSink() override {
     {
       std::lock_guard<std::mutex> lock(mu_);
       stop_ = true;
     }
     cv_.notify_one();
-    thread_.join();
+    if (thread_.joinable()) thread_.join();
     if (owned_) ::close(fd_);
   }
   bool perLine() const override { return false; }
   void write(std::string_view data) override {
     {
       std::lock_guard<std::mutex> lock(mu_);
+      // The thread starts with the first line, from a worker: after the process dropped
+      // its privileges, so it has exactly the workers' capabilities.
+      if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
       if (pending_.size() + inFlight_ + data.size() <= kCapacity) {
         pending_.append(data);
         data = {};
@@ -126,7 +129,7 @@ class StreamSink final : public model::LogSink {
   std::string pending_;  // guarded by mu_
   size_t inFlight_ = 0;  // guarded by mu_: the batch the thread is writing
   bool stop_ = false;    // guarded by mu_
-  std::thread thread_;   // last: starts once the rest is ready
+  std::thread thread_;   // guarded by mu_ until started
 };
 
 // Syslog over a datagram socket (unix or UDP), RFC 3164 framing: connected, or, for a unix

@@ -31,9 +31,12 @@ const std::string kFulcrum = FULCRUM_BIN;
 std::string echoServerOn(const std::string& name, bool v6) {
   return std::string("python3 -c \"") +
          "import socket, threading\n"
-         "s=socket.socket(" + (v6 ? "socket.AF_INET6" : "") +
+         "s=socket.socket(" +
+         (v6 ? "socket.AF_INET6" : "") +
          "); s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\n"
-         "s.bind(('" + (v6 ? "::" : "0.0.0.0") + "',80)); s.listen(64)\n"
+         "s.bind(('" +
+         (v6 ? "::" : "0.0.0.0") +
+         "',80)); s.listen(64)\n"
          "def serve(c):\n"
          "  c.settimeout(5)\n"
          "  try:\n"

@@ -668,6 +668,36 @@ TEST_F(AdminRuntimeApi, LevelsFollowHaproxy) {
             "The packet data plane is not loaded (no 'dataplane xdp' frontend).\n\n");
 }
 
+TEST_F(AdminRuntimeApi, AUserLevelSocketChangesNothingWhateverTheCommand) {
+  // Every command the admin level lists and the user level does not, in its literal words
+  // (as help prints them): refused at user level, and no call reaches the control plane.
+  auto commandsOf = [&](ApiLevel level) {
+    std::vector<std::string> out;
+    std::istringstream in(run("help", level));
+    for (std::string line; std::getline(in, line);) {
+      if (line.rfind("  ", 0) != 0) continue;
+      std::istringstream words(line.substr(0, line.find(" : ")));
+      std::string cmd;
+      for (std::string w; words >> w && w[0] != '<' && w[0] != '[';)
+        cmd += (cmd.empty() ? "" : " ") + w;
+      out.push_back(cmd);
+    }
+    return out;
+  };
+  const auto user = commandsOf(ApiLevel::kUser);
+  int checked = 0;
+  for (const std::string& cmd : commandsOf(ApiLevel::kAdmin)) {
+    if (std::find(user.begin(), user.end(), cmd) != user.end()) continue;
+    const size_t calls = ctl.calls.size();
+    const auto before = ctl.snapshot();
+    EXPECT_EQ(run(cmd + " app/s1 1", ApiLevel::kUser), "Permission denied\n\n") << cmd;
+    EXPECT_EQ(ctl.calls.size(), calls) << cmd;
+    EXPECT_EQ(ctl.snapshot(), before) << cmd;
+    ++checked;
+  }
+  EXPECT_GE(checked, 18);  // every mutating command (and show sess) was tried
+}
+
 TEST_F(AdminRuntimeApi, SemicolonsChainCommands) {
   EXPECT_EQ(run("set server app/s1 state maint; show cli level;get weight app/s1"),
             "\nadmin\n\n10 (initial 10)\n\n");
