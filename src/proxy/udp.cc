@@ -150,6 +150,7 @@ struct UdpEngine::Flow final : Timer {
   model::PoolStats* poolStats = nullptr;
   model::ServerStats* srvStats = nullptr;
   std::shared_ptr<model::PoolLoad::Slot> slot;
+  uint32_t shutdownEpoch = 0;  // the server's when the flow took it (shutdown sessions)
   Upstream* up = nullptr;
   uint64_t requests = 0;
   uint64_t responses = 0;
@@ -487,7 +488,11 @@ void UdpEngine::clientDatagram(Listener& l, const UdpOrigin& origin, const char*
         f->poolIndex = svc.defaultPool;
         f->server = static_cast<int>(s);
         setProxyHeader(*f, srv);
-        f->srvStats = cur->snap->serverStats[static_cast<size_t>(svc.defaultPool)][s].get();
+        model::ServerStats* ss2 =
+            cur->snap->serverStats[static_cast<size_t>(svc.defaultPool)][s].get();
+        if (ss2 != f->srvStats)
+          f->shutdownEpoch = ss2->shutdownEpoch.load(std::memory_order_relaxed);
+        f->srvStats = ss2;
       }
     }
     if (!kept) {
@@ -579,6 +584,7 @@ UdpEngine::Flow* UdpEngine::newFlow(Listener& l, const UdpOrigin& origin, uint64
   f->svcStats = &st;
   f->poolStats = snap.poolStats[p].get();
   f->srvStats = snap.serverStats[p][static_cast<size_t>(server)].get();
+  f->shutdownEpoch = f->srvStats->shutdownEpoch.load(std::memory_order_relaxed);
   f->slot = snap.loads[p]->slot(static_cast<size_t>(server));
   f->up = up;
   up->flow = f;
@@ -883,6 +889,12 @@ void UdpEngine::endFlow(Flow& f, bool clean) {
   f.nextFree = freeFlows_;
   freeFlows_ = &f;
   --live_;
+}
+
+void UdpEngine::endShutdownFlows() {
+  for (auto& f : flows_)
+    if (f->live && f->srvStats->shutdownEpoch.load(std::memory_order_relaxed) != f->shutdownEpoch)
+      endFlow(*f, false);
 }
 
 void UdpEngine::describe(Micros now, std::vector<model::SessionInfo>& out) const {

@@ -71,6 +71,9 @@ class UdpEngine {
   void afterBatch();
   // Process stopping: every flow ends, every socket closes.
   void closeAll();
+  // "shutdown sessions server" and on-marked-down/up shutdown: the flows of the servers
+  // whose shutdown epoch moved end (their next datagram makes a new flow).
+  void endShutdownFlows();
   // "show sess": the live flows.
   void describe(Micros now, std::vector<model::SessionInfo>& out) const;
   size_t liveFlows() const { return live_; }

@@ -240,6 +240,7 @@ void Worker::loadPublication() {
   // control plane bumped some servers' shutdown epoch; their sessions close now.
   if (prev != nullptr && pub->snapshot->shutdownSeq != prevShutdownSeq) {
     for (auto& s : allSessions_) s->abortIfServerShutdown();
+    udp_->endShutdownFlows();
   }
   applied_.store(pub->generation, std::memory_order_release);
   acks_.notify();

@@ -320,6 +320,36 @@ TEST(UdpLb, FlowsLeaveAServerInMaintenanceAndStayOnADrainingOne) {
   EXPECT_EQ(tagOf(c.exchange(to, "4")), other);
 }
 
+TEST(UdpLb, ShutdownSessionsEndsTheServersFlows) {
+  UdpServer a("A"), b("B");
+  Admin admin;
+  UdpPort front;
+  FulcrumProcess f(admin.global(1) + fmt::format("udp-lb app\n"
+                                                 "  dgram-bind 127.0.0.1:{}\n"
+                                                 "  balance roundrobin\n"
+                                                 "  server a {}\n  server b {}\n",
+                                                 front.port(), a.addrString(), b.addrString()),
+                   admin.probe());
+  ASSERT_TRUE(f.ready()) << f.logs();
+  const SockAddr to = SockAddr::loopback4(front.port());
+  UdpClient c1, c2;
+  const std::string s1 = tagOf(c1.exchange(to, "1"));
+  const std::string s2 = tagOf(c2.exchange(to, "2"));
+  ASSERT_NE(s1, s2);
+  const std::string current = frontendSample("current_connections", "app");
+  ASSERT_EQ(metric(admin.http.port(), current), 2);
+  EXPECT_EQ(
+      apiRequest(admin.sock, "shutdown sessions server app/" + std::string(s1 == "A" ? "a" : "b")),
+      "\n");
+  // That server's flow is gone, the other's stays.
+  EXPECT_TRUE(eventually([&] { return metric(admin.http.port(), current) == 1; }, 5s));
+  const std::string sess = apiRequest(admin.sock, "show sess");
+  EXPECT_NE(sess.find("srv=" + std::string(s2 == "A" ? "a" : "b")), std::string::npos) << sess;
+  EXPECT_EQ(sess.find("srv=" + std::string(s1 == "A" ? "a" : "b")), std::string::npos) << sess;
+  // The client's next datagram makes a new flow, which works.
+  EXPECT_FALSE(tagOf(c1.exchange(to, "again")).empty());
+}
+
 TEST(UdpLb, AReloadKeepsEveryFlowOnItsServer) {
   UdpServer a("A"), b("B"), c("C");
   Admin admin;
