@@ -34,17 +34,6 @@ bool icmpError(int err) {
   return err == ECONNREFUSED || err == EHOSTUNREACH || err == ENETUNREACH || err == EHOSTDOWN;
 }
 
-// The 16 address bytes of a socket address (IPv4 as IPv4-mapped IPv6).
-void addressBytes(const SockAddr& a, uint8_t out[16]) {
-  std::memset(out, 0, 16);
-  if (a.isV6()) {
-    std::memcpy(out, &reinterpret_cast<const sockaddr_in6*>(a.sa())->sin6_addr, 16);
-  } else if (a.family() == AF_INET) {
-    out[10] = out[11] = 0xff;
-    std::memcpy(out + 12, &reinterpret_cast<const sockaddr_in*>(a.sa())->sin_addr, 4);
-  }
-}
-
 // The address a datagram was sent to: the packet info of a wildcard listener's datagram,
 // else the listener's own address.
 SockAddr localAddress(const UdpLocalInfo& local, const SockAddr& bound) {
@@ -104,7 +93,6 @@ struct UdpEngine::Listener final : IoHandler {
   int service = -1;
   uint32_t maxconn = 0;
   ListenerSockets* sockets = nullptr;
-  bool wildcard = false;
   bool acceptProxy = false;
   bool retired = false;
   uint32_t kernelDrops = 0;  // the socket's SO_RXQ_OVFL count last seen
@@ -142,7 +130,6 @@ struct UdpEngine::Flow final : Timer {
   SnapState* snap = nullptr;
   const model::Service* svc = nullptr;
   const model::Pool* pool = nullptr;
-  int service = -1;
   int poolIndex = -1;
   int server = -1;
   uint32_t real = 0;
@@ -302,7 +289,6 @@ void UdpEngine::applyPlan(const ProxyPlan& plan, int id) {
       kept->id = nextListenerId_++;
       kept->sockets = pl.sockets.get();
       kept->fd = pl.sockets->perWorker[static_cast<size_t>(id)].get();
-      kept->wildcard = pl.sockets->addr.isAny();
       if (auto st = w_.loop_.add(kept->fd, EPOLLIN, kept.get()); !st) {
         log::error("worker {}: cannot receive on a new UDP listener: {}", id, st.error());
         continue;
@@ -362,6 +348,7 @@ void UdpEngine::fromClients(Listener& l) {
     SnapState* cur = w_.snaps_.back().get();
     model::ServiceStats& st = *at(cur->snap->serviceStats, l.service);
     const model::Service& svc = at(cur->snap->config->services, l.service);
+    uint64_t bytes = 0;  // counted once per batch, not per datagram
     for (int i = 0; i < n; ++i) {
       msghdr& h = rx.msgs[i].msg_hdr;
       const size_t len = rx.msgs[i].msg_len;
@@ -385,8 +372,7 @@ void UdpEngine::fromClients(Listener& l) {
           }
         }
       }
-      st.datagramsIn.fetch_add(1, std::memory_order_relaxed);
-      st.bytesIn.fetch_add(len, std::memory_order_relaxed);
+      bytes += len;
       if ((h.msg_flags & MSG_TRUNC) != 0 || len > svc.payloadSize) {
         st.udpOversize.fetch_add(1, std::memory_order_relaxed);
         continue;
@@ -419,6 +405,8 @@ void UdpEngine::fromClients(Listener& l) {
       clientDatagram(l, origin, data, size);
     }
     flushToServer();  // before the next recvmmsg reuses the buffers
+    st.datagramsIn.fetch_add(static_cast<uint64_t>(n), std::memory_order_relaxed);
+    st.bytesIn.fetch_add(bytes, std::memory_order_relaxed);
     if (n < Batch::kSize) return;
   }
 }
@@ -430,9 +418,9 @@ void UdpEngine::clientDatagram(Listener& l, const UdpOrigin& origin, const char*
   key.listener = l.id;
   key.port = client.port();
   key.family = static_cast<uint16_t>(client.family());
-  addressBytes(client, key.client);
+  model::toV6Bytes(client, key.client);
   if (l.acceptProxy) {
-    addressBytes(origin.peer, key.peer);
+    model::toV6Bytes(origin.peer, key.peer);
     key.peerPort = origin.peer.port();
   }
   if (local.type == IP_PKTINFO) {
@@ -450,55 +438,9 @@ void UdpEngine::clientDatagram(Listener& l, const UdpOrigin& origin, const char*
 
   SnapState* cur = w_.snaps_.back().get();
   Flow* f = table_->find(key, h);
-  if (f != nullptr && f->snap != cur) {
-    // A new publication since the flow's last datagram: it keeps its server unless that
-    // server is gone, DOWN or MAINT (DRAIN keeps its flows), or moved to another address.
-    const model::Config& cfg = *cur->snap->config;
-    const model::Service& svc = at(cfg.services, l.service);
-    bool kept = false;
-    if (svc.defaultPool >= 0) {
-      const model::Pool& pool = at(cfg.pools, svc.defaultPool);
-      for (size_t s = 0; s < pool.servers.size() && !kept; ++s) {
-        const model::Server& srv = pool.servers[s];
-        if (srv.real != f->real) continue;
-        const model::ServerState state =
-            cur->snap->runtime[static_cast<size_t>(svc.defaultPool)][s].state;
-        if (state == model::ServerState::kDown || state == model::ServerState::kMaint ||
-            !(srv.addr == f->up->addr))
-          break;
-        kept = true;
-        model::PoolStats* ps = at(cur->snap->poolStats, svc.defaultPool).get();
-        if (ps != f->poolStats) {
-          f->poolStats->active.fetch_sub(1, std::memory_order_relaxed);
-          ps->active.fetch_add(1, std::memory_order_relaxed);
-          f->poolStats = ps;
-        }
-        model::ServiceStats* ss = at(cur->snap->serviceStats, l.service).get();
-        if (ss != f->svcStats) {
-          f->svcStats->active.fetch_sub(1, std::memory_order_relaxed);
-          ss->active.fetch_add(1, std::memory_order_relaxed);
-          f->svcStats = ss;
-        }
-        --f->snap->users;
-        ++cur->users;
-        f->snap = cur;
-        f->svc = &svc;
-        f->pool = &pool;
-        f->service = l.service;
-        f->poolIndex = svc.defaultPool;
-        f->server = static_cast<int>(s);
-        setProxyHeader(*f, srv);
-        model::ServerStats* ss2 =
-            cur->snap->serverStats[static_cast<size_t>(svc.defaultPool)][s].get();
-        if (ss2 != f->srvStats)
-          f->shutdownEpoch = ss2->shutdownEpoch.load(std::memory_order_relaxed);
-        f->srvStats = ss2;
-      }
-    }
-    if (!kept) {
-      endFlow(*f, false);
-      f = nullptr;
-    }
+  if (f != nullptr && f->snap != cur && !rebase(*f, l, cur)) {
+    endFlow(*f, false);
+    f = nullptr;
   }
   if (f == nullptr) {
     f = newFlow(l, origin, h);
@@ -510,6 +452,49 @@ void UdpEngine::clientDatagram(Listener& l, const UdpOrigin& origin, const char*
     }
   }
   queueToServer(*f, data, len);
+}
+
+bool UdpEngine::rebase(Flow& f, Listener& l, SnapState* cur) {
+  // A new publication since the flow's last datagram: it keeps its server unless that
+  // server is gone, DOWN or MAINT (DRAIN keeps its flows), or moved to another address.
+  const model::Config& cfg = *cur->snap->config;
+  const model::Service& svc = at(cfg.services, l.service);
+  if (svc.defaultPool < 0) return false;
+  const size_t p = static_cast<size_t>(svc.defaultPool);
+  const model::Pool& pool = cfg.pools[p];
+  size_t s = 0;
+  while (s < pool.servers.size() && pool.servers[s].real != f.real) ++s;
+  if (s == pool.servers.size()) return false;
+  const model::Server& srv = pool.servers[s];
+  const model::ServerState state = cur->snap->runtime[p][s].state;
+  if (state == model::ServerState::kDown || state == model::ServerState::kMaint ||
+      !(srv.addr == f.up->addr))
+    return false;
+  // The flow counts in the new publication's objects (the same ones unless renamed).
+  model::PoolStats* ps = cur->snap->poolStats[p].get();
+  if (ps != f.poolStats) {
+    f.poolStats->active.fetch_sub(1, std::memory_order_relaxed);
+    ps->active.fetch_add(1, std::memory_order_relaxed);
+    f.poolStats = ps;
+  }
+  model::ServiceStats* ss = at(cur->snap->serviceStats, l.service).get();
+  if (ss != f.svcStats) {
+    f.svcStats->active.fetch_sub(1, std::memory_order_relaxed);
+    ss->active.fetch_add(1, std::memory_order_relaxed);
+    f.svcStats = ss;
+  }
+  model::ServerStats* rs = cur->snap->serverStats[p][s].get();
+  if (rs != f.srvStats) f.shutdownEpoch = rs->shutdownEpoch.load(std::memory_order_relaxed);
+  f.srvStats = rs;
+  --f.snap->users;
+  ++cur->users;
+  f.snap = cur;
+  f.svc = &svc;
+  f.pool = &pool;
+  f.poolIndex = svc.defaultPool;
+  f.server = static_cast<int>(s);
+  setProxyHeader(f, srv);
+  return true;
 }
 
 UdpEngine::Flow* UdpEngine::newFlow(Listener& l, const UdpOrigin& origin, uint64_t hash) {
@@ -577,7 +562,6 @@ UdpEngine::Flow* UdpEngine::newFlow(Listener& l, const UdpOrigin& origin, uint64
   f->snap = cur;
   f->svc = &svc;
   f->pool = &pool;
-  f->service = l.service;
   f->poolIndex = svc.defaultPool;
   f->server = server;
   f->real = srv.real;
@@ -591,7 +575,6 @@ UdpEngine::Flow* UdpEngine::newFlow(Listener& l, const UdpOrigin& origin, uint64
   f->requests = f->responses = f->bytesIn = f->bytesOut = 0;
   f->start = f->last = now;
   ++cur->users;
-  ++live_;
   st.accepted.fetch_add(1, std::memory_order_relaxed);
   st.active.fetch_add(1, std::memory_order_relaxed);
   w_.stats_.accepted.fetch_add(1, std::memory_order_relaxed);
@@ -705,6 +688,7 @@ void UdpEngine::fromServer(Upstream& up) {
       if (n < room) return;
       continue;
     }
+    uint64_t bytes = 0;
     for (int i = first; i < first + n; ++i) {
       const size_t len = out.msgs[i].msg_len;
       msghdr& h = out.msgs[i].msg_hdr;
@@ -731,9 +715,10 @@ void UdpEngine::fromServer(Upstream& up) {
       }
       out.fds[i] = f->listener->fd;
       out.stats[i] = f->svcStats;
-      f->bytesOut += len;
-      f->srvStats->bytesOut.fetch_add(len, std::memory_order_relaxed);
+      bytes += len;
     }
+    f->bytesOut += bytes;
+    f->srvStats->bytesOut.fetch_add(bytes, std::memory_order_relaxed);
     out.used = first + n;
     if (f->responses == 0) model::observeConnect(*f->snap->snap, f->poolIndex, f->server, true);
     f->responses += static_cast<uint64_t>(n);
@@ -760,9 +745,13 @@ void UdpEngine::flush() {
         ++i;  // the first datagram failed; the others get their own try
         continue;
       }
-      for (int k = i; k < i + n; ++k) {
-        out.stats[k]->datagramsOut.fetch_add(1, std::memory_order_relaxed);
-        out.stats[k]->bytesOut.fetch_add(out.msgs[k].msg_len, std::memory_order_relaxed);
+      // Counted once per run of datagrams of the same frontend.
+      for (int k = i; k < i + n;) {
+        model::ServiceStats* st = out.stats[k];
+        uint64_t count = 0, bytes = 0;
+        for (; k < i + n && out.stats[k] == st; ++k, ++count) bytes += out.msgs[k].msg_len;
+        st->datagramsOut.fetch_add(count, std::memory_order_relaxed);
+        st->bytesOut.fetch_add(bytes, std::memory_order_relaxed);
       }
       i += n;
     }
@@ -888,7 +877,6 @@ void UdpEngine::endFlow(Flow& f, bool clean) {
   f.live = false;
   f.nextFree = freeFlows_;
   freeFlows_ = &f;
-  --live_;
 }
 
 void UdpEngine::endShutdownFlows() {

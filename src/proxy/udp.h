@@ -76,7 +76,6 @@ class UdpEngine {
   void endShutdownFlows();
   // "show sess": the live flows.
   void describe(Micros now, std::vector<model::SessionInfo>& out) const;
-  size_t liveFlows() const { return live_; }
 
  private:
   struct Listener;
@@ -89,6 +88,9 @@ class UdpEngine {
   void fromClients(Listener& l);
   void clientDatagram(Listener& l, const UdpOrigin& origin, const char* data, size_t len);
   Flow* newFlow(Listener& l, const UdpOrigin& origin, uint64_t hash);
+  // Moves a flow to the current publication state `cur`, keeping its server; false when
+  // that server is gone, DOWN, MAINT or at another address (the flow must end).
+  bool rebase(Flow& f, Listener& l, SnapState* cur);
   // The PROXY v2 header of the flow's datagrams, when its server has send-proxy-v2.
   void setProxyHeader(Flow& f, const model::Server& srv);
   // The datagram joins the flow's run of datagrams to send (counted as a request now);
@@ -115,7 +117,6 @@ class UdpEngine {
   std::unique_ptr<FlowTable> table_;
   std::vector<std::unique_ptr<Flow>> flows_;  // every flow object, live or free
   Flow* freeFlows_ = nullptr;
-  size_t live_ = 0;
   uint64_t nextFlowId_ = 1;
   std::vector<std::unique_ptr<Upstream>> upstreams_;  // every upstream object
   Upstream* freeUpstreams_ = nullptr;
