@@ -396,7 +396,7 @@ void Parser::openProxy(const Statement& st, SectionKind kind) {
 namespace {
 
 // Keywords that only mean something for TCP: connections, splicing, stream health checks.
-// Written in a section that carries UDP, they are errors (tcpOnlyErrors()).
+// Written in a section that carries UDP, they are errors (Parser::checkUdpProxy).
 bool tcpOnlyKeyword(const Statement& st) {
   constexpr std::string_view kKeywords[] = {"tcp-check", "retries", "http-check"};
   constexpr std::string_view kOptions[] = {
@@ -541,7 +541,7 @@ void Parser::checkProxies() {
     // HAProxy's "missing timeouts" warning: a frontend without "timeout client", or a
     // backend with servers but without "timeout connect" or "timeout server".
     std::vector<std::string_view> missing;
-    if (s.udp) continue;  // UDP flows have idle timeouts by default (checkUdpProxy)
+    if (s.udp) continue;  // UDP flows have idle timeouts by default (30 s, src/proxy/udp.cc)
     if (px.hasFrontend() && px.settings.clientTimeout == 0) missing.push_back("'client'");
     if (px.hasBackend() && !px.servers.empty()) {
       if (px.settings.connectTimeout == 0) missing.push_back("'connect'");
